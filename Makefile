@@ -1,0 +1,92 @@
+# peaktrace: `make` builds ./peaktrace, `make test` runs the test suite
+# (as root: the end-to-end tests load the real BPF programs).
+.DELETE_ON_ERROR:
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+OUT := build
+ARCH := x86
+
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Ibpf -Isrc
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Ivmlinux/$(ARCH) -Ibpf
+LIBS := -lbpf -lelf -ldw -lz -lpthread
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
+# Objects the unit tests link: everything that needs neither root nor BPF.
+UNIT_OBJS := $(addprefix $(OUT)/,model.o json.o report_json.o report_text.o placement.o procmaps.o)
+
+.PHONY: all clean test unit e2e bench
+all: peaktrace
+
+$(OUT):
+	$(Q)mkdir -p $@ $@/tests
+
+$(OUT)/peaktrace.bpf.o: bpf/peaktrace.bpf.c bpf/peaktrace.h vmlinux/$(ARCH)/vmlinux.h | $(OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/peaktrace.skel.h: $(OUT)/peaktrace.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name peaktrace_bpf > $@
+
+$(OUT)/%.o: src/%.c $(wildcard src/*.h) bpf/peaktrace.h | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# Only the files that include the skeleton wait for it.
+$(OUT)/main.o $(OUT)/session.o: $(OUT)/peaktrace.skel.h
+
+peaktrace: $(OUT)/main.o $(OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+# --- tests ---------------------------------------------------------------
+VICTIMS := $(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
+	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
+UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
+
+# Victims keep frame pointers so that the stacks asserted are complete.
+VICTIM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
+
+$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@
+
+$(OUT)/tests/%: tests/victims/%.cc tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CXX) $(VICTIM_CFLAGS) $< -o $@
+
+$(OUT)/tests/static_victim: tests/victims/static_victim.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -static $< -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(UNIT_OBJS) | $(OUT)
+	$(call msg,UNIT,$@)
+	$(Q)$(CC) $(CFLAGS) $< $(UNIT_OBJS) -o $@ $(LIBS)
+
+unit: $(UNITS)
+	$(Q)for t in $(UNITS); do $$t || exit 1; done
+
+e2e: peaktrace $(VICTIMS)
+	$(Q)python3 tests/e2e.py
+
+test: peaktrace $(UNITS) $(VICTIMS)
+	$(Q)python3 tests/run.py $(UNITS)
+
+bench: peaktrace
+	$(Q)scripts/bench
+
+clean:
+	$(Q)rm -rf $(OUT) peaktrace

@@ -1,0 +1,896 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel side of peaktrace.
+ *
+ * - tp_btf programs follow the process tree: a fork whose parent is traced
+ *   makes the child traced, exec starts a new process image (instance),
+ *   exit ends one.  An image that ends leaves the tree total at once.
+ * - Uprobe programs (attached by the loader through tracefs probe events,
+ *   see src/probes.c) account the malloc family and anonymous mmaps into
+ *   live bytes per (instance, user stack).
+ * - The peak model is the lazy snapshot of DESIGN.md: at each new peak the
+ *   epoch moves on; the first change of a record after that saves the value
+ *   it had at the peak.  No map is ever copied.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "peaktrace.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MREMAP_FIXED 2
+#define MAX_ERRNO 4095
+#define PAGE_SIZE 4096ULL
+#define LOCK_SPINS 100000
+
+/* Sizes are set by the loader before load (bpf_map__set_max_entries). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_global);
+} global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);	/* tgid */
+	__type(value, __u32);	/* its current instance */
+} tgids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* instance */
+	__type(value, struct pt_proc);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct pt_alloc_key);
+	__type(value, struct pt_alloc);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_alloc_key);
+	__type(value, struct pt_region);
+} regions SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 32768);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, PT_MAX_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct pt_stack_key);
+	__type(value, struct pt_stack_rec);
+} stack_recs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct pt_vma_key);
+	__type(value, struct pt_vma);
+} vmas SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PT_LOST_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+/* Per-thread state: allocator nesting depth and the outer call's arguments. */
+struct thread_state {
+	__u32 depth;
+	__u32 func;
+	__u64 arg[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct thread_state);
+} threads SEC(".maps");
+
+struct overlap {
+	struct pt_alloc_key key;
+	struct pt_region region;
+};
+
+/* Per-CPU scratch space, too large for the 512-byte BPF stack. */
+struct scratch {
+	__u64 ips[PT_MAX_STACK_DEPTH];
+	__u32 n_overlaps;
+	__u32 overlaps_more;
+	struct overlap overlaps[PT_MAX_OVERLAPS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch_map SEC(".maps");
+
+static __always_inline void lost_inc(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&lost, &which);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct pt_global *global_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&global, &zero);
+}
+
+static __always_inline struct scratch *scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch_map, &zero);
+}
+
+static __always_inline __u32 current_instance(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 *inst = bpf_map_lookup_elem(&tgids, &tgid);
+
+	return inst ? *inst : 0;
+}
+
+/* --- the model lock ------------------------------------------------------ */
+
+static long lock_try(__u64 i, int *got)
+{
+	struct pt_global *g = global_get();
+
+	if (g && __sync_val_compare_and_swap(&g->lock, 0, 1) == 0) {
+		*got = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Returns 1 with the lock held, 0 if the spin gave up (the holder was
+ * preempted for a long time); the caller then updates without it and the
+ * loss is counted, so a report never claims an exactness it did not have.
+ */
+static __noinline int model_lock(struct pt_global *g)
+{
+	int got = 0;
+
+	if (!g)
+		return 0;
+	if (__sync_val_compare_and_swap(&g->lock, 0, 1) == 0)
+		return 1;
+	bpf_loop(LOCK_SPINS, lock_try, &got, 0);
+	if (!got)
+		lost_inc(PT_LOST_LOCK_TIMEOUTS);
+	return got;
+}
+
+static __always_inline void model_unlock(struct pt_global *g, int held)
+{
+	if (held)
+		__sync_lock_test_and_set(&g->lock, 0);
+}
+
+/* --- the peak model ------------------------------------------------------ */
+
+/* Save what s held at the current tree and process peaks, if not yet done. */
+static __always_inline void snapshot(struct pt_global *g, struct pt_proc *p,
+				     struct pt_stack_rec *s)
+{
+	if (s->snap_epoch != g->peak_epoch) {
+		s->snap_bytes = s->live_bytes;
+		s->snap_count = s->live_count;
+		s->snap_epoch = g->peak_epoch;
+	}
+	if (s->psnap_epoch != p->peak_epoch) {
+		s->psnap_bytes = s->live_bytes;
+		s->psnap_count = s->live_count;
+		s->psnap_epoch = p->peak_epoch;
+	}
+	if (p->tree_snap_epoch != g->peak_epoch) {
+		p->tree_snap_bytes = p->live_bytes;
+		p->tree_snap_epoch = g->peak_epoch;
+	}
+}
+
+/*
+ * Apply a change of `bytes` live bytes and `count` live blocks to stack
+ * record s of instance inst, moving the process and tree peaks.
+ */
+static __noinline void model_apply(__u32 inst, struct pt_stack_rec *s,
+				   __s64 bytes, __s64 count)
+{
+	struct pt_global *g = global_get();
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	__u64 now = bpf_ktime_get_ns();
+	int held;
+
+	if (!g || !p || !s)
+		return;
+	held = model_lock(g);
+	if (!p->alive) /* the image ended while one of its threads still ran */
+		goto out;
+	snapshot(g, p, s);
+	s->live_bytes += bytes;
+	s->live_count += count;
+	p->live_bytes += bytes;
+	g->live_bytes += bytes;
+	if (bytes > 0) {
+		p->allocs++;
+		if (p->live_bytes > p->peak_bytes) {
+			p->peak_bytes = p->live_bytes;
+			p->peak_time_ns = now;
+			p->peak_epoch++;
+			s->psnap_bytes = s->live_bytes;
+			s->psnap_count = s->live_count;
+			s->psnap_epoch = p->peak_epoch;
+		}
+		if (g->live_bytes > g->peak_bytes) {
+			g->peak_bytes = g->live_bytes;
+			g->peak_time_ns = now;
+			g->peak_epoch++;
+			s->snap_bytes = s->live_bytes;
+			s->snap_count = s->live_count;
+			s->snap_epoch = g->peak_epoch;
+			p->tree_snap_bytes = p->live_bytes;
+			p->tree_snap_epoch = g->peak_epoch;
+		}
+	} else if (bytes < 0) {
+		p->frees++;
+	}
+out:
+	model_unlock(g, held);
+}
+
+/* The image leaves the tree: its live bytes stop counting from now on. */
+static __noinline void model_end(__u32 inst, __u64 now)
+{
+	struct pt_global *g = global_get();
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	int held;
+
+	if (!g || !p)
+		return;
+	held = model_lock(g);
+	if (p->alive) {
+		if (p->tree_snap_epoch != g->peak_epoch) {
+			p->tree_snap_bytes = p->live_bytes;
+			p->tree_snap_epoch = g->peak_epoch;
+		}
+		g->live_bytes -= p->live_bytes;
+		p->end_epoch = g->peak_epoch;
+		p->end_ns = now;
+		p->alive = 0;
+	}
+	model_unlock(g, held);
+}
+
+/* --- stacks and the mappings their frames live in ------------------------ */
+
+struct vma_walk {
+	__u32 instance;
+	__u32 n;
+	__u64 cur_start;	/* the last mapping recorded, to skip repeats */
+	__u64 cur_end;
+	struct task_struct *task;
+};
+
+static long vma_record(struct task_struct *task, struct vm_area_struct *vma,
+		       struct vma_walk *w)
+{
+	struct pt_vma_key key = { .instance = w->instance };
+	struct pt_vma v = {};
+	struct file *f;
+
+	key.start = BPF_CORE_READ(vma, vm_start);
+	v.end = BPF_CORE_READ(vma, vm_end);
+	w->cur_start = key.start;
+	w->cur_end = v.end;
+	if (bpf_map_lookup_elem(&vmas, &key))
+		return 0;
+	v.file_offset = BPF_CORE_READ(vma, vm_pgoff) * PAGE_SIZE;
+	f = BPF_CORE_READ(vma, vm_file);
+	if (f) {
+		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
+		v.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		bpf_probe_read_kernel_str(v.name, sizeof(v.name),
+					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	}
+	bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST);
+	return 0;
+}
+
+static long vma_walk_step(__u64 i, struct vma_walk *w)
+{
+	struct scratch *sc = scratch_get();
+	__u64 ip;
+
+	if (!sc || i >= w->n || i >= PT_MAX_STACK_DEPTH)
+		return 1;
+	ip = sc->ips[i];
+	if (ip >= w->cur_start && ip < w->cur_end)
+		return 0;
+	bpf_find_vma(w->task, ip, vma_record, w, 0);
+	return 0;
+}
+
+/*
+ * A stack seen for the first time in this image: record the mappings its
+ * frames point into, so it can be symbolized after the process is gone.
+ */
+static __noinline void record_stack_vmas(void *ctx, __u32 inst)
+{
+	struct scratch *sc = scratch_get();
+	struct vma_walk w = { .instance = inst };
+	long n;
+
+	if (!sc)
+		return;
+	n = bpf_get_stack(ctx, sc->ips, sizeof(sc->ips), BPF_F_USER_STACK);
+	if (n <= 0)
+		return;
+	w.n = n / sizeof(__u64);
+	w.task = bpf_get_current_task_btf();
+	bpf_loop(PT_MAX_STACK_DEPTH, vma_walk_step, &w, 0);
+}
+
+static __always_inline struct pt_stack_rec *stack_rec_lookup(__u32 inst, __s32 sid)
+{
+	struct pt_stack_key key = { .instance = inst, .stack_id = sid };
+
+	return bpf_map_lookup_elem(&stack_recs, &key);
+}
+
+/* The record of the calling user stack in this image, created if new. */
+static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
+							 __s32 *sid_out)
+{
+	struct pt_stack_key key = { .instance = inst };
+	struct pt_stack_rec zero = {}, *s;
+	long sid;
+
+	sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
+	if (sid < 0) {
+		lost_inc(PT_LOST_STACK_ERRORS);
+		sid = PT_STACK_NONE;
+	}
+	key.stack_id = sid;
+	*sid_out = sid;
+	s = bpf_map_lookup_elem(&stack_recs, &key);
+	if (s)
+		return s;
+	if (bpf_map_update_elem(&stack_recs, &key, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&stack_recs, &key)) {
+		lost_inc(PT_LOST_STACKS_FULL);
+		return NULL;
+	}
+	if (sid >= 0)
+		record_stack_vmas(ctx, inst);
+	return bpf_map_lookup_elem(&stack_recs, &key);
+}
+
+/* --- heap blocks ---------------------------------------------------------- */
+
+static __noinline void heap_free(__u32 inst, __u64 addr)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	struct pt_alloc *a, old;
+
+	if (!addr)
+		return;
+	a = bpf_map_lookup_elem(&allocs, &key);
+	if (!a) {
+		lost_inc(PT_LOST_UNKNOWN_FREES);
+		return;
+	}
+	old = *a;
+	/* Only the thread whose delete succeeds accounts it (double free). */
+	if (bpf_map_delete_elem(&allocs, &key))
+		return;
+	model_apply(inst, stack_rec_lookup(inst, old.stack_id), -(__s64)old.size, -1);
+}
+
+static __noinline void heap_alloc(void *ctx, __u32 inst, __u64 addr, __u64 size)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	struct pt_alloc a = {};
+	struct pt_stack_rec *s;
+
+	if (!addr)
+		return;
+	/* A block still recorded at this address was freed where we could not
+	 * see it (inside the allocator): release it before reusing the key. */
+	if (bpf_map_lookup_elem(&allocs, &key))
+		heap_free(inst, addr);
+	s = stack_rec_current(ctx, inst, &a.stack_id);
+	if (!s)
+		return;
+	a.size = size;
+	if (bpf_map_update_elem(&allocs, &key, &a, BPF_NOEXIST)) {
+		lost_inc(PT_LOST_ALLOCS_FULL);
+		return;
+	}
+	model_apply(inst, s, size, 1);
+}
+
+/* --- anonymous mmap regions ------------------------------------------------ */
+
+struct overlap_scan {
+	__u32 instance;
+	__u32 pad;
+	__u64 lo, hi;
+};
+
+static long overlap_collect(struct bpf_map *map, struct pt_alloc_key *key,
+			    struct pt_region *r, struct overlap_scan *scan)
+{
+	struct scratch *sc;
+	__u32 i;
+
+	if (key->instance != scan->instance)
+		return 0;
+	if (key->addr >= scan->hi || key->addr + r->len <= scan->lo)
+		return 0;
+	sc = scratch_get();
+	if (!sc)
+		return 1;
+	i = sc->n_overlaps;
+	if (i >= PT_MAX_OVERLAPS) {
+		sc->overlaps_more = 1;
+		return 1;
+	}
+	sc->overlaps[i].key = *key;
+	sc->overlaps[i].region = *r;
+	sc->n_overlaps = i + 1;
+	return 0;
+}
+
+static __always_inline __u64 page_round(__u64 len)
+{
+	return (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+/* Cut [lo, hi) out of one counted region; returns the bytes removed. */
+static __noinline __u64 region_cut(__u32 inst, struct overlap *o, __u64 lo, __u64 hi)
+{
+	__u64 start = o->key.addr, end = o->key.addr + o->region.len;
+	__u64 cut_lo = start > lo ? start : lo, cut_hi = end < hi ? end : hi;
+	struct pt_alloc_key k = { .instance = inst };
+	struct pt_region piece = { .stack_id = o->region.stack_id };
+	struct pt_proc *p;
+	__s64 pieces = 0;
+
+	if (bpf_map_delete_elem(&regions, &o->key))
+		return 0;
+	if (start < lo) {
+		k.addr = start;
+		piece.len = lo - start;
+		if (!bpf_map_update_elem(&regions, &k, &piece, BPF_ANY))
+			pieces++;
+	}
+	if (end > hi) {
+		k.addr = hi;
+		piece.len = end - hi;
+		if (!bpf_map_update_elem(&regions, &k, &piece, BPF_ANY))
+			pieces++;
+	}
+	p = bpf_map_lookup_elem(&procs, &inst);
+	if (p)
+		__sync_fetch_and_add(&p->regions, pieces - 1);
+	model_apply(inst, stack_rec_lookup(inst, o->region.stack_id),
+		    -(__s64)(cut_hi - cut_lo), pieces - 1);
+	return cut_hi - cut_lo;
+}
+
+/* Remove [lo, hi) from the counted regions of inst; returns bytes removed. */
+static __noinline __u64 region_remove(__u32 inst, __u64 lo, __u64 hi)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = lo };
+	struct overlap_scan scan = { .instance = inst, .lo = lo, .hi = hi };
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_region *r;
+	struct scratch *sc;
+	struct overlap o;
+	__u64 removed = 0;
+	__u32 i, n;
+
+	if (!p || !p->regions || hi <= lo)
+		return 0;
+	/* Fast path: exactly one whole region. */
+	r = bpf_map_lookup_elem(&regions, &key);
+	if (r && r->len == hi - lo) {
+		o.key = key;
+		o.region = *r;
+		return region_cut(inst, &o, lo, hi);
+	}
+	sc = scratch_get();
+	if (!sc)
+		return 0;
+	sc->n_overlaps = 0;
+	sc->overlaps_more = 0;
+	bpf_for_each_map_elem(&regions, overlap_collect, &scan, 0);
+	sc = scratch_get();
+	if (!sc)
+		return 0;
+	if (sc->overlaps_more)
+		lost_inc(PT_LOST_OVERLAPS);
+	n = sc->n_overlaps;
+	for (i = 0; i < PT_MAX_OVERLAPS; i++) {
+		if (i >= n)
+			break;
+		sc = scratch_get();
+		if (!sc)
+			break;
+		o = sc->overlaps[i];
+		removed += region_cut(inst, &o, lo, hi);
+	}
+	return removed;
+}
+
+static __noinline void region_add(void *ctx, __u32 inst, __u64 addr, __u64 len)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	struct pt_region r = { .len = page_round(len) };
+	struct pt_stack_rec *s;
+	struct pt_proc *p;
+
+	s = stack_rec_current(ctx, inst, &r.stack_id);
+	if (!s)
+		return;
+	if (bpf_map_update_elem(&regions, &key, &r, BPF_NOEXIST)) {
+		lost_inc(PT_LOST_REGIONS_FULL);
+		return;
+	}
+	p = bpf_map_lookup_elem(&procs, &inst);
+	if (p)
+		__sync_fetch_and_add(&p->regions, 1);
+	model_apply(inst, s, r.len, 1);
+}
+
+static __always_inline int is_err(__u64 ret)
+{
+	return ret >= (__u64)-MAX_ERRNO;
+}
+
+static __always_inline void on_mmap(void *ctx, __u32 inst, __u64 ret, __u64 len,
+				    __u64 flags)
+{
+	if (is_err(ret))
+		return;
+	/* MAP_FIXED replaced whatever was mapped there, counted or not. */
+	if (flags & MAP_FIXED)
+		region_remove(inst, ret, ret + page_round(len));
+	if (flags & MAP_ANONYMOUS)
+		region_add(ctx, inst, ret, len);
+}
+
+static __always_inline void on_munmap(__u32 inst, __u64 addr, __u64 len)
+{
+	region_remove(inst, addr, addr + page_round(len));
+}
+
+static __always_inline void on_mremap(void *ctx, __u32 inst, __u64 ret,
+				      struct thread_state *t)
+{
+	__u64 old = t->arg[0], old_len = page_round(t->arg[1]);
+	__u64 new_len = t->arg[2], flags = t->arg[3];
+
+	if (is_err(ret) || !old_len)
+		return;
+	/* Like realloc: the old range goes, the new one is counted at the
+	 * mremap call's stack, but only if the old range was counted heap. */
+	if (!region_remove(inst, old, old + old_len))
+		return;
+	if (flags & MREMAP_FIXED)
+		region_remove(inst, ret, ret + page_round(new_len));
+	region_add(ctx, inst, ret, new_len);
+}
+
+/* --- uprobe programs --------------------------------------------------------- */
+
+static __always_inline struct thread_state *thread_get(int create)
+{
+	return bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline int inside_allocator(void)
+{
+	struct thread_state *t = thread_get(0);
+
+	return t && t->depth;
+}
+
+/*
+ * Probe at a function's entry (or where src/placement.c proved the
+ * arguments are still in place).  Calls made by the allocator itself
+ * (malloc's own mmap, realloc calling malloc) are nested and ignored.
+ */
+SEC("kprobe")
+int pt_entry(struct pt_regs *ctx)
+{
+	__u32 inst = current_instance();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = PT_COOKIE_FUNC(cookie);
+	struct thread_state *t;
+
+	if (!inst)
+		return 0;
+	if (cookie & PT_COOKIE_AFTER_SYSCALL) {
+		/* One probe right after the syscall: arguments and result at once. */
+		if (inside_allocator())
+			return 0;
+		if (fn == PT_FN_MMAP) {
+			__u64 r10 = ctx->r10, rcx = ctx->cx;
+
+			/* Both loads stay plain: the verifier rejects a load
+			 * through a ctx pointer moved by a computed offset. */
+			asm volatile("" : "+r"(r10), "+r"(rcx));
+			on_mmap(ctx, inst, PT_REGS_RC(ctx), PT_REGS_PARM2(ctx),
+				(cookie & PT_COOKIE_ARG4_IN_R10) ? r10 : rcx);
+		} else if (fn == PT_FN_MUNMAP && PT_REGS_RC(ctx) == 0)
+			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		return 0;
+	}
+	if (fn == PT_FN_FREE) {
+		if (!inside_allocator())
+			heap_free(inst, PT_REGS_PARM1(ctx));
+		return 0;
+	}
+	if (fn == PT_FN_MUNMAP) {
+		/* Entry fallback: counted as done; munmap fails only on bad input. */
+		if (!inside_allocator())
+			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		return 0;
+	}
+	t = thread_get(1);
+	if (!t)
+		return 0;
+	if (t->depth++)
+		return 0;
+	t->func = fn;
+	t->arg[0] = PT_REGS_PARM1(ctx);
+	t->arg[1] = PT_REGS_PARM2(ctx);
+	t->arg[2] = PT_REGS_PARM3(ctx);
+	t->arg[3] = PT_REGS_PARM4(ctx);
+	t->arg[4] = PT_REGS_PARM5(ctx);
+	return 0;
+}
+
+/* a * b, or 0 if it overflows (the call then fails: nothing to count).
+ * Written without 128-bit arithmetic, which the BPF backend lacks. */
+static __always_inline __u64 mul_or_zero(__u64 a, __u64 b)
+{
+	__u64 big, small, hi, lo;
+
+	if (!((a | b) >> 32))
+		return a * b;
+	if ((a >> 32) && (b >> 32))
+		return 0;
+	big = (a >> 32) ? a : b;
+	small = (a >> 32) ? b : a;
+	hi = (big >> 32) * small;
+	if (hi >> 32)
+		return 0;
+	lo = (big & 0xffffffffULL) * small;
+	if ((hi << 32) + lo < lo)
+		return 0;
+	return (hi << 32) + lo;
+}
+
+SEC("kprobe")
+int pt_return(struct pt_regs *ctx)
+{
+	__u32 inst = current_instance();
+	__u32 fn = PT_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	__u64 ret = PT_REGS_RC(ctx), ptr;
+	struct thread_state *t;
+
+	if (!inst)
+		return 0;
+	t = thread_get(0);
+	if (!t || !t->depth)
+		return 0;
+	if (--t->depth)
+		return 0;
+	if (t->func != fn)
+		return 0;
+	switch (fn) {
+	case PT_FN_MALLOC:
+	case PT_FN_VALLOC:
+	case PT_FN_PVALLOC:
+		heap_alloc(ctx, inst, ret, t->arg[0]);
+		break;
+	case PT_FN_CALLOC:
+		heap_alloc(ctx, inst, ret, mul_or_zero(t->arg[0], t->arg[1]));
+		break;
+	case PT_FN_MEMALIGN:
+		heap_alloc(ctx, inst, ret, t->arg[1]);
+		break;
+	case PT_FN_REALLOC:
+	case PT_FN_REALLOCARRAY: {
+		__u64 size = fn == PT_FN_REALLOC ? t->arg[1] :
+			     mul_or_zero(t->arg[1], t->arg[2]);
+
+		/* realloc(p, 0) frees and returns NULL; a failed realloc
+		 * (NULL for a non-zero size) leaves the old block alone. */
+		if (!ret && size)
+			break;
+		heap_free(inst, t->arg[0]);
+		heap_alloc(ctx, inst, ret, size);
+		break;
+	}
+	case PT_FN_POSIX_MEMALIGN:
+		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg[0]))
+			heap_alloc(ctx, inst, ptr, t->arg[2]);
+		break;
+	case PT_FN_MMAP:
+		on_mmap(ctx, inst, ret, t->arg[1], t->arg[3]);
+		break;
+	case PT_FN_MREMAP:
+		on_mremap(ctx, inst, ret, t);
+		break;
+	}
+	return 0;
+}
+
+/* --- the process tree ---------------------------------------------------- */
+
+static __always_inline __u32 instance_new(void)
+{
+	struct pt_global *g = global_get();
+
+	if (!g)
+		return 0;
+	/* Instances made here use the low 31 bits; the loader's have bit 31. */
+	return (__sync_fetch_and_add(&g->next_instance, 1) + 1) & 0x7fffffff;
+}
+
+static __always_inline struct pt_event *event_reserve(__u32 type, struct task_struct *task)
+{
+	struct pt_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+
+	if (!e) {
+		lost_inc(PT_LOST_EVENTS);
+		return NULL;
+	}
+	e->type = type;
+	e->tgid = task->tgid;
+	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	e->time_ns = bpf_ktime_get_ns();
+	e->argv_len = 0;
+	e->exit_code = 0;
+	e->prev_instance = 0;
+	e->pad = 0;
+	bpf_probe_read_kernel_str(e->comm, sizeof(e->comm), task->comm);
+	return e;
+}
+
+static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_instance)
+{
+	struct pt_proc p = {
+		.tgid = tgid, .ppid = ppid, .parent_instance = parent_instance,
+		.alive = 1, .start_ns = bpf_ktime_get_ns(),
+	};
+	__u32 inst = instance_new();
+
+	if (!inst || bpf_map_update_elem(&procs, &inst, &p, BPF_NOEXIST)) {
+		lost_inc(PT_LOST_PROCS_FULL);
+		return 0;
+	}
+	if (bpf_map_update_elem(&tgids, &tgid, &inst, BPF_ANY)) {
+		lost_inc(PT_LOST_PROCS_FULL);
+		bpf_map_delete_elem(&procs, &inst);
+		return 0;
+	}
+	return inst;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u32 *pinst, inst, parent_inst;
+	struct pt_event *e;
+
+	if ((__u32)child->pid != ctgid) /* a new thread, not a new process */
+		return 0;
+	pinst = bpf_map_lookup_elem(&tgids, &ptgid);
+	if (!pinst)
+		return 0;
+	parent_inst = *pinst;
+	inst = proc_start(ctgid, ptgid, parent_inst);
+	if (!inst)
+		return 0;
+	e = event_reserve(PT_EV_FORK, child);
+	if (!e)
+		return 0;
+	e->ppid = ptgid;
+	e->instance = inst;
+	e->prev_instance = parent_inst;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = task->tgid, *pinst, old, inst;
+	__u64 arg_start, arg_end, len;
+	struct pt_event *e;
+
+	pinst = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!pinst)
+		return 0;
+	old = *pinst;
+	model_end(old, bpf_ktime_get_ns());
+	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old);
+	if (!inst) {
+		bpf_map_delete_elem(&tgids, &tgid);
+		return 0;
+	}
+	e = event_reserve(PT_EV_EXEC, task);
+	if (!e)
+		return 0;
+	e->instance = inst;
+	e->prev_instance = old;
+	arg_start = BPF_CORE_READ(task, mm, arg_start);
+	arg_end = BPF_CORE_READ(task, mm, arg_end);
+	len = arg_end - arg_start;
+	if (len > PT_ARGV_LEN)
+		len = PT_ARGV_LEN;
+	if (len && !bpf_probe_read_user(e->argv, len, (void *)arg_start))
+		e->argv_len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
+{
+	__u32 tgid = task->tgid, *pinst, inst;
+	struct pt_event *e;
+
+	if (!group_dead)
+		return 0;
+	pinst = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!pinst)
+		return 0;
+	inst = *pinst;
+	model_end(inst, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&tgids, &tgid);
+	e = event_reserve(PT_EV_EXIT, task);
+	if (!e)
+		return 0;
+	e->instance = inst;
+	e->exit_code = BPF_CORE_READ(task, signal, group_exit_code) ?: task->exit_code;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

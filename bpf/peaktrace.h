@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The ABI shared by bpf/peaktrace.bpf.c and the loader in src/: map keys
+ * and values, ring-buffer events and probe cookies.  Fixed-width types
+ * only, explicit padding, no bool, long or bitfields, so that both
+ * compilers lay every struct out the same way.
+ */
+#ifndef PEAKTRACE_ABI_H
+#define PEAKTRACE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define PT_COMM_LEN 16
+#define PT_ARGV_LEN 256
+#define PT_FILE_NAME_LEN 64
+/* Deepest user stack kept; the stack map's value size follows it. */
+#define PT_MAX_STACK_DEPTH 127
+/* Stack id used when the user stack could not be captured. */
+#define PT_STACK_NONE (-1)
+/* Overlapping mmap regions handled by one munmap/mremap/MAP_FIXED. */
+#define PT_MAX_OVERLAPS 16
+
+/* Allocator entry points; the value is carried in the probe cookie. */
+enum pt_func {
+	PT_FN_MALLOC = 0,
+	PT_FN_CALLOC,
+	PT_FN_REALLOC,
+	PT_FN_REALLOCARRAY,
+	PT_FN_FREE,
+	PT_FN_POSIX_MEMALIGN,
+	PT_FN_MEMALIGN, /* also aligned_alloc: same arguments */
+	PT_FN_VALLOC,
+	PT_FN_PVALLOC,
+	PT_FN_MMAP,
+	PT_FN_MUNMAP,
+	PT_FN_MREMAP,
+	PT_FN_COUNT,
+};
+
+/*
+ * Cookie layout: low byte the function, then flags saying where the probe
+ * sits (see src/placement.c for why probes are not always at the entry).
+ */
+#define PT_COOKIE_FUNC(c) ((__u32)((c) & 0xff))
+/* Probe sits right after the syscall of a syscall wrapper: the arguments
+ * are still in their registers and the result is in %rax. */
+#define PT_COOKIE_AFTER_SYSCALL 0x100
+/* The wrapper moved the 4th argument from %rcx to %r10 (syscall ABI). */
+#define PT_COOKIE_ARG4_IN_R10 0x200
+
+/* Per-CPU loss counters (map "lost"), summed by userspace. */
+enum pt_lost {
+	PT_LOST_EVENTS = 0,	/* ring buffer full: process events dropped */
+	PT_LOST_UNKNOWN_FREES,	/* free/munmap of memory never seen allocated */
+	PT_LOST_ALLOCS_FULL,	/* allocation map full: allocation not counted */
+	PT_LOST_STACKS_FULL,	/* stack record map full */
+	PT_LOST_REGIONS_FULL,	/* mmap region map full */
+	PT_LOST_PROCS_FULL,	/* process map full: a child is not traced */
+	PT_LOST_STACK_ERRORS,	/* user stack not captured (map full, collision, fault) */
+	PT_LOST_OVERLAPS,	/* more overlapping regions than PT_MAX_OVERLAPS */
+	PT_LOST_LOCK_TIMEOUTS,	/* model updated without its lock after a long spin */
+	PT_LOST_COUNT,
+};
+
+/* Ring-buffer events: the process tree, rare and small. */
+enum pt_event_type {
+	PT_EV_FORK = 1,
+	PT_EV_EXEC = 2,
+	PT_EV_EXIT = 3,
+};
+
+struct pt_event {
+	__u32 type;
+	__u32 tgid;
+	__u32 ppid;
+	__u32 instance;
+	__u32 prev_instance;	/* exec: the image replaced; fork: the parent's */
+	__s32 exit_code;	/* exit: the kernel's exit_code (status << 8 | signal) */
+	__u64 time_ns;
+	char comm[PT_COMM_LEN];
+	__u32 argv_len;		/* exec: bytes of argv copied, NUL separated */
+	__u32 pad;
+	char argv[PT_ARGV_LEN];
+};
+
+/*
+ * One traced process image.  An instance ends at exit or exec; exec starts
+ * a new one for the same tgid, so an old image's records never mix with a
+ * new one's, and a recycled pid gets a new instance too.
+ */
+struct pt_proc {
+	__u32 tgid;
+	__u32 ppid;
+	__u32 parent_instance;
+	__u32 alive;
+	__u64 live_bytes;
+	__u64 peak_bytes;
+	__u64 peak_time_ns;
+	__u64 peak_epoch;	/* bumped at each new peak of this process */
+	__u64 tree_snap_bytes;	/* live_bytes at tree peak tree_snap_epoch */
+	__u64 tree_snap_epoch;
+	__u64 end_epoch;	/* tree peak epoch when the image ended */
+	__u64 start_ns;
+	__u64 end_ns;
+	__u64 allocs;
+	__u64 frees;
+	__u64 regions;		/* live mmap regions, so munmap can skip the scan */
+};
+
+struct pt_stack_key {
+	__u32 instance;
+	__s32 stack_id;
+};
+
+/*
+ * Live bytes per (process image, stack), with the lazy snapshots that give
+ * the value at the tree's peak and at the process's own peak: the first
+ * change after a new peak saves the value the record had at that peak.
+ */
+struct pt_stack_rec {
+	__u64 live_bytes;
+	__u64 live_count;
+	__u64 snap_bytes;	/* at tree peak snap_epoch */
+	__u64 snap_count;
+	__u64 snap_epoch;
+	__u64 psnap_bytes;	/* at process peak psnap_epoch */
+	__u64 psnap_count;
+	__u64 psnap_epoch;
+};
+
+struct pt_alloc_key {
+	__u32 instance;
+	__u32 pad;
+	__u64 addr;
+};
+
+struct pt_alloc {
+	__u64 size;
+	__s32 stack_id;
+	__u32 pad;
+};
+
+/* Anonymous mmap regions counted as heap, keyed like allocations. */
+struct pt_region {
+	__u64 len;		/* page-rounded */
+	__s32 stack_id;
+	__u32 pad;
+};
+
+/* Executable mappings seen in captured stacks, for symbolization after exit. */
+struct pt_vma_key {
+	__u32 instance;
+	__u32 pad;
+	__u64 start;
+};
+
+struct pt_vma {
+	__u64 end;
+	__u64 file_offset;	/* offset in the file of start */
+	__u64 dev;		/* kernel dev_t: major << 20 | minor */
+	__u64 ino;
+	char name[PT_FILE_NAME_LEN]; /* the file's base name */
+};
+
+/* The tree-wide model; one slot, updated under its lock. */
+struct pt_global {
+	__u64 live_bytes;
+	__u64 peak_bytes;
+	__u64 peak_time_ns;
+	__u64 peak_epoch;
+	__u32 next_instance;
+	/*
+	 * Uprobe programs are of the kprobe type, which the verifier does not
+	 * let use bpf_spin_lock ("tracing progs cannot use bpf_spin_lock
+	 * yet"), so the model is serialised by this word with cmpxchg.
+	 */
+	__u32 lock;
+};
+
+#endif /* PEAKTRACE_ABI_H */
