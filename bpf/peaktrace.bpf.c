@@ -17,6 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "peaktrace.h"
+#include "model.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -200,30 +201,6 @@ static __always_inline void model_unlock(struct pt_global *g, int held)
 
 /* --- the peak model ------------------------------------------------------ */
 
-/* Save what s held at the current tree and process peaks, if not yet done. */
-static __always_inline void snapshot(struct pt_global *g, struct pt_proc *p,
-				     struct pt_stack_rec *s)
-{
-	if (s->snap_epoch != g->peak_epoch) {
-		s->snap_bytes = s->live_bytes;
-		s->snap_count = s->live_count;
-		s->snap_epoch = g->peak_epoch;
-	}
-	if (s->psnap_epoch != p->peak_epoch) {
-		s->psnap_bytes = s->live_bytes;
-		s->psnap_count = s->live_count;
-		s->psnap_epoch = p->peak_epoch;
-	}
-	if (p->tree_snap_epoch != g->peak_epoch) {
-		p->tree_snap_bytes = p->live_bytes;
-		p->tree_snap_epoch = g->peak_epoch;
-	}
-}
-
-/*
- * Apply a change of `bytes` live bytes and `count` live blocks to stack
- * record s of instance inst, moving the process and tree peaks.
- */
 static __noinline void model_apply(__u32 inst, struct pt_stack_rec *s,
 				   __s64 bytes, __s64 count)
 {
@@ -235,41 +212,10 @@ static __noinline void model_apply(__u32 inst, struct pt_stack_rec *s,
 	if (!g || !p || !s)
 		return;
 	held = model_lock(g);
-	if (!p->alive) /* the image ended while one of its threads still ran */
-		goto out;
-	snapshot(g, p, s);
-	s->live_bytes += bytes;
-	s->live_count += count;
-	p->live_bytes += bytes;
-	g->live_bytes += bytes;
-	if (bytes > 0) {
-		p->allocs++;
-		if (p->live_bytes > p->peak_bytes) {
-			p->peak_bytes = p->live_bytes;
-			p->peak_time_ns = now;
-			p->peak_epoch++;
-			s->psnap_bytes = s->live_bytes;
-			s->psnap_count = s->live_count;
-			s->psnap_epoch = p->peak_epoch;
-		}
-		if (g->live_bytes > g->peak_bytes) {
-			g->peak_bytes = g->live_bytes;
-			g->peak_time_ns = now;
-			g->peak_epoch++;
-			s->snap_bytes = s->live_bytes;
-			s->snap_count = s->live_count;
-			s->snap_epoch = g->peak_epoch;
-			p->tree_snap_bytes = p->live_bytes;
-			p->tree_snap_epoch = g->peak_epoch;
-		}
-	} else if (bytes < 0) {
-		p->frees++;
-	}
-out:
+	pt_model_apply(g, p, s, bytes, count, now);
 	model_unlock(g, held);
 }
 
-/* The image leaves the tree: its live bytes stop counting from now on. */
 static __noinline void model_end(__u32 inst, __u64 now)
 {
 	struct pt_global *g = global_get();
@@ -279,16 +225,7 @@ static __noinline void model_end(__u32 inst, __u64 now)
 	if (!g || !p)
 		return;
 	held = model_lock(g);
-	if (p->alive) {
-		if (p->tree_snap_epoch != g->peak_epoch) {
-			p->tree_snap_bytes = p->live_bytes;
-			p->tree_snap_epoch = g->peak_epoch;
-		}
-		g->live_bytes -= p->live_bytes;
-		p->end_epoch = g->peak_epoch;
-		p->end_ns = now;
-		p->alive = 0;
-	}
+	pt_model_end(g, p, now);
 	model_unlock(g, held);
 }
 

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The peak model's update rules, shared by the BPF programs (which run them
+ * on every event) and the unit tests (which check them against a brute-force
+ * history).  Plain C over the ABI structs: no helpers, no locks; the caller
+ * serialises.
+ *
+ * Lazy snapshot: at each new tree peak the epoch moves on.  Before any
+ * record changes, if its snapshot is from an older epoch, the value it had
+ * at the latest peak (its current value, since it has not changed since) is
+ * saved.  At report time a record's value at the peak is its snapshot if
+ * that is from the last epoch, else its live value.  The same with each
+ * process's own peak epoch gives the stacks at that process's peak.
+ */
+#ifndef PT_MODEL_UPDATE_H
+#define PT_MODEL_UPDATE_H
+
+#include "peaktrace.h"
+
+#ifndef PT_INLINE
+#define PT_INLINE static inline __attribute__((always_inline))
+#endif
+
+PT_INLINE void pt_model_snapshot(struct pt_global *g, struct pt_proc *p,
+				 struct pt_stack_rec *s)
+{
+	if (s->snap_epoch != g->peak_epoch) {
+		s->snap_bytes = s->live_bytes;
+		s->snap_count = s->live_count;
+		s->snap_epoch = g->peak_epoch;
+	}
+	if (s->psnap_epoch != p->peak_epoch) {
+		s->psnap_bytes = s->live_bytes;
+		s->psnap_count = s->live_count;
+		s->psnap_epoch = p->peak_epoch;
+	}
+	if (p->tree_snap_epoch != g->peak_epoch) {
+		p->tree_snap_bytes = p->live_bytes;
+		p->tree_snap_epoch = g->peak_epoch;
+	}
+}
+
+/* A change of `bytes` live bytes and `count` live blocks on stack record s
+ * of process image p, at time now. */
+PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
+			      struct pt_stack_rec *s, __s64 bytes, __s64 count,
+			      __u64 now)
+{
+	if (!p->alive) /* the image ended while one of its threads still ran */
+		return;
+	pt_model_snapshot(g, p, s);
+	s->live_bytes += bytes;
+	s->live_count += count;
+	p->live_bytes += bytes;
+	g->live_bytes += bytes;
+	if (bytes < 0) {
+		p->frees++;
+		return;
+	}
+	if (bytes == 0)
+		return;
+	p->allocs++;
+	if (p->live_bytes > p->peak_bytes) {
+		p->peak_bytes = p->live_bytes;
+		p->peak_time_ns = now;
+		p->peak_epoch++;
+		s->psnap_bytes = s->live_bytes;
+		s->psnap_count = s->live_count;
+		s->psnap_epoch = p->peak_epoch;
+	}
+	if (g->live_bytes > g->peak_bytes) {
+		g->peak_bytes = g->live_bytes;
+		g->peak_time_ns = now;
+		g->peak_epoch++;
+		s->snap_bytes = s->live_bytes;
+		s->snap_count = s->live_count;
+		s->snap_epoch = g->peak_epoch;
+		p->tree_snap_bytes = p->live_bytes;
+		p->tree_snap_epoch = g->peak_epoch;
+	}
+}
+
+/* Process image p ends (exit or exec): its bytes leave the tree now. */
+PT_INLINE void pt_model_end(struct pt_global *g, struct pt_proc *p, __u64 now)
+{
+	if (!p->alive)
+		return;
+	if (p->tree_snap_epoch != g->peak_epoch) {
+		p->tree_snap_bytes = p->live_bytes;
+		p->tree_snap_epoch = g->peak_epoch;
+	}
+	g->live_bytes -= p->live_bytes;
+	p->end_epoch = g->peak_epoch;
+	p->end_ns = now;
+	p->alive = 0;
+}
+
+/* --- reading the model at report time ------------------------------------ */
+
+/* Bytes of p at the tree's peak: nothing if it ended before that peak. */
+PT_INLINE __u64 pt_model_proc_at_tree_peak(const struct pt_global *g, const struct pt_proc *p)
+{
+	if (p->tree_snap_epoch == g->peak_epoch)
+		return p->tree_snap_bytes;
+	if (!p->alive && p->end_epoch != g->peak_epoch)
+		return 0;
+	return p->live_bytes;
+}
+
+PT_INLINE void pt_model_stack_at_tree_peak(const struct pt_global *g, const struct pt_proc *p,
+					   const struct pt_stack_rec *s, __u64 *bytes, __u64 *count)
+{
+	if (!p->alive && p->end_epoch != g->peak_epoch) {
+		*bytes = *count = 0;
+	} else if (s->snap_epoch == g->peak_epoch) {
+		*bytes = s->snap_bytes;
+		*count = s->snap_count;
+	} else {
+		*bytes = s->live_bytes;
+		*count = s->live_count;
+	}
+}
+
+PT_INLINE void pt_model_stack_at_proc_peak(const struct pt_proc *p, const struct pt_stack_rec *s,
+					   __u64 *bytes, __u64 *count)
+{
+	if (s->psnap_epoch == p->peak_epoch) {
+		*bytes = s->psnap_bytes;
+		*count = s->psnap_count;
+	} else {
+		*bytes = s->live_bytes;
+		*count = s->live_count;
+	}
+}
+
+#endif

@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Exported function lookup in an ELF shared object, with libelf. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elfsym.h"
+
+struct elfsym {
+	int fd;
+	Elf *elf;
+	Elf_Scn *dynsym;
+	GElf_Shdr dynsym_hdr;
+	Elf_Data *versym; /* .gnu.version, may be NULL */
+};
+
+struct elfsym *elfsym__open(const char *path, char *err, size_t errlen)
+{
+	struct elfsym *e = calloc(1, sizeof(*e));
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	if (!e) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	elf_version(EV_CURRENT);
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		free(e);
+		return NULL;
+	}
+	e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
+	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
+		snprintf(err, errlen, "%s: not an ELF file (%s)", path, elf_errmsg(-1));
+		elfsym__free(e);
+		return NULL;
+	}
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh))
+			continue;
+		if (sh.sh_type == SHT_DYNSYM) {
+			e->dynsym = scn;
+			e->dynsym_hdr = sh;
+		} else if (sh.sh_type == SHT_GNU_versym) {
+			e->versym = elf_getdata(scn, NULL);
+		}
+	}
+	if (!e->dynsym) {
+		snprintf(err, errlen, "%s: no dynamic symbol table", path);
+		elfsym__free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void elfsym__free(struct elfsym *e)
+{
+	if (!e)
+		return;
+	if (e->elf)
+		elf_end(e->elf);
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e);
+}
+
+/* The PT_LOAD segment holding vaddr gives its file offset. */
+static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	size_t n, i;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
+			*off = vaddr - ph.p_vaddr + ph.p_offset;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
+		     uint8_t *code, size_t len)
+{
+	Elf_Data *data = elf_getdata(e->dynsym, NULL);
+	size_t i, n;
+	GElf_Sym sym;
+	ssize_t got;
+
+	if (!data || !e->dynsym_hdr.sh_entsize)
+		return -1;
+	n = e->dynsym_hdr.sh_size / e->dynsym_hdr.sh_entsize;
+	for (i = 0; i < n; i++) {
+		const char *s;
+
+		if (!gelf_getsym(data, i, &sym))
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
+		    GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+			continue;
+		if (sym.st_shndx == SHN_UNDEF || !sym.st_value)
+			continue;
+		s = elf_strptr(e->elf, e->dynsym_hdr.sh_link, sym.st_name);
+		if (!s || strcmp(s, name))
+			continue;
+		/* Skip hidden (non-default) versions: bit 15 of the versym. */
+		if (e->versym && (i + 1) * sizeof(GElf_Versym) <= e->versym->d_size &&
+		    (((GElf_Versym *)e->versym->d_buf)[i] & 0x8000))
+			continue;
+		if (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)
+			return -1; /* a resolver, not the function: not probed */
+		if (vaddr_to_offset(e->elf, sym.st_value, file_offset))
+			return -1;
+		got = pread(e->fd, code, len, *file_offset);
+		return got < 0 ? -1 : (int)got;
+	}
+	return -1;
+}

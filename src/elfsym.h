@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Looking up exported functions of a shared object (libc) by name. */
+#ifndef PT_ELFSYM_H
+#define PT_ELFSYM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct elfsym;
+
+/* Opens path; on failure returns NULL with errno set or a libelf message in err. */
+struct elfsym *elfsym__open(const char *path, char *err, size_t errlen);
+void elfsym__free(struct elfsym *e);
+
+/*
+ * Finds the default version of the exported function name.  Fills the
+ * file offset of its first byte (what a uprobe wants) and up to len bytes
+ * of its code.  Returns the number of code bytes read, or -1 if absent.
+ */
+int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
+		     uint8_t *code, size_t len);
+
+#endif

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A small streaming JSON writer: keeps commas and nesting right. */
+#ifndef PT_JSON_H
+#define PT_JSON_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#define JSON_MAX_DEPTH 32
+
+struct json {
+	FILE *out;
+	int depth;
+	int count[JSON_MAX_DEPTH]; /* members written at each level */
+	int after_key;
+	int indent;
+};
+
+void json__init(struct json *j, FILE *out, int indent);
+void json__key(struct json *j, const char *key);
+void json__begin_object(struct json *j);
+void json__end_object(struct json *j);
+void json__begin_array(struct json *j);
+void json__end_array(struct json *j);
+void json__string(struct json *j, const char *s); /* NULL writes null */
+void json__stringn(struct json *j, const char *s, size_t n);
+void json__u64(struct json *j, uint64_t v);
+void json__i64(struct json *j, int64_t v);
+void json__null(struct json *j);
+void json__bool(struct json *j, int v);
+
+#endif

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fork, hold at a gate, exec; and the exit status of what ran. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "launch.h"
+#include "options.h"
+
+int launch__start(struct launch *l, char **argv, char *err, size_t errlen)
+{
+	int gate[2], status[2];
+
+	memset(l, 0, sizeof(*l));
+	l->gate_fd = l->status_fd = -1;
+	if (pipe2(gate, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	l->pid = fork();
+	if (l->pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (l->pid == 0) {
+		char c;
+		int e;
+
+		close(gate[1]);
+		close(status[0]);
+		/* EOF without a byte: peaktrace gave up; never run CMD untraced. */
+		if (read(gate[0], &c, 1) != 1)
+			_exit(PT_EXIT_FAILED);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(status[1], &e, sizeof(e)) < 0)
+			_exit(PT_EXIT_FAILED);
+		_exit(e == ENOENT ? PT_EXIT_NOTFOUND : PT_EXIT_NOEXEC);
+	}
+	close(gate[0]);
+	close(status[1]);
+	l->gate_fd = gate[1];
+	l->status_fd = status[0];
+	return 0;
+}
+
+int launch__release(struct launch *l, char **argv, char *err, size_t errlen)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (write(l->gate_fd, "g", 1) != 1) {
+		snprintf(err, errlen, "cannot release the command: %s", strerror(errno));
+		return PT_EXIT_FAILED;
+	}
+	close(l->gate_fd);
+	l->gate_fd = -1;
+	do
+		n = read(l->status_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(l->status_fd);
+	l->status_fd = -1;
+	if (n != sizeof(e))
+		return 0;
+	snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(e));
+	return e == ENOENT ? PT_EXIT_NOTFOUND : PT_EXIT_NOEXEC;
+}
+
+void launch__abort(struct launch *l)
+{
+	if (l->gate_fd >= 0)
+		close(l->gate_fd);
+	if (l->status_fd >= 0)
+		close(l->status_fd);
+	l->gate_fd = l->status_fd = -1;
+	if (l->pid > 0 && !l->reaped) {
+		waitpid(l->pid, &l->wstatus, 0);
+		l->reaped = 1;
+	}
+}
+
+int launch__poll(struct launch *l)
+{
+	if (l->reaped)
+		return 1;
+	if (waitpid(l->pid, &l->wstatus, WNOHANG) == l->pid)
+		l->reaped = 1;
+	return l->reaped;
+}
+
+int launch__exit_code(const struct launch *l)
+{
+	if (WIFEXITED(l->wstatus))
+		return WEXITSTATUS(l->wstatus);
+	if (WIFSIGNALED(l->wstatus))
+		return 128 + WTERMSIG(l->wstatus);
+	return PT_EXIT_FAILED;
+}
+
+/* execvp's search, to look at the file before it runs. */
+static int resolve(const char *cmd, char *out, size_t outlen)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, outlen, "%s", cmd);
+		return access(out, X_OK);
+	}
+	if (!path)
+		path = "/usr/local/bin:/bin:/usr/bin";
+	for (p = path; *p;) {
+		const char *end = strchrnul(p, ':');
+
+		snprintf(out, outlen, "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd);
+		if (access(out, X_OK) == 0)
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	return -1;
+}
+
+int launch__is_static(const char *cmd)
+{
+	char path[PATH_MAX];
+	size_t i, n;
+	GElf_Phdr ph;
+	int fd, ret = 1;
+	Elf *elf;
+
+	if (resolve(cmd, path, sizeof(path)))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &n)) {
+		ret = -1; /* a script, say: its interpreter decides */
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_INTERP)
+			ret = 0;
+out:
+	if (elf)
+		elf_end(elf);
+	close(fd);
+	return ret;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Starting `peaktrace -- CMD`: the child is forked at once and held at a
+ * gate until every probe is attached, then execs CMD.
+ */
+#ifndef PT_LAUNCH_H
+#define PT_LAUNCH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+struct launch {
+	pid_t pid;
+	int gate_fd;	/* write end: a byte releases the child */
+	int status_fd;	/* read end: carries errno if exec failed, EOF if it worked */
+	int reaped;
+	int wstatus;
+};
+
+/* Forks the gated child.  Returns 0, or -1 with a message in err. */
+int launch__start(struct launch *l, char **argv, char *err, size_t errlen);
+
+/*
+ * Lets the child exec CMD.  Returns 0 once exec succeeded, else the exit
+ * code to use (127 not found, 126 not executable) with a message in err.
+ */
+int launch__release(struct launch *l, char **argv, char *err, size_t errlen);
+
+/* Ends a child that was never released. */
+void launch__abort(struct launch *l);
+
+/* Non-blocking: 1 if the child has exited (and is reaped), else 0. */
+int launch__poll(struct launch *l);
+
+/* The shell's convention: exit status, or 128 + the signal that killed it. */
+int launch__exit_code(const struct launch *l);
+
+/* Whether the executable CMD resolves to is statically linked (1), dynamic
+ * (0), or could not be read (-1). */
+int launch__is_static(const char *cmd);
+
+#endif

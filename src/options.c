@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command-line parsing with argp. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+
+const char *argp_program_version = "peaktrace 0.1";
+const char *argp_program_bug_address = "";
+
+static const char doc[] =
+	"peaktrace: the exact heap peak of a process tree, and the stacks holding it.\v"
+	"Modes:\n"
+	"  peaktrace [OPTION...] -- CMD [ARGS...]   run CMD under tracing from its first\n"
+	"                                          instruction, with all it starts\n"
+	"  peaktrace [OPTION...] -p PID            trace PID, its descendants and all they\n"
+	"                                          start, until SIGINT/SIGTERM or the tree ends\n"
+	"\n"
+	"The status line and the text report go to stderr; stdout is left to CMD\n"
+	"(and to --json -).  Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for tracefs).\n"
+	"\n"
+	"Exit status: with -- CMD, CMD's exit status (128+N if signal N killed it);\n"
+	"with -p, 0.  peaktrace's own failures: 2 usage error; 3 -p target does not\n"
+	"exist or is a kernel thread; 125 could not trace (not root, BPF or BTF\n"
+	"unavailable, probes failed; the message says which); 126 CMD not executable;\n"
+	"127 CMD not found.";
+
+enum {
+	OPT_JSON = 1000,
+	OPT_TOP,
+	OPT_DURATION,
+	OPT_MAX_ALLOCS,
+	OPT_MAX_STACKS,
+	OPT_MAX_PROCS,
+};
+
+static const struct argp_option opts[] = {
+	{ NULL, 0, NULL, 0, "Target:", 1 },
+	{ "pid", 'p', "PID", 0, "Trace a running process and its descendants", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "json", OPT_JSON, "FILE", 0, "Write the JSON report to FILE (- for stdout)", 2 },
+	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
+	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
+	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
+	{ NULL, 0, NULL, 0, "Limits:", 3 },
+	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked (default 1048576)", 3 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records (default 65536)", 3 },
+	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
+	{ NULL, 0, NULL, 0, NULL, 0 },
+};
+
+static int parse_u32(const char *s, uint32_t min, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct options *o = state->input;
+	uint32_t v;
+	char *end;
+
+	switch (key) {
+	case 'p':
+		if (parse_u32(arg, 1, &v) || v > 0x7fffffff)
+			argp_error(state, "invalid pid '%s': expected a positive number", arg);
+		o->pid = (pid_t)v;
+		break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case OPT_JSON:
+		o->json_path = arg;
+		break;
+	case OPT_TOP:
+		if (parse_u32(arg, 0, &o->top))
+			argp_error(state, "invalid --top '%s': expected a number", arg);
+		break;
+	case OPT_DURATION:
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->duration > 0))
+			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
+		break;
+	case OPT_MAX_ALLOCS:
+		if (parse_u32(arg, 1024, &o->max_allocs))
+			argp_error(state, "invalid --max-allocs '%s': expected a number >= 1024", arg);
+		break;
+	case OPT_MAX_STACKS:
+		if (parse_u32(arg, 1024, &o->max_stacks))
+			argp_error(state, "invalid --max-stacks '%s': expected a number >= 1024", arg);
+		break;
+	case OPT_MAX_PROCS:
+		if (parse_u32(arg, 16, &o->max_procs))
+			argp_error(state, "invalid --max-procs '%s': expected a number >= 16", arg);
+		break;
+	case ARGP_KEY_ARG:
+		/* The first non-option starts the command: the rest is its own. */
+		o->argv = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->pid && o->argv)
+			argp_error(state, "give either -p PID or -- CMD, not both");
+		if (!o->pid && !o->argv)
+			argp_error(state, "nothing to trace: give -p PID or -- CMD [ARGS...]");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+int options__parse(int argc, char **argv, struct options *o)
+{
+	static const struct argp argp = { opts, parse_opt, "-- CMD [ARGS...]\n-p PID", doc,
+					  NULL, NULL, NULL };
+
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->max_allocs = 1u << 20;
+	o->max_stacks = 65536;
+	o->max_procs = 16384;
+	/* argp exits with argp_err_exit_status on usage errors. */
+	argp_err_exit_status = PT_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o))
+		return PT_EXIT_USAGE;
+	return -1;
+}

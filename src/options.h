@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Command-line options. */
+#ifndef PT_OPTIONS_H
+#define PT_OPTIONS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Exit codes of peaktrace's own (documented in README.md and --help). */
+enum pt_exit {
+	PT_EXIT_OK = 0,
+	PT_EXIT_USAGE = 2,	/* bad command line */
+	PT_EXIT_NO_TARGET = 3,	/* -p: no such process, or a kernel thread */
+	PT_EXIT_FAILED = 125,	/* peaktrace could not trace: see its message */
+	PT_EXIT_NOEXEC = 126,	/* CMD found but could not be executed */
+	PT_EXIT_NOTFOUND = 127,	/* CMD not found */
+};
+
+struct options {
+	pid_t pid;		/* -p, or 0 */
+	char **argv;		/* the command after --, or NULL */
+	const char *json_path;	/* --json, "-" for stdout */
+	int quiet;		/* -q */
+	int verbose;		/* -v */
+	unsigned top;		/* --top */
+	double duration;	/* --duration, seconds; 0 = until the tree ends */
+	uint32_t max_allocs;	/* --max-allocs */
+	uint32_t max_stacks;	/* --max-stacks */
+	uint32_t max_procs;	/* --max-procs */
+};
+
+/* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,
+ * -1 on success. */
+int options__parse(int argc, char **argv, struct options *o);
+
+#endif

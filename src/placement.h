@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where to put a uprobe in a function so that it is cheap and still sees
+ * what it needs.  Pure code over the function's first bytes: no I/O.
+ */
+#ifndef PT_PLACEMENT_H
+#define PT_PLACEMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* x86-64 general registers, in ModRM order. */
+enum { REG_AX, REG_CX, REG_DX, REG_BX, REG_SP, REG_BP, REG_SI, REG_DI,
+       REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15 };
+#define REG_BIT(r) (1u << (r))
+/* The System V argument registers, first to fifth. */
+#define ARG1 REG_BIT(REG_DI)
+#define ARG2 REG_BIT(REG_SI)
+#define ARG3 REG_BIT(REG_DX)
+#define ARG4 REG_BIT(REG_CX)
+#define ARG5 REG_BIT(REG_R8)
+
+struct placement {
+	uint32_t offset;	/* bytes from the function's start */
+	uint32_t cookie_flags;	/* PT_COOKIE_* for the BPF program */
+	int emulated;		/* the kernel emulates the probed instruction */
+	const char *why;	/* one line for --verbose and the docs */
+};
+
+/*
+ * An entry-like probe: the first instruction from the start that the
+ * kernel emulates (push, jcc, jmp, call, nop), as long as nothing before it
+ * writes a register in arg_mask, changes %rsp (when needs_return: a return
+ * probe reads the return address at (%rsp)) or leaves straight-line code.
+ * Otherwise the entry itself, which the kernel single-steps.
+ */
+void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
+		      int needs_return, struct placement *out);
+
+/*
+ * A syscall wrapper (mov $nr,%eax; syscall; cmp $-4095,%rax; jcc): the jcc
+ * after the syscall, where the arguments in arg_mask are still in their
+ * registers and the result is in %rax: one cheap probe instead of an entry
+ * and a return probe.  Returns 0 and fills out, or -1 if the code does not
+ * have that shape.
+ */
+int placement__after_syscall(const uint8_t *code, size_t len, uint32_t arg_mask,
+			     struct placement *out);
+
+#endif

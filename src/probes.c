@@ -1,0 +1,492 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Attaching the allocator probes so that only traced processes pay.
+ *
+ * A uprobe attached for all processes writes its breakpoint into every
+ * process mapping the library, and each of them traps on every call even
+ * when the BPF program ignores it.  A perf event bound to one task installs
+ * the breakpoint only in that task's address space.  To follow children
+ * without a gap, the events are opened with attr.inherit: the kernel copies
+ * them into every thread and child in copy_process(), before the child
+ * runs, and the child's address space already holds the breakpoints
+ * (dup_mmap copies them).  No stop, no signal, nothing the target can see.
+ *
+ * Two kernel details shape the code:
+ * - Only tracepoint-type perf events can be inherited here: the uprobe PMU
+ *   re-reads the probe's path from the opener's memory for each child.  So
+ *   the probes are tracefs uprobe events (src/tracefs.c).
+ * - The BPF program of such an event lives on the tracepoint, shared by all
+ *   its perf events, and an inherited copy that carries the program removes
+ *   it from the tracepoint when the child exits (measured: every count
+ *   stopped after the first child exited).  So the program is attached to
+ *   one non-inherited "anchor" event on a helper process that never calls
+ *   the library, and the inherited events on traced tasks carry none.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "elfsym.h"
+#include "peaktrace.h"
+#include "placement.h"
+#include "probes.h"
+#include "procmaps.h"
+#include "tracefs.h"
+
+#define CODE_BYTES 64
+#define MAX_PROBES (2 * PT_FN_COUNT)
+
+struct probe_fn {
+	const char *name;
+	enum pt_func fn;
+	uint32_t args;		/* argument registers the BPF side reads */
+	int needs_return;
+	int after_syscall;	/* try the one-probe syscall-wrapper placement */
+};
+
+static const struct probe_fn probe_fns[] = {
+	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0 },
+	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0 },
+	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0 },
+	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0 },
+	{ "free", PT_FN_FREE, ARG1, 0, 0 },
+	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0 },
+	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0 },
+	{ "memalign", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0 },
+	{ "valloc", PT_FN_VALLOC, ARG1, 1, 0 },
+	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0 },
+	/* mmap keeps a return probe: its stack must be taken in the caller,
+	 * and an entry-side stack of a frameless wrapper misses the caller. */
+	{ "mmap", PT_FN_MMAP, ARG2 | ARG4, 1, 0 },
+	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1 },
+	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0 },
+};
+
+struct probe {
+	const char *fn_name;
+	uint64_t offset;	/* file offset of the probed instruction */
+	uint64_t cookie;
+	int is_return;
+	int tp_id;
+	int anchor_fd;
+	struct bpf_link *link;
+	struct placement where;
+};
+
+struct probe_set {
+	uint64_t dev, ino;
+	char path[4096];	/* as peaktrace can open it */
+	struct probe probes[MAX_PROBES];
+	int n;
+	/* tids that already carry this set's events */
+	pid_t *tids;
+	size_t ntids, captids;
+};
+
+struct probes {
+	struct bpf_program *entry, *ret;
+	struct tracefs *tfs;
+	pid_t anchor;
+	struct probe_set **sets;
+	size_t nsets;
+	int *fds;
+	size_t nfds, capfds;
+	unsigned seq;
+};
+
+static int perf_tp_open(int tp_id, pid_t pid, int inherit)
+{
+	struct perf_event_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.type = PERF_TYPE_TRACEPOINT;
+	a.size = sizeof(a);
+	a.config = tp_id;
+	a.sample_period = 1;
+	a.inherit = inherit;
+	return syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+/* A helper process that maps nothing we probe and never runs: it only holds
+ * the perf events the BPF programs are attached to. */
+static pid_t anchor_start(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(0);
+		prctl(PR_SET_NAME, "peaktrace-anchr");
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
+			   char *err, size_t errlen)
+{
+	struct probes *pr = calloc(1, sizeof(*pr));
+
+	if (!pr) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pr->entry = entry;
+	pr->ret = ret;
+	pr->tfs = tracefs__open(err, errlen);
+	if (!pr->tfs) {
+		free(pr);
+		return NULL;
+	}
+	tracefs__remove_stale(pr->tfs);
+	pr->anchor = anchor_start();
+	if (pr->anchor < 0) {
+		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
+		probes__free(pr);
+		return NULL;
+	}
+	return pr;
+}
+
+static void set_free(struct probe_set *s)
+{
+	int i;
+
+	for (i = 0; i < s->n; i++) {
+		bpf_link__destroy(s->probes[i].link);
+		if (s->probes[i].anchor_fd >= 0)
+			close(s->probes[i].anchor_fd);
+	}
+	free(s->tids);
+	free(s);
+}
+
+void probes__free(struct probes *pr)
+{
+	size_t i;
+
+	if (!pr)
+		return;
+	/* Close target events first: a tracefs event in use cannot be removed. */
+	for (i = 0; i < pr->nfds; i++)
+		close(pr->fds[i]);
+	for (i = 0; i < pr->nsets; i++)
+		set_free(pr->sets[i]);
+	free(pr->sets);
+	free(pr->fds);
+	if (pr->anchor > 0) {
+		kill(pr->anchor, SIGKILL);
+		waitpid(pr->anchor, NULL, 0);
+	}
+	tracefs__free(pr->tfs);
+	free(pr);
+}
+
+static int probe_define(struct probes *pr, struct probe_set *s, const struct probe_fn *f,
+			uint64_t offset, const struct placement *where, int is_return,
+			char *err, size_t errlen)
+{
+	struct probe *p = &s->probes[s->n];
+	LIBBPF_OPTS(bpf_perf_event_opts, opts);
+	char name[64];
+
+	if (s->n >= MAX_PROBES) {
+		snprintf(err, errlen, "too many probes for %s", s->path);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->anchor_fd = -1;
+	p->fn_name = f->name;
+	p->offset = offset;
+	p->is_return = is_return;
+	p->where = *where;
+	p->cookie = f->fn | (is_return ? 0 : where->cookie_flags);
+	snprintf(name, sizeof(name), "%s_%s_%u", f->name, is_return ? "ret" : "entry", pr->seq++);
+	p->tp_id = tracefs__add_uprobe(pr->tfs, is_return, s->path, offset, name, err, errlen);
+	if (p->tp_id < 0)
+		return -1;
+	p->anchor_fd = perf_tp_open(p->tp_id, pr->anchor, 0);
+	if (p->anchor_fd < 0) {
+		snprintf(err, errlen, "perf_event_open on uprobe %s failed: %s", name, strerror(errno));
+		return -1;
+	}
+	opts.bpf_cookie = p->cookie;
+	p->link = bpf_program__attach_perf_event_opts(is_return ? pr->ret : pr->entry,
+						      p->anchor_fd, &opts);
+	if (!p->link) {
+		snprintf(err, errlen, "cannot attach BPF program to uprobe %s: %s", name,
+			 strerror(errno));
+		close(p->anchor_fd);
+		p->anchor_fd = -1;
+		return -1;
+	}
+	s->n++;
+	return 0;
+}
+
+static struct probe_set *set_create(struct probes *pr, const char *path, uint64_t dev,
+				    uint64_t ino, char *err, size_t errlen)
+{
+	struct probe_set *s = calloc(1, sizeof(*s));
+	uint64_t starts[PT_FN_COUNT + 4];
+	int j, nstarts = 0;
+	struct elfsym *e;
+	size_t i;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->dev = dev;
+	s->ino = ino;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	e = elfsym__open(path, err, errlen);
+	if (!e) {
+		free(s);
+		return NULL;
+	}
+	for (i = 0; i < sizeof(probe_fns) / sizeof(probe_fns[0]); i++) {
+		const struct probe_fn *f = &probe_fns[i];
+		uint8_t code[CODE_BYTES];
+		struct placement where;
+		uint64_t off;
+		int len, dup = 0;
+
+		len = elfsym__function(e, f->name, &off, code, sizeof(code));
+		if (len <= 0)
+			continue; /* this libc lacks it (reallocarray before 2.26) */
+		for (j = 0; j < nstarts; j++)
+			dup |= starts[j] == off;
+		if (dup)
+			continue; /* an alias (aligned_alloc = memalign) */
+		starts[nstarts++] = off;
+		if (!f->after_syscall ||
+		    placement__after_syscall(code, len, f->args, &where))
+			placement__entry(code, len, f->args, f->needs_return, &where);
+		/* The return event first: an entry seen without its return
+		 * would leave the thread's nesting depth stuck above zero. */
+		if (f->needs_return &&
+		    probe_define(pr, s, f, off + where.offset, &where, 1, err, errlen))
+			goto fail;
+		if (probe_define(pr, s, f, off + where.offset, &where, 0, err, errlen))
+			goto fail;
+	}
+	elfsym__free(e);
+	for (j = 0; j < s->n; j++)
+		if (!strcmp(s->probes[j].fn_name, "malloc"))
+			return s;
+	snprintf(err, errlen, "%s exports no malloc: not a C library peaktrace can probe", path);
+	set_free(s);
+	return NULL;
+fail:
+	elfsym__free(e);
+	set_free(s);
+	return NULL;
+}
+
+struct libc_find {
+	struct procmap m;
+	int found;
+};
+
+static int find_libc(const struct procmap *m, void *arg)
+{
+	struct libc_find *lf = arg;
+
+	if (m->path[0] != '/' || !procmap__is_libc(m->path))
+		return 0;
+	lf->m = *m;
+	lf->found = 1;
+	return 1;
+}
+
+static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct procmap *m,
+				 char *err, size_t errlen)
+{
+	struct probe_set *s, **ns;
+	char path[4200];
+	size_t i;
+
+	for (i = 0; i < pr->nsets; i++)
+		if (pr->sets[i]->dev == m->dev && pr->sets[i]->ino == m->ino)
+			return pr->sets[i];
+	/* Through the process's root, so a container's libc is the one probed. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	if (pid == getpid())
+		snprintf(path, sizeof(path), "%s", m->path);
+	s = set_create(pr, path, m->dev, m->ino, err, errlen);
+	if (!s)
+		return NULL;
+	ns = realloc(pr->sets, (pr->nsets + 1) * sizeof(*ns));
+	if (!ns) {
+		set_free(s);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	pr->sets = ns;
+	pr->sets[pr->nsets++] = s;
+	return s;
+}
+
+static int fds_push(struct probes *pr, int fd)
+{
+	if (pr->nfds == pr->capfds) {
+		size_t cap = pr->capfds ? pr->capfds * 2 : 256;
+		int *n = realloc(pr->fds, cap * sizeof(*n));
+
+		if (!n)
+			return -1;
+		pr->fds = n;
+		pr->capfds = cap;
+	}
+	pr->fds[pr->nfds++] = fd;
+	return 0;
+}
+
+static int set_has_tid(struct probe_set *s, pid_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < s->ntids; i++)
+		if (s->tids[i] == tid)
+			return 1;
+	return 0;
+}
+
+/* Returns 0, 1 if the thread is gone, -1 on error. */
+static int attach_thread(struct probes *pr, struct probe_set *s, pid_t tid,
+			 char *err, size_t errlen)
+{
+	int i, fd;
+
+	if (set_has_tid(s, tid))
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		fd = perf_tp_open(s->probes[i].tp_id, tid, 1);
+		if (fd < 0) {
+			if (errno == ESRCH)
+				return 1;
+			snprintf(err, errlen, "perf_event_open on thread %d failed: %s%s", (int)tid,
+				 strerror(errno),
+				 errno == EMFILE ? " (raise the open file limit: ulimit -n)" : "");
+			return -1;
+		}
+		if (fds_push(pr, fd)) {
+			close(fd);
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	}
+	if (s->ntids == s->captids) {
+		size_t cap = s->captids ? s->captids * 2 : 64;
+		pid_t *n = realloc(s->tids, cap * sizeof(*n));
+
+		if (!n) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		s->tids = n;
+		s->captids = cap;
+	}
+	s->tids[s->ntids++] = tid;
+	return 0;
+}
+
+/* Attaches every thread, rescanning until no new thread appears (threads
+ * started by a thread not yet attached did not inherit the events). */
+static enum probes_result attach_threads(struct probes *pr, struct probe_set *s, pid_t pid,
+					 char *err, size_t errlen)
+{
+	char dir[64];
+	int added, rounds = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/task", (int)pid);
+	do {
+		struct dirent *de;
+		DIR *d = opendir(dir);
+
+		if (!d)
+			return PROBES_GONE;
+		added = 0;
+		while ((de = readdir(d))) {
+			pid_t tid = atoi(de->d_name);
+			int r;
+
+			if (tid <= 0 || set_has_tid(s, tid))
+				continue;
+			r = attach_thread(pr, s, tid, err, errlen);
+			if (r < 0) {
+				closedir(d);
+				return PROBES_ERROR;
+			}
+			added += r == 0;
+		}
+		closedir(d);
+	} while (added && ++rounds < 100);
+	return PROBES_ATTACHED;
+}
+
+enum probes_result probes__attach_process(struct probes *pr, pid_t pid,
+					  char *err, size_t errlen)
+{
+	struct libc_find lf = { .found = 0 };
+	struct probe_set *s;
+
+	if (procmap__each(pid, find_libc, &lf) < 0)
+		return errno == ENOENT || errno == ESRCH ? PROBES_GONE : PROBES_ERROR;
+	if (!lf.found)
+		return PROBES_NO_LIBC;
+	s = set_for(pr, pid, &lf.m, err, errlen);
+	if (!s)
+		return PROBES_ERROR;
+	return attach_threads(pr, s, pid, err, errlen);
+}
+
+enum probes_result probes__attach_gated(struct probes *pr, pid_t pid,
+					char *err, size_t errlen)
+{
+	struct libc_find lf = { .found = 0 };
+	struct probe_set *s;
+	int r;
+
+	if (procmap__each(getpid(), find_libc, &lf) < 0 || !lf.found) {
+		snprintf(err, errlen, "cannot find peaktrace's own C library in /proc/self/maps");
+		return PROBES_ERROR;
+	}
+	s = set_for(pr, getpid(), &lf.m, err, errlen);
+	if (!s)
+		return PROBES_ERROR;
+	r = attach_thread(pr, s, pid, err, errlen);
+	return r < 0 ? PROBES_ERROR : r ? PROBES_GONE : PROBES_ATTACHED;
+}
+
+void probes__describe(const struct probes *pr, FILE *out)
+{
+	size_t i;
+	int j;
+
+	for (i = 0; i < pr->nsets; i++)
+		for (j = 0; j < pr->sets[i]->n; j++) {
+			const struct probe *p = &pr->sets[i]->probes[j];
+
+			fprintf(out, "peaktrace: probe %-15s %-6s %s:0x%llx +%u (%s)\n", p->fn_name,
+				p->is_return ? "return" : "entry", pr->sets[i]->path,
+				(unsigned long long)p->offset, p->where.offset, p->where.why);
+		}
+}
+
+size_t probes__event_count(const struct probes *pr)
+{
+	return pr->nfds;
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0
+/* /proc/PID/maps parsing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "procmaps.h"
+
+int procmap__parse(const char *line, struct procmap *m)
+{
+	unsigned int major, minor;
+	unsigned long long start, end, off, ino;
+	int pos = 0;
+
+	if (sscanf(line, "%llx-%llx %4s %llx %x:%x %llu %n", &start, &end, m->perms,
+		   &off, &major, &minor, &ino, &pos) < 7)
+		return -1;
+	m->start = start;
+	m->end = end;
+	m->offset = off;
+	m->dev = ((uint64_t)major << 20) | minor;
+	m->ino = ino;
+	m->path[0] = 0;
+	if (pos > 0) {
+		size_t n;
+
+		snprintf(m->path, sizeof(m->path), "%s", line + pos);
+		n = strlen(m->path);
+		while (n && (m->path[n - 1] == '\n' || m->path[n - 1] == ' '))
+			m->path[--n] = 0;
+	}
+	return 0;
+}
+
+int procmap__is_libc(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (!strcmp(base, "libc.so.6") || !strcmp(base, "libc.so"))
+		return 1;
+	if (!strncmp(base, "libc-", 5) && strstr(base, ".so"))
+		return 1;
+	if (!strncmp(base, "ld-musl-", 8) && strstr(base, ".so"))
+		return 1;
+	return 0;
+}
+
+int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg)
+{
+	char path[64], line[4352];
+	struct procmap *m;
+	FILE *f;
+	int ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	m = malloc(sizeof(*m));
+	if (!m) {
+		fclose(f);
+		errno = ENOMEM;
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		if (procmap__parse(line, m))
+			continue;
+		ret = fn(m, arg);
+		if (ret)
+			break;
+	}
+	free(m);
+	fclose(f);
+	return ret;
+}

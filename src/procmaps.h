@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Parsing /proc/PID/maps lines, and recognising a C library among them. */
+#ifndef PT_PROCMAPS_H
+#define PT_PROCMAPS_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct procmap {
+	uint64_t start, end, offset;
+	uint64_t dev; /* kernel encoding: major << 20 | minor */
+	uint64_t ino;
+	char perms[5];
+	char path[4096];
+};
+
+/* Parses one line of a maps file; returns 0 on success. */
+int procmap__parse(const char *line, struct procmap *m);
+
+/* Whether a mapped file's base name is a C library peaktrace can probe
+ * (glibc's libc.so.6 or libc-2.x.so, musl's ld-musl-*.so.1). */
+int procmap__is_libc(const char *path);
+
+/*
+ * Calls fn for every mapping of pid; stops early if fn returns non-zero.
+ * Returns the last fn result, or -1 with errno set if the file cannot be read.
+ */
+int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The process table: a growing array searched from the newest entry,
+ * where the events of a tree's live processes almost always are. */
+#include <stdlib.h>
+#include <string.h>
+#include "proctable.h"
+
+void proctable__init(struct proctable *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void proctable__free(struct proctable *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		free(t->v[i].argv);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
+struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tmpl)
+{
+	struct proc_info *p;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct proc_info *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		t->v = v;
+		t->cap = cap;
+	}
+	p = &t->v[t->n];
+	*p = *tmpl;
+	p->argv = NULL;
+	if (tmpl->argv_len) {
+		p->argv = malloc(tmpl->argv_len);
+		if (!p->argv)
+			return NULL;
+		memcpy(p->argv, tmpl->argv, tmpl->argv_len);
+	}
+	t->n++;
+	return p;
+}
+
+struct proc_info *proctable__find(struct proctable *t, uint32_t instance)
+{
+	size_t i;
+
+	for (i = t->n; i-- > 0;)
+		if (t->v[i].instance == instance)
+			return &t->v[i];
+	return NULL;
+}
+
+static void end(struct proc_info *p, uint64_t now)
+{
+	if (!p || p->ended)
+		return;
+	p->ended = 1;
+	p->end_ns = now;
+}
+
+struct proc_info *proctable__apply(struct proctable *t, const struct pt_event *e)
+{
+	struct proc_info tmpl, *prev = proctable__find(t, e->prev_instance), *p;
+
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.instance = e->instance;
+	tmpl.prev_instance = e->prev_instance;
+	tmpl.tgid = e->tgid;
+	tmpl.ppid = e->ppid;
+	tmpl.start_ns = e->time_ns;
+	memcpy(tmpl.comm, e->comm, sizeof(tmpl.comm));
+	tmpl.comm[sizeof(tmpl.comm) - 1] = 0;
+
+	switch (e->type) {
+	case PT_EV_FORK:
+		/* Same image as the parent: same command line and probes. */
+		if (prev) {
+			tmpl.argv = prev->argv;
+			tmpl.argv_len = prev->argv_len;
+			tmpl.sets_mask = prev->sets_mask;
+			tmpl.libc_state = prev->libc_state;
+			memcpy(tmpl.note, prev->note, sizeof(tmpl.note));
+		}
+		return proctable__add(t, &tmpl);
+	case PT_EV_EXEC:
+		end(prev, e->time_ns);
+		tmpl.argv = (char *)e->argv;
+		tmpl.argv_len = e->argv_len > PT_ARGV_LEN ? PT_ARGV_LEN : e->argv_len;
+		tmpl.libc_state = LIBC_PENDING;
+		tmpl.pending_since_ns = e->time_ns;
+		/* The tasks keep their perf events across exec. */
+		tmpl.sets_mask = prev ? prev->sets_mask : 0;
+		return proctable__add(t, &tmpl);
+	case PT_EV_EXIT:
+		p = proctable__find(t, e->instance);
+		if (p) {
+			end(p, e->time_ns);
+			p->exit_code = e->exit_code;
+			p->has_exit_code = 1;
+		}
+		return p;
+	}
+	return NULL;
+}
+
+size_t proctable__alive(const struct proctable *t)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n; i++)
+		n += !t->v[i].ended;
+	return n;
+}

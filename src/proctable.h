@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What userspace knows of each traced process image (instance): identity,
+ * command line, lifetime, and the state of its C library probes.  Filled
+ * from the BPF ring buffer's fork/exec/exit events.
+ */
+#ifndef PT_PROCTABLE_H
+#define PT_PROCTABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "peaktrace.h"
+
+enum libc_state {
+	LIBC_PENDING = 0,	/* exec'd: its libc is not mapped yet */
+	LIBC_PROBED,		/* its libc carries our probes */
+	LIBC_NONE,		/* statically linked, or no libc we can probe */
+};
+
+struct proc_info {
+	uint32_t instance, prev_instance, tgid, ppid;
+	char comm[PT_COMM_LEN];
+	char *argv;		/* NUL-separated */
+	size_t argv_len;
+	uint64_t start_ns, end_ns;
+	int ended;
+	int exit_code;		/* kernel encoding, valid if has_exit_code */
+	int has_exit_code;
+	int launcher;		/* peaktrace's gated fork before exec: not reported */
+	int libc_state;
+	uint64_t sets_mask;	/* probe sets its tasks carry (bit per set) */
+	uint64_t pending_since_ns;
+	char note[160];		/* why its heap is not traced, if it is not */
+};
+
+struct proctable {
+	struct proc_info *v;
+	size_t n, cap;
+};
+
+void proctable__init(struct proctable *t);
+void proctable__free(struct proctable *t);
+/* Returns the new entry (copied from tmpl, argv duplicated) or NULL. */
+struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tmpl);
+struct proc_info *proctable__find(struct proctable *t, uint32_t instance);
+/* Applies a fork/exec/exit event; returns the entry it created or ended. */
+struct proc_info *proctable__apply(struct proctable *t, const struct pt_event *e);
+size_t proctable__alive(const struct proctable *t);
+
+#endif
