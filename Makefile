@@ -25,7 +25,7 @@ endif
 SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
-UNIT_OBJS := $(addprefix $(OUT)/,model.o json.o report_json.o report_text.o placement.o procmaps.o)
+UNIT_OBJS := $(addprefix $(OUT)/,model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
 .PHONY: all clean test unit e2e bench
 all: peaktrace
@@ -46,7 +46,7 @@ $(OUT)/%.o: src/%.c $(wildcard src/*.h) bpf/peaktrace.h | $(OUT)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 # Only the files that include the skeleton wait for it.
-$(OUT)/main.o $(OUT)/session.o: $(OUT)/peaktrace.skel.h
+$(OUT)/session.o $(OUT)/collect.o: $(OUT)/peaktrace.skel.h
 
 peaktrace: $(OUT)/main.o $(OBJS)
 	$(call msg,LINK,$@)

@@ -17,7 +17,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "peaktrace.h"
-#include "model.h"
+#include "peak_model.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -244,6 +244,7 @@ static long vma_record(struct task_struct *task, struct vm_area_struct *vma,
 {
 	struct pt_vma_key key = { .instance = w->instance };
 	struct pt_vma v = {};
+	struct pt_event *e;
 	struct file *f;
 
 	key.start = BPF_CORE_READ(vma, vm_start);
@@ -260,7 +261,19 @@ static long vma_record(struct task_struct *task, struct vm_area_struct *vma,
 		bpf_probe_read_kernel_str(v.name, sizeof(v.name),
 					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	}
-	bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST);
+	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST))
+		return 0;
+	/* Tell userspace while the process lives, so it can find the file. */
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		lost_inc(PT_LOST_EVENTS);
+		return 0;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = PT_EV_VMA;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->instance = w->instance;
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 

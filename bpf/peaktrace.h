@@ -69,6 +69,7 @@ enum pt_event_type {
 	PT_EV_FORK = 1,
 	PT_EV_EXEC = 2,
 	PT_EV_EXIT = 3,
+	PT_EV_VMA = 4,	/* a stack of tgid points into a mapping not seen before */
 };
 
 struct pt_event {

@@ -26,7 +26,7 @@ struct insn {
 	int writes_sp;
 	int is_syscall;
 	int flags_only_rax_cmp;	/* cmp $imm,%rax */
-	uint32_t writes;	/* registers written (REG_BIT mask) */
+	uint32_t writes;	/* registers written (X86_BIT mask) */
 	uint32_t reads;		/* registers read, where it matters */
 };
 
@@ -88,7 +88,7 @@ static int decode(const uint8_t *p, size_t avail, struct insn *in)
 		if (avail >= 2 && p[1] == 0x05) {
 			in->len = 2; /* syscall: clobbers rax, rcx, r11 */
 			in->is_syscall = 1;
-			in->writes = REG_BIT(REG_AX) | REG_BIT(REG_CX) | REG_BIT(REG_R11);
+			in->writes = X86_BIT(X86_AX) | X86_BIT(X86_CX) | X86_BIT(X86_R11);
 			return 1;
 		}
 		return 0;
@@ -96,7 +96,7 @@ static int decode(const uint8_t *p, size_t avail, struct insn *in)
 		if (avail < 5)
 			return 0;
 		in->len = 5;
-		in->writes = REG_BIT(op - 0xb8);
+		in->writes = X86_BIT(op - 0xb8);
 		return 1;
 	case 0x80: /* cmpb $imm8, disp32(%rip) */
 		if (avail >= 7 && p[1] == 0x3d) {
@@ -122,17 +122,17 @@ with_rex:
 		if (mod != 3)
 			return 0;
 		in->len = i + 2;
-		in->writes = REG_BIT(rm);
-		in->reads = REG_BIT(reg);
-		in->writes_sp = rm == REG_SP;
+		in->writes = X86_BIT(rm);
+		in->reads = X86_BIT(reg);
+		in->writes_sp = rm == X86_SP;
 		return 1;
 	case 0x8b: /* mov rm, reg */
 		if (mod != 3)
 			return 0;
 		in->len = i + 2;
-		in->writes = REG_BIT(reg);
-		in->reads = REG_BIT(rm);
-		in->writes_sp = reg == REG_SP;
+		in->writes = X86_BIT(reg);
+		in->reads = X86_BIT(rm);
+		in->writes_sp = reg == X86_SP;
 		return 1;
 	case 0xf7: /* test $imm32, r */
 		if (mod != 3 || ((modrm >> 3) & 7) != 0 || i + 6 > avail)
@@ -155,11 +155,11 @@ with_rex:
 		if (in->len > avail)
 			return 0;
 		if (((modrm >> 3) & 7) == 7) { /* cmp: flags only */
-			in->flags_only_rax_cmp = rm == REG_AX;
+			in->flags_only_rax_cmp = rm == X86_AX;
 			return 1;
 		}
-		in->writes = REG_BIT(rm); /* add, sub, and, or, ... */
-		in->writes_sp = rm == REG_SP;
+		in->writes = X86_BIT(rm); /* add, sub, and, or, ... */
+		in->writes_sp = rm == X86_SP;
 		return 1;
 	}
 	return 0;
@@ -229,9 +229,9 @@ int placement__after_syscall(const uint8_t *code, size_t len, uint32_t arg_mask,
 			continue;
 		}
 		/* mov %ecx,%r10d (or %rcx,%r10): the syscall ABI's 4th argument. */
-		if (in.writes == REG_BIT(REG_R10) && in.reads == REG_BIT(REG_CX) &&
+		if (in.writes == X86_BIT(X86_R10) && in.reads == X86_BIT(X86_CX) &&
 		    (need & ARG4)) {
-			need = (need & ~ARG4) | REG_BIT(REG_R10);
+			need = (need & ~ARG4) | X86_BIT(X86_R10);
 			flags |= PT_COOKIE_ARG4_IN_R10;
 			off += in.len;
 			continue;

@@ -10,15 +10,15 @@
 #include <stdint.h>
 
 /* x86-64 general registers, in ModRM order. */
-enum { REG_AX, REG_CX, REG_DX, REG_BX, REG_SP, REG_BP, REG_SI, REG_DI,
-       REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15 };
-#define REG_BIT(r) (1u << (r))
+enum { X86_AX, X86_CX, X86_DX, X86_BX, X86_SP, X86_BP, X86_SI, X86_DI,
+       X86_R8, X86_R9, X86_R10, X86_R11, X86_R12, X86_R13, X86_R14, X86_R15 };
+#define X86_BIT(r) (1u << (r))
 /* The System V argument registers, first to fifth. */
-#define ARG1 REG_BIT(REG_DI)
-#define ARG2 REG_BIT(REG_SI)
-#define ARG3 REG_BIT(REG_DX)
-#define ARG4 REG_BIT(REG_CX)
-#define ARG5 REG_BIT(REG_R8)
+#define ARG1 X86_BIT(X86_DI)
+#define ARG2 X86_BIT(X86_SI)
+#define ARG3 X86_BIT(X86_DX)
+#define ARG4 X86_BIT(X86_CX)
+#define ARG5 X86_BIT(X86_R8)
 
 struct placement {
 	uint32_t offset;	/* bytes from the function's start */

@@ -15,31 +15,39 @@ struct probes;
 
 struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 			   char *err, size_t errlen);
-/* Closes every event, then removes the tracefs definitions. */
+/* Closes every event, then removes the tracefs definitions.  Takes about
+ * 0.1 s per probe: the kernel waits for RCU at each unregistration. */
 void probes__free(struct probes *pr);
+/* Closes the events on traced tasks only (fast): they stop paying at once. */
+void probes__stop_targets(struct probes *pr);
 
 enum probes_result {
 	PROBES_ATTACHED = 0,
-	PROBES_NO_LIBC = 1,	/* no C library mapped (yet): static binary? */
-	PROBES_GONE = 2,	/* the process no longer exists */
+	PROBES_NO_LIBC = 2,	/* no C library mapped (yet): static binary? */
+	PROBES_GONE = 3,	/* the process no longer exists */
 	PROBES_ERROR = -1,
 };
 
 /*
- * Probes the C library pid maps (defining the probes on first sight of
- * that file) on every thread of pid, inherited by what they start.
- * Threads that already carry this library's events are skipped.
+ * The probe set of the C library pid maps, defined on first sight of that
+ * file.  Returns its index (< 64), or a negative probes_result.
  */
-enum probes_result probes__attach_process(struct probes *pr, pid_t pid,
-					  char *err, size_t errlen);
+int probes__libc_set(struct probes *pr, pid_t pid, char *err, size_t errlen);
 
 /*
- * The same for a process that has not run yet (held at the gate of
- * `peaktrace -- CMD`): it maps peaktrace's own C library, which is the one
- * the command will map unless it is linked against another.
+ * Opens the set's events, inherited, on every thread of pid (rescanning
+ * until no new thread appears).  Threads it already attached are skipped.
  */
-enum probes_result probes__attach_gated(struct probes *pr, pid_t pid,
-					char *err, size_t errlen);
+enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
+				      char *err, size_t errlen);
+
+/*
+ * For a process that has not run yet (held at the gate of `peaktrace --
+ * CMD`): peaktrace's own C library, which CMD maps too unless it is linked
+ * against another (then its set is added when CMD has mapped it).  Returns
+ * the set index, or a negative probes_result.
+ */
+int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen);
 
 /* One line per probe: function, library, offset, why there. */
 void probes__describe(const struct probes *pr, FILE *out);

@@ -47,6 +47,8 @@ struct report_proc {
 	const char *heap_note;	/* why the heap is not traced, or NULL */
 	size_t nstacks;
 	struct report_stack *stacks;
+	size_t stacks_total;	/* stacks holding memory at its peak */
+	uint64_t stacks_omitted_bytes; /* their bytes beyond the top shown */
 };
 
 struct report_lost {
@@ -66,6 +68,8 @@ struct report {
 	uint64_t live_bytes_at_end;
 	size_t nstacks;
 	struct report_stack *stacks;
+	size_t stacks_total;
+	uint64_t stacks_omitted_bytes;
 	size_t nprocs;
 	struct report_proc *procs;
 	struct report_lost lost;

@@ -117,7 +117,7 @@ int tracefs__add_uprobe(struct tracefs *t, int is_return, const char *path,
 
 static void remove_group(const char *root, const char *group)
 {
-	char dir[256], line[512];
+	char dir[400], line[600];
 	struct dirent *de;
 	DIR *d;
 

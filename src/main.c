@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * peaktrace: the exact heap peak of a process tree, and the stacks holding
+ * memory at that moment.  main holds the lifecycle only: parse, open, start
+ * the target, run, report, clean up.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "launch.h"
+#include "options.h"
+#include "session.h"
+
+static volatile int stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void install_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the event loop's poll returns at once. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* After a stop by signal, pass it on to the command and give it a moment. */
+static void forward_and_wait(struct launch *l, int sig)
+{
+	int i;
+
+	if (l->reaped)
+		return;
+	kill(l->pid, sig);
+	for (i = 0; i < 200 && !launch__poll(l); i++)
+		usleep(10000);
+}
+
+int main(int argc, char **argv)
+{
+	struct session *s = NULL;
+	struct options o;
+	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
+	char err[1024] = "";
+	int ret;
+
+	ret = options__parse(argc, argv, &o);
+	if (ret >= 0)
+		return ret;
+	install_handlers();
+	s = session__open(&o, err, sizeof(err));
+	if (!s) {
+		ret = PT_EXIT_FAILED;
+		goto out;
+	}
+	if (o.argv) {
+		if (launch__start(&l, o.argv, err, sizeof(err))) {
+			ret = PT_EXIT_FAILED;
+			goto out;
+		}
+		if (session__add_gated(s, l.pid, err, sizeof(err))) {
+			launch__abort(&l);
+			ret = PT_EXIT_FAILED;
+			goto out;
+		}
+		if (launch__is_static(o.argv[0]) == 1)
+			session__note_static_command(s, o.argv[0]);
+		ret = launch__release(&l, o.argv, err, sizeof(err));
+		if (ret) {
+			launch__abort(&l);
+			goto out;
+		}
+	} else {
+		ret = session__add_running(s, o.pid, err, sizeof(err));
+		if (ret)
+			goto out;
+	}
+
+	session__run(s, &stop_signal, l.pid, &l.wstatus, &l.reaped);
+	if (session__report(s, err, sizeof(err))) {
+		ret = PT_EXIT_FAILED;
+		goto out;
+	}
+	err[0] = 0;
+	if (o.argv) {
+		if (stop_signal)
+			forward_and_wait(&l, stop_signal);
+		else if (!l.reaped)
+			launch__abort(&l); /* --duration: the command runs on untraced */
+		ret = l.reaped ? launch__exit_code(&l) : 128 + stop_signal;
+	} else {
+		ret = PT_EXIT_OK;
+	}
+	session__finish(s);
+	return ret;
+out:
+	if (err[0])
+		fprintf(stderr, "peaktrace: %s\n", err);
+	session__free(s);
+	return ret;
+}

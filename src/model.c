@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Building the report from the model's records (see bpf/model.h). */
+#include <stdlib.h>
+#include <string.h>
+#include "model.h"
+#include "peak_model.h"
+
+struct ranked {
+	uint32_t instance;
+	int32_t stack_id;
+	uint64_t bytes, count;
+};
+
+static int cmp_ranked(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes > y->bytes ? -1 : 1;
+	if (x->instance != y->instance)
+		return x->instance < y->instance ? -1 : 1;
+	return x->stack_id < y->stack_id ? -1 : x->stack_id > y->stack_id;
+}
+
+static uint64_t since(uint64_t t, uint64_t t0)
+{
+	return t > t0 ? t - t0 : 0;
+}
+
+/* Ranks the stacks (of one instance, or all if instance is 0) by their
+ * value at the tree peak (proc_peak 0) or at their process's peak. */
+static int rank_stacks(const struct collected *c, uint32_t instance, int proc_peak,
+		       unsigned top, model_frames_fn frames, void *ctx,
+		       struct report_stack **out, size_t *nout, size_t *total,
+		       uint64_t *omitted)
+{
+	struct ranked *v = calloc(c->nstacks ? c->nstacks : 1, sizeof(*v));
+	size_t i, n = 0, shown;
+
+	*out = NULL;
+	*nout = *total = 0;
+	*omitted = 0;
+	if (!v)
+		return -1;
+	for (i = 0; i < c->nstacks; i++) {
+		const struct collected_stack *s = &c->stacks[i];
+		const struct collected_proc *p;
+		__u64 bytes, count;
+
+		if (instance && s->key.instance != instance)
+			continue;
+		p = collect__proc(c, s->key.instance);
+		if (!p)
+			continue;
+		if (proc_peak)
+			pt_model_stack_at_proc_peak(&p->p, &s->rec, &bytes, &count);
+		else
+			pt_model_stack_at_tree_peak(&c->global, &p->p, &s->rec, &bytes, &count);
+		if (!bytes)
+			continue;
+		v[n].instance = s->key.instance;
+		v[n].stack_id = s->key.stack_id;
+		v[n].bytes = bytes;
+		v[n].count = count;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_ranked);
+	shown = n < top ? n : top;
+	*total = n;
+	for (i = shown; i < n; i++)
+		*omitted += v[i].bytes;
+	if (shown) {
+		*out = calloc(shown, sizeof(**out));
+		if (!*out) {
+			free(v);
+			return -1;
+		}
+	}
+	for (i = 0; i < shown; i++) {
+		struct report_stack *rs = &(*out)[i];
+		const struct collected_proc *p = collect__proc(c, v[i].instance);
+
+		rs->bytes = v[i].bytes;
+		rs->allocations = v[i].count;
+		rs->instance = v[i].instance;
+		rs->stack_id = v[i].stack_id;
+		rs->pid = p ? p->p.tgid : 0;
+		if (frames && rs->stack_id >= 0)
+			frames(ctx, rs->instance, rs->stack_id, rs);
+	}
+	*nout = shown;
+	free(v);
+	return 0;
+}
+
+static void split_argv(struct report_proc *rp, const struct proc_info *pi)
+{
+	size_t i, n = 0, start = 0;
+
+	if (!pi || !pi->argv_len)
+		return;
+	for (i = 0; i < pi->argv_len; i++)
+		n += !pi->argv[i] || i + 1 == pi->argv_len;
+	rp->argv = calloc(n, sizeof(*rp->argv));
+	if (!rp->argv)
+		return;
+	for (i = 0; i < pi->argv_len; i++) {
+		if (pi->argv[i] && i + 1 != pi->argv_len)
+			continue;
+		/* the last argument may be cut at the copy limit, unterminated */
+		rp->argv[rp->argc++] = strndup(pi->argv + start, i - start + (pi->argv[i] != 0));
+		start = i + 1;
+	}
+}
+
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct report_proc *x = a, *y = b;
+
+	if (x->start_ns != y->start_ns)
+		return x->start_ns < y->start_ns ? -1 : 1;
+	return x->instance < y->instance ? -1 : x->instance > y->instance;
+}
+
+int model__build(struct report *r, const struct collected *c, const struct proctable *t,
+		 unsigned top, uint64_t t0_ns, model_frames_fn frames, void *ctx)
+{
+	size_t i;
+
+	r->peak_bytes = c->global.peak_bytes;
+	r->peak_time_ns = c->global.peak_epoch ? since(c->global.peak_time_ns, t0_ns) : 0;
+	r->live_bytes_at_end = c->global.live_bytes;
+	if (rank_stacks(c, 0, 0, top, frames, ctx, &r->stacks, &r->nstacks, &r->stacks_total,
+			&r->stacks_omitted_bytes))
+		return -1;
+
+	r->procs = calloc(c->nprocs ? c->nprocs : 1, sizeof(*r->procs));
+	if (!r->procs)
+		return -1;
+	for (i = 0; i < c->nprocs; i++) {
+		const struct collected_proc *cp = &c->procs[i];
+		const struct proc_info *pi = proctable__find((struct proctable *)t, cp->instance);
+		struct report_proc *rp = &r->procs[r->nprocs];
+
+		/* peaktrace's own gated fork, replaced by CMD at exec */
+		if (pi && pi->launcher && !cp->p.peak_bytes)
+			continue;
+		r->nprocs++;
+		rp->pid = cp->p.tgid;
+		rp->ppid = cp->p.ppid;
+		rp->instance = cp->instance;
+		rp->parent_instance = cp->p.parent_instance;
+		rp->peak_bytes = cp->p.peak_bytes;
+		rp->peak_time_ns = cp->p.peak_epoch ? since(cp->p.peak_time_ns, t0_ns) : 0;
+		rp->bytes_at_tree_peak = pt_model_proc_at_tree_peak(&c->global, &cp->p);
+		rp->live_bytes_at_end = cp->p.live_bytes;
+		rp->start_ns = since(cp->p.start_ns, t0_ns);
+		rp->end_ns = cp->p.alive ? 0 : since(cp->p.end_ns, t0_ns);
+		rp->allocs = cp->p.allocs;
+		rp->frees = cp->p.frees;
+		rp->alive = cp->p.alive;
+		rp->exit_code = -1;
+		if (pi) {
+			memcpy(rp->comm, pi->comm, sizeof(rp->comm));
+			split_argv(rp, pi);
+			if (pi->has_exit_code) {
+				rp->exit_code = (pi->exit_code >> 8) & 0xff;
+				rp->exit_signal = pi->exit_code & 0x7f;
+			}
+			rp->heap_note = pi->note[0] ? pi->note : NULL;
+		}
+		if (rank_stacks(c, cp->instance, 1, top, frames, ctx, &rp->stacks, &rp->nstacks,
+				&rp->stacks_total, &rp->stacks_omitted_bytes))
+			return -1;
+	}
+	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
+
+	r->lost.events = c->lost[PT_LOST_EVENTS];
+	r->lost.unknown_frees = c->lost[PT_LOST_UNKNOWN_FREES];
+	r->lost.allocs_full = c->lost[PT_LOST_ALLOCS_FULL];
+	r->lost.stacks_full = c->lost[PT_LOST_STACKS_FULL];
+	r->lost.regions_full = c->lost[PT_LOST_REGIONS_FULL];
+	r->lost.procs_full = c->lost[PT_LOST_PROCS_FULL];
+	r->lost.map_full = r->lost.allocs_full + r->lost.stacks_full + r->lost.regions_full +
+			   r->lost.procs_full;
+	r->lost.stack_errors = c->lost[PT_LOST_STACK_ERRORS];
+	r->lost.overlaps = c->lost[PT_LOST_OVERLAPS];
+	r->lost.lock_timeouts = c->lost[PT_LOST_LOCK_TIMEOUTS];
+	return 0;
+}

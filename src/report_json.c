@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The JSON report.  Field names are an interface (tests, other tools):
+ * add, never rename.  Times are nanoseconds since tracing started.
+ */
+#include <stdio.h>
+#include "json.h"
+#include "report.h"
+
+static void hex(struct json *j, const char *key, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	json__key(j, key);
+	json__string(j, buf);
+}
+
+static void frame(struct json *j, const struct report_frame *f)
+{
+	json__begin_object(j);
+	json__key(j, "function");
+	json__string(j, f->function);
+	json__key(j, "module");
+	json__string(j, f->module);
+	json__key(j, "file");
+	json__string(j, f->file);
+	json__key(j, "line");
+	if (f->line)
+		json__i64(j, f->line);
+	else
+		json__null(j);
+	hex(j, "address", f->address);
+	hex(j, "module_offset", f->module_offset);
+	json__end_object(j);
+}
+
+static void stacks(struct json *j, const struct report_stack *v, size_t n, size_t total,
+		   uint64_t omitted)
+{
+	size_t i, k;
+
+	json__key(j, "stacks_total");
+	json__u64(j, total);
+	json__key(j, "stacks_omitted_bytes");
+	json__u64(j, omitted);
+	json__key(j, "stacks");
+	json__begin_array(j);
+	for (i = 0; i < n; i++) {
+		json__begin_object(j);
+		json__key(j, "bytes");
+		json__u64(j, v[i].bytes);
+		json__key(j, "allocations");
+		json__u64(j, v[i].allocations);
+		json__key(j, "pid");
+		json__u64(j, v[i].pid);
+		json__key(j, "frames");
+		json__begin_array(j);
+		for (k = 0; k < v[i].nframes; k++)
+			frame(j, &v[i].frames[k]);
+		json__end_array(j);
+		json__end_object(j);
+	}
+	json__end_array(j);
+}
+
+static void process(struct json *j, const struct report_proc *p)
+{
+	size_t i;
+
+	json__begin_object(j);
+	json__key(j, "pid");
+	json__u64(j, p->pid);
+	json__key(j, "ppid");
+	json__u64(j, p->ppid);
+	json__key(j, "comm");
+	json__string(j, p->comm);
+	json__key(j, "argv");
+	json__begin_array(j);
+	for (i = 0; i < p->argc; i++)
+		json__string(j, p->argv[i]);
+	json__end_array(j);
+	json__key(j, "peak_bytes");
+	json__u64(j, p->peak_bytes);
+	json__key(j, "peak_time_ns");
+	json__u64(j, p->peak_time_ns);
+	json__key(j, "bytes_at_tree_peak");
+	json__u64(j, p->bytes_at_tree_peak);
+	json__key(j, "live_bytes_at_end");
+	json__u64(j, p->live_bytes_at_end);
+	json__key(j, "allocations");
+	json__u64(j, p->allocs);
+	json__key(j, "frees");
+	json__u64(j, p->frees);
+	json__key(j, "start_ns");
+	json__u64(j, p->start_ns);
+	json__key(j, "end_ns");
+	if (p->alive)
+		json__null(j);
+	else
+		json__u64(j, p->end_ns);
+	json__key(j, "exit_code");
+	if (p->exit_code >= 0 && !p->exit_signal)
+		json__i64(j, p->exit_code);
+	else
+		json__null(j);
+	json__key(j, "exit_signal");
+	if (p->exit_signal)
+		json__i64(j, p->exit_signal);
+	else
+		json__null(j);
+	json__key(j, "heap_traced");
+	json__bool(j, !p->heap_note);
+	json__key(j, "heap_note");
+	json__string(j, p->heap_note);
+	stacks(j, p->stacks, p->nstacks, p->stacks_total, p->stacks_omitted_bytes);
+	json__end_object(j);
+}
+
+int report__write_json(const struct report *r, FILE *out)
+{
+	const struct report_lost *l = &r->lost;
+	struct json j;
+	size_t i;
+
+	json__init(&j, out, 1);
+	json__begin_object(&j);
+	json__key(&j, "peaktrace");
+	json__u64(&j, 1);
+	json__key(&j, "complete");
+	json__bool(&j, !report__has_losses(r));
+	json__key(&j, "duration_ns");
+	json__u64(&j, r->duration_ns);
+	json__key(&j, "stopped_by");
+	json__string(&j, r->stopped_by);
+	json__key(&j, "warnings");
+	json__begin_array(&j);
+	for (i = 0; i < r->nwarnings; i++)
+		json__string(&j, r->warnings[i]);
+	json__end_array(&j);
+
+	json__key(&j, "tree");
+	json__begin_object(&j);
+	json__key(&j, "peak_bytes");
+	json__u64(&j, r->peak_bytes);
+	json__key(&j, "peak_time_ns");
+	json__u64(&j, r->peak_time_ns);
+	json__key(&j, "live_bytes_at_end");
+	json__u64(&j, r->live_bytes_at_end);
+	stacks(&j, r->stacks, r->nstacks, r->stacks_total, r->stacks_omitted_bytes);
+	json__end_object(&j);
+
+	json__key(&j, "processes");
+	json__begin_array(&j);
+	for (i = 0; i < r->nprocs; i++)
+		process(&j, &r->procs[i]);
+	json__end_array(&j);
+
+	json__key(&j, "lost");
+	json__begin_object(&j);
+	json__key(&j, "events");
+	json__u64(&j, l->events);
+	json__key(&j, "unknown_frees");
+	json__u64(&j, l->unknown_frees);
+	json__key(&j, "map_full");
+	json__u64(&j, l->map_full);
+	json__key(&j, "allocs_map_full");
+	json__u64(&j, l->allocs_full);
+	json__key(&j, "stacks_map_full");
+	json__u64(&j, l->stacks_full);
+	json__key(&j, "regions_map_full");
+	json__u64(&j, l->regions_full);
+	json__key(&j, "procs_map_full");
+	json__u64(&j, l->procs_full);
+	json__key(&j, "stack_errors");
+	json__u64(&j, l->stack_errors);
+	json__key(&j, "region_overlaps_dropped");
+	json__u64(&j, l->overlaps);
+	json__key(&j, "unlocked_updates");
+	json__u64(&j, l->lock_timeouts);
+	json__end_object(&j);
+	json__end_object(&j);
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The human-readable report (stderr by default). */
+#include <stdio.h>
+#include <string.h>
+#include "report.h"
+
+#define PROC_STACKS_SHOWN 3
+
+static void seconds(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%.3f s", ns / 1e9);
+}
+
+static void frames(FILE *out, const struct report_stack *s)
+{
+	size_t k;
+
+	if (!s->nframes) {
+		fprintf(out, "        (no user stack: it could not be captured)\n");
+		return;
+	}
+	for (k = 0; k < s->nframes; k++) {
+		const struct report_frame *f = &s->frames[k];
+		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+
+		mod = mod ? mod + 1 : f->module ? f->module : "?";
+		if (f->function)
+			fprintf(out, "        %s", f->function);
+		else
+			fprintf(out, "        0x%llx", (unsigned long long)f->address);
+		if (f->file)
+			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->function)
+			fprintf(out, " [%s]\n", mod);
+		else
+			fprintf(out, " [%s+0x%llx]\n", mod, (unsigned long long)f->module_offset);
+	}
+}
+
+static void stack_list(FILE *out, const struct report_stack *v, size_t n, size_t total,
+		       uint64_t omitted)
+{
+	char b[32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		fprintf(out, "  #%zu  %s in %llu allocation%s, pid %u\n", i + 1,
+			report__bytes(v[i].bytes, b, sizeof(b)),
+			(unsigned long long)v[i].allocations, v[i].allocations == 1 ? "" : "s",
+			v[i].pid);
+		frames(out, &v[i]);
+	}
+	if (total > n)
+		fprintf(out, "  (%s in %zu more stack%s)\n", report__bytes(omitted, b, sizeof(b)),
+			total - n, total - n == 1 ? "" : "s");
+}
+
+static void losses(FILE *out, const struct report *r)
+{
+	const struct report_lost *l = &r->lost;
+
+	if (!report__has_losses(r))
+		return;
+	fprintf(out, "peaktrace: INCOMPLETE: some events were not counted:\n");
+	if (l->events)
+		fprintf(out, "  %llu process events dropped (ring buffer full)\n",
+			(unsigned long long)l->events);
+	if (l->unknown_frees)
+		fprintf(out, "  %llu frees of memory allocated before tracing or not seen\n",
+			(unsigned long long)l->unknown_frees);
+	if (l->allocs_full)
+		fprintf(out, "  %llu allocations not counted: allocation map full (--max-allocs)\n",
+			(unsigned long long)l->allocs_full);
+	if (l->stacks_full)
+		fprintf(out, "  %llu allocations not counted: stack map full (--max-stacks)\n",
+			(unsigned long long)l->stacks_full);
+	if (l->regions_full)
+		fprintf(out, "  %llu mmap regions not counted: region map full\n",
+			(unsigned long long)l->regions_full);
+	if (l->procs_full)
+		fprintf(out, "  %llu processes not traced: process map full (--max-procs)\n",
+			(unsigned long long)l->procs_full);
+	if (l->stack_errors)
+		fprintf(out, "  %llu allocations whose stack could not be captured\n",
+			(unsigned long long)l->stack_errors);
+	if (l->overlaps)
+		fprintf(out, "  %llu unmaps that overlapped more regions than handled\n",
+			(unsigned long long)l->overlaps);
+	if (l->lock_timeouts)
+		fprintf(out, "  %llu updates applied without the model lock (may be inexact)\n",
+			(unsigned long long)l->lock_timeouts);
+}
+
+static void command(FILE *out, const struct report_proc *p)
+{
+	size_t i;
+
+	if (!p->argc) {
+		fprintf(out, "[%s]", p->comm);
+		return;
+	}
+	for (i = 0; i < p->argc && i < 8; i++)
+		fprintf(out, "%s%s", i ? " " : "", p->argv[i]);
+	if (p->argc > 8)
+		fprintf(out, " ...");
+}
+
+int report__write_text(const struct report *r, FILE *out, unsigned top)
+{
+	char b1[32], b2[32], t[32];
+	size_t i;
+
+	losses(out, r);
+	for (i = 0; i < r->nwarnings; i++)
+		fprintf(out, "peaktrace: warning: %s\n", r->warnings[i]);
+	seconds(t, sizeof(t), r->peak_time_ns);
+	fprintf(out, "\nHeap peak of the process tree: %s at %s", report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
+	seconds(t, sizeof(t), r->duration_ns);
+	fprintf(out, " (%zu process%s, traced for %s)\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
+	fprintf(out, "  bytes: requested sizes of live malloc-family blocks + anonymous mmaps\n");
+
+	fprintf(out, "\n  %-8s %-8s %12s %14s  %s\n", "PID", "PPID", "OWN PEAK", "AT TREE PEAK", "COMMAND");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+
+		fprintf(out, "  %-8u %-8u %12s %14s  ", p->pid, p->ppid,
+			report__bytes(p->peak_bytes, b1, sizeof(b1)),
+			report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)));
+		command(out, p);
+		if (p->heap_note)
+			fprintf(out, "  (%s)", p->heap_note);
+		fputc('\n', out);
+	}
+
+	fprintf(out, "\nStacks holding memory at the tree peak:\n");
+	if (!r->nstacks)
+		fprintf(out, "  (none)\n");
+	stack_list(out, r->stacks, r->nstacks < top ? r->nstacks : top, r->stacks_total,
+		   r->stacks_omitted_bytes);
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+		size_t shown = p->nstacks < PROC_STACKS_SHOWN ? p->nstacks : PROC_STACKS_SHOWN;
+		uint64_t omitted = p->stacks_omitted_bytes;
+		size_t k;
+
+		if (!p->peak_bytes || !p->nstacks)
+			continue;
+		for (k = shown; k < p->nstacks; k++)
+			omitted += p->stacks[k].bytes;
+		seconds(t, sizeof(t), p->peak_time_ns);
+		fprintf(out, "\nAt the own peak of pid %u (%s, %s at %s):\n", p->pid, p->comm,
+			report__bytes(p->peak_bytes, b1, sizeof(b1)), t);
+		stack_list(out, p->stacks, shown, p->stacks_total, omitted);
+	}
+	return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The tracing run: BPF lifecycle, process registration, the event loop. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/prctl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect.h"
+#include "launch.h"
+#include "model.h"
+#include "peaktrace.skel.h"
+#include "probes.h"
+#include "proctable.h"
+#include "session.h"
+#include "symbolize.h"
+
+#define USER_INSTANCE_BIT 0x80000000u
+#define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
+#define STATUS_PERIOD_NS (1000ULL * 1000 * 1000)
+
+struct session {
+	const struct options *o;
+	struct peaktrace_bpf *skel;
+	struct ring_buffer *rb;
+	struct probes *probes;
+	struct symbolizer *sym;
+	struct proctable procs;
+	struct report report;
+	struct collected collected;
+	uint32_t next_user_instance;
+	uint64_t t0_ns, t_end_ns;
+	int status_shown;
+	const char *stopped_by;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int verbose_libbpf;
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || !verbose_libbpf)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* A warning goes to stderr now (unless -q) and into the report. */
+static void __attribute__((format(printf, 2, 3))) warn(struct session *s, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (!s->o->quiet)
+		fprintf(stderr, "peaktrace: warning: %s\n", buf);
+	report__warn(&s->report, "%s", buf);
+}
+
+static int check_environment(char *err, size_t errlen)
+{
+	if (geteuid() != 0) {
+		snprintf(err, errlen,
+			 "must run as root: loading BPF programs and defining uprobes needs "
+			 "CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN (try: sudo peaktrace ...)");
+		return -1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		snprintf(err, errlen,
+			 "this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s): peaktrace's "
+			 "CO-RE programs need a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* One perf event per probe per traced thread. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int on_event(void *ctx, void *data, size_t len);
+
+struct session *session__open(const struct options *o, char *err, size_t errlen)
+{
+	struct session *s;
+	int e;
+
+	if (check_environment(err, errlen))
+		return NULL;
+	raise_fd_limit();
+	verbose_libbpf = o->verbose;
+	libbpf_set_print(libbpf_print);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	s->o = o;
+	proctable__init(&s->procs);
+	s->sym = symbolizer__new();
+	s->skel = peaktrace_bpf__open();
+	if (!s->sym || !s->skel) {
+		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+		goto fail;
+	}
+	/* Map sizes are policy: set before load. */
+	bpf_map__set_max_entries(s->skel->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
+	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
+	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
+	e = peaktrace_bpf__load(s->skel);
+	if (e) {
+		snprintf(err, errlen,
+			 "cannot load the BPF programs (%s); the kernel needs BPF, BTF, "
+			 "task storage, bpf_loop and bpf_find_vma (Linux 5.17 or later)%s",
+			 strerror(-e), o->verbose ? "" : "; run with -v for the verifier's log");
+		goto fail;
+	}
+	e = peaktrace_bpf__attach(s->skel);
+	if (e) {
+		snprintf(err, errlen, "cannot attach the process-tree tracepoints (%s): "
+			 "the kernel needs tp_btf support", strerror(-e));
+		goto fail;
+	}
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events), on_event, s, NULL);
+	if (!s->rb) {
+		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
+		goto fail;
+	}
+	s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return, err, errlen);
+	if (!s->probes)
+		goto fail;
+	/* Most commands map the files peaktrace maps (libc, the loader). */
+	symbolizer__scan_process(s->sym, getpid());
+	s->t0_ns = now_ns();
+	return s;
+fail:
+	session__free(s);
+	return NULL;
+}
+
+void session__free(struct session *s)
+{
+	if (!s)
+		return;
+	probes__free(s->probes);
+	ring_buffer__free(s->rb);
+	peaktrace_bpf__destroy(s->skel);
+	symbolizer__free(s->sym);
+	proctable__free(&s->procs);
+	collect__free(&s->collected);
+	report__free(&s->report);
+	free(s);
+}
+
+/* --- registering processes --------------------------------------------------- */
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	FILE *f = fopen(path, "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len, f);
+	fclose(f);
+	return (int)n;
+}
+
+static void proc_identity(pid_t pid, struct proc_info *pi, char *argvbuf, size_t argvlen)
+{
+	char path[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	n = read_file(path, pi->comm, sizeof(pi->comm) - 1);
+	if (n > 0) {
+		pi->comm[n] = 0;
+		pi->comm[strcspn(pi->comm, "\n")] = 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	n = read_file(path, argvbuf, argvlen);
+	if (n > 0) {
+		pi->argv = argvbuf;
+		pi->argv_len = n;
+	}
+}
+
+/* Puts tgid into the BPF process set.  Returns 0, 1 if BPF already had it
+ * (a fork the tracepoint saw), -1 if the map is full. */
+static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, uint32_t *instance)
+{
+	struct pt_proc p = { .tgid = tgid, .ppid = ppid, .alive = 1 };
+	__u32 key = tgid, inst = USER_INSTANCE_BIT | ++s->next_user_instance;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) == 0)
+		return 1;
+	p.start_ns = now_ns();
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &inst, &p, BPF_NOEXIST))
+		return -1;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &inst, BPF_NOEXIST)) {
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &inst);
+		/* Registered by the fork tracepoint in between. */
+		return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) ? -1 : 1;
+	}
+	*instance = inst;
+	return 0;
+}
+
+int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
+{
+	struct proc_info pi;
+	int set, r;
+
+	set = probes__attach_gated(s->probes, pid, err, errlen);
+	if (set < 0)
+		return -1;
+	memset(&pi, 0, sizeof(pi));
+	r = register_bpf(s, pid, getpid(), &pi.instance);
+	if (r) {
+		snprintf(err, errlen, "cannot register the command in the BPF process map");
+		return -1;
+	}
+	pi.tgid = pid;
+	pi.ppid = getpid();
+	pi.launcher = 1;
+	pi.libc_state = LIBC_PROBED;
+	pi.sets_mask = 1ULL << set;
+	pi.start_ns = now_ns();
+	snprintf(pi.comm, sizeof(pi.comm), "peaktrace");
+	if (!proctable__add(&s->procs, &pi)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (s->o->verbose)
+		probes__describe(s->probes, stderr);
+	return 0;
+}
+
+static pid_t stat_ppid(pid_t pid, unsigned long *flags)
+{
+	char path[64], buf[1024], *p;
+	int ppid = -1, n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: parse after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %lu", &ppid, flags) != 2)
+		return -1;
+	return ppid;
+}
+
+static void set_no_libc_note(struct session *s, struct proc_info *pi, int is_static)
+{
+	pi->libc_state = LIBC_NONE;
+	snprintf(pi->note, sizeof(pi->note), "%s",
+		 is_static ? "statically linked: no C library to probe, heap not traced"
+			   : "no C library found in its mappings: heap not traced");
+	warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+}
+
+/* Registers pid (running) and everything under it, depth first. */
+static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t errlen)
+{
+	char path[96], argvbuf[PT_ARGV_LEN * 4];
+	struct proc_info pi, *np;
+	unsigned long flags = 0;
+	struct dirent *de;
+	pid_t ppid;
+	int set, r;
+	DIR *d;
+	FILE *f;
+
+	ppid = stat_ppid(pid, &flags);
+	if (ppid < 0)
+		return depth ? 0 : PT_EXIT_NO_TARGET;
+	if (flags & 0x00200000 /* PF_KTHREAD */) {
+		if (!depth)
+			snprintf(err, errlen, "pid %d is a kernel thread: it has no user heap to trace",
+				 (int)pid);
+		return depth ? 0 : PT_EXIT_NO_TARGET;
+	}
+	memset(&pi, 0, sizeof(pi));
+	/* Events first, so that children forked from now on inherit them;
+	 * then registration, so that the fork tracepoint follows them. */
+	set = probes__libc_set(s->probes, pid, err, errlen);
+	if (set == PROBES_ERROR)
+		return PT_EXIT_FAILED;
+	if (set >= 0) {
+		r = probes__attach_set(s->probes, set, pid, err, errlen);
+		if (r == PROBES_ERROR)
+			return PT_EXIT_FAILED;
+		pi.libc_state = LIBC_PROBED;
+		pi.sets_mask = 1ULL << set;
+	}
+	r = register_bpf(s, pid, ppid, &pi.instance);
+	if (r < 0) {
+		snprintf(err, errlen, "the BPF process map is full (--max-procs)");
+		return PT_EXIT_FAILED;
+	}
+	if (r == 0) {
+		pi.tgid = pid;
+		pi.ppid = ppid;
+		pi.start_ns = now_ns();
+		proc_identity(pid, &pi, argvbuf, sizeof(argvbuf));
+		if (set == -PROBES_GONE)
+			return depth ? 0 : PT_EXIT_NO_TARGET;
+		np = proctable__add(&s->procs, &pi);
+		if (np && set == -PROBES_NO_LIBC) {
+			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+			set_no_libc_note(s, np, launch__is_static(path) == 1);
+		}
+	}
+	symbolizer__scan_process(s->sym, pid);
+
+	/* Children of every thread. */
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	while (d && (de = readdir(d))) {
+		char cpath[128];
+		int child;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%d/children", (int)pid, atoi(de->d_name));
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &child) == 1)
+			add_tree(s, child, depth + 1, err, errlen);
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
+{
+	int r;
+
+	if (kill(pid, 0) && errno == ESRCH) {
+		snprintf(err, errlen, "no process with pid %d", (int)pid);
+		return PT_EXIT_NO_TARGET;
+	}
+	if (pid == getpid()) {
+		snprintf(err, errlen, "pid %d is peaktrace itself", (int)pid);
+		return PT_EXIT_NO_TARGET;
+	}
+	r = add_tree(s, pid, 0, err, errlen);
+	if (r == PT_EXIT_NO_TARGET && !err[0])
+		snprintf(err, errlen, "pid %d exited before tracing could start", (int)pid);
+	if (!r && s->o->verbose)
+		probes__describe(s->probes, stderr);
+	return r;
+}
+
+void session__note_static_command(struct session *s, const char *cmd)
+{
+	char buf[300];
+
+	snprintf(buf, sizeof(buf), "%s is statically linked: it has no C library to probe, "
+		 "so its heap is not traced (its process tree still is)", cmd);
+	if (!s->o->quiet)
+		fprintf(stderr, "peaktrace: warning: %s\n", buf);
+	report__warn(&s->report, "%s", buf);
+}
+
+/* --- following the tree ------------------------------------------------------ */
+
+static int on_event(void *ctx, void *data, size_t len)
+{
+	struct session *s = ctx;
+	struct proc_info *p;
+
+	if (len < sizeof(struct pt_event))
+		return 0;
+	switch (((const struct pt_event *)data)->type) {
+	case PT_EV_VMA:
+		symbolizer__scan_process(s->sym, ((const struct pt_event *)data)->tgid);
+		return 0;
+	case PT_EV_EXEC:
+		p = proctable__apply(&s->procs, data);
+		/* The executable now, while it surely lives; its libraries when
+		 * the loader has mapped them (check_pending_libc). */
+		if (p)
+			symbolizer__add_exe(s->sym, p->tgid);
+		return 0;
+	default:
+		proctable__apply(&s->procs, data);
+		return 0;
+	}
+}
+
+/*
+ * After exec the C library is mapped by the dynamic loader a moment later.
+ * When it shows up: the same library's probes are already inherited; another
+ * library gets its own set.  A static executable never maps one.
+ */
+static void check_pending_libc(struct session *s, uint64_t now)
+{
+	char err[512], path[64];
+	size_t i;
+
+	for (i = 0; i < s->procs.n; i++) {
+		struct proc_info *pi = &s->procs.v[i];
+		int set, st;
+
+		if (pi->libc_state != LIBC_PENDING || pi->ended)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%u/exe", pi->tgid);
+		st = launch__is_static(path);
+		if (st == 1) {
+			set_no_libc_note(s, pi, 1);
+			continue;
+		}
+		err[0] = 0;
+		set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
+		if (set == -PROBES_GONE)
+			continue;
+		if (set == PROBES_ERROR) {
+			pi->libc_state = LIBC_NONE;
+			snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
+			warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+			continue;
+		}
+		if (set < 0) {
+			if (now - pi->pending_since_ns > LIBC_WAIT_NS)
+				set_no_libc_note(s, pi, 0);
+			continue;
+		}
+		if (!(pi->sets_mask & (1ULL << set))) {
+			if (probes__attach_set(s->probes, set, pi->tgid, err, sizeof(err)) ==
+			    PROBES_ERROR) {
+				pi->libc_state = LIBC_NONE;
+				snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
+				warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+				continue;
+			}
+			pi->sets_mask |= 1ULL << set;
+		}
+		pi->libc_state = LIBC_PROBED;
+		symbolizer__scan_process(s->sym, pi->tgid);
+	}
+}
+
+static int tree_empty(struct session *s)
+{
+	__u32 key;
+
+	return bpf_map_get_next_key(bpf_map__fd(s->skel->maps.tgids), NULL, &key) != 0;
+}
+
+static void status_line(struct session *s)
+{
+	struct pt_global g;
+	char b1[32], b2[32];
+
+	if (s->o->quiet || !isatty(STDERR_FILENO) || collect__read_global(&g, s->skel))
+		return;
+	fprintf(stderr, "\rpeaktrace: %zu process%s traced, heap %s, peak %s\033[K",
+		proctable__alive(&s->procs), proctable__alive(&s->procs) == 1 ? "" : "es",
+		report__bytes(g.live_bytes, b1, sizeof(b1)), report__bytes(g.peak_bytes, b2, sizeof(b2)));
+	s->status_shown = 1;
+}
+
+void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
+		  int *launch_status, int *launch_reaped)
+{
+	uint64_t deadline = s->o->duration > 0 ? s->t0_ns + (uint64_t)(s->o->duration * 1e9) : 0;
+	uint64_t next_status = s->t0_ns + STATUS_PERIOD_NS, now;
+
+	s->stopped_by = "exit";
+	for (;;) {
+		int n = ring_buffer__poll(s->rb, 50);
+
+		if (n < 0 && n != -EINTR) {
+			warn(s, "reading process events failed: %s", strerror(-n));
+			break;
+		}
+		now = now_ns();
+		if (launch_pid && !*launch_reaped &&
+		    waitpid(launch_pid, launch_status, WNOHANG) == launch_pid)
+			*launch_reaped = 1;
+		if (*stop) {
+			s->stopped_by = "signal";
+			break;
+		}
+		if (deadline && now >= deadline) {
+			s->stopped_by = "duration";
+			break;
+		}
+		check_pending_libc(s, now);
+		if (tree_empty(s)) {
+			ring_buffer__consume(s->rb);
+			break;
+		}
+		if (now >= next_status) {
+			status_line(s);
+			next_status = now + STATUS_PERIOD_NS;
+		}
+	}
+	s->t_end_ns = now_ns();
+	if (s->status_shown)
+		fprintf(stderr, "\r\033[K");
+}
+
+/* --- the report -------------------------------------------------------------- */
+
+struct frames_ctx {
+	struct session *s;
+	int stacks_fd;
+};
+
+static int frames_of(void *ctx, uint32_t instance, int32_t stack_id, struct report_stack *out)
+{
+	struct frames_ctx *fc = ctx;
+	__u64 ips[PT_MAX_STACK_DEPTH];
+	__u32 key = stack_id;
+	size_t n, i;
+
+	memset(ips, 0, sizeof(ips));
+	if (bpf_map_lookup_elem(fc->stacks_fd, &key, ips))
+		return -1;
+	for (n = 0; n < PT_MAX_STACK_DEPTH && ips[n]; n++)
+		;
+	out->frames = calloc(n ? n : 1, sizeof(*out->frames));
+	if (!out->frames)
+		return -1;
+	/* Stacks are taken in return probes: every frame is a return address. */
+	for (i = 0; i < n; i++)
+		symbolizer__frame(fc->s->sym, &fc->s->collected, instance, ips[i], 1,
+				  &out->frames[i]);
+	out->nframes = n;
+	return 0;
+}
+
+int session__report(struct session *s, char *err, size_t errlen)
+{
+	struct frames_ctx fc = { .s = s, .stacks_fd = bpf_map__fd(s->skel->maps.stacks) };
+	struct report *r = &s->report;
+	size_t i;
+	FILE *out;
+	int ret = 0;
+
+	/* Last look at live processes' files, then stop the probes: the maps
+	 * no longer change while they are read. */
+	for (i = 0; i < s->procs.n; i++)
+		if (!s->procs.v[i].ended)
+			symbolizer__scan_process(s->sym, s->procs.v[i].tgid);
+	probes__stop_targets(s->probes);
+	ring_buffer__consume(s->rb);
+	if (collect__read(&s->collected, s->skel, err, errlen))
+		return -1;
+	if (model__build(r, &s->collected, &s->procs, s->o->top, s->t0_ns, frames_of, &fc)) {
+		snprintf(err, errlen, "out of memory building the report");
+		return -1;
+	}
+	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
+	r->stopped_by = s->stopped_by;
+	if (!s->o->quiet)
+		report__write_text(r, stderr, s->o->top);
+	if (s->o->json_path) {
+		int to_stdout = !strcmp(s->o->json_path, "-");
+
+		out = to_stdout ? stdout : fopen(s->o->json_path, "we");
+		if (!out) {
+			snprintf(err, errlen, "cannot write the JSON report to %s: %s", s->o->json_path,
+				 strerror(errno));
+			return -1;
+		}
+		ret = report__write_json(r, out);
+		if (to_stdout ? fflush(out) : fclose(out))
+			ret = -1;
+		if (ret)
+			snprintf(err, errlen, "writing the JSON report to %s failed: %s",
+				 s->o->json_path, strerror(errno));
+	}
+	return ret;
+}
+
+void session__finish(struct session *s)
+{
+	pid_t pid;
+	int fd;
+
+	if (!s)
+		return;
+	fflush(NULL);
+	/*
+	 * Unregistering the probes takes ~0.1 s each (RCU grace periods, under
+	 * a kernel mutex, so they cannot overlap): over 2 s in all.  The report
+	 * is out and the traced tasks no longer carry events, so a detached
+	 * child does the rest while the caller gets its exit status now.
+	 */
+	pid = fork();
+	if (pid == 0) {
+		setsid();
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		prctl(PR_SET_NAME, "peaktrace-detach");
+		session__free(s);
+		_exit(0);
+	}
+	if (pid < 0)
+		session__free(s);
+	/* The parent exits without closing: its copies of the descriptors
+	 * are not the last ones, the child's are. */
+}

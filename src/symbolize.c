@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Symbolization with libdwfl, one offline session per module file. */
+#include <elfutils/libdwfl.h>
+#include <gelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include "procmaps.h"
+#include "symbolize.h"
+
+struct module {
+	uint64_t dev, ino;
+	char *path;
+	int tried;		/* opened (or failed to) already */
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	GElf_Addr bias;
+	Elf *elf;
+};
+
+struct symbolizer {
+	struct module *m;
+	size_t n, cap;
+};
+
+static char *debuginfo_path = NULL;
+static const Dwfl_Callbacks offline_callbacks = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+	.debuginfo_path = &debuginfo_path,
+};
+
+struct symbolizer *symbolizer__new(void)
+{
+	return calloc(1, sizeof(struct symbolizer));
+}
+
+void symbolizer__free(struct symbolizer *s)
+{
+	size_t i;
+
+	if (!s)
+		return;
+	for (i = 0; i < s->n; i++) {
+		if (s->m[i].dwfl)
+			dwfl_end(s->m[i].dwfl);
+		free(s->m[i].path);
+	}
+	free(s->m);
+	free(s);
+}
+
+static struct module *find(struct symbolizer *s, uint64_t dev, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->m[i].dev == dev && s->m[i].ino == ino)
+			return &s->m[i];
+	return NULL;
+}
+
+void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path)
+{
+	struct module *m;
+
+	if (!ino || find(s, dev, ino))
+		return;
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct module *nm = realloc(s->m, cap * sizeof(*nm));
+
+		if (!nm)
+			return;
+		s->m = nm;
+		s->cap = cap;
+	}
+	m = &s->m[s->n];
+	memset(m, 0, sizeof(*m));
+	m->dev = dev;
+	m->ino = ino;
+	m->path = strdup(path);
+	if (m->path)
+		s->n++;
+}
+
+struct scan {
+	struct symbolizer *s;
+	pid_t pid;
+};
+
+static int scan_one(const struct procmap *m, void *arg)
+{
+	struct scan *sc = arg;
+	char path[4200];
+
+	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
+		return 0;
+	if (find(sc->s, m->dev, m->ino))
+		return 0;
+	/* Keep the path as the process names it; open it through its root. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)sc->pid, m->path);
+	if (access(path, R_OK) == 0) {
+		struct stat st;
+
+		/* Prefer the plain path when it is the same file from here. */
+		if (stat(m->path, &st) == 0 && st.st_ino == m->ino)
+			symbolizer__add_file(sc->s, m->dev, m->ino, m->path);
+		else
+			symbolizer__add_file(sc->s, m->dev, m->ino, path);
+	}
+	return 0;
+}
+
+void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
+{
+	struct scan sc = { s, pid };
+
+	procmap__each(pid, scan_one, &sc);
+}
+
+void symbolizer__add_exe(struct symbolizer *s, pid_t pid)
+{
+	char link[64], path[4096];
+	struct stat st;
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	n = readlink(link, path, sizeof(path) - 1);
+	if (n <= 0 || stat(link, &st))
+		return;
+	path[n] = 0;
+	/* st_dev is userspace's encoding; the maps and BPF use the kernel's. */
+	symbolizer__add_file(s, ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino,
+			     path);
+}
+
+static int module_open(struct module *m)
+{
+	if (m->tried)
+		return m->mod ? 0 : -1;
+	m->tried = 1;
+	m->dwfl = dwfl_begin(&offline_callbacks);
+	if (!m->dwfl)
+		return -1;
+	m->mod = dwfl_report_offline(m->dwfl, m->path, m->path, -1);
+	dwfl_report_end(m->dwfl, NULL, NULL);
+	if (!m->mod)
+		return -1;
+	m->elf = dwfl_module_getelf(m->mod, &m->bias);
+	return m->elf ? 0 : -1;
+}
+
+/* The link-time address of a file offset, from the program headers. */
+static int offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr)
+{
+	size_t i, n;
+	GElf_Phdr ph;
+
+	if (elf_getphdrnum(elf, &n))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
+			*vaddr = off - ph.p_offset + ph.p_vaddr;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
+		       uint64_t ip, int return_address, struct report_frame *out)
+{
+	const struct collected_vma *v = collect__vma(c, instance, ip);
+	uint64_t lookup = return_address && ip ? ip - 1 : ip, vaddr;
+	struct module *m;
+	const char *name;
+	GElf_Off symoff;
+	GElf_Sym sym;
+	Dwfl_Line *line;
+
+	memset(out, 0, sizeof(*out));
+	out->address = ip;
+	if (!v)
+		return;
+	out->module_offset = ip - v->key.start + v->v.file_offset;
+	m = find(s, v->v.dev, v->v.ino);
+	if (!m) {
+		/* Never seen from userspace: keep the name BPF read. */
+		if (v->v.name[0])
+			out->module = strndup(v->v.name, sizeof(v->v.name));
+		return;
+	}
+	out->module = strdup(m->path);
+	if (module_open(m))
+		return;
+	if (offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
+		return;
+	vaddr += m->bias;
+	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
+	if (name)
+		out->function = strdup(name);
+	line = dwfl_module_getsrc(m->mod, vaddr);
+	if (line) {
+		int lineno = 0;
+		const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
+
+		if (src) {
+			out->file = strdup(src);
+			out->line = lineno;
+		}
+	}
+}

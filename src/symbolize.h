@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Turning recorded frames into function, file:line and module, with
+ * elfutils.  Works for processes that are gone: a frame is resolved from
+ * the mapping BPF recorded when the stack was first seen (file identity and
+ * offset), and the file is found through paths collected while processes
+ * lived.
+ */
+#ifndef PT_SYMBOLIZE_H
+#define PT_SYMBOLIZE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+#include "collect.h"
+#include "report.h"
+
+struct symbolizer;
+
+struct symbolizer *symbolizer__new(void);
+void symbolizer__free(struct symbolizer *s);
+
+/* Remembers where the file (dev, ino) can be opened. */
+void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path);
+/* Remembers every file pid maps (opened through /proc/PID/root). */
+void symbolizer__scan_process(struct symbolizer *s, pid_t pid);
+/* Remembers pid's executable (right after exec, before it maps libraries). */
+void symbolizer__add_exe(struct symbolizer *s, pid_t pid);
+
+/*
+ * Resolves one frame of instance.  ip is a return address unless it is the
+ * innermost frame of a stack taken at a probe, so the lookup uses ip - 1
+ * when return_address is set.  Always fills out->address; the rest only
+ * what could be found.
+ */
+void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
+		       uint64_t ip, int return_address, struct report_frame *out);
+
+#endif
