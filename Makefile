@@ -58,7 +58,7 @@ VICTIMS := $(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
 # Victims keep frame pointers so that the stacks asserted are complete.
-VICTIM_CFLAGS := -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
+VICTIM_CFLAGS := -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 $(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
@@ -68,7 +68,7 @@ $(OUT)/tests/%: tests/victims/%.cc tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CXX) $(VICTIM_CFLAGS) $< -o $@
 
-$(OUT)/tests/static_victim: tests/victims/static_victim.c | $(OUT)
+$(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) -static $< -o $@
 

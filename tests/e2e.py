@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""End-to-end tests: run the real peaktrace (real BPF programs) on victims
+whose peaks are known by construction, and assert exact figures from the
+JSON report.  Needs root and a kernel with BTF; without them every test
+fails and says why (none is skipped).
+"""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PEAKTRACE = os.path.join(ROOT, "peaktrace")
+VICTIMS = os.path.join(ROOT, "build", "tests")
+MiB = 1024 * 1024
+KiB = 1024
+
+# What libc itself may allocate on a victim's behalf (stdio buffers, TLS
+# vectors of new threads, libstdc++'s exception pool): the stated allowance.
+LIBC_ALLOWANCE = 128 * KiB
+
+
+class Failure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Failure(msg)
+
+
+def eq(actual, expected, what):
+    check(actual == expected, f"{what}: expected {expected}, got {actual}")
+
+
+def within(actual, expected, allowance, what):
+    check(expected <= actual <= expected + allowance,
+          f"{what}: expected {expected} (+ at most {allowance} for libc), got {actual}")
+
+
+def victim(name):
+    return os.path.join(VICTIMS, name)
+
+
+def run(args, timeout=60, **kw):
+    """Runs peaktrace with args; returns (returncode, report, stderr)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        path = f.name
+    try:
+        p = subprocess.run([PEAKTRACE, "--json", path] + args, capture_output=True,
+                           text=True, timeout=timeout, **kw)
+        report = None
+        if os.path.getsize(path):
+            with open(path) as f:
+                report = json.load(f)
+        return p.returncode, report, p.stderr
+    finally:
+        os.unlink(path)
+
+
+def stack_of(stacks, function):
+    """The stack whose innermost named frame is function."""
+    for s in stacks:
+        names = [f["function"] for f in s["frames"] if f["function"]]
+        if names and names[0] == function:
+            return s
+    return None
+
+
+def site_bytes(stacks, function):
+    s = stack_of(stacks, function)
+    return (s["bytes"], s["allocations"]) if s else (0, 0)
+
+
+def proc_by_argv(report, *argv):
+    for p in report["processes"]:
+        if p["argv"][-len(argv):] == list(argv) and p["peak_bytes"] >= 0:
+            if p["argv"] and (len(argv) > 1 or p["argv"][0].endswith(argv[0])):
+                return p
+    raise Failure(f"no process with argv ending {argv} in {[p['argv'] for p in report['processes']]}")
+
+
+def assert_complete(r):
+    eq(r["lost"], {k: 0 for k in r["lost"]}, "losses")
+    eq(r["complete"], True, "complete")
+
+
+# --- tests ----------------------------------------------------------------
+
+def test_phases_attribution_at_peak():
+    """Stacks at the peak differ from each site's own maximum and from the end state."""
+    rc, r, err = run(["-q", "--", victim("phases")])
+    eq(rc, 7, "exit status (the command's)")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 80 * MiB, "tree peak")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "phase_a"), (30 * MiB, 30), "phase_a at the peak")
+    eq(site_bytes(st, "phase_b"), (50 * MiB, 5), "phase_b at the peak")
+    eq(site_bytes(st, "phase_c"), (0, 0), "phase_c at the peak (its own max was 40 MiB)")
+    eq(site_bytes(st, "phase_d"), (0, 0), "phase_d at the peak")
+    eq(len(st), 2, "stacks at the peak")
+    frames = [f["function"] for f in stack_of(st, "phase_b")["frames"]]
+    eq(frames[:2], ["phase_b", "main"], "frames, innermost first")
+    f0 = stack_of(st, "phase_b")["frames"][0]
+    check(f0["file"] and f0["file"].endswith("phases.c") and f0["line"] > 0,
+          f"file:line of phase_b: {f0}")
+    check(f0["module"].endswith("/phases"), f"module of phase_b: {f0['module']}")
+    (p,) = r["processes"]
+    eq(p["peak_bytes"], 80 * MiB, "process peak")
+    eq(p["live_bytes_at_end"], 60 * MiB, "live at exit (C 40 + D 20)")
+    eq(p["exit_code"], 7, "exit code in the report")
+    eq(site_bytes(p["stacks"], "phase_a"), (30 * MiB, 30), "process stacks at its peak")
+
+
+def test_forktree_peak_is_not_sum_of_peaks():
+    rc, r, err = run(["-q", "--", victim("forktree")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 40 * MiB, "tree peak (parent 10 + exec'd child 30)")
+    parent = [p for p in r["processes"] if p["argv"] == [victim("forktree")] and p["ppid"] == os.getpid() or
+              (p["argv"] == [victim("forktree")] and p["peak_bytes"] == 25 * MiB)]
+    check(parent, "parent process in report")
+    parent = max(parent, key=lambda p: p["peak_bytes"])
+    child = proc_by_argv(r, "forktree", "child")
+    forked = [p for p in r["processes"] if p["peak_bytes"] == 5 * MiB]
+    eq(parent["peak_bytes"], 25 * MiB, "parent's own peak")
+    eq(parent["bytes_at_tree_peak"], 10 * MiB, "parent at the tree peak")
+    eq(child["peak_bytes"], 30 * MiB, "exec'd child's peak")
+    eq(child["bytes_at_tree_peak"], 30 * MiB, "exec'd child at the tree peak")
+    eq(child["ppid"], parent["pid"], "child's parent")
+    eq(len(forked), 1, "forked (not exec'd) child")
+    eq(forked[0]["bytes_at_tree_peak"], 0, "second child at the tree peak")
+    total = sum(p["peak_bytes"] for p in r["processes"])
+    eq(total, 60 * MiB, "sum of per-process peaks")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "child_alloc"), (30 * MiB, 1), "exited child's stack, symbolized")
+    eq(stack_of(st, "child_alloc")["pid"], child["pid"], "stack pid")
+    eq(site_bytes(st, "parent_hold"), (10 * MiB, 1), "parent's stack")
+
+
+def test_threads_at_barrier():
+    rc, r, err = run(["-q", "--", victim("threads")])
+    eq(rc, 0, "exit status")
+    eq(r["lost"]["map_full"], 0, "map full")
+    # glibc frees each thread's tcache (allocated inside malloc) at exit
+    check(r["lost"]["unknown_frees"] <= 8, f"unknown frees: {r['lost']['unknown_frees']}")
+    within(r["tree"]["peak_bytes"], 146 * MiB, LIBC_ALLOWANCE, "tree peak")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "worker_alloc"), (144 * MiB, 32), "all 32 worker blocks at the peak")
+    eq(site_bytes(st, "make_stack"), (2 * MiB, 8), "thread stacks")
+    eq(r["lost"]["unlocked_updates"], 0, "updates without the model lock")
+
+
+def test_allocation_apis():
+    rc, r, err = run(["-q", "--", victim("apis")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 1000000 + 1024000 + 29 * MiB, "tree peak")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "use_calloc"), (1000000, 1), "calloc")
+    eq(site_bytes(st, "grow_chain"), (3 * MiB, 1), "realloc chain")
+    eq(site_bytes(st, "use_posix_memalign"), (5 * MiB, 1), "posix_memalign")
+    eq(site_bytes(st, "use_aligned_alloc"), (6 * MiB, 1), "aligned_alloc")
+    eq(site_bytes(st, "use_memalign"), (7 * MiB, 1), "memalign")
+    eq(site_bytes(st, "use_valloc"), (8 * MiB, 1), "valloc")
+    eq(site_bytes(st, "use_reallocarray"), (1024000, 1), "reallocarray")
+    eq(site_bytes(st, "small_chain"), (0, 0), "realloc(p, 0) freed")
+    (p,) = r["processes"]
+    eq(p["live_bytes_at_end"], 0, "all freed")
+
+
+def test_cxx_new_delete():
+    rc, r, err = run(["-q", "--", victim("cxx")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    within(r["tree"]["peak_bytes"], 18 * MiB + 24, LIBC_ALLOWANCE, "tree peak")
+    sizes = sorted((s["bytes"], s["allocations"]) for s in r["tree"]["stacks"])
+    for want in [(12 * MiB, 1), (4 * MiB + 24, 2), (2 * MiB, 1)]:
+        check(want in sizes, f"stack of {want} (bytes, allocations) in {sizes}")
+    for s in r["tree"]["stacks"]:
+        if s["bytes"] >= MiB:
+            names = [f["function"] for f in s["frames"]]
+            check("main" in names, f"main in the stack of a new: {names}")
+    eq(r["processes"][0]["live_bytes_at_end"], 72704 if r["tree"]["peak_bytes"] > 18 * MiB + 24 else 0,
+       "only libstdc++'s exception pool left")
+
+
+def test_mmap_munmap_mremap():
+    rc, r, err = run(["-q", "--", victim("mmaps")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 24 * MiB, "tree peak")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "map_region"), (12 * MiB, 2), "region A, cut in two by a partial munmap")
+    eq(site_bytes(st, "grow_region"), (12 * MiB, 1), "mremap-grown region")
+    eq(site_bytes(st, "map_small"), (0, 0), "the region mremap moved away")
+    eq(site_bytes(st, "map_file"), (0, 0), "file mapping is not heap")
+    (p,) = r["processes"]
+    eq(p["live_bytes_at_end"], 10 * MiB, "live at exit (A tail 7 + fixed 1 + shrunk 2)")
+    eq(site_bytes(p["stacks"], "grow_region"), (12 * MiB, 1), "process stacks at its peak")
+
+
+def test_attach_to_running_tree():
+    h = subprocess.Popen([victim("holder")], stdout=subprocess.PIPE, text=True)
+    try:
+        line = h.stdout.readline().split()
+        eq(line[0], "ready", "holder ready")
+        pre_child = int(line[1])
+        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+            path = f.name
+        pt = subprocess.Popen([PEAKTRACE, "-q", "--json", path, "-p", str(h.pid)],
+                              stderr=subprocess.PIPE, text=True)
+        # attached once the tracefs group of this peaktrace has its probes
+        deadline = time.time() + 10
+        group = f"/sys/kernel/tracing/events/peaktrace_{pt.pid}"
+        while time.time() < deadline and not (os.path.isdir(group) and
+                                              len(os.listdir(group)) > 10):
+            time.sleep(0.05)
+        time.sleep(0.3)
+        h.send_signal(signal.SIGUSR1)
+        eq(h.wait(timeout=30), 0, "holder exit")
+        eq(pt.wait(timeout=30), 0, "peaktrace -p exit status")
+        with open(path) as f:
+            r = json.load(f)
+        os.unlink(path)
+    finally:
+        if h.poll() is None:
+            h.kill()
+    eq(r["tree"]["peak_bytes"], 24 * MiB, "tree peak (16 + 8)")
+    eq(r["lost"]["unknown_frees"], 32, "frees of the 32 blocks allocated before the attach")
+    eq(r["lost"]["map_full"], 0, "map full")
+    eq(r["complete"], False, "a report with unknown frees is not complete")
+    procs = {p["pid"]: p for p in r["processes"]}
+    eq(procs[h.pid]["peak_bytes"], 16 * MiB, "holder's own peak (pre-attach memory unknown)")
+    eq(procs[pre_child]["peak_bytes"], 4 * MiB, "child that existed before the attach")
+    news = [p for p in r["processes"] if p["pid"] not in (h.pid, pre_child)]
+    eq([p["peak_bytes"] for p in news], [8 * MiB], "child started after the attach")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "after_attach"), (16 * MiB, 1), "after_attach at the peak")
+    eq(site_bytes(st, "new_child"), (8 * MiB, 1), "new_child at the peak")
+    eq(site_bytes(st, "pre_child"), (0, 0), "pre_child had exited at the peak")
+
+
+def test_sigint_mid_run_writes_report():
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        path = f.name
+    pt = subprocess.Popen([PEAKTRACE, "-q", "--json", path, "--", victim("sleeper")],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        eq(pt.stdout.readline().strip(), "ready", "sleeper ready")
+        pt.send_signal(signal.SIGINT)
+        rc = pt.wait(timeout=30)
+    finally:
+        if pt.poll() is None:
+            pt.kill()
+    eq(rc, 130, "exit status: the command died of the forwarded SIGINT")
+    with open(path) as f:
+        r = json.load(f)
+    os.unlink(path)
+    eq(r["stopped_by"], "signal", "stopped_by")
+    within(r["tree"]["peak_bytes"], 12 * MiB, LIBC_ALLOWANCE, "tree peak (stdout buffer allowed)")
+    eq(site_bytes(r["tree"]["stacks"], "hold"), (12 * MiB, 1), "held block")
+    eq(r["processes"][0]["end_ns"], None, "still alive when tracing stopped")
+
+
+def test_missing_pid():
+    rc, r, err = run(["-q", "-p", "12abc"])
+    eq(rc, 2, "exit status for a pid that is not a number (usage)")
+    check("invalid pid '12abc'" in err, f"message: {err!r}")
+    rc, r, err = run(["-q", "-p", "4194303"])
+    eq(rc, 3, "exit status for a pid with no process")
+    check("no process with pid 4194303" in err, f"message: {err!r}")
+    eq(r, None, "no report")
+
+
+def test_kernel_thread_pid():
+    rc, r, err = run(["-q", "-p", "2"])
+    eq(rc, 3, "exit status for a kernel thread")
+    check("kernel thread" in err, f"message: {err!r}")
+
+
+def test_command_not_found_or_not_executable():
+    rc, r, err = run(["-q", "--", "/nonexistent/peaktrace-victim"])
+    eq(rc, 127, "exit status for a missing command")
+    check("cannot run /nonexistent/peaktrace-victim: No such file" in err, f"message: {err!r}")
+    with tempfile.NamedTemporaryFile(suffix=".sh", delete=False) as f:
+        f.write(b"#!/bin/sh\nexit 0\n")
+    try:
+        rc, r, err = run(["-q", "--", f.name])
+        eq(rc, 126, "exit status for a command without exec permission")
+        check("Permission denied" in err, f"message: {err!r}")
+    finally:
+        os.unlink(f.name)
+
+
+def test_static_binary():
+    rc, r, err = run(["--", victim("static_victim")])
+    eq(rc, 5, "exit status (the command's)")
+    check("statically linked" in err, f"warning on stderr: {err!r}")
+    check(any("statically linked" in w for w in r["warnings"]), f"warning in the report: {r['warnings']}")
+    procs = [p for p in r["processes"] if p["argv"] and p["argv"][0].endswith("static_victim")]
+    eq(len(procs), 1, "the static process is in the tree")
+    eq(procs[0]["heap_traced"], False, "heap_traced")
+    eq(r["tree"]["peak_bytes"], 0, "nothing counted")
+
+
+def test_command_exits_at_once():
+    rc, r, err = run(["-q", "--", "/bin/false"])
+    eq(rc, 1, "exit status of false")
+    eq(len(r["processes"]), 1, "one process")
+    eq(r["processes"][0]["exit_code"], 1, "its exit code")
+    eq(r["stopped_by"], "exit", "stopped_by")
+
+
+def test_map_full_is_counted():
+    rc, r, err = run(["--max-allocs", "1024", "--", victim("many")])
+    eq(rc, 0, "exit status")
+    full = r["lost"]["allocs_map_full"]
+    check(3000 - 1024 <= full <= 3000, f"allocations over the map's 1024 entries counted: {full}")
+    eq(r["lost"]["map_full"], full, "map_full sums the maps")
+    eq(r["complete"], False, "complete")
+    check(r["tree"]["peak_bytes"] <= 1024 * 100 + LIBC_ALLOWANCE, "peak only of what was counted")
+    check("INCOMPLETE" in err.split("\n\n")[0], f"the text report says so at its top: {err[:200]!r}")
+
+
+def test_not_root_fails_clearly():
+    rc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                         PEAKTRACE, "-q", "--", "/bin/true"], capture_output=True, text=True)
+    eq(rc.returncode, 125, "exit status without root")
+    check("must run as root" in rc.stderr and "CAP_BPF" in rc.stderr, f"message: {rc.stderr!r}")
+
+
+def test_usage_errors():
+    rc = subprocess.run([PEAKTRACE], capture_output=True, text=True)
+    eq(rc.returncode, 2, "exit status with nothing to trace")
+    check("nothing to trace" in rc.stderr, f"message: {rc.stderr!r}")
+    rc = subprocess.run([PEAKTRACE, "-p", "1", "--", "true"], capture_output=True, text=True)
+    eq(rc.returncode, 2, "exit status with both -p and a command")
+
+
+def test_text_report_on_stderr_only():
+    p = subprocess.run([PEAKTRACE, "--", victim("phases")], capture_output=True, text=True, timeout=60)
+    eq(p.returncode, 7, "exit status")
+    eq(p.stdout, "", "nothing on stdout but the command's")
+    check("Heap peak of the process tree: 80.0 MiB" in p.stderr, f"text report: {p.stderr[:300]!r}")
+    check("phase_b (" in p.stderr and "phases.c:" in p.stderr, "symbolized frames in the text report")
+
+
+def test_no_probe_left_behind():
+    run(["-q", "--", "/bin/true"])
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        left = [d for d in os.listdir("/sys/kernel/tracing/events") if d.startswith("peaktrace_")]
+        busy = subprocess.run(["pgrep", "-f", "peaktrace-detach"], capture_output=True).stdout
+        if not left and not busy:
+            return
+        time.sleep(0.2)
+    raise Failure(f"tracefs probe groups left: {left}")
+
+
+TESTS = [v for k, v in sorted(globals().items()) if k.startswith("test_")]
+
+
+def preflight():
+    """Root and BTF are needed: say so instead of skipping."""
+    problems = []
+    if os.geteuid() != 0:
+        problems.append("not running as root: the end-to-end tests load BPF programs (run: sudo make test)")
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        problems.append("no /sys/kernel/btf/vmlinux: this kernel has no BTF")
+    if not os.access(PEAKTRACE, os.X_OK):
+        problems.append(f"{PEAKTRACE} is not built (run: make)")
+    return problems
+
+
+def main(only=None):
+    problems = preflight()
+    passed = failed = 0
+    for t in TESTS:
+        if only and only not in t.__name__:
+            continue
+        start = time.time()
+        try:
+            if problems:
+                raise Failure("; ".join(problems))
+            t()
+            passed += 1
+            print(f"PASS {t.__name__} ({time.time() - start:.1f}s)", flush=True)
+        except Exception as e:  # a broken test is a failure too
+            failed += 1
+            print(f"FAIL {t.__name__}: {type(e).__name__}: {e}", flush=True)
+    return passed, failed
+
+
+if __name__ == "__main__":
+    import sys
+    p, f = main(sys.argv[1] if len(sys.argv) > 1 else None)
+    print(f"e2e: {p} passed, {f} failed")
+    sys.exit(1 if f else 0)
