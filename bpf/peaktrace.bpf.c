@@ -736,6 +736,8 @@ static __always_inline struct pt_event *event_reserve(__u32 type, struct task_st
 	e->ppid = BPF_CORE_READ(task, real_parent, tgid);
 	e->time_ns = bpf_ktime_get_ns();
 	e->argv_len = 0;
+	e->exe_dev = e->exe_ino = 0;
+	e->filename[0] = 0;
 	e->exit_code = 0;
 	e->prev_instance = 0;
 	e->pad = 0;
@@ -818,6 +820,9 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		len = PT_ARGV_LEN;
 	if (len && !bpf_probe_read_user(e->argv, len, (void *)arg_start))
 		e->argv_len = len;
+	e->exe_ino = BPF_CORE_READ(bprm, file, f_inode, i_ino);
+	e->exe_dev = BPF_CORE_READ(bprm, file, f_inode, i_sb, s_dev);
+	bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), BPF_CORE_READ(bprm, filename));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -15,6 +15,7 @@
 #define PT_COMM_LEN 16
 #define PT_ARGV_LEN 256
 #define PT_FILE_NAME_LEN 64
+#define PT_PATH_LEN 256
 /* Deepest user stack kept; the stack map's value size follows it. */
 #define PT_MAX_STACK_DEPTH 127
 /* Stack id used when the user stack could not be captured. */
@@ -84,6 +85,10 @@ struct pt_event {
 	__u32 argv_len;		/* exec: bytes of argv copied, NUL separated */
 	__u32 pad;
 	char argv[PT_ARGV_LEN];
+	/* exec: the executable, so it can be found after a quick exit */
+	__u64 exe_dev;		/* kernel dev_t */
+	__u64 exe_ino;
+	char filename[PT_PATH_LEN]; /* as given to execve */
 };
 
 /*

@@ -415,8 +415,13 @@ static int on_event(void *ctx, void *data, size_t len)
 		p = proctable__apply(&s->procs, data);
 		/* The executable now, while it surely lives; its libraries when
 		 * the loader has mapped them (check_pending_libc). */
-		if (p)
-			symbolizer__add_exe(s->sym, p->tgid);
+		if (p) {
+			const struct pt_event *e = data;
+			char name[PT_PATH_LEN + 1];
+
+			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
+			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
+		}
 		return 0;
 	default:
 		proctable__apply(&s->procs, data);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "peaktrace.h"
 #include "procmaps.h"
 #include "symbolize.h"
 
@@ -88,6 +89,8 @@ void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, cons
 		s->n++;
 }
 
+static int same_file(const char *path, uint64_t dev, uint64_t ino);
+
 struct scan {
 	struct symbolizer *s;
 	pid_t pid;
@@ -105,10 +108,8 @@ static int scan_one(const struct procmap *m, void *arg)
 	/* Keep the path as the process names it; open it through its root. */
 	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)sc->pid, m->path);
 	if (access(path, R_OK) == 0) {
-		struct stat st;
-
 		/* Prefer the plain path when it is the same file from here. */
-		if (stat(m->path, &st) == 0 && st.st_ino == m->ino)
+		if (same_file(m->path, m->dev, m->ino))
 			symbolizer__add_file(sc->s, m->dev, m->ino, m->path);
 		else
 			symbolizer__add_file(sc->s, m->dev, m->ino, path);
@@ -123,20 +124,84 @@ void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
 	procmap__each(pid, scan_one, &sc);
 }
 
-void symbolizer__add_exe(struct symbolizer *s, pid_t pid)
+static uint64_t kernel_dev(dev_t d)
 {
-	char link[64], path[4096];
+	/* st_dev is userspace's encoding; the maps and BPF use the kernel's. */
+	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+/* path, if it is the file (dev, ino). */
+static int same_file(const char *path, uint64_t dev, uint64_t ino)
+{
 	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_ino == ino && kernel_dev(st.st_dev) == dev;
+}
+
+void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,
+			 const char *filename)
+{
+	char link[64], path[4096], rooted[4200];
 	ssize_t n;
 
+	if (find(s, dev, ino))
+		return;
 	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
 	n = readlink(link, path, sizeof(path) - 1);
-	if (n <= 0 || stat(link, &st))
-		return;
-	path[n] = 0;
-	/* st_dev is userspace's encoding; the maps and BPF use the kernel's. */
-	symbolizer__add_file(s, ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev), st.st_ino,
-			     path);
+	if (n > 0) {
+		path[n] = 0;
+		if (same_file(path, dev, ino)) {
+			symbolizer__add_file(s, dev, ino, path);
+			return;
+		}
+		if (same_file(link, dev, ino)) { /* another mount namespace */
+			snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", (int)pid, path);
+			symbolizer__add_file(s, dev, ino, rooted);
+			return;
+		}
+	}
+	/* Already gone: the path given to execve, if it still names the file. */
+	if (filename[0] == '/' && same_file(filename, dev, ino))
+		symbolizer__add_file(s, dev, ino, filename);
+	else if (realpath(filename, path) && same_file(path, dev, ino))
+		symbolizer__add_file(s, dev, ino, path);
+}
+
+/*
+ * Last resort for a mapping no live process showed us: its base name (read
+ * by BPF) in the usual library directories and the directories of files we
+ * know, accepted only if (dev, ino) match.
+ */
+static struct module *find_by_name(struct symbolizer *s, uint64_t dev, uint64_t ino,
+				   const char *name)
+{
+	static const char *dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+				      "/lib64", "/usr/lib64", "/lib", "/usr/lib",
+				      "/usr/local/lib" };
+	char path[4400];
+	size_t i, known = s->n;
+
+	if (!name[0] || strchr(name, '/'))
+		return NULL;
+	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
+		if (same_file(path, dev, ino)) {
+			symbolizer__add_file(s, dev, ino, path);
+			return find(s, dev, ino);
+		}
+	}
+	for (i = 0; i < known; i++) {
+		const char *slash = strrchr(s->m[i].path, '/');
+
+		if (!slash)
+			continue;
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - s->m[i].path), s->m[i].path, name);
+		if (same_file(path, dev, ino)) {
+			symbolizer__add_file(s, dev, ino, path);
+			return find(s, dev, ino);
+		}
+	}
+	return NULL;
 }
 
 static int module_open(struct module *m)
@@ -191,6 +256,12 @@ void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t
 		return;
 	out->module_offset = ip - v->key.start + v->v.file_offset;
 	m = find(s, v->v.dev, v->v.ino);
+	if (!m) {
+		char name[PT_FILE_NAME_LEN + 1];
+
+		snprintf(name, sizeof(name), "%.*s", PT_FILE_NAME_LEN, v->v.name);
+		m = find_by_name(s, v->v.dev, v->v.ino, name);
+	}
 	if (!m) {
 		/* Never seen from userspace: keep the name BPF read. */
 		if (v->v.name[0])

@@ -23,8 +23,12 @@ void symbolizer__free(struct symbolizer *s);
 void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path);
 /* Remembers every file pid maps (opened through /proc/PID/root). */
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid);
-/* Remembers pid's executable (right after exec, before it maps libraries). */
-void symbolizer__add_exe(struct symbolizer *s, pid_t pid);
+/*
+ * Remembers the executable (dev, ino) that pid just exec'd: through
+ * /proc/PID/exe while it lives, else through the path given to execve.
+ */
+void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,
+			 const char *filename);
 
 /*
  * Resolves one frame of instance.  ip is a return address unless it is the

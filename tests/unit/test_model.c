@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The lazy-snapshot peak model (bpf/peak_model.h) against brute force:
+ * random event sequences over several processes and stacks, with the full
+ * history kept; the values read back at the tree peak and at each
+ * process's peak must equal the history's values at the first moment each
+ * peak was reached.  Then model__build's ranking and top-N on top of it.
+ */
+#include <stdlib.h>
+#include "check.h"
+#include "collect.h"
+#include "model.h"
+#include "peak_model.h"
+
+#define NPROC 4
+#define NSTACK 6
+#define STEPS 400
+
+struct truth {
+	int64_t live[NPROC][NSTACK];
+	int64_t count[NPROC][NSTACK];
+	int alive[NPROC];
+	uint64_t tree_peak, proc_peak[NPROC];
+	int64_t at_tree[NPROC][NSTACK], at_tree_count[NPROC][NSTACK], proc_at_tree[NPROC];
+	int64_t at_proc[NPROC][NSTACK], at_proc_count[NPROC][NSTACK];
+};
+
+static uint64_t rnd_state = 88172645463325252ULL;
+
+static uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
+static int64_t tree_total(const struct truth *t)
+{
+	int64_t sum = 0;
+
+	for (int p = 0; p < NPROC; p++)
+		for (int s = 0; s < NSTACK && t->alive[p]; s++)
+			sum += t->live[p][s];
+	return sum;
+}
+
+static void run_sequence(unsigned seed)
+{
+	struct pt_global g = { 0 };
+	struct pt_proc procs[NPROC] = { 0 };
+	struct pt_stack_rec recs[NPROC][NSTACK];
+	struct truth t;
+
+	memset(recs, 0, sizeof(recs));
+	memset(&t, 0, sizeof(t));
+	rnd_state = 88172645463325252ULL + seed;
+	for (int p = 0; p < NPROC; p++) {
+		procs[p].alive = 1;
+		t.alive[p] = 1;
+	}
+	for (int step = 0; step < STEPS; step++) {
+		int p = rnd() % NPROC, s = rnd() % NSTACK;
+		int64_t bytes;
+
+		if (!t.alive[p])
+			continue;
+		if (rnd() % 50 == 0 && step > STEPS / 4) {
+			pt_model_end(&g, &procs[p], step);
+			t.alive[p] = 0;
+			continue;
+		}
+		if (t.count[p][s] > 0 && rnd() % 3 == 0) {
+			bytes = -(t.live[p][s] / t.count[p][s]); /* free one average block */
+			if (t.count[p][s] == 1)
+				bytes = -t.live[p][s];
+			pt_model_apply(&g, &procs[p], &recs[p][s], bytes, -1, step);
+			t.live[p][s] += bytes;
+			t.count[p][s]--;
+		} else {
+			bytes = 1 + rnd() % 1000;
+			pt_model_apply(&g, &procs[p], &recs[p][s], bytes, 1, step);
+			t.live[p][s] += bytes;
+			t.count[p][s]++;
+		}
+		/* the truth: record values at the first moment of each new peak */
+		if ((uint64_t)tree_total(&t) > t.tree_peak) {
+			t.tree_peak = tree_total(&t);
+			for (int q = 0; q < NPROC; q++) {
+				t.proc_at_tree[q] = 0;
+				for (int k = 0; k < NSTACK; k++) {
+					t.at_tree[q][k] = t.alive[q] ? t.live[q][k] : 0;
+					t.at_tree_count[q][k] = t.alive[q] ? t.count[q][k] : 0;
+					t.proc_at_tree[q] += t.at_tree[q][k];
+				}
+			}
+		}
+		int64_t own = 0;
+
+		for (int k = 0; k < NSTACK; k++)
+			own += t.live[p][k];
+		if ((uint64_t)own > t.proc_peak[p]) {
+			t.proc_peak[p] = own;
+			for (int k = 0; k < NSTACK; k++) {
+				t.at_proc[p][k] = t.live[p][k];
+				t.at_proc_count[p][k] = t.count[p][k];
+			}
+		}
+	}
+
+	CHECK_U64(g.peak_bytes, t.tree_peak);
+	CHECK_U64(g.live_bytes, tree_total(&t));
+	for (int p = 0; p < NPROC; p++) {
+		CHECK_U64(procs[p].peak_bytes, t.proc_peak[p]);
+		CHECK_U64(pt_model_proc_at_tree_peak(&g, &procs[p]), t.proc_at_tree[p]);
+		for (int s = 0; s < NSTACK; s++) {
+			__u64 b, c;
+
+			pt_model_stack_at_tree_peak(&g, &procs[p], &recs[p][s], &b, &c);
+			CHECK_U64(b, t.at_tree[p][s]);
+			CHECK_U64(c, t.at_tree_count[p][s]);
+			pt_model_stack_at_proc_peak(&procs[p], &recs[p][s], &b, &c);
+			CHECK_U64(b, t.at_proc[p][s]);
+			CHECK_U64(c, t.at_proc_count[p][s]);
+		}
+	}
+}
+
+/* A process that ended before the tree peak contributes nothing to it;
+ * one that ended at the peak epoch keeps what it had. */
+static void ended_processes(void)
+{
+	struct pt_global g = { 0 };
+	struct pt_proc a = { .alive = 1 }, b = { .alive = 1 };
+	struct pt_stack_rec sa = { 0 }, sb = { 0 };
+	__u64 bytes, count;
+
+	pt_model_apply(&g, &a, &sa, 100, 1, 1);	/* tree 100 */
+	pt_model_end(&g, &a, 2);		/* a leaves: tree 0 */
+	pt_model_apply(&g, &b, &sb, 150, 1, 3);	/* tree 150: new peak without a */
+	CHECK_U64(g.peak_bytes, 150);
+	CHECK_U64(pt_model_proc_at_tree_peak(&g, &a), 0);
+	pt_model_stack_at_tree_peak(&g, &a, &sa, &bytes, &count);
+	CHECK_U64(bytes, 0);
+	CHECK_U64(a.live_bytes, 100); /* still held when it ended */
+	pt_model_apply(&g, &a, &sa, 50, 1, 4); /* late event of an ended image: ignored */
+	CHECK_U64(g.live_bytes, 150);
+	pt_model_end(&g, &b, 5);
+	CHECK_U64(pt_model_proc_at_tree_peak(&g, &b), 150);
+	pt_model_stack_at_tree_peak(&g, &b, &sb, &bytes, &count);
+	CHECK_U64(bytes, 150);
+	CHECK_U64(count, 1);
+}
+
+static int frames_calls;
+
+static int fake_frames(void *ctx, uint32_t instance, int32_t stack_id, struct report_stack *out)
+{
+	(void)ctx;
+	(void)instance;
+	(void)stack_id;
+	(void)out;
+	frames_calls++;
+	return 0;
+}
+
+/* model__build: ranking, top N with the omitted bytes, the gated launcher
+ * left out, processes in start order. */
+static void build_report(void)
+{
+	struct collected_proc procs[3] = {
+		{ .instance = 1, .p = { .tgid = 10, .alive = 1, .start_ns = 1005, .peak_bytes = 600,
+					 .peak_epoch = 3, .live_bytes = 600, .tree_snap_bytes = 600,
+					 .tree_snap_epoch = 3 } },
+		{ .instance = 0x80000001, .p = { .tgid = 10, .start_ns = 1000 } }, /* launcher */
+		{ .instance = 2, .p = { .tgid = 11, .alive = 1, .start_ns = 1002, .peak_bytes = 5,
+					 .peak_epoch = 1, .live_bytes = 5 } },
+	};
+	struct collected_stack stacks[4] = {
+		{ { 1, 7 }, { .live_bytes = 100, .live_count = 1 } },
+		{ { 1, 8 }, { .live_bytes = 300, .live_count = 3 } },
+		{ { 1, 9 }, { .live_bytes = 200, .live_count = 2 } },
+		{ { 2, 7 }, { .live_bytes = 5, .live_count = 1 } },
+	};
+	struct collected c = { .global = { .peak_bytes = 605, .peak_epoch = 3, .live_bytes = 605,
+					   .peak_time_ns = 2000 },
+			       .procs = procs, .nprocs = 3, .stacks = stacks, .nstacks = 4 };
+	struct proc_info launcher = { .instance = 0x80000001, .launcher = 1 };
+	struct proctable t;
+	struct report r;
+
+	proctable__init(&t);
+	proctable__add(&t, &launcher);
+	memset(&r, 0, sizeof(r));
+	CHECK(model__build(&r, &c, &t, 2, 1000, fake_frames, NULL) == 0);
+	CHECK_U64(r.peak_bytes, 605);
+	CHECK_U64(r.peak_time_ns, 1000);
+	CHECK_U64(r.nstacks, 2);
+	CHECK_U64(r.stacks_total, 4);
+	CHECK_U64(r.stacks[0].bytes, 300);
+	CHECK_U64(r.stacks[0].allocations, 3);
+	CHECK_U64(r.stacks[1].bytes, 200);
+	CHECK_U64(r.stacks_omitted_bytes, 105);
+	CHECK_U64(r.nprocs, 2);
+	CHECK_U64(r.procs[0].instance, 2); /* started first */
+	CHECK_U64(r.procs[1].bytes_at_tree_peak, 600);
+	CHECK_U64(r.procs[1].nstacks, 2);
+	CHECK(frames_calls == 2 + 2 + 1);
+	report__free(&r);
+	proctable__free(&t);
+}
+
+int main(void)
+{
+	for (unsigned seed = 0; seed < 200; seed++)
+		run_sequence(seed);
+	ended_processes();
+	build_report();
+	return check_report("test_model");
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The JSON and text writers on a hand-built report: exact output. */
+#include <stdlib.h>
+#include "check.h"
+#include "report.h"
+
+static char *render(int json, const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (json)
+		report__write_json(r, f);
+	else
+		report__write_text(r, f, 10);
+	fclose(f);
+	return buf;
+}
+
+static void build(struct report *r)
+{
+	static struct report_frame frames[2] = {
+		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136 },
+		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000 },
+	};
+	static struct report_stack st = { 1536, 3, 42, 1, 5, 2, frames };
+	static char *argv[] = { "v", "a\tb" };
+	static struct report_proc p = {
+		.pid = 42, .ppid = 1, .instance = 1, .comm = "v", .argv = argv, .argc = 2,
+		.peak_bytes = 2048, .peak_time_ns = 5, .bytes_at_tree_peak = 1536,
+		.live_bytes_at_end = 0, .start_ns = 1, .end_ns = 9, .allocs = 4, .frees = 4,
+		.exit_code = 3, .nstacks = 1, .stacks = &st, .stacks_total = 1,
+	};
+
+	memset(r, 0, sizeof(*r));
+	r->peak_bytes = 1536;
+	r->peak_time_ns = 7;
+	r->duration_ns = 10;
+	r->stopped_by = "exit";
+	r->nstacks = 1;
+	r->stacks = &st;
+	r->stacks_total = 3;
+	r->stacks_omitted_bytes = 100;
+	r->nprocs = 1;
+	r->procs = &p;
+}
+
+static void json_exact(void)
+{
+	struct report r;
+	char *out;
+	const char *frame0 =
+		"{\n            \"function\": \"make\\\"it\\\"\",\n            \"module\": \"/usr/bin/v\\\\x\",\n"
+		"            \"file\": \"v.c\",\n            \"line\": 12,\n            \"address\": \"0x401136\",\n"
+		"            \"module_offset\": \"0x1136\"\n          }";
+
+	build(&r);
+	out = render(1, &r);
+	CHECK(strncmp(out, "{\n  \"peaktrace\": 1,\n  \"complete\": true,\n", 40) == 0);
+	CHECK(strstr(out, frame0) != NULL);
+	CHECK(strstr(out, "\"function\": null,\n            \"module\": \"/lib/libc.so.6\",\n"
+			  "            \"file\": null,\n            \"line\": null,") != NULL);
+	CHECK(strstr(out, "\"argv\": [\n        \"v\",\n        \"a\\tb\"\n      ],") != NULL);
+	CHECK(strstr(out, "\"warnings\": [],") != NULL);
+	CHECK(strstr(out, "\"exit_code\": 3,\n      \"exit_signal\": null,") != NULL);
+	CHECK(strstr(out, "\"stacks_total\": 3,\n    \"stacks_omitted_bytes\": 100,") != NULL);
+	CHECK(strstr(out, "\"lost\": {\n    \"events\": 0,\n    \"unknown_frees\": 0,\n"
+			  "    \"map_full\": 0,") != NULL);
+	CHECK(out[strlen(out) - 1] == '\n' && out[strlen(out) - 2] == '}');
+	free(out);
+
+	r.lost.unknown_frees = 2;
+	report__warn(&r, "pid %d: \"x\"", 7);
+	out = render(1, &r);
+	CHECK(strstr(out, "\"complete\": false,") != NULL);
+	CHECK(strstr(out, "\"warnings\": [\n    \"pid 7: \\\"x\\\"\"\n  ],") != NULL);
+	free(out);
+	free(r.warnings[0]);
+	free(r.warnings);
+}
+
+static void text_report(void)
+{
+	struct report r;
+	char *out;
+
+	build(&r);
+	out = render(0, &r);
+	CHECK(strstr(out, "Heap peak of the process tree: 1.5 KiB at 0.000 s") != NULL);
+	CHECK(strstr(out, "  #1  1.5 KiB in 3 allocations, pid 42\n"
+			  "        make\"it\" (v.c:12) [v\\x]\n"
+			  "        0x7f0000001000 [libc.so.6+0x27000]\n") != NULL);
+	CHECK(strstr(out, "(100 B in 2 more stacks)") != NULL);
+	CHECK(strstr(out, "INCOMPLETE") == NULL);
+	free(out);
+	r.lost.allocs_full = 5;
+	r.lost.map_full = 5;
+	out = render(0, &r);
+	CHECK(strncmp(out, "peaktrace: INCOMPLETE", 21) == 0);
+	CHECK(strstr(out, "5 allocations not counted: allocation map full (--max-allocs)") != NULL);
+	free(out);
+}
+
+static void bytes_format(void)
+{
+	char b[32];
+
+	CHECK_STR(report__bytes(0, b, sizeof(b)), "0 B");
+	CHECK_STR(report__bytes(1023, b, sizeof(b)), "1023 B");
+	CHECK_STR(report__bytes(80 << 20, b, sizeof(b)), "80.0 MiB");
+	CHECK_STR(report__bytes(3ULL << 40, b, sizeof(b)), "3.0 TiB");
+}
+
+int main(void)
+{
+	json_exact();
+	text_report();
+	bytes_format();
+	return check_report("test_report");
+}
