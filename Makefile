@@ -28,7 +28,7 @@ OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 UNIT_OBJS := $(addprefix $(OUT)/,model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
 .PHONY: all clean test unit e2e bench
-all: peaktrace
+all: peaktrace $(VICTIMS)
 
 $(OUT):
 	$(Q)mkdir -p $@ $@/tests
