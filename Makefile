@@ -27,6 +27,10 @@ OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/,model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
+VICTIMS := $(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
+	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
+UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
+
 .PHONY: all clean test unit e2e bench
 all: peaktrace $(VICTIMS)
 
@@ -53,9 +57,6 @@ peaktrace: $(OUT)/main.o $(OBJS)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
 # --- tests ---------------------------------------------------------------
-VICTIMS := $(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
-	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
-UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
 # Victims keep frame pointers so that the stacks asserted are complete.
 VICTIM_CFLAGS := -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
