@@ -86,7 +86,12 @@ e2e: peaktrace $(VICTIMS)
 test: peaktrace $(UNITS) $(VICTIMS)
 	$(Q)python3 tests/run.py $(UNITS)
 
-bench: peaktrace
+$(OUT)/bench/storm: scripts/storm.c | $(OUT)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(OUT)/bench
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror $< -o $@
+
+bench: peaktrace $(OUT)/bench/storm
 	$(Q)scripts/bench
 
 clean:

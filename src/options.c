@@ -34,6 +34,7 @@ enum {
 	OPT_MAX_ALLOCS,
 	OPT_MAX_STACKS,
 	OPT_MAX_PROCS,
+	OPT_BARE,
 };
 
 static const struct argp_option opts[] = {
@@ -49,6 +50,8 @@ static const struct argp_option opts[] = {
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked (default 1048576)", 3 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records (default 65536)", 3 },
 	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
+	{ "bench-bare-probes", OPT_BARE, NULL, 0,
+	  "Benchmark baseline: attach every probe but count nothing (the report is empty)", 3 },
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
@@ -107,6 +110,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_PROCS:
 		if (parse_u32(arg, 16, &o->max_procs))
 			argp_error(state, "invalid --max-procs '%s': expected a number >= 16", arg);
+		break;
+	case OPT_BARE:
+		o->bare_probes = 1;
 		break;
 	case ARGP_KEY_ARG:
 		/* The first non-option starts the command: the rest is its own. */

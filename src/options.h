@@ -27,6 +27,7 @@ struct options {
 	uint32_t max_allocs;	/* --max-allocs */
 	uint32_t max_stacks;	/* --max-stacks */
 	uint32_t max_procs;	/* --max-procs */
+	int bare_probes;	/* --bench-bare-probes */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

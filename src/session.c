@@ -136,6 +136,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
+	s->skel->rodata->bare_probes = o->bare_probes;
 	e = peaktrace_bpf__load(s->skel);
 	if (e) {
 		snprintf(err, errlen,
