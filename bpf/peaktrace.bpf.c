@@ -68,10 +68,10 @@ struct {
 } regions SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 32768);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, PT_MAX_STACK_DEPTH * sizeof(__u64));
+	__type(key, __u64);
+	__type(value, struct pt_stack);
 } stacks SEC(".maps");
 
 struct {
@@ -121,7 +121,9 @@ struct overlap {
 
 /* Per-CPU scratch space, too large for the 512-byte BPF stack. */
 struct scratch {
-	__u64 ips[PT_MAX_STACK_DEPTH];
+	struct pt_stack stack;
+	__u64 hash;
+	__u8 copy[PT_STACK_COPY + 16];	/* the user stack above %rsp */
 	__u32 n_overlaps;
 	__u32 overlaps_more;
 	struct overlap overlaps[PT_MAX_OVERLAPS];
@@ -287,7 +289,7 @@ static long vma_walk_step(__u64 i, struct vma_walk *w)
 
 	if (!sc || i >= w->n || i >= PT_MAX_STACK_DEPTH)
 		return 1;
-	ip = sc->ips[i];
+	ip = sc->stack.ips[i];
 	if (ip >= w->cur_start && ip < w->cur_end)
 		return 0;
 	bpf_find_vma(w->task, ip, vma_record, w, 0);
@@ -298,23 +300,77 @@ static long vma_walk_step(__u64 i, struct vma_walk *w)
  * A stack seen for the first time in this image: record the mappings its
  * frames point into, so it can be symbolized after the process is gone.
  */
-static __noinline void record_stack_vmas(void *ctx, __u32 inst)
+static __noinline void record_stack_vmas(__u32 inst, __u32 nr)
 {
-	struct scratch *sc = scratch_get();
-	struct vma_walk w = { .instance = inst };
-	long n;
+	struct vma_walk w = { .instance = inst, .n = nr };
 
-	if (!sc)
-		return;
-	n = bpf_get_stack(ctx, sc->ips, sizeof(sc->ips), BPF_F_USER_STACK);
-	if (n <= 0)
-		return;
-	w.n = n / sizeof(__u64);
 	w.task = bpf_get_current_task_btf();
 	bpf_loop(PT_MAX_STACK_DEPTH, vma_walk_step, &w, 0);
 }
 
-static __always_inline struct pt_stack_rec *stack_rec_lookup(__u32 inst, __s32 sid)
+/*
+ * The user stack by frame pointers.  bpf_get_stackid() costs 1.3 us per
+ * call on the development VM (the kernel's callchain code reads each frame
+ * with a separate user access and hashes the whole trace); here one copy of
+ * the stack top above %rsp serves the frames that lie in it, which for
+ * most call chains is all of them, and only frames beyond it are read one
+ * by one.  Measured: 1.85 -> 0.6 us per traced malloc return.
+ */
+struct fp_walk {
+	__u64 sp, copied, fp;
+};
+
+/* Counters live in the map value, not in fp_walk: the verifier would
+ * otherwise follow their exact values through every loop iteration. */
+static long fp_step(__u64 i, struct fp_walk *w)
+{
+	struct scratch *sc = scratch_get();
+	__u64 frame[2], off;
+	__u32 nr;
+
+	if (!sc)
+		return 1;
+	nr = sc->stack.nr;
+	if (nr >= PT_MAX_STACK_DEPTH || !w->fp || (w->fp & 7))
+		return 1;
+	off = w->fp - w->sp;
+	if (w->fp >= w->sp && off + 16 <= w->copied && off < PT_STACK_COPY) {
+		__builtin_memcpy(frame, &sc->copy[off & (PT_STACK_COPY - 1)], 16);
+	} else if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp)) {
+		return 1;
+	}
+	if (!frame[1])
+		return 1;
+	sc->stack.ips[nr] = frame[1];
+	sc->stack.nr = nr + 1;
+	sc->hash = (sc->hash ^ frame[1]) * 0x100000001b3ULL;
+	if (frame[0] <= w->fp) /* the chain must go up the stack */
+		return 1;
+	w->fp = frame[0];
+	return 0;
+}
+
+/* Fills the scratch stack; returns its hash (never PT_STACK_NONE). */
+static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc)
+{
+	struct fp_walk w = { .sp = regs->sp, .fp = regs->bp };
+	__u64 room = PAGE_SIZE - (w.sp & (PAGE_SIZE - 1));
+
+	/* Above %rsp up to the end of its page is always mapped; more may not be. */
+	w.copied = PT_STACK_COPY;
+	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)w.sp)) {
+		w.copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
+		if (bpf_probe_read_user(sc->copy, w.copied & (PT_STACK_COPY - 1), (void *)w.sp))
+			w.copied = 0;
+	}
+	sc->stack.ips[0] = regs->ip;
+	sc->stack.nr = 1;
+	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
+	bpf_loop(PT_MAX_STACK_DEPTH, fp_step, &w, 0);
+	return sc->hash ?: 1;
+}
+
+static __always_inline struct pt_stack_rec *stack_rec_lookup(__u32 inst, __u64 sid)
 {
 	struct pt_stack_key key = { .instance = inst, .stack_id = sid };
 
@@ -323,16 +379,21 @@ static __always_inline struct pt_stack_rec *stack_rec_lookup(__u32 inst, __s32 s
 
 /* The record of the calling user stack in this image, created if new. */
 static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
-							 __s32 *sid_out)
+							 __u64 *sid_out)
 {
 	struct pt_stack_key key = { .instance = inst };
 	struct pt_stack_rec zero = {}, *s;
-	long sid;
+	struct scratch *sc = scratch_get();
+	__u64 sid = PT_STACK_NONE;
 
-	sid = bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK);
-	if (sid < 0) {
-		lost_inc(PT_LOST_STACK_ERRORS);
-		sid = PT_STACK_NONE;
+	if (sc) {
+		sid = capture_stack(ctx, sc);
+		if (!bpf_map_lookup_elem(&stacks, &sid) &&
+		    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&stacks, &sid)) {
+			lost_inc(PT_LOST_STACK_ERRORS);
+			sid = PT_STACK_NONE;
+		}
 	}
 	key.stack_id = sid;
 	*sid_out = sid;
@@ -344,8 +405,8 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 		lost_inc(PT_LOST_STACKS_FULL);
 		return NULL;
 	}
-	if (sid >= 0)
-		record_stack_vmas(ctx, inst);
+	if (sc && sid != PT_STACK_NONE)
+		record_stack_vmas(inst, sc->stack.nr);
 	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 

@@ -19,7 +19,9 @@
 /* Deepest user stack kept; the stack map's value size follows it. */
 #define PT_MAX_STACK_DEPTH 127
 /* Stack id used when the user stack could not be captured. */
-#define PT_STACK_NONE (-1)
+#define PT_STACK_NONE 0
+/* Bytes of user stack copied at once above %rsp for the frame walk. */
+#define PT_STACK_COPY 1024
 /* Overlapping mmap regions handled by one munmap/mremap/MAP_FIXED. */
 #define PT_MAX_OVERLAPS 16
 
@@ -115,9 +117,17 @@ struct pt_proc {
 	__u64 regions;		/* live mmap regions, so munmap can skip the scan */
 };
 
+/* A user stack, innermost frame first; keyed by a 64-bit hash of its ips. */
+struct pt_stack {
+	__u32 nr;
+	__u32 pad;
+	__u64 ips[PT_MAX_STACK_DEPTH];
+};
+
 struct pt_stack_key {
 	__u32 instance;
-	__s32 stack_id;
+	__u32 pad;
+	__u64 stack_id;		/* hash of the ips; PT_STACK_NONE if not captured */
 };
 
 /*
@@ -144,15 +154,13 @@ struct pt_alloc_key {
 
 struct pt_alloc {
 	__u64 size;
-	__s32 stack_id;
-	__u32 pad;
+	__u64 stack_id;
 };
 
 /* Anonymous mmap regions counted as heap, keyed like allocations. */
 struct pt_region {
 	__u64 len;		/* page-rounded */
-	__s32 stack_id;
-	__u32 pad;
+	__u64 stack_id;
 };
 
 /* Executable mappings seen in captured stacks, for symbolization after exit. */

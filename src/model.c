@@ -7,7 +7,7 @@
 
 struct ranked {
 	uint32_t instance;
-	int32_t stack_id;
+	uint64_t stack_id;
 	uint64_t bytes, count;
 };
 
@@ -85,7 +85,7 @@ static int rank_stacks(const struct collected *c, uint32_t instance, int proc_pe
 		rs->instance = v[i].instance;
 		rs->stack_id = v[i].stack_id;
 		rs->pid = p ? p->p.tgid : 0;
-		if (frames && rs->stack_id >= 0)
+		if (frames && rs->stack_id != PT_STACK_NONE)
 			frames(ctx, rs->instance, rs->stack_id, rs);
 	}
 	*nout = shown;

@@ -12,7 +12,7 @@
 #include "report.h"
 
 /* Fills out->frames (and nframes) for a stack; returns 0 or -1. */
-typedef int (*model_frames_fn)(void *ctx, uint32_t instance, int32_t stack_id,
+typedef int (*model_frames_fn)(void *ctx, uint32_t instance, uint64_t stack_id,
 			       struct report_stack *out);
 
 /* t0_ns: the start of tracing on the BPF clock (CLOCK_MONOTONIC). */

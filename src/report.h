@@ -25,7 +25,7 @@ struct report_stack {
 	uint64_t allocations;
 	uint32_t pid;
 	uint32_t instance;
-	int32_t stack_id;
+	uint64_t stack_id;
 	size_t nframes;
 	struct report_frame *frames; /* innermost first */
 };

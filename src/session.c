@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -550,26 +551,23 @@ struct frames_ctx {
 	int stacks_fd;
 };
 
-static int frames_of(void *ctx, uint32_t instance, int32_t stack_id, struct report_stack *out)
+static int frames_of(void *ctx, uint32_t instance, uint64_t stack_id, struct report_stack *out)
 {
 	struct frames_ctx *fc = ctx;
-	__u64 ips[PT_MAX_STACK_DEPTH];
-	__u32 key = stack_id;
-	size_t n, i;
+	struct pt_stack st;
+	__u64 key = stack_id;
+	size_t i;
 
-	memset(ips, 0, sizeof(ips));
-	if (bpf_map_lookup_elem(fc->stacks_fd, &key, ips))
+	if (bpf_map_lookup_elem(fc->stacks_fd, &key, &st) || st.nr > PT_MAX_STACK_DEPTH)
 		return -1;
-	for (n = 0; n < PT_MAX_STACK_DEPTH && ips[n]; n++)
-		;
-	out->frames = calloc(n ? n : 1, sizeof(*out->frames));
+	out->frames = calloc(st.nr ? st.nr : 1, sizeof(*out->frames));
 	if (!out->frames)
 		return -1;
 	/* Stacks are taken in return probes: every frame is a return address. */
-	for (i = 0; i < n; i++)
-		symbolizer__frame(fc->s->sym, &fc->s->collected, instance, ips[i], 1,
+	for (i = 0; i < st.nr; i++)
+		symbolizer__frame(fc->s->sym, &fc->s->collected, instance, st.ips[i], 1,
 				  &out->frames[i]);
-	out->nframes = n;
+	out->nframes = st.nr;
 	return 0;
 }
 
@@ -619,7 +617,7 @@ int session__report(struct session *s, char *err, size_t errlen)
 
 void session__finish(struct session *s)
 {
-	pid_t pid;
+	pid_t pid, parent;
 	int fd;
 
 	if (!s)
@@ -631,8 +629,23 @@ void session__finish(struct session *s)
 	 * is out and the traced tasks no longer carry events, so a detached
 	 * child does the rest while the caller gets its exit status now.
 	 */
+	parent = getpid();
 	pid = fork();
 	if (pid == 0) {
+		/*
+		 * The parent's copies of the perf event descriptors must go first:
+		 * whoever drops the last reference does the slow teardown, and
+		 * the tracefs events can be removed only after it.  pidfd polls
+		 * readable once the parent has exited, its files closed.
+		 */
+		int pfd = syscall(SYS_pidfd_open, parent, 0);
+
+		if (pfd >= 0) {
+			struct pollfd p = { .fd = pfd, .events = POLLIN };
+
+			poll(&p, 1, 10000);
+			close(pfd);
+		}
 		setsid();
 		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {

@@ -353,7 +353,7 @@ def test_no_probe_left_behind():
     deadline = time.time() + 15
     while time.time() < deadline:
         left = [d for d in os.listdir("/sys/kernel/tracing/events") if d.startswith("peaktrace_")]
-        busy = subprocess.run(["pgrep", "-f", "peaktrace-detach"], capture_output=True).stdout
+        busy = subprocess.run(["pgrep", "-x", "peaktrace-detac"], capture_output=True).stdout
         if not left and not busy:
             return
         time.sleep(0.2)

@@ -154,7 +154,7 @@ static void ended_processes(void)
 
 static int frames_calls;
 
-static int fake_frames(void *ctx, uint32_t instance, int32_t stack_id, struct report_stack *out)
+static int fake_frames(void *ctx, uint32_t instance, uint64_t stack_id, struct report_stack *out)
 {
 	(void)ctx;
 	(void)instance;
@@ -177,10 +177,10 @@ static void build_report(void)
 					 .peak_epoch = 1, .live_bytes = 5 } },
 	};
 	struct collected_stack stacks[4] = {
-		{ { 1, 7 }, { .live_bytes = 100, .live_count = 1 } },
-		{ { 1, 8 }, { .live_bytes = 300, .live_count = 3 } },
-		{ { 1, 9 }, { .live_bytes = 200, .live_count = 2 } },
-		{ { 2, 7 }, { .live_bytes = 5, .live_count = 1 } },
+		{ { 1, 0, 7 }, { .live_bytes = 100, .live_count = 1 } },
+		{ { 1, 0, 8 }, { .live_bytes = 300, .live_count = 3 } },
+		{ { 1, 0, 9 }, { .live_bytes = 200, .live_count = 2 } },
+		{ { 2, 0, 7 }, { .live_bytes = 5, .live_count = 1 } },
 	};
 	struct collected c = { .global = { .peak_bytes = 605, .peak_epoch = 3, .live_bytes = 605,
 					   .peak_time_ns = 2000 },
