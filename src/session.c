@@ -402,6 +402,18 @@ void session__note_static_command(struct session *s, const char *cmd)
 
 /* --- following the tree ------------------------------------------------------ */
 
+/* Whether what pid exec'd is statically linked: through /proc while it
+ * lives, else through the path it was exec'd by. */
+static int exe_is_static(pid_t pid, const char *filename)
+{
+	char path[64];
+	int st;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	st = launch__is_static(path);
+	return st >= 0 ? st : launch__is_static(filename);
+}
+
 static int on_event(void *ctx, void *data, size_t len)
 {
 	struct session *s = ctx;
@@ -423,6 +435,9 @@ static int on_event(void *ctx, void *data, size_t len)
 
 			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
 			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
+			/* Decided now: a static program may be gone at the next look. */
+			if (exe_is_static(p->tgid, name) == 1)
+				set_no_libc_note(s, p, 1);
 		}
 		return 0;
 	default:
@@ -438,7 +453,7 @@ static int on_event(void *ctx, void *data, size_t len)
  */
 static void check_pending_libc(struct session *s, uint64_t now)
 {
-	char err[512], path[64];
+	char err[512];
 	size_t i;
 
 	for (i = 0; i < s->procs.n; i++) {
@@ -447,8 +462,7 @@ static void check_pending_libc(struct session *s, uint64_t now)
 
 		if (pi->libc_state != LIBC_PENDING || pi->ended)
 			continue;
-		snprintf(path, sizeof(path), "/proc/%u/exe", pi->tgid);
-		st = launch__is_static(path);
+		st = exe_is_static(pi->tgid, "");
 		if (st == 1) {
 			set_no_libc_note(s, pi, 1);
 			continue;
