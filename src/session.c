@@ -41,6 +41,8 @@ struct session {
 	struct report report;
 	struct collected collected;
 	uint32_t next_user_instance;
+	uint32_t *dead;		/* ended instances whose records are not yet swept */
+	size_t ndead, capdead;
 	uint64_t t0_ns, t_end_ns;
 	int status_shown;
 	const char *stopped_by;
@@ -180,6 +182,7 @@ void session__free(struct session *s)
 	proctable__free(&s->procs);
 	collect__free(&s->collected);
 	report__free(&s->report);
+	free(s->dead);
 	free(s);
 }
 
@@ -267,7 +270,8 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
-static pid_t stat_ppid(pid_t pid, unsigned long *flags)
+/* From /proc/PID/stat: the state letter and flags; returns the ppid or -1. */
+static pid_t stat_state(pid_t pid, char *state, unsigned long *flags)
 {
 	char path[64], buf[1024], *p;
 	int ppid = -1, n;
@@ -279,7 +283,7 @@ static pid_t stat_ppid(pid_t pid, unsigned long *flags)
 	buf[n] = 0;
 	/* comm may hold spaces and parentheses: parse after the last ')' */
 	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %d %*d %*d %*d %*d %lu", &ppid, flags) != 2)
+	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %lu", state, &ppid, flags) != 3)
 		return -1;
 	return ppid;
 }
@@ -299,15 +303,20 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 	char path[96], argvbuf[PT_ARGV_LEN * 4];
 	struct proc_info pi, *np;
 	unsigned long flags = 0;
+	char state = 0;
 	struct dirent *de;
 	pid_t ppid;
 	int set, r;
 	DIR *d;
 	FILE *f;
 
-	ppid = stat_ppid(pid, &flags);
-	if (ppid < 0)
+	ppid = stat_state(pid, &state, &flags);
+	if (ppid < 0 || state == 'Z' || state == 'X') {
+		if (!depth)
+			snprintf(err, errlen, "pid %d has exited%s", (int)pid,
+				 ppid < 0 ? " before tracing could start" : " (a zombie: nothing to trace)");
 		return depth ? 0 : PT_EXIT_NO_TARGET;
+	}
 	if (flags & 0x00200000 /* PF_KTHREAD */) {
 		if (!depth)
 			snprintf(err, errlen, "pid %d is a kernel thread: it has no user heap to trace",
@@ -402,6 +411,99 @@ void session__note_static_command(struct session *s, const char *cmd)
 
 /* --- following the tree ------------------------------------------------------ */
 
+static void dead_push(struct session *s, uint32_t instance)
+{
+	if (s->ndead == s->capdead) {
+		size_t cap = s->capdead ? s->capdead * 2 : 64;
+		uint32_t *n = realloc(s->dead, cap * sizeof(*n));
+
+		if (!n)
+			return; /* its records stay: only map room is lost */
+		s->dead = n;
+		s->capdead = cap;
+	}
+	s->dead[s->ndead++] = instance;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Deletes the allocation and region records of ended images: their bytes
+ * already left the tree, and a worker pool that keeps starting processes
+ * would otherwise fill the maps with the dead.  Batched: one syscall per
+ * few thousand records.
+ */
+static void sweep_map(int fd, const uint32_t *dead, size_t ndead)
+{
+	enum { CHUNK = 4096 };
+	struct pt_alloc_key *keys = calloc(CHUNK, sizeof(*keys));
+	struct pt_alloc *vals = calloc(CHUNK, sizeof(*vals)); /* pt_region has the same size */
+	struct pt_alloc_key *del = calloc(CHUNK, sizeof(*del));
+	__u32 batch = 0, ndel;
+	void *in = NULL;
+	int done = 0;
+
+	_Static_assert(sizeof(struct pt_alloc) == sizeof(struct pt_region), "value sizes");
+	while (keys && vals && del && !done) {
+		__u32 n = CHUNK, i;
+		int err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &n, NULL);
+
+		if (err && errno != ENOENT)
+			break;
+		done = err != 0;
+		in = &batch;
+		for (i = 0, ndel = 0; i < n; i++)
+			if (bsearch(&keys[i].instance, dead, ndead, sizeof(*dead), cmp_u32))
+				del[ndel++] = keys[i];
+		for (i = 0; i < ndel; i++)
+			bpf_map_delete_elem(fd, &del[i]);
+	}
+	free(keys);
+	free(vals);
+	free(del);
+}
+
+static void sweep_dead(struct session *s)
+{
+	if (!s->ndead)
+		return;
+	qsort(s->dead, s->ndead, sizeof(*s->dead), cmp_u32);
+	sweep_map(bpf_map__fd(s->skel->maps.allocs), s->dead, s->ndead);
+	sweep_map(bpf_map__fd(s->skel->maps.regions), s->dead, s->ndead);
+	s->ndead = 0;
+}
+
+/*
+ * A process registered from userspace can die before BPF knew it (between
+ * reading /proc and filling the map): no exit event will come.  Drop it.
+ */
+static void drop_vanished(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->procs.n; i++) {
+		struct proc_info *pi = &s->procs.v[i];
+		unsigned long flags;
+		__u32 key = pi->tgid, inst;
+		char state = 0;
+
+		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT))
+			continue;
+		if (stat_state(pi->tgid, &state, &flags) >= 0 && state != 'Z' && state != 'X')
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &inst) == 0 &&
+		    inst == pi->instance)
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tgids), &key);
+		pi->ended = 1;
+		pi->end_ns = now_ns();
+	}
+}
+
 /* Whether what pid exec'd is statically linked: through /proc while it
  * lives, else through the path it was exec'd by. */
 static int exe_is_static(pid_t pid, const char *filename)
@@ -422,10 +524,15 @@ static int on_event(void *ctx, void *data, size_t len)
 	if (len < sizeof(struct pt_event))
 		return 0;
 	switch (((const struct pt_event *)data)->type) {
+	case PT_EV_EXIT:
+		dead_push(s, ((const struct pt_event *)data)->instance);
+		proctable__apply(&s->procs, data);
+		return 0;
 	case PT_EV_VMA:
 		symbolizer__scan_process(s->sym, ((const struct pt_event *)data)->tgid);
 		return 0;
 	case PT_EV_EXEC:
+		dead_push(s, ((const struct pt_event *)data)->prev_instance);
 		p = proctable__apply(&s->procs, data);
 		/* The executable now, while it surely lives; its libraries when
 		 * the loader has mapped them (check_pending_libc). */
@@ -549,6 +656,8 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			break;
 		}
 		if (now >= next_status) {
+			drop_vanished(s);
+			sweep_dead(s);
 			status_line(s);
 			next_status = now + STATUS_PERIOD_NS;
 		}

@@ -275,6 +275,22 @@ def test_missing_pid():
     eq(r, None, "no report")
 
 
+def test_pid_that_already_exited():
+    z = subprocess.Popen(["/bin/true"])
+    deadline = time.time() + 5
+    while time.time() < deadline:  # a zombie until we reap it
+        with open(f"/proc/{z.pid}/stat") as f:
+            if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                break
+        time.sleep(0.01)
+    try:
+        rc, r, err = run(["-q", "-p", str(z.pid)])
+    finally:
+        z.wait()
+    eq(rc, 3, "exit status for a process that has exited")
+    check(f"pid {z.pid} has exited" in err, f"message: {err!r}")
+
+
 def test_kernel_thread_pid():
     rc, r, err = run(["-q", "-p", "2"])
     eq(rc, 3, "exit status for a kernel thread")
@@ -323,6 +339,16 @@ def test_map_full_is_counted():
     eq(r["complete"], False, "complete")
     check(r["tree"]["peak_bytes"] <= 1024 * 100 + LIBC_ALLOWANCE, "peak only of what was counted")
     check("INCOMPLETE" in err.split("\n\n")[0], f"the text report says so at its top: {err[:200]!r}")
+
+
+def test_records_of_ended_processes_are_swept():
+    rc, r, err = run(["-q", "--max-allocs", "1024", "--", victim("churn")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 20 * KiB, "tree peak: one child at a time")
+    children = [p for p in r["processes"] if p["peak_bytes"] == 20 * KiB]
+    eq(len(children), 60, "children, each 20 KiB")
+    eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, "leaked at their exits")
 
 
 def test_not_root_fails_clearly():
