@@ -70,23 +70,35 @@ void elfsym__free(struct elfsym *e)
 	free(e);
 }
 
-/* The PT_LOAD segment holding vaddr gives its file offset. */
-static int vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+static int load_segment_map(Elf *elf, uint64_t value, int from_offset, uint64_t *out)
 {
-	size_t n, i;
+	size_t i, n;
 	GElf_Phdr ph;
 
 	if (elf_getphdrnum(elf, &n))
 		return -1;
 	for (i = 0; i < n; i++) {
+		uint64_t start;
+
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (vaddr >= ph.p_vaddr && vaddr < ph.p_vaddr + ph.p_filesz) {
-			*off = vaddr - ph.p_vaddr + ph.p_offset;
+		start = from_offset ? ph.p_offset : ph.p_vaddr;
+		if (value >= start && value < start + ph.p_filesz) {
+			*out = value - start + (from_offset ? ph.p_vaddr : ph.p_offset);
 			return 0;
 		}
 	}
 	return -1;
+}
+
+int elf_offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr)
+{
+	return load_segment_map(elf, off, 1, vaddr);
+}
+
+int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+{
+	return load_segment_map(elf, vaddr, 0, off);
 }
 
 int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
@@ -119,7 +131,7 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 			continue;
 		if (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)
 			return -1; /* a resolver, not the function: not probed */
-		if (vaddr_to_offset(e->elf, sym.st_value, file_offset))
+		if (elf_vaddr_to_offset(e->elf, sym.st_value, file_offset))
 			return -1;
 		got = pread(e->fd, code, len, *file_offset);
 		return got < 0 ? -1 : (int)got;

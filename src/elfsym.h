@@ -3,6 +3,7 @@
 #ifndef PT_ELFSYM_H
 #define PT_ELFSYM_H
 
+#include <libelf.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,12 @@ void elfsym__free(struct elfsym *e);
  */
 int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 		     uint8_t *code, size_t len);
+
+/*
+ * File offset <-> link-time address, through the PT_LOAD segment that holds
+ * it.  Returns 0, or -1 if no segment does.
+ */
+int elf_offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr);
+int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off);
 
 #endif

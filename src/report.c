@@ -1,9 +1,35 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Report lifetime and small shared helpers of the writers. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "report.h"
+
+#define LOST(field, json, text) { json, text, offsetof(struct report_lost, field) }
+const struct report_lost_field report_lost_fields[] = {
+	LOST(events, "events", "%llu process events dropped (ring buffer full)"),
+	LOST(unknown_frees, "unknown_frees", "%llu frees of memory allocated before tracing or not seen"),
+	LOST(map_full, "map_full", NULL),
+	LOST(allocs_full, "allocs_map_full",
+	     "%llu allocations not counted: allocation map full (--max-allocs)"),
+	LOST(stacks_full, "stacks_map_full",
+	     "%llu allocations not counted: stack map full (--max-stacks)"),
+	LOST(regions_full, "regions_map_full", "%llu mmap regions not counted: region map full"),
+	LOST(procs_full, "procs_map_full",
+	     "%llu processes not traced: process map full (--max-procs)"),
+	LOST(stack_errors, "stack_errors", "%llu allocations whose stack could not be captured"),
+	LOST(overlaps, "region_overlaps_dropped",
+	     "%llu unmaps that overlapped more regions than handled"),
+	LOST(lock_timeouts, "unlocked_updates",
+	     "%llu updates applied without the model lock (may be inexact)"),
+};
+const size_t report_lost_nfields = sizeof(report_lost_fields) / sizeof(report_lost_fields[0]);
+
+uint64_t report__lost_value(const struct report_lost *l, const struct report_lost_field *f)
+{
+	return *(const uint64_t *)((const char *)l + f->offset);
+}
 
 static void stacks_free(struct report_stack *v, size_t n)
 {
@@ -57,10 +83,12 @@ int report__warn(struct report *r, const char *fmt, ...)
 
 int report__has_losses(const struct report *r)
 {
-	const struct report_lost *l = &r->lost;
+	size_t i;
 
-	return l->events || l->unknown_frees || l->map_full || l->stack_errors ||
-	       l->overlaps || l->lock_timeouts;
+	for (i = 0; i < report_lost_nfields; i++)
+		if (report__lost_value(&r->lost, &report_lost_fields[i]))
+			return 1;
+	return 0;
 }
 
 const char *report__bytes(uint64_t bytes, char *buf, size_t len)

@@ -78,6 +78,17 @@ struct report {
 	const char *stopped_by;	/* "exit", "signal", "duration" */
 };
 
+/* Each loss counter: its JSON name and, for the text report, what it means
+ * ("%llu" is the count).  map_full (the sum) has no text line of its own. */
+struct report_lost_field {
+	const char *json;
+	const char *text;
+	size_t offset;		/* in struct report_lost */
+};
+extern const struct report_lost_field report_lost_fields[];
+extern const size_t report_lost_nfields;
+uint64_t report__lost_value(const struct report_lost *l, const struct report_lost_field *f);
+
 void report__free(struct report *r);
 int report__warn(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether anything was lost: the report then says so at its top. */

@@ -119,7 +119,6 @@ static void process(struct json *j, const struct report_proc *p)
 
 int report__write_json(const struct report *r, FILE *out)
 {
-	const struct report_lost *l = &r->lost;
 	struct json j;
 	size_t i;
 
@@ -158,26 +157,10 @@ int report__write_json(const struct report *r, FILE *out)
 
 	json__key(&j, "lost");
 	json__begin_object(&j);
-	json__key(&j, "events");
-	json__u64(&j, l->events);
-	json__key(&j, "unknown_frees");
-	json__u64(&j, l->unknown_frees);
-	json__key(&j, "map_full");
-	json__u64(&j, l->map_full);
-	json__key(&j, "allocs_map_full");
-	json__u64(&j, l->allocs_full);
-	json__key(&j, "stacks_map_full");
-	json__u64(&j, l->stacks_full);
-	json__key(&j, "regions_map_full");
-	json__u64(&j, l->regions_full);
-	json__key(&j, "procs_map_full");
-	json__u64(&j, l->procs_full);
-	json__key(&j, "stack_errors");
-	json__u64(&j, l->stack_errors);
-	json__key(&j, "region_overlaps_dropped");
-	json__u64(&j, l->overlaps);
-	json__key(&j, "unlocked_updates");
-	json__u64(&j, l->lock_timeouts);
+	for (i = 0; i < report_lost_nfields; i++) {
+		json__key(&j, report_lost_fields[i].json);
+		json__u64(&j, report__lost_value(&r->lost, &report_lost_fields[i]));
+	}
 	json__end_object(&j);
 	json__end_object(&j);
 	fputc('\n', out);

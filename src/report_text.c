@@ -57,38 +57,24 @@ static void stack_list(FILE *out, const struct report_stack *v, size_t n, size_t
 
 static void losses(FILE *out, const struct report *r)
 {
-	const struct report_lost *l = &r->lost;
+	size_t i;
 
 	if (!report__has_losses(r))
 		return;
 	fprintf(out, "peaktrace: INCOMPLETE: some events were not counted:\n");
-	if (l->events)
-		fprintf(out, "  %llu process events dropped (ring buffer full)\n",
-			(unsigned long long)l->events);
-	if (l->unknown_frees)
-		fprintf(out, "  %llu frees of memory allocated before tracing or not seen\n",
-			(unsigned long long)l->unknown_frees);
-	if (l->allocs_full)
-		fprintf(out, "  %llu allocations not counted: allocation map full (--max-allocs)\n",
-			(unsigned long long)l->allocs_full);
-	if (l->stacks_full)
-		fprintf(out, "  %llu allocations not counted: stack map full (--max-stacks)\n",
-			(unsigned long long)l->stacks_full);
-	if (l->regions_full)
-		fprintf(out, "  %llu mmap regions not counted: region map full\n",
-			(unsigned long long)l->regions_full);
-	if (l->procs_full)
-		fprintf(out, "  %llu processes not traced: process map full (--max-procs)\n",
-			(unsigned long long)l->procs_full);
-	if (l->stack_errors)
-		fprintf(out, "  %llu allocations whose stack could not be captured\n",
-			(unsigned long long)l->stack_errors);
-	if (l->overlaps)
-		fprintf(out, "  %llu unmaps that overlapped more regions than handled\n",
-			(unsigned long long)l->overlaps);
-	if (l->lock_timeouts)
-		fprintf(out, "  %llu updates applied without the model lock (may be inexact)\n",
-			(unsigned long long)l->lock_timeouts);
+	for (i = 0; i < report_lost_nfields; i++) {
+		const struct report_lost_field *f = &report_lost_fields[i];
+		uint64_t v = report__lost_value(&r->lost, f);
+
+		if (!v || !f->text)
+			continue;
+		fputs("  ", out);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		fprintf(out, f->text, (unsigned long long)v);
+#pragma GCC diagnostic pop
+		fputc('\n', out);
+	}
 }
 
 static void command(FILE *out, const struct report_proc *p)

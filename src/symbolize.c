@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include "elfsym.h"
 #include "peaktrace.h"
 #include "procmaps.h"
 #include "symbolize.h"
@@ -220,25 +221,6 @@ static int module_open(struct module *m)
 	return m->elf ? 0 : -1;
 }
 
-/* The link-time address of a file offset, from the program headers. */
-static int offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr)
-{
-	size_t i, n;
-	GElf_Phdr ph;
-
-	if (elf_getphdrnum(elf, &n))
-		return -1;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
-			continue;
-		if (off >= ph.p_offset && off < ph.p_offset + ph.p_filesz) {
-			*vaddr = off - ph.p_offset + ph.p_vaddr;
-			return 0;
-		}
-	}
-	return -1;
-}
-
 void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
 		       uint64_t ip, int return_address, struct report_frame *out)
 {
@@ -271,7 +253,7 @@ void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t
 	out->module = strdup(m->path);
 	if (module_open(m))
 		return;
-	if (offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
+	if (elf_offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
 		return;
 	vaddr += m->bias;
 	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
