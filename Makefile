@@ -27,7 +27,8 @@ OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/,model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
-VICTIMS := $(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
+VICTIMS := $(OUT)/tests/musl_victim \
+	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
@@ -68,6 +69,11 @@ $(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h | $(OUT)
 $(OUT)/tests/%: tests/victims/%.cc tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CXX) $(VICTIM_CFLAGS) $< -o $@
+
+# musl's own dynamic loader, so the program runs against musl's libc.so
+$(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)musl-gcc $(VICTIM_CFLAGS) -Wl,-dynamic-linker,/lib/ld-musl-x86_64.so.1 $< -o $@
 
 $(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)

@@ -33,6 +33,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -395,25 +396,22 @@ static int find_libc(const struct procmap *m, void *arg)
 	return 1;
 }
 
-static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct procmap *m,
-				 char *err, size_t errlen)
+static int set_index(struct probes *pr, struct probe_set *s);
+
+static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t dev,
+				 uint64_t ino, char *err, size_t errlen)
 {
 	struct probe_set *s, **ns;
-	char path[4200];
 	size_t i;
 
 	for (i = 0; i < pr->nsets; i++)
-		if (pr->sets[i]->dev == m->dev && pr->sets[i]->ino == m->ino)
+		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino)
 			return pr->sets[i];
-	/* Through the process's root, so a container's libc is the one probed. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
-	if (pid == getpid())
-		snprintf(path, sizeof(path), "%s", m->path);
 	if (pr->nsets >= 64) {
 		snprintf(err, errlen, "more than 64 distinct C libraries in the traced tree");
 		return NULL;
 	}
-	s = set_create(pr, path, m->dev, m->ino, err, errlen);
+	s = set_create(pr, path, dev, ino, err, errlen);
 	if (!s)
 		return NULL;
 	ns = realloc(pr->sets, (pr->nsets + 1) * sizeof(*ns));
@@ -425,6 +423,44 @@ static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct proc
 	pr->sets = ns;
 	pr->sets[pr->nsets++] = s;
 	return s;
+}
+
+static uint64_t kernel_dev(dev_t d)
+{
+	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct procmap *m,
+				 char *err, size_t errlen)
+{
+	char path[4200];
+	struct stat st;
+
+	/* The plain path if it is the same file from here (it outlives the
+	 * process), else through the process's root: a container's libc. */
+	if (stat(m->path, &st) == 0 && st.st_ino == m->ino && kernel_dev(st.st_dev) == m->dev)
+		snprintf(path, sizeof(path), "%s", m->path);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	return set_add(pr, path, m->dev, m->ino, err, errlen);
+}
+
+int probes__add_library(struct probes *pr, const char *path, char *err, size_t errlen)
+{
+	struct probe_set *s;
+	struct stat st;
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return PROBES_ERROR;
+	}
+	s = set_add(pr, path, kernel_dev(st.st_dev), st.st_ino, err, errlen);
+	return s ? set_index(pr, s) : PROBES_ERROR;
+}
+
+size_t probes__set_count(const struct probes *pr)
+{
+	return pr->nsets;
 }
 
 static int fds_push(struct probes *pr, int fd)
@@ -558,15 +594,19 @@ enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
 
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)
 {
-	int set = probes__libc_set(pr, getpid(), err, errlen), r;
+	size_t i;
+	int r;
 
-	if (set < 0) {
-		if (set != PROBES_ERROR)
-			snprintf(err, errlen, "cannot find peaktrace's own C library in /proc/self/maps");
+	if (!pr->nsets) {
+		snprintf(err, errlen, "no C library to probe was found");
 		return PROBES_ERROR;
 	}
-	r = attach_thread(pr, pr->sets[set], pid, err, errlen);
-	return r < 0 ? PROBES_ERROR : r ? -PROBES_GONE : set;
+	for (i = 0; i < pr->nsets; i++) {
+		r = attach_thread(pr, pr->sets[i], pid, err, errlen);
+		if (r)
+			return r < 0 ? PROBES_ERROR : -PROBES_GONE;
+	}
+	return 0;
 }
 
 void probes__describe(const struct probes *pr, FILE *out)

@@ -42,10 +42,18 @@ enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
 				      char *err, size_t errlen);
 
 /*
+ * Defines the probes of the C library at path (a file peaktrace can open)
+ * up front, so that a process exec'ing into a program linked against it
+ * is traced from its first allocation.  Returns the set index (< 64), or
+ * a negative probes_result with a message.
+ */
+int probes__add_library(struct probes *pr, const char *path, char *err, size_t errlen);
+size_t probes__set_count(const struct probes *pr);
+
+/*
  * For a process that has not run yet (held at the gate of `peaktrace --
- * CMD`): peaktrace's own C library, which CMD maps too unless it is linked
- * against another (then its set is added when CMD has mapped it).  Returns
- * the set index, or a negative probes_result.
+ * CMD`): opens every defined set's events on it.  Returns 0 or a negative
+ * probes_result.
  */
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen);
 

@@ -110,6 +110,43 @@ static void raise_fd_limit(void)
 
 static int on_event(void *ctx, void *data, size_t len);
 
+/* All sets, as the mask a process carrying every one of them has. */
+static uint64_t all_sets(const struct session *s)
+{
+	size_t n = probes__set_count(s->probes);
+
+	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+}
+
+/*
+ * The C libraries probed from the start: peaktrace's own (the one most
+ * commands use) and the other ones installed in the usual places (musl),
+ * so that exec'ing into a program linked against one of them loses
+ * nothing.  A library found later (a container's) is added when seen.
+ */
+static int define_libraries(struct session *s, char *err, size_t errlen)
+{
+	static const char *others[] = {
+		"/lib/ld-musl-x86_64.so.1", "/usr/lib/x86_64-linux-musl/libc.so",
+		"/usr/lib/musl/lib/libc.so", "/lib/x86_64-linux-gnu/libc.so.6", "/lib64/libc.so.6",
+	};
+	char e2[512];
+	size_t i;
+
+	if (probes__libc_set(s->probes, getpid(), err, errlen) < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot find peaktrace's own C library in /proc/self/maps");
+		return -1;
+	}
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (access(others[i], R_OK))
+			continue;
+		if (probes__add_library(s->probes, others[i], e2, sizeof(e2)) < 0 && s->o->verbose)
+			fprintf(stderr, "peaktrace: not probing %s: %s\n", others[i], e2);
+	}
+	return 0;
+}
+
 struct session *session__open(const struct options *o, char *err, size_t errlen)
 {
 	struct session *s;
@@ -161,6 +198,8 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	}
 	s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return, err, errlen);
 	if (!s->probes)
+		goto fail;
+	if (define_libraries(s, err, errlen))
 		goto fail;
 	/* Most commands map the files peaktrace maps (libc, the loader). */
 	symbolizer__scan_process(s->sym, getpid());
@@ -243,10 +282,9 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, uint32_t *ins
 int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 {
 	struct proc_info pi;
-	int set, r;
+	int r;
 
-	set = probes__attach_gated(s->probes, pid, err, errlen);
-	if (set < 0)
+	if (probes__attach_gated(s->probes, pid, err, errlen))
 		return -1;
 	memset(&pi, 0, sizeof(pi));
 	r = register_bpf(s, pid, getpid(), &pi.instance);
@@ -258,7 +296,7 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	pi.ppid = getpid();
 	pi.launcher = 1;
 	pi.libc_state = LIBC_PROBED;
-	pi.sets_mask = 1ULL << set;
+	pi.sets_mask = all_sets(s);
 	pi.start_ns = now_ns();
 	snprintf(pi.comm, sizeof(pi.comm), "peaktrace");
 	if (!proctable__add(&s->procs, &pi)) {
@@ -329,13 +367,15 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 	set = probes__libc_set(s->probes, pid, err, errlen);
 	if (set == PROBES_ERROR)
 		return PT_EXIT_FAILED;
-	if (set >= 0) {
-		r = probes__attach_set(s->probes, set, pid, err, errlen);
+	/* Every known library, so that what it execs into is covered too. */
+	for (size_t k = 0; k < probes__set_count(s->probes) && set != -PROBES_GONE; k++) {
+		r = probes__attach_set(s->probes, (int)k, pid, err, errlen);
 		if (r == PROBES_ERROR)
 			return PT_EXIT_FAILED;
-		pi.libc_state = LIBC_PROBED;
-		pi.sets_mask = 1ULL << set;
+		pi.sets_mask |= 1ULL << k;
 	}
+	if (set >= 0)
+		pi.libc_state = LIBC_PROBED;
 	r = register_bpf(s, pid, ppid, &pi.instance);
 	if (r < 0) {
 		snprintf(err, errlen, "the BPF process map is full (--max-procs)");

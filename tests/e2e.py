@@ -202,6 +202,19 @@ def test_mmap_munmap_mremap():
     eq(site_bytes(p["stacks"], "grow_region"), (12 * MiB, 1), "process stacks at its peak")
 
 
+def test_exec_into_another_libc():
+    """A glibc shell execs a musl program: musl's malloc is probed from the start."""
+    rc, r, err = run(["-q", "--", "/bin/sh", "-c", victim("musl_victim") + "; exit 4"])
+    eq(rc, 4, "exit status (the shell's)")
+    eq(r["lost"]["map_full"], 0, "map full")
+    eq(site_bytes(r["tree"]["stacks"], "musl_alloc"), (6 * MiB, 1), "musl_alloc at the peak")
+    m = [p for p in r["processes"] if p["argv"] and p["argv"][0].endswith("musl_victim")]
+    eq(len(m), 1, "the musl process")
+    within(m[0]["peak_bytes"], 6 * MiB, LIBC_ALLOWANCE, "its peak")
+    frame = stack_of(r["tree"]["stacks"], "musl_alloc")["frames"][0]
+    check(frame["module"].endswith("/musl_victim"), f"module: {frame['module']}")
+
+
 def test_attach_to_running_tree():
     h = subprocess.Popen([victim("holder")], stdout=subprocess.PIPE, text=True)
     try:
