@@ -71,8 +71,6 @@ int main(int argc, char **argv)
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
-		if (launch__is_static(o.argv[0]) == 1)
-			session__note_static_command(s, o.argv[0]);
 		ret = launch__release(&l, o.argv, err, sizeof(err));
 		if (ret) {
 			launch__abort(&l);
@@ -94,7 +92,7 @@ int main(int argc, char **argv)
 		if (stop_signal)
 			forward_and_wait(&l, stop_signal);
 		else if (!l.reaped)
-			launch__abort(&l); /* --duration: the command runs on untraced */
+			launch__abort(&l); /* --duration: wait, untraced, for its status */
 		ret = l.reaped ? launch__exit_code(&l) : 128 + stop_signal;
 	} else {
 		ret = PT_EXIT_OK;

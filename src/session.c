@@ -438,16 +438,6 @@ int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
 	return r;
 }
 
-void session__note_static_command(struct session *s, const char *cmd)
-{
-	char buf[300];
-
-	snprintf(buf, sizeof(buf), "%s is statically linked: it has no C library to probe, "
-		 "so its heap is not traced (its process tree still is)", cmd);
-	if (!s->o->quiet)
-		fprintf(stderr, "peaktrace: warning: %s\n", buf);
-	report__warn(&s->report, "%s", buf);
-}
 
 /* --- following the tree ------------------------------------------------------ */
 

@@ -30,9 +30,6 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen);
  */
 int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen);
 
-/* Warns (on stderr and in the report) that CMD's heap will not be seen. */
-void session__note_static_command(struct session *s, const char *cmd);
-
 /*
  * Follows the tree until it is gone, the duration passes, or *stop is set
  * (by a signal handler).  launch_pid, if not 0, is reaped when it exits.
