@@ -96,9 +96,8 @@ int report__write_text(const struct report *r, FILE *out, unsigned top)
 	char b1[32], b2[32], t[32];
 	size_t i;
 
+	/* Warnings were printed on stderr when they arose (unless -q). */
 	losses(out, r);
-	for (i = 0; i < r->nwarnings; i++)
-		fprintf(out, "peaktrace: warning: %s\n", r->warnings[i]);
 	seconds(t, sizeof(t), r->peak_time_ns);
 	fprintf(out, "\nHeap peak of the process tree: %s at %s", report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
 	seconds(t, sizeof(t), r->duration_ns);
