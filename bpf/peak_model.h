@@ -72,11 +72,56 @@ PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
 		g->peak_bytes = g->live_bytes;
 		g->peak_time_ns = now;
 		g->peak_epoch++;
+		g->rss_at_heap_peak = g->rss_live;
 		s->snap_bytes = s->live_bytes;
 		s->snap_count = s->live_count;
 		s->snap_epoch = g->peak_epoch;
 		p->tree_snap_bytes = p->live_bytes;
 		p->tree_snap_epoch = g->peak_epoch;
+	}
+}
+
+/*
+ * New exact RSS counters of p (pages), with the approximate total the
+ * kernel's own readers see.  The tree's RSS is the sum over live images.
+ */
+PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p,
+			    const __s64 exact[PT_RSS_COUNT], __s64 approx_total, __u64 now)
+{
+	__s64 total, drift;
+	int i;
+
+	if (!p->alive || p->launcher)
+		return;
+	for (i = 0; i < PT_RSS_COUNT; i++) {
+		__u64 v = exact[i] > 0 ? exact[i] : 0;
+
+		if (i == PT_RSS_SHMEM)
+			g->rss_shmem_live += v - p->rss[i];
+		p->rss[i] = v;
+		if (v > p->rss_member_peak[i])
+			p->rss_member_peak[i] = v;
+	}
+	total = p->rss[PT_RSS_FILE] + p->rss[PT_RSS_ANON] + p->rss[PT_RSS_SHMEM];
+	g->rss_live += total - p->rss_total;
+	p->rss_total = total;
+	p->rss_events++;
+	if ((__u64)total > p->rss_peak) {
+		p->rss_peak = total;
+		p->rss_peak_time_ns = now;
+	}
+	if (approx_total > 0 && (__u64)approx_total > p->rss_approx_peak)
+		p->rss_approx_peak = approx_total;
+	drift = total - approx_total;
+	if (drift < 0)
+		drift = -drift;
+	if ((__u64)drift > p->rss_max_drift)
+		p->rss_max_drift = drift;
+	if (g->rss_live > g->rss_peak) {
+		g->rss_peak = g->rss_live;
+		g->rss_peak_time_ns = now;
+		g->rss_shmem_at_peak = g->rss_shmem_live;
+		g->heap_at_rss_peak = g->live_bytes;
 	}
 }
 
@@ -90,6 +135,8 @@ PT_INLINE void pt_model_end(struct pt_global *g, struct pt_proc *p, __u64 now)
 		p->tree_snap_epoch = g->peak_epoch;
 	}
 	g->live_bytes -= p->live_bytes;
+	g->rss_live -= p->rss_total;
+	g->rss_shmem_live -= p->rss[PT_RSS_SHMEM];
 	p->end_epoch = g->peak_epoch;
 	p->end_ns = now;
 	p->alive = 0;

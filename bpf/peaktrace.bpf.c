@@ -23,6 +23,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the loader: probes fire but count nothing (benchmark baseline). */
 const volatile __u32 bare_probes = 0;
+/* Possible CPUs, for summing the per-CPU RSS counters. */
+const volatile __u32 nr_cpus = 1;
 
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
@@ -94,6 +96,36 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } lost SEC(".maps");
+
+/* mm_struct address -> instance, so RSS changes made from outside the
+ * process (reclaim, exit) are still attributed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} mms SEC(".maps");
+
+/* One per-CPU slot whose per-CPU addresses give each CPU's offset. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} percpu_probe SEC(".maps");
+
+struct cpu_offsets {
+	__u64 ready;
+	__u64 tmp;
+	__u64 off[PT_MAX_CPUS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_offsets);
+} cpu_offsets SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -775,6 +807,152 @@ int pt_return(struct pt_regs *ctx)
 	return 0;
 }
 
+/* --- exact RSS ---------------------------------------------------------- */
+
+/*
+ * Since Linux 6.2 each RSS counter is a percpu_counter: `count` plus an s32
+ * delta per CPU at counters + __per_cpu_offset[cpu].  The kernel's readers
+ * (/proc, VmHWM, the OOM killer, rss_stat's size) use count alone; the
+ * exact value adds the deltas.  This BTF has no __percpu tags and kallsyms
+ * no data symbols, so the per-CPU offsets are found from a per-CPU map of
+ * our own: bpf_map_lookup_percpu_elem() returns a CPU's real address, the
+ * map's struct bpf_array holds the per-CPU base in pptrs[0], and their
+ * difference is that CPU's offset.  The verifier forbids arithmetic on map
+ * pointers, so both go through a map slot, which turns them into numbers.
+ */
+static __noinline int cpu_offsets_init(struct cpu_offsets *co)
+{
+	__u32 zero = 0, cpu;
+	__u64 base = 0, maddr;
+
+	co->tmp = (__u64)&percpu_probe;
+	maddr = *(volatile __u64 *)&co->tmp;
+	if (bpf_probe_read_kernel(&base, sizeof(base),
+				  (void *)(maddr + bpf_core_field_offset(struct bpf_array, pptrs))))
+		return -1;
+	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		void *p = bpf_map_lookup_percpu_elem(&percpu_probe, &zero, cpu);
+
+		if (!p)
+			continue;
+		co->tmp = (__u64)p;
+		co->off[cpu] = *(volatile __u64 *)&co->tmp - base;
+	}
+	co->ready = 1;
+	return 0;
+}
+
+struct rss_read {
+	struct mm_struct *mm;
+	struct cpu_offsets *co;
+	__s64 exact[PT_RSS_COUNT];
+	__s64 approx;
+};
+
+static long rss_member(__u64 i, struct rss_read *r)
+{
+	struct percpu_counter *pc;
+	__s64 sum;
+	__s32 *counters, v;
+	__u32 cpu;
+
+	if (i >= PT_RSS_COUNT)
+		return 1;
+	pc = &r->mm->rss_stat[i];
+	sum = BPF_CORE_READ(pc, count);
+	if (i != PT_RSS_SWAP)
+		r->approx += sum;
+	counters = BPF_CORE_READ(pc, counters);
+	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		v = 0;
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)((__u64)counters + r->co->off[cpu]));
+		sum += v;
+	}
+	r->exact[i & (PT_RSS_COUNT - 1)] = sum;
+	return 0;
+}
+
+static __noinline void rss_update(struct mm_struct *mm, __u32 inst)
+{
+	__u32 zero = 0;
+	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_global *g = global_get();
+	struct rss_read r = { .mm = mm };
+	__u64 now = bpf_ktime_get_ns();
+	int held;
+
+	if (!co || !p || !g)
+		return;
+	if (!co->ready && cpu_offsets_init(co))
+		return;
+	r.co = co;
+	bpf_loop(PT_RSS_COUNT, rss_member, &r, 0);
+	held = model_lock(g);
+	pt_model_rss(g, p, r.exact, r.approx, now);
+	model_unlock(g, held);
+}
+
+/* The instance whose address space mm is, learning it on first sight. */
+static __always_inline __u32 mm_instance(struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key), i;
+	struct task_struct *task;
+
+	if (inst)
+		return *inst;
+	task = bpf_get_current_task_btf();
+	if (task->mm != mm)
+		return 0;
+	i = current_instance();
+	if (i)
+		bpf_map_update_elem(&mms, &key, &i, BPF_ANY);
+	return i;
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(pt_rss_stat, struct mm_struct *mm, int member)
+{
+	__u32 inst = mm_instance(mm);
+
+	if (inst)
+		rss_update(mm, inst);
+	return 0;
+}
+
+/* VmHWM as /proc shows it: the kernel's high-water mark or the current
+ * (approximate) RSS, whichever is larger. */
+static __always_inline void record_hiwater(struct mm_struct *mm, __u32 inst)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	__u64 hw, rss;
+
+	if (!p || !mm)
+		return;
+	hw = BPF_CORE_READ(mm, hiwater_rss);
+	rss = BPF_CORE_READ(mm, rss_stat[PT_RSS_FILE].count) +
+	      BPF_CORE_READ(mm, rss_stat[PT_RSS_ANON].count) +
+	      BPF_CORE_READ(mm, rss_stat[PT_RSS_SHMEM].count);
+	if (rss > hw && rss < (1ULL << 48))
+		hw = rss;
+	if (hw > p->rss_hiwater)
+		p->rss_hiwater = hw;
+}
+
+SEC("tp_btf/exit_mmap")
+int BPF_PROG(pt_exit_mmap, struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key);
+
+	if (!inst)
+		return 0;
+	record_hiwater(mm, *inst);
+	bpf_map_delete_elem(&mms, &key);
+	return 0;
+}
+
 /* --- the process tree ---------------------------------------------------- */
 
 static __always_inline __u32 instance_new(void)
@@ -845,6 +1023,13 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 	inst = proc_start(ctgid, ptgid, parent_inst);
 	if (!inst)
 		return 0;
+	if (child->mm) {
+		__u64 key = (__u64)child->mm;
+
+		bpf_map_update_elem(&mms, &key, &inst, BPF_ANY);
+		/* fork counted the copied page tables before we knew the mm */
+		rss_update(child->mm, inst);
+	}
 	e = event_reserve(PT_EV_FORK, child);
 	if (!e)
 		return 0;
@@ -871,6 +1056,12 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (!inst) {
 		bpf_map_delete_elem(&tgids, &tgid);
 		return 0;
+	}
+	if (task->mm) {
+		__u64 key = (__u64)task->mm;
+
+		bpf_map_update_elem(&mms, &key, &inst, BPF_ANY);
+		rss_update(task->mm, inst);
 	}
 	e = event_reserve(PT_EV_EXEC, task);
 	if (!e)
@@ -903,6 +1094,7 @@ int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
 	if (!pinst)
 		return 0;
 	inst = *pinst;
+	record_hiwater(task->mm, inst);
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
 	e = event_reserve(PT_EV_EXIT, task);

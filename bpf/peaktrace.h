@@ -53,6 +53,16 @@ enum pt_func {
 /* The wrapper moved the 4th argument from %rcx to %r10 (syscall ABI). */
 #define PT_COOKIE_ARG4_IN_R10 0x200
 
+/* The kernel's RSS counters (enum in include/linux/mm_types_task.h). */
+enum pt_rss_member {
+	PT_RSS_FILE = 0,	/* MM_FILEPAGES */
+	PT_RSS_ANON = 1,	/* MM_ANONPAGES */
+	PT_RSS_SWAP = 2,	/* MM_SWAPENTS: swap entries, not resident */
+	PT_RSS_SHMEM = 3,	/* MM_SHMEMPAGES */
+	PT_RSS_COUNT = 4,
+};
+#define PT_MAX_CPUS 512
+
 /* Per-CPU loss counters (map "lost"), summed by userspace. */
 enum pt_lost {
 	PT_LOST_EVENTS = 0,	/* ring buffer full: process events dropped */
@@ -115,6 +125,22 @@ struct pt_proc {
 	__u64 allocs;
 	__u64 frees;
 	__u64 regions;		/* live mmap regions, so munmap can skip the scan */
+	/*
+	 * RSS in pages, exact: each counter's count plus its per-CPU deltas.
+	 * rss_total is file + anon + shmem, what the kernel calls RSS.
+	 */
+	__u64 rss[PT_RSS_COUNT];
+	__u64 rss_total;
+	__u64 rss_peak;		/* exact total's maximum */
+	__u64 rss_peak_time_ns;
+	__u64 rss_member_peak[PT_RSS_COUNT]; /* each counter's own maximum */
+	__u64 rss_approx_peak;	/* maximum of the counts alone (what /proc shows) */
+	__u64 rss_max_drift;	/* largest |exact - approximate| of the total */
+	__u64 rss_events;
+	__u64 rss_hiwater;	/* the kernel's VmHWM at exit: max(hiwater_rss, rss) */
+	__u64 rss_start;	/* exact total when tracing began (-p: smaps_rollup) */
+	__u32 launcher;		/* peaktrace's gated fork: its RSS is not the tree's */
+	__u32 pad2;
 };
 
 /* A user stack, innermost frame first; keyed by a 64-bit hash of its ips. */
@@ -185,12 +211,22 @@ struct pt_global {
 	__u64 peak_time_ns;
 	__u64 peak_epoch;
 	__u32 next_instance;
+	__u32 pad;
+	/* RSS of the tree, pages: the sum of the exact totals of live images. */
+	__u64 rss_live;
+	__u64 rss_peak;
+	__u64 rss_peak_time_ns;
+	__u64 rss_shmem_live;
+	__u64 rss_shmem_at_peak;
+	__u64 rss_at_heap_peak;		/* tree RSS when the heap peaked */
+	__u64 heap_at_rss_peak;		/* tree heap bytes when RSS peaked */
 	/*
 	 * Uprobe programs are of the kprobe type, which the verifier does not
 	 * let use bpf_spin_lock ("tracing progs cannot use bpf_spin_lock
 	 * yet"), so the model is serialised by this word with cmpxchg.
 	 */
 	__u32 lock;
+	__u32 pad2;
 };
 
 #endif /* PEAKTRACE_ABI_H */

@@ -122,10 +122,32 @@ static int cmp_proc(const void *a, const void *b)
 	return x->instance < y->instance ? -1 : x->instance > y->instance;
 }
 
+static void proc_rss(struct report_rss *out, const struct pt_proc *p, uint64_t t0_ns,
+		     uint64_t page)
+{
+	out->peak_bytes = p->rss_peak * page;
+	out->peak_time_ns = p->rss_peak ? since(p->rss_peak_time_ns, t0_ns) : 0;
+	out->peak_file_bytes = p->rss_member_peak[PT_RSS_FILE] * page;
+	out->peak_anon_bytes = p->rss_member_peak[PT_RSS_ANON] * page;
+	out->peak_shmem_bytes = p->rss_member_peak[PT_RSS_SHMEM] * page;
+	out->peak_swap_bytes = p->rss_member_peak[PT_RSS_SWAP] * page;
+	out->approx_peak_bytes = p->rss_approx_peak * page;
+	out->max_drift_bytes = p->rss_max_drift * page;
+	out->kernel_hiwater_bytes = p->rss_hiwater * page;
+	out->start_bytes = p->rss_start * page;
+	out->events = p->rss_events;
+}
+
 int model__build(struct report *r, const struct collected *c, const struct proctable *t,
-		 unsigned top, uint64_t t0_ns, model_frames_fn frames, void *ctx)
+		 unsigned top, uint64_t t0_ns, uint64_t page, model_frames_fn frames, void *ctx)
 {
 	size_t i;
+
+	r->rss.peak_bytes = c->global.rss_peak * page;
+	r->rss.peak_time_ns = c->global.rss_peak ? since(c->global.rss_peak_time_ns, t0_ns) : 0;
+	r->rss.peak_shmem_bytes = c->global.rss_shmem_at_peak * page;
+	r->rss.at_heap_peak_bytes = c->global.rss_at_heap_peak * page;
+	r->heap_at_rss_peak_bytes = c->global.heap_at_rss_peak;
 
 	r->peak_bytes = c->global.peak_bytes;
 	r->peak_time_ns = c->global.peak_epoch ? since(c->global.peak_time_ns, t0_ns) : 0;
@@ -143,7 +165,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 		struct report_proc *rp = &r->procs[r->nprocs];
 
 		/* peaktrace's own gated fork, replaced by CMD at exec */
-		if (pi && pi->launcher && !cp->p.peak_bytes)
+		if ((pi && pi->launcher && !cp->p.peak_bytes) || cp->p.launcher)
 			continue;
 		r->nprocs++;
 		rp->pid = cp->p.tgid;
@@ -160,6 +182,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 		rp->frees = cp->p.frees;
 		rp->alive = cp->p.alive;
 		rp->exit_code = -1;
+		proc_rss(&rp->rss, &cp->p, t0_ns, page);
 		if (pi) {
 			memcpy(rp->comm, pi->comm, sizeof(rp->comm));
 			split_argv(rp, pi);
@@ -169,6 +192,8 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 			}
 			rp->heap_note = pi->note[0] ? pi->note : NULL;
 		}
+		if (r->rss_only)
+			rp->heap_note = "heap not traced (--rss-only)";
 		if (rank_stacks(c, cp->instance, 1, top, frames, ctx, &rp->stacks, &rp->nstacks,
 				&rp->stacks_total, &rp->stacks_omitted_bytes))
 			return -1;

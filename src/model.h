@@ -15,8 +15,9 @@
 typedef int (*model_frames_fn)(void *ctx, uint32_t instance, uint64_t stack_id,
 			       struct report_stack *out);
 
-/* t0_ns: the start of tracing on the BPF clock (CLOCK_MONOTONIC). */
+/* t0_ns: the start of tracing on the BPF clock (CLOCK_MONOTONIC);
+ * page: the page size, for the RSS counters kept in pages. */
 int model__build(struct report *r, const struct collected *c, const struct proctable *t,
-		 unsigned top, uint64_t t0_ns, model_frames_fn frames, void *ctx);
+		 unsigned top, uint64_t t0_ns, uint64_t page, model_frames_fn frames, void *ctx);
 
 #endif

@@ -35,6 +35,8 @@ enum {
 	OPT_MAX_STACKS,
 	OPT_MAX_PROCS,
 	OPT_BARE,
+	OPT_RSS_ONLY,
+	OPT_DRIFT,
 };
 
 static const struct argp_option opts[] = {
@@ -45,6 +47,11 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
 	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
 	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
+	{ "drift", OPT_DRIFT, NULL, 0,
+	  "Text report: per process exact and approximate RSS peaks, VmHWM and drift", 2 },
+	{ "rss-only", OPT_RSS_ONLY, NULL, 0,
+	  "No uprobes: RSS, process tree and drift only (near-zero overhead; static "
+	  "binaries too)", 1 },
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked (default 1048576)", 3 },
@@ -113,6 +120,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_BARE:
 		o->bare_probes = 1;
+		break;
+	case OPT_RSS_ONLY:
+		o->rss_only = 1;
+		break;
+	case OPT_DRIFT:
+		o->drift = 1;
 		break;
 	case ARGP_KEY_ARG:
 		/* The first non-option starts the command: the rest is its own. */

@@ -28,6 +28,8 @@ struct options {
 	uint32_t max_stacks;	/* --max-stacks */
 	uint32_t max_procs;	/* --max-procs */
 	int bare_probes;	/* --bench-bare-probes */
+	int rss_only;		/* --rss-only: no uprobes */
+	int drift;		/* --drift: the drift table in the text report */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

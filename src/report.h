@@ -30,6 +30,17 @@ struct report_stack {
 	struct report_frame *frames; /* innermost first */
 };
 
+/* Exact RSS of one process image, bytes (see bpf/peak_model.h). */
+struct report_rss {
+	uint64_t peak_bytes, peak_time_ns;
+	uint64_t peak_file_bytes, peak_anon_bytes, peak_shmem_bytes, peak_swap_bytes;
+	uint64_t approx_peak_bytes;	/* what the kernel's own counters showed */
+	uint64_t max_drift_bytes;
+	uint64_t kernel_hiwater_bytes;	/* VmHWM at exit; 0 if still running */
+	uint64_t start_bytes;
+	uint64_t events;
+};
+
 struct report_proc {
 	uint32_t pid, ppid, instance, parent_instance;
 	char comm[16];
@@ -45,6 +56,7 @@ struct report_proc {
 	int exit_code;		/* -1 if unknown */
 	int exit_signal;	/* 0 if none */
 	const char *heap_note;	/* why the heap is not traced, or NULL */
+	struct report_rss rss;
 	size_t nstacks;
 	struct report_stack *stacks;
 	size_t stacks_total;	/* stacks holding memory at its peak */
@@ -76,6 +88,14 @@ struct report {
 	char **warnings;
 	size_t nwarnings;
 	const char *stopped_by;	/* "exit", "signal", "duration" */
+	int rss_only;		/* --rss-only: no heap figures */
+	int show_drift;		/* --drift: the drift table in the text report */
+	struct {
+		uint64_t peak_bytes, peak_time_ns, peak_shmem_bytes;
+		uint64_t at_heap_peak_bytes;	/* tree RSS when the heap peaked */
+		uint64_t drift_bound_bytes;	/* per counter: batch * CPUs * page */
+	} rss;
+	uint64_t heap_at_rss_peak_bytes;
 };
 
 /* Each loss counter: its JSON name and, for the text report, what it means

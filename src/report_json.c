@@ -64,6 +64,30 @@ static void stacks(struct json *j, const struct report_stack *v, size_t n, size_
 	json__end_array(j);
 }
 
+static void u64_field(struct json *j, const char *key, uint64_t v)
+{
+	json__key(j, key);
+	json__u64(j, v);
+}
+
+static void proc_rss(struct json *j, const struct report_rss *r)
+{
+	json__key(j, "rss");
+	json__begin_object(j);
+	u64_field(j, "peak_bytes", r->peak_bytes);
+	u64_field(j, "peak_time_ns", r->peak_time_ns);
+	u64_field(j, "peak_anon_bytes", r->peak_anon_bytes);
+	u64_field(j, "peak_file_bytes", r->peak_file_bytes);
+	u64_field(j, "peak_shmem_bytes", r->peak_shmem_bytes);
+	u64_field(j, "peak_swap_bytes", r->peak_swap_bytes);
+	u64_field(j, "approx_peak_bytes", r->approx_peak_bytes);
+	u64_field(j, "max_drift_bytes", r->max_drift_bytes);
+	u64_field(j, "kernel_hiwater_bytes", r->kernel_hiwater_bytes);
+	u64_field(j, "start_bytes", r->start_bytes);
+	u64_field(j, "events", r->events);
+	json__end_object(j);
+}
+
 static void process(struct json *j, const struct report_proc *p)
 {
 	size_t i;
@@ -113,6 +137,7 @@ static void process(struct json *j, const struct report_proc *p)
 	json__bool(j, !p->heap_note);
 	json__key(j, "heap_note");
 	json__string(j, p->heap_note);
+	proc_rss(j, &p->rss);
 	stacks(j, p->stacks, p->nstacks, p->stacks_total, p->stacks_omitted_bytes);
 	json__end_object(j);
 }
@@ -132,6 +157,8 @@ int report__write_json(const struct report *r, FILE *out)
 	json__u64(&j, r->duration_ns);
 	json__key(&j, "stopped_by");
 	json__string(&j, r->stopped_by);
+	json__key(&j, "heap_traced");
+	json__bool(&j, !r->rss_only);
 	json__key(&j, "warnings");
 	json__begin_array(&j);
 	for (i = 0; i < r->nwarnings; i++)
@@ -146,6 +173,18 @@ int report__write_json(const struct report *r, FILE *out)
 	json__u64(&j, r->peak_time_ns);
 	json__key(&j, "live_bytes_at_end");
 	json__u64(&j, r->live_bytes_at_end);
+	u64_field(&j, "heap_at_rss_peak_bytes", r->heap_at_rss_peak_bytes);
+	json__key(&j, "rss");
+	json__begin_object(&j);
+	u64_field(&j, "peak_bytes", r->rss.peak_bytes);
+	u64_field(&j, "peak_time_ns", r->rss.peak_time_ns);
+	u64_field(&j, "peak_shmem_bytes", r->rss.peak_shmem_bytes);
+	u64_field(&j, "at_heap_peak_bytes", r->rss.at_heap_peak_bytes);
+	u64_field(&j, "drift_bound_bytes", r->rss.drift_bound_bytes);
+	json__key(&j, "note");
+	json__string(&j, "the sum of each live process's exact RSS: shared pages (shmem, file) "
+			 "count once per process that maps them");
+	json__end_object(&j);
 	stacks(&j, r->stacks, r->nstacks, r->stacks_total, r->stacks_omitted_bytes);
 	json__end_object(&j);
 

@@ -91,6 +91,31 @@ static void command(FILE *out, const struct report_proc *p)
 		fprintf(out, " ...");
 }
 
+static void drift_table(FILE *out, const struct report *r)
+{
+	char b[5][32];
+	size_t i;
+
+	fprintf(out, "\nRSS per process, exact (count + per-CPU deltas) beside the kernel's "
+		     "approximate count (drift bound per counter: %s):\n",
+		report__bytes(r->rss.drift_bound_bytes, b[0], sizeof(b[0])));
+	fprintf(out, "  %-8s %12s %12s %12s %12s %8s  %s\n", "PID", "EXACT PEAK", "APPROX PEAK",
+		"VmHWM", "MAX DRIFT", "EVENTS", "COMMAND");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+
+		fprintf(out, "  %-8u %12s %12s %12s %12s %8llu  ", p->pid,
+			report__bytes(p->rss.peak_bytes, b[0], sizeof(b[0])),
+			report__bytes(p->rss.approx_peak_bytes, b[1], sizeof(b[1])),
+			p->rss.kernel_hiwater_bytes ?
+				report__bytes(p->rss.kernel_hiwater_bytes, b[2], sizeof(b[2])) : "-",
+			report__bytes(p->rss.max_drift_bytes, b[3], sizeof(b[3])),
+			(unsigned long long)p->rss.events);
+		command(out, p);
+		fputc('\n', out);
+	}
+}
+
 int report__write_text(const struct report *r, FILE *out, unsigned top)
 {
 	char b1[32], b2[32], t[32];
@@ -99,24 +124,43 @@ int report__write_text(const struct report *r, FILE *out, unsigned top)
 	/* Warnings were printed on stderr when they arose (unless -q). */
 	losses(out, r);
 	seconds(t, sizeof(t), r->peak_time_ns);
-	fprintf(out, "\nHeap peak of the process tree: %s at %s", report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
+	if (!r->rss_only) {
+		fprintf(out, "\nHeap peak of the process tree: %s at %s",
+			report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
+		fprintf(out, " (RSS then %s)\n",
+			report__bytes(r->rss.at_heap_peak_bytes, b2, sizeof(b2)));
+		fprintf(out, "  bytes: requested sizes of live malloc-family blocks + anonymous mmaps\n");
+	}
+	seconds(t, sizeof(t), r->rss.peak_time_ns);
+	fprintf(out, "%sRSS peak of the process tree: %s at %s", r->rss_only ? "\n" : "",
+		report__bytes(r->rss.peak_bytes, b1, sizeof(b1)), t);
+	if (!r->rss_only)
+		fprintf(out, " (heap then %s)", report__bytes(r->heap_at_rss_peak_bytes, b2, sizeof(b2)));
 	seconds(t, sizeof(t), r->duration_ns);
-	fprintf(out, " (%zu process%s, traced for %s)\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
-	fprintf(out, "  bytes: requested sizes of live malloc-family blocks + anonymous mmaps\n");
+	fprintf(out, "\n  exact, summed over live processes; shmem %s of it, counted once per process "
+		     "mapping it\n", report__bytes(r->rss.peak_shmem_bytes, b2, sizeof(b2)));
+	fprintf(out, "  %zu process%s, traced for %s\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
 
-	fprintf(out, "\n  %-8s %-8s %12s %14s  %s\n", "PID", "PPID", "OWN PEAK", "AT TREE PEAK", "COMMAND");
+	fprintf(out, "\n  %-8s %-8s %12s %14s %12s  %s\n", "PID", "PPID", "HEAP PEAK", "AT TREE PEAK",
+		"RSS PEAK", "COMMAND");
 	for (i = 0; i < r->nprocs; i++) {
 		const struct report_proc *p = &r->procs[i];
+		char b3[32];
 
-		fprintf(out, "  %-8u %-8u %12s %14s  ", p->pid, p->ppid,
-			report__bytes(p->peak_bytes, b1, sizeof(b1)),
-			report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)));
+		fprintf(out, "  %-8u %-8u %12s %14s %12s  ", p->pid, p->ppid,
+			r->rss_only ? "-" : report__bytes(p->peak_bytes, b1, sizeof(b1)),
+			r->rss_only ? "-" : report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)),
+			report__bytes(p->rss.peak_bytes, b3, sizeof(b3)));
 		command(out, p);
-		if (p->heap_note)
+		if (p->heap_note && !r->rss_only)
 			fprintf(out, "  (%s)", p->heap_note);
 		fputc('\n', out);
 	}
 
+	if (r->show_drift)
+		drift_table(out, r);
+	if (r->rss_only)
+		return ferror(out) ? -1 : 0;
 	fprintf(out, "\nStacks holding memory at the tree peak:\n");
 	if (!r->nstacks)
 		fprintf(out, "  (none)\n");

@@ -113,7 +113,7 @@ static int on_event(void *ctx, void *data, size_t len);
 /* All sets, as the mask a process carrying every one of them has. */
 static uint64_t all_sets(const struct session *s)
 {
-	size_t n = probes__set_count(s->probes);
+	size_t n = s->probes ? probes__set_count(s->probes) : 0;
 
 	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
 }
@@ -177,6 +177,12 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
 	s->skel->rodata->bare_probes = o->bare_probes;
+	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
+	if (libbpf_num_possible_cpus() > PT_MAX_CPUS) {
+		snprintf(err, errlen, "more than %d possible CPUs: exact RSS cannot sum them all",
+			 PT_MAX_CPUS);
+		goto fail;
+	}
 	e = peaktrace_bpf__load(s->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -196,11 +202,12 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the event ring buffer: %s", strerror(errno));
 		goto fail;
 	}
-	s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return, err, errlen);
-	if (!s->probes)
-		goto fail;
-	if (define_libraries(s, err, errlen))
-		goto fail;
+	if (!o->rss_only) {
+		s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return, err,
+					errlen);
+		if (!s->probes || define_libraries(s, err, errlen))
+			goto fail;
+	}
 	/* Most commands map the files peaktrace maps (libc, the loader). */
 	symbolizer__scan_process(s->sym, getpid());
 	s->t0_ns = now_ns();
@@ -260,14 +267,39 @@ static void proc_identity(pid_t pid, struct proc_info *pi, char *argvbuf, size_t
 
 /* Puts tgid into the BPF process set.  Returns 0, 1 if BPF already had it
  * (a fork the tracepoint saw), -1 if the map is full. */
-static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, uint32_t *instance)
+/* The exact RSS of a running process from smaps_rollup, in pages: the
+ * starting point until its first RSS change is seen. */
+static uint64_t smaps_rss_pages(pid_t pid)
 {
-	struct pt_proc p = { .tgid = tgid, .ppid = ppid, .alive = 1 };
+	char path[64], line[256];
+	unsigned long long kb = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Rss: %llu kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb * 1024 / sysconf(_SC_PAGESIZE);
+}
+
+static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
+			uint32_t *instance)
+{
+	struct pt_proc p = { .tgid = tgid, .ppid = ppid, .alive = 1, .launcher = launcher };
 	__u32 key = tgid, inst = USER_INSTANCE_BIT | ++s->next_user_instance;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) == 0)
 		return 1;
 	p.start_ns = now_ns();
+	if (!launcher) {
+		p.rss_start = smaps_rss_pages(tgid);
+		p.rss_peak = p.rss_start;
+		p.rss_peak_time_ns = p.start_ns;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &inst, &p, BPF_NOEXIST))
 		return -1;
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &inst, BPF_NOEXIST)) {
@@ -284,10 +316,10 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	struct proc_info pi;
 	int r;
 
-	if (probes__attach_gated(s->probes, pid, err, errlen))
+	if (s->probes && probes__attach_gated(s->probes, pid, err, errlen))
 		return -1;
 	memset(&pi, 0, sizeof(pi));
-	r = register_bpf(s, pid, getpid(), &pi.instance);
+	r = register_bpf(s, pid, getpid(), 1, &pi.instance);
 	if (r) {
 		snprintf(err, errlen, "cannot register the command in the BPF process map");
 		return -1;
@@ -303,7 +335,7 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (s->o->verbose)
+	if (s->o->verbose && s->probes)
 		probes__describe(s->probes, stderr);
 	return 0;
 }
@@ -364,11 +396,12 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 	memset(&pi, 0, sizeof(pi));
 	/* Events first, so that children forked from now on inherit them;
 	 * then registration, so that the fork tracepoint follows them. */
-	set = probes__libc_set(s->probes, pid, err, errlen);
+	set = s->probes ? probes__libc_set(s->probes, pid, err, errlen) : -PROBES_NO_LIBC;
 	if (set == PROBES_ERROR)
 		return PT_EXIT_FAILED;
 	/* Every known library, so that what it execs into is covered too. */
-	for (size_t k = 0; k < probes__set_count(s->probes) && set != -PROBES_GONE; k++) {
+	for (size_t k = 0; s->probes && k < probes__set_count(s->probes) && set != -PROBES_GONE;
+	     k++) {
 		r = probes__attach_set(s->probes, (int)k, pid, err, errlen);
 		if (r == PROBES_ERROR)
 			return PT_EXIT_FAILED;
@@ -376,7 +409,7 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 	}
 	if (set >= 0)
 		pi.libc_state = LIBC_PROBED;
-	r = register_bpf(s, pid, ppid, &pi.instance);
+	r = register_bpf(s, pid, ppid, 0, &pi.instance);
 	if (r < 0) {
 		snprintf(err, errlen, "the BPF process map is full (--max-procs)");
 		return PT_EXIT_FAILED;
@@ -389,7 +422,7 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 		if (set == -PROBES_GONE)
 			return depth ? 0 : PT_EXIT_NO_TARGET;
 		np = proctable__add(&s->procs, &pi);
-		if (np && set == -PROBES_NO_LIBC) {
+		if (np && set == -PROBES_NO_LIBC && s->probes) {
 			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
 			set_no_libc_note(s, np, launch__is_static(path) == 1);
 		}
@@ -433,7 +466,7 @@ int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
 	r = add_tree(s, pid, 0, err, errlen);
 	if (r == PT_EXIT_NO_TARGET && !err[0])
 		snprintf(err, errlen, "pid %d exited before tracing could start", (int)pid);
-	if (!r && s->o->verbose)
+	if (!r && s->o->verbose && s->probes)
 		probes__describe(s->probes, stderr);
 	return r;
 }
@@ -573,7 +606,7 @@ static int on_event(void *ctx, void *data, size_t len)
 			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
 			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
 			/* Decided now: a static program may be gone at the next look. */
-			if (exe_is_static(p->tgid, name) == 1)
+			if (s->probes && exe_is_static(p->tgid, name) == 1)
 				set_no_libc_note(s, p, 1);
 		}
 		return 0;
@@ -593,6 +626,8 @@ static void check_pending_libc(struct session *s, uint64_t now)
 	char err[512];
 	size_t i;
 
+	if (!s->probes)
+		return;
 	for (i = 0; i < s->procs.n; i++) {
 		struct proc_info *pi = &s->procs.v[i];
 		int set, st;
@@ -699,6 +734,19 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 
 /* --- the report -------------------------------------------------------------- */
 
+/*
+ * How far an RSS counter's count may lag its exact value: each CPU keeps up
+ * to percpu_counter_batch - 1 pages before folding them in, and the batch
+ * is max(32, 2 * online CPUs) (lib/percpu_counter.c, compute_batch_value).
+ */
+static uint64_t drift_bound_pages(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	long batch = online * 2 > 32 ? online * 2 : 32;
+
+	return (uint64_t)(batch - 1) * (uint64_t)(online > 0 ? online : 1);
+}
+
 struct frames_ctx {
 	struct session *s;
 	int stacks_fd;
@@ -737,11 +785,16 @@ int session__report(struct session *s, char *err, size_t errlen)
 	for (i = 0; i < s->procs.n; i++)
 		if (!s->procs.v[i].ended)
 			symbolizer__scan_process(s->sym, s->procs.v[i].tgid);
-	probes__stop_targets(s->probes);
+	if (s->probes)
+		probes__stop_targets(s->probes);
 	ring_buffer__consume(s->rb);
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
-	if (model__build(r, &s->collected, &s->procs, s->o->top, s->t0_ns, frames_of, &fc)) {
+	r->rss_only = s->o->rss_only;
+	r->show_drift = s->o->drift;
+	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);
+	if (model__build(r, &s->collected, &s->procs, s->o->top, s->t0_ns, sysconf(_SC_PAGESIZE),
+			 frames_of, &fc)) {
 		snprintf(err, errlen, "out of memory building the report");
 		return -1;
 	}

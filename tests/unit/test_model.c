@@ -192,7 +192,7 @@ static void build_report(void)
 	proctable__init(&t);
 	proctable__add(&t, &launcher);
 	memset(&r, 0, sizeof(r));
-	CHECK(model__build(&r, &c, &t, 2, 1000, fake_frames, NULL) == 0);
+	CHECK(model__build(&r, &c, &t, 2, 1000, 4096, fake_frames, NULL) == 0);
 	CHECK_U64(r.peak_bytes, 605);
 	CHECK_U64(r.peak_time_ns, 1000);
 	CHECK_U64(r.nstacks, 2);
