@@ -62,7 +62,7 @@ peaktrace: $(OUT)/main.o $(OBJS)
 # Victims keep frame pointers so that the stacks asserted are complete.
 VICTIM_CFLAGS := -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
-$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h | $(OUT)
+$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@
 
@@ -75,7 +75,7 @@ $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.
 	$(call msg,VICTIM,$@)
 	$(Q)musl-gcc $(VICTIM_CFLAGS) -Wl,-dynamic-linker,/lib/ld-musl-x86_64.so.1 $< -o $@
 
-$(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h | $(OUT)
+$(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h tests/victims/rss.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) -static $< -o $@
 

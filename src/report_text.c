@@ -97,7 +97,7 @@ static void drift_table(FILE *out, const struct report *r)
 	size_t i;
 
 	fprintf(out, "\nRSS per process, exact (count + per-CPU deltas) beside the kernel's "
-		     "approximate count (drift bound per counter: %s):\n",
+		     "approximate count (the kernel's batching bounds the drift by %s):\n",
 		report__bytes(r->rss.drift_bound_bytes, b[0], sizeof(b[0])));
 	fprintf(out, "  %-8s %12s %12s %12s %12s %8s  %s\n", "PID", "EXACT PEAK", "APPROX PEAK",
 		"VmHWM", "MAX DRIFT", "EVENTS", "COMMAND");

@@ -735,16 +735,17 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 /* --- the report -------------------------------------------------------------- */
 
 /*
- * How far an RSS counter's count may lag its exact value: each CPU keeps up
- * to percpu_counter_batch - 1 pages before folding them in, and the batch
- * is max(32, 2 * online CPUs) (lib/percpu_counter.c, compute_batch_value).
+ * How far the approximate RSS may lag the exact one: each CPU keeps up to
+ * percpu_counter_batch - 1 pages per counter before folding them into the
+ * count, the batch is max(32, 2 * online CPUs) (lib/percpu_counter.c,
+ * compute_batch_value), and RSS is three counters (file, anon, shmem).
  */
 static uint64_t drift_bound_pages(void)
 {
 	long online = sysconf(_SC_NPROCESSORS_ONLN);
 	long batch = online * 2 > 32 ? online * 2 : 32;
 
-	return (uint64_t)(batch - 1) * (uint64_t)(online > 0 ? online : 1);
+	return 3 * (uint64_t)(batch - 1) * (uint64_t)(online > 0 ? online : 1);
 }
 
 struct frames_ctx {

@@ -364,6 +364,87 @@ def test_records_of_ended_processes_are_swept():
     eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, "leaked at their exits")
 
 
+PAGE = 4096
+# pages the victims' own smaps reading and printing may touch after it
+READ_ALLOWANCE = 4 * PAGE
+
+
+def run_printing(args):
+    """Runs peaktrace with a victim that prints figures on stdout."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        path = f.name
+    try:
+        p = subprocess.run([PEAKTRACE, "-q", "--json", path] + args, capture_output=True,
+                           text=True, timeout=60)
+        with open(path) as f:
+            return p.returncode, json.load(f), p.stdout
+    finally:
+        os.unlink(path)
+
+
+def printed(stdout, key):
+    words = stdout.split()
+    return int(words[words.index(key) + 1])
+
+
+def test_rss_exact_anon_matches_smaps():
+    """Seed 001 made exact: 16 x 1 MiB touched after allocator holes."""
+    rc, r, out = run_printing(["--", victim("rss_touch")])
+    eq(rc, 0, "exit status")
+    (p,) = r["processes"]
+    before, peak = printed(out, "anon_kb_before") * KiB, printed(out, "anon_kb_peak") * KiB
+    within(peak - before, 16 * MiB, 2 * PAGE, "anon growth seen by smaps_rollup (the victim's own check)")
+    within(p["rss"]["peak_anon_bytes"], peak, READ_ALLOWANCE, "exact anon peak vs smaps_rollup")
+    check(p["rss"]["approx_peak_bytes"] <= p["rss"]["peak_bytes"] + r["tree"]["rss"]["drift_bound_bytes"],
+          "approximate peak within the drift bound")
+    eq(r["tree"]["rss"]["peak_bytes"], p["rss"]["peak_bytes"], "tree RSS peak of a single process")
+    check(p["rss"]["events"] >= 16 * 256, f"an event per page touched: {p['rss']['events']}")
+    check(0 < p["rss"]["kernel_hiwater_bytes"] <= p["rss"]["peak_bytes"] + r["tree"]["rss"]["drift_bound_bytes"],
+          f"VmHWM read at exit: {p['rss']['kernel_hiwater_bytes']}")
+
+
+def test_rss_drift_between_exact_and_approximate():
+    rc, r, out = run_printing(["--", victim("rss_drift")])
+    eq(rc, 0, "exit status")
+    (p,) = r["processes"]
+    peak = printed(out, "anon_kb_peak") * KiB
+    within(p["rss"]["peak_anon_bytes"], peak, READ_ALLOWANCE, "exact anon peak vs smaps_rollup")
+    check(p["rss"]["max_drift_bytes"] > 0, "a drift above zero was seen")
+    check(p["rss"]["max_drift_bytes"] <= r["tree"]["rss"]["drift_bound_bytes"],
+          f"drift {p['rss']['max_drift_bytes']} within the batching bound {r['tree']['rss']['drift_bound_bytes']}")
+    check(p["rss"]["approx_peak_bytes"] != p["rss"]["peak_bytes"] or p["rss"]["max_drift_bytes"] > 0,
+          "approximate and exact figures differ")
+
+
+def test_rss_shared_memory_counted_per_process():
+    rc, r, out = run_printing(["--drift", "--", victim("shm_pipeline")])
+    eq(rc, 0, "exit status")
+    eq(len(r["processes"]), 2, "producer and consumer")
+    for p in r["processes"]:
+        eq(p["rss"]["peak_shmem_bytes"], 8 * MiB, f"shmem of pid {p['pid']}")
+    eq(r["tree"]["rss"]["peak_shmem_bytes"], 16 * MiB, "the tree counts the shared 8 MiB twice")
+    check("once per process" in r["tree"]["rss"]["note"], "the report says so")
+
+
+def test_rss_only_static_binary_and_tree():
+    rc, r, out = run_printing(["--rss-only", "--", victim("static_victim")])
+    eq(rc, 5, "exit status")
+    (p,) = r["processes"]
+    eq(r["heap_traced"], False, "heap not traced")
+    eq(r["tree"]["peak_bytes"], 0, "no heap figures")
+    within(p["rss"]["peak_anon_bytes"], 3 * MiB, 64 * KiB, "the static program's 3 MiB touched")
+    rc, r, out = run_printing(["--rss-only", "--", victim("forktree")])
+    eq(rc, 0, "exit status")
+    eq(len(r["processes"]), 4, "the whole tree followed without probes")
+    check(all(p["rss"]["peak_bytes"] > 0 for p in r["processes"]), "every process has an RSS peak")
+    eq(r["tree"]["peak_bytes"], 0, "no heap figures")
+    p = subprocess.run([PEAKTRACE, "-v", "--rss-only", "--", "/bin/true"], capture_output=True, text=True)
+    eq(p.returncode, 0, "exit status")
+    check("peaktrace: probe" not in p.stderr, f"no uprobe placed: {p.stderr[:300]!r}")
+    p = subprocess.run([PEAKTRACE, "-v", "--", "/bin/true"], capture_output=True, text=True)
+    check("peaktrace: probe malloc" in p.stderr, "while without --rss-only there are (the check can fail)")
+
+
 def test_not_root_fails_clearly():
     rc = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                          PEAKTRACE, "-q", "--", "/bin/true"], capture_output=True, text=True)

@@ -4,6 +4,6 @@
 
 int main(void)
 {
-	keep(malloc(3 * MiB));
+	memset(keep(malloc(3 * MiB)), 1, 3 * MiB); /* 3 MiB of anon RSS */
 	return 5;
 }
