@@ -82,40 +82,40 @@ PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
 }
 
 /*
- * New exact RSS counters of p (pages), with the approximate total the
- * kernel's own readers see.  The tree's RSS is the sum over live images.
+ * RSS counter `member` of p now reads `exact` pages (count plus per-CPU
+ * deltas), `count` pages as the kernel's own readers see it.  Each change
+ * of a counter fires rss_stat, so the others keep their last values.  The
+ * tree's RSS is the sum over live images.
  */
-PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p,
-			    const __s64 exact[PT_RSS_COUNT], __s64 approx_total, __u64 now)
+PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, int member,
+			    __s64 exact, __s64 count, __u64 now)
 {
-	__s64 total, drift;
-	int i;
+	__u64 v = exact > 0 ? exact : 0, c = count > 0 ? count : 0, total, approx, drift;
+	unsigned int m = member & (PT_RSS_COUNT - 1);
 
 	if (!p->alive || p->launcher)
 		return;
-	for (i = 0; i < PT_RSS_COUNT; i++) {
-		__u64 v = exact[i] > 0 ? exact[i] : 0;
-
-		if (i == PT_RSS_SHMEM)
-			g->rss_shmem_live += v - p->rss[i];
-		p->rss[i] = v;
-		if (v > p->rss_member_peak[i])
-			p->rss_member_peak[i] = v;
-	}
+	if (m == PT_RSS_SHMEM)
+		g->rss_shmem_live += v - p->rss[m];
+	p->rss[m] = v;
+	p->rss_count[m] = c;
+	if (v > p->rss_member_peak[m])
+		p->rss_member_peak[m] = v;
+	p->rss_events++;
+	if (m == PT_RSS_SWAP)
+		return; /* swap entries are not resident */
 	total = p->rss[PT_RSS_FILE] + p->rss[PT_RSS_ANON] + p->rss[PT_RSS_SHMEM];
+	approx = p->rss_count[PT_RSS_FILE] + p->rss_count[PT_RSS_ANON] + p->rss_count[PT_RSS_SHMEM];
 	g->rss_live += total - p->rss_total;
 	p->rss_total = total;
-	p->rss_events++;
-	if ((__u64)total > p->rss_peak) {
+	if (total > p->rss_peak) {
 		p->rss_peak = total;
 		p->rss_peak_time_ns = now;
 	}
-	if (approx_total > 0 && (__u64)approx_total > p->rss_approx_peak)
-		p->rss_approx_peak = approx_total;
-	drift = total - approx_total;
-	if (drift < 0)
-		drift = -drift;
-	if ((__u64)drift > p->rss_max_drift)
+	if (approx > p->rss_approx_peak)
+		p->rss_approx_peak = approx;
+	drift = total > approx ? total - approx : approx - total;
+	if (drift > p->rss_max_drift)
 		p->rss_max_drift = drift;
 	if (g->rss_live > g->rss_peak) {
 		g->rss_peak = g->rss_live;

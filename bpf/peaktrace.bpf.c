@@ -25,6 +25,9 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 bare_probes = 0;
 /* Possible CPUs, for summing the per-CPU RSS counters. */
 const volatile __u32 nr_cpus = 1;
+/* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
+ * libbpf's poisoned CO-RE relocations in it are never reached. */
+const volatile __u32 rss_enabled = 1;
 
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
@@ -105,6 +108,15 @@ struct {
 	__type(key, __u64);
 	__type(value, __u32);
 } mms SEC(".maps");
+
+/* Set by the loader while some process it registered has an mm BPF has
+ * not recorded yet (-p): only then does an unknown mm cost a second look. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} learn_mms SEC(".maps");
 
 /* One per-CPU slot whose per-CPU addresses give each CPU's offset. */
 struct {
@@ -842,72 +854,86 @@ static __noinline int cpu_offsets_init(struct cpu_offsets *co)
 	return 0;
 }
 
-struct rss_read {
-	struct mm_struct *mm;
-	struct cpu_offsets *co;
-	__s64 exact[PT_RSS_COUNT];
-	__s64 approx;
-};
-
-static long rss_member(__u64 i, struct rss_read *r)
+/* Reads one RSS counter: its count, and count plus every CPU's delta.
+ * mm is a trusted BTF pointer here: count and the per-CPU pointer are
+ * plain loads; only the per-CPU slots need a helper. */
+static __always_inline void rss_read(struct mm_struct *mm, int member, struct cpu_offsets *co,
+				     __s64 *exact, __s64 *count)
 {
-	struct percpu_counter *pc;
-	__s64 sum;
-	__s32 *counters, v;
+	struct percpu_counter *pc = &mm->rss_stat[member & (PT_RSS_COUNT - 1)];
+	__u64 counters = (__u64)pc->counters;
+	__s64 sum = pc->count;
+	__s32 v;
 	__u32 cpu;
 
-	if (i >= PT_RSS_COUNT)
-		return 1;
-	pc = &r->mm->rss_stat[i];
-	sum = BPF_CORE_READ(pc, count);
-	if (i != PT_RSS_SWAP)
-		r->approx += sum;
-	counters = BPF_CORE_READ(pc, counters);
+	*count = sum;
 	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
 		v = 0;
-		bpf_probe_read_kernel(&v, sizeof(v), (void *)((__u64)counters + r->co->off[cpu]));
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)(counters + co->off[cpu]));
 		sum += v;
 	}
-	r->exact[i & (PT_RSS_COUNT - 1)] = sum;
-	return 0;
+	*exact = sum;
 }
 
-static __noinline void rss_update(struct mm_struct *mm, __u32 inst)
+/* Counter `member` of mm changed (all of them if member < 0). */
+static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 {
 	__u32 zero = 0;
 	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	struct pt_global *g = global_get();
-	struct rss_read r = { .mm = mm };
+	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
 	__u64 now = bpf_ktime_get_ns();
-	int held;
+	int m, held;
 
-	if (!co || !p || !g)
+	if (!rss_enabled || !co || !p || !g)
 		return;
 	if (!co->ready && cpu_offsets_init(co))
 		return;
-	r.co = co;
-	bpf_loop(PT_RSS_COUNT, rss_member, &r, 0);
+	if (!p->rss_events) /* first sight: the other counters are unknown yet */
+		member = -1;
+	for (m = 0; m < PT_RSS_COUNT; m++)
+		if (member < 0 || m == member)
+			rss_read(mm, m, co, &exact[m], &count[m]);
 	held = model_lock(g);
-	pt_model_rss(g, p, r.exact, r.approx, now);
+	for (m = 0; m < PT_RSS_COUNT; m++)
+		if (member < 0 || m == member)
+			pt_model_rss(g, p, m, exact[m], count[m], now);
 	model_unlock(g, held);
 }
 
-/* The instance whose address space mm is, learning it on first sight. */
+static __always_inline void mm_record(struct mm_struct *mm, __u32 inst)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	__u64 key = (__u64)mm;
+
+	if (!bpf_map_update_elem(&mms, &key, &inst, BPF_ANY) && p)
+		p->mm_known = 1;
+}
+
+/*
+ * The instance whose address space mm is.  fork and exec record it; a
+ * process registered by the loader (-p) is learned at its first change.
+ * Only while the loader says some are unlearned does a miss cost more than
+ * the one lookup every bystander's page fault pays.
+ */
 static __always_inline __u32 mm_instance(struct mm_struct *mm)
 {
 	__u64 key = (__u64)mm;
-	__u32 *inst = bpf_map_lookup_elem(&mms, &key), i;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key), *learn, zero = 0, i;
 	struct task_struct *task;
 
 	if (inst)
 		return *inst;
+	learn = bpf_map_lookup_elem(&learn_mms, &zero);
+	if (!learn || !*learn)
+		return 0;
 	task = bpf_get_current_task_btf();
 	if (task->mm != mm)
 		return 0;
 	i = current_instance();
 	if (i)
-		bpf_map_update_elem(&mms, &key, &i, BPF_ANY);
+		mm_record(mm, i);
 	return i;
 }
 
@@ -917,7 +943,7 @@ int BPF_PROG(pt_rss_stat, struct mm_struct *mm, int member)
 	__u32 inst = mm_instance(mm);
 
 	if (inst)
-		rss_update(mm, inst);
+		rss_update(mm, inst, member);
 	return 0;
 }
 
@@ -928,7 +954,7 @@ static __always_inline void record_hiwater(struct mm_struct *mm, __u32 inst)
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	__u64 hw, rss;
 
-	if (!p || !mm)
+	if (!rss_enabled || !p || !mm)
 		return;
 	hw = BPF_CORE_READ(mm, hiwater_rss);
 	rss = BPF_CORE_READ(mm, rss_stat[PT_RSS_FILE].count) +
@@ -1024,11 +1050,9 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 	if (!inst)
 		return 0;
 	if (child->mm) {
-		__u64 key = (__u64)child->mm;
-
-		bpf_map_update_elem(&mms, &key, &inst, BPF_ANY);
+		mm_record(child->mm, inst);
 		/* fork counted the copied page tables before we knew the mm */
-		rss_update(child->mm, inst);
+		rss_update(child->mm, inst, -1);
 	}
 	e = event_reserve(PT_EV_FORK, child);
 	if (!e)
@@ -1058,10 +1082,8 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		return 0;
 	}
 	if (task->mm) {
-		__u64 key = (__u64)task->mm;
-
-		bpf_map_update_elem(&mms, &key, &inst, BPF_ANY);
-		rss_update(task->mm, inst);
+		mm_record(task->mm, inst);
+		rss_update(task->mm, inst, -1);
 	}
 	e = event_reserve(PT_EV_EXEC, task);
 	if (!e)

@@ -130,6 +130,7 @@ struct pt_proc {
 	 * rss_total is file + anon + shmem, what the kernel calls RSS.
 	 */
 	__u64 rss[PT_RSS_COUNT];
+	__u64 rss_count[PT_RSS_COUNT];	/* the counters' approximate counts */
 	__u64 rss_total;
 	__u64 rss_peak;		/* exact total's maximum */
 	__u64 rss_peak_time_ns;
@@ -140,7 +141,7 @@ struct pt_proc {
 	__u64 rss_hiwater;	/* the kernel's VmHWM at exit: max(hiwater_rss, rss) */
 	__u64 rss_start;	/* exact total when tracing began (-p: smaps_rollup) */
 	__u32 launcher;		/* peaktrace's gated fork: its RSS is not the tree's */
-	__u32 pad2;
+	__u32 mm_known;		/* BPF has recorded its mm (map mms) */
 };
 
 /* A user stack, innermost frame first; keyed by a 64-bit hash of its ips. */

@@ -3,12 +3,15 @@
  * Benchmark workload: a malloc/free storm.  N pairs, sizes 16..4096, 1000
  * blocks live.  Prints the loop's own ns per malloc+free pair on stdout, so
  * a tracer's start-up and report are not in the figure.
- *   storm N [wait]   wait: sleep until stdin closes first (bystander runs)
+ *   storm faults R  R rounds of: map 16 MiB, touch every page, unmap, and
+ *                   1000 malloc/free pairs; prints ns per page touched
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #define LIVE 1000
@@ -23,11 +26,37 @@ static uint64_t now(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static int faults(uint64_t rounds)
+{
+	const size_t len = 16 << 20;
+	uint64_t r, t0 = now();
+
+	for (r = 0; r < rounds; r++) {
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 1;
+		for (size_t off = 0; off < len; off += 4096)
+			p[off] = 1;
+		munmap(p, len);
+		for (int i = 0; i < 1000; i++) {
+			sink = malloc(64 + i);
+			free(sink);
+		}
+	}
+	printf("%.1f\n", (double)(now() - t0) / (double)(rounds * (len / 4096)));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static void *slot[LIVE];
-	uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000, i, t0, t1;
+	uint64_t n, i, t0, t1;
 	uint32_t x = 2463534242u;
+
+	if (argc > 2 && !strcmp(argv[1], "faults"))
+		return faults(strtoull(argv[2], NULL, 10));
+	n = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
 
 	for (i = 0; i < LIVE; i++)
 		slot[i] = malloc(16);

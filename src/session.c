@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "collect.h"
 #include "launch.h"
@@ -44,6 +45,8 @@ struct session {
 	uint32_t *dead;		/* ended instances whose records are not yet swept */
 	size_t ndead, capdead;
 	uint64_t t0_ns, t_end_ns;
+	int rss;		/* the kernel's RSS counters can be read exactly */
+	int learning;		/* BPF is asked to learn registered processes' mms */
 	int status_shown;
 	const char *stopped_by;
 };
@@ -109,6 +112,26 @@ static void raise_fd_limit(void)
 }
 
 static int on_event(void *ctx, void *data, size_t len);
+
+/*
+ * Exact RSS reads mm->rss_stat as percpu_counters, which they are since
+ * Linux 6.2 (commit f1a7941243c1, "mm: convert mm's rss stats into
+ * percpu_counter"); before, struct mm_rss_stat held atomics fed by
+ * per-thread caches that BPF cannot sum.  There the RSS programs are left
+ * out and the heap is traced alone.
+ */
+static int kernel_has_percpu_rss(void)
+{
+	struct btf *btf = btf__load_vmlinux_btf();
+	int ok;
+
+	if (!btf)
+		return 0;
+	ok = btf__find_by_name_kind(btf, "mm_rss_stat", BTF_KIND_STRUCT) < 0 &&
+	     btf__find_by_name_kind(btf, "percpu_counter", BTF_KIND_STRUCT) >= 0;
+	btf__free(btf);
+	return ok;
+}
 
 /* All sets, as the mask a process carrying every one of them has. */
 static uint64_t all_sets(const struct session *s)
@@ -183,6 +206,17 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 			 PT_MAX_CPUS);
 		goto fail;
 	}
+	s->rss = kernel_has_percpu_rss();
+	if (!s->rss) {
+		if (o->rss_only) {
+			snprintf(err, errlen, "exact RSS needs Linux 6.2 or later (per-CPU RSS "
+				 "counters); this kernel keeps per-thread caches");
+			goto fail;
+		}
+		bpf_program__set_autoload(s->skel->progs.pt_rss_stat, false);
+		bpf_program__set_autoload(s->skel->progs.pt_exit_mmap, false);
+		s->skel->rodata->rss_enabled = 0;
+	}
 	e = peaktrace_bpf__load(s->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -210,6 +244,8 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	}
 	/* Most commands map the files peaktrace maps (libc, the loader). */
 	symbolizer__scan_process(s->sym, getpid());
+	if (!s->rss)
+		warn(s, "exact RSS needs Linux 6.2 or later: RSS figures are left out, the heap is traced");
 	s->t0_ns = now_ns();
 	return s;
 fail:
@@ -286,6 +322,38 @@ static uint64_t smaps_rss_pages(pid_t pid)
 	return kb * 1024 / sysconf(_SC_PAGESIZE);
 }
 
+static void set_learning(struct session *s, __u32 on)
+{
+	__u32 zero = 0;
+
+	if (s->learning == (int)on)
+		return;
+	if (!bpf_map_update_elem(bpf_map__fd(s->skel->maps.learn_mms), &zero, &on, BPF_ANY))
+		s->learning = on;
+}
+
+/* Once BPF knows the mm of every live process the loader registered, an
+ * unknown mm is a bystander's: stop the second look. */
+static void check_learning(struct session *s)
+{
+	size_t i;
+
+	if (!s->learning)
+		return;
+	for (i = 0; i < s->procs.n; i++) {
+		const struct proc_info *pi = &s->procs.v[i];
+		struct pt_proc p;
+		__u32 key = pi->instance;
+
+		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT) || pi->launcher)
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &key, &p) == 0 &&
+		    p.alive && !p.mm_known)
+			return;
+	}
+	set_learning(s, 0);
+}
+
 static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 			uint32_t *instance)
 {
@@ -308,6 +376,9 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 		return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) ? -1 : 1;
 	}
 	*instance = inst;
+	/* BPF learns its mm at its first RSS change: tell it to look. */
+	if (!launcher)
+		set_learning(s, 1);
 	return 0;
 }
 
@@ -723,6 +794,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		if (now >= next_status) {
 			drop_vanished(s);
 			sweep_dead(s);
+			check_learning(s);
 			status_line(s);
 			next_status = now + STATUS_PERIOD_NS;
 		}

@@ -254,6 +254,11 @@ def test_attach_to_running_tree():
     eq(site_bytes(st, "after_attach"), (16 * MiB, 1), "after_attach at the peak")
     eq(site_bytes(st, "new_child"), (8 * MiB, 1), "new_child at the peak")
     eq(site_bytes(st, "pre_child"), (0, 0), "pre_child had exited at the peak")
+    rss = procs[h.pid]["rss"]
+    check(rss["start_bytes"] > 0, f"RSS at the attach, from smaps_rollup: {rss}")
+    check(rss["events"] > 0 and rss["peak_bytes"] >= rss["start_bytes"],
+          f"its mm learned at its first RSS change after the attach: {rss}")
+    check(procs[pre_child]["rss"]["events"] > 0, "the pre-existing child's mm learned too")
 
 
 def test_sigint_mid_run_writes_report():

@@ -35,8 +35,9 @@ NOINLINE void *pre_attach(void)
 
 NOINLINE void *after_attach(void)
 {
-	void *p = keep(malloc(16 * MiB));
+	char *p = keep(malloc(16 * MiB));
 
+	p[0] = 1; /* one page resident: an RSS change after the attach */
 	NO_TAIL();
 	return p;
 }
