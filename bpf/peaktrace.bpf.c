@@ -109,15 +109,6 @@ struct {
 	__type(value, __u32);
 } mms SEC(".maps");
 
-/* Set by the loader while some process it registered has an mm BPF has
- * not recorded yet (-p): only then does an unknown mm cost a second look. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} learn_mms SEC(".maps");
-
 /* One per-CPU slot whose per-CPU addresses give each CPU's offset. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -912,29 +903,38 @@ static __always_inline void mm_record(struct mm_struct *mm, __u32 inst)
 }
 
 /*
- * The instance whose address space mm is.  fork and exec record it; a
- * process registered by the loader (-p) is learned at its first change.
- * Only while the loader says some are unlearned does a miss cost more than
- * the one lookup every bystander's page fault pays.
+ * The instance whose address space mm is: fork and exec record it, and
+ * pt_learn_mms for the processes the loader registers (-p).  A bystander's
+ * page fault pays this one lookup.
  */
 static __always_inline __u32 mm_instance(struct mm_struct *mm)
 {
 	__u64 key = (__u64)mm;
-	__u32 *inst = bpf_map_lookup_elem(&mms, &key), *learn, zero = 0, i;
-	struct task_struct *task;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key);
 
-	if (inst)
-		return *inst;
-	learn = bpf_map_lookup_elem(&learn_mms, &zero);
-	if (!learn || !*learn)
+	return inst ? *inst : 0;
+}
+
+/* Run by the loader over all tasks after it registered processes: records
+ * their mms and reads their RSS counters as they stand. */
+SEC("iter/task")
+int pt_learn_mms(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	__u32 tgid, *inst;
+	struct mm_struct *mm;
+
+	if (!task || task->pid != task->tgid)
 		return 0;
-	task = bpf_get_current_task_btf();
-	if (task->mm != mm)
+	mm = task->mm;
+	tgid = task->tgid;
+	inst = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!mm || !inst)
 		return 0;
-	i = current_instance();
-	if (i)
-		mm_record(mm, i);
-	return i;
+	tgid = *inst;
+	mm_record(mm, tgid);
+	rss_update(mm, tgid, -1);
+	return 0;
 }
 
 SEC("tp_btf/rss_stat")

@@ -46,7 +46,6 @@ struct session {
 	size_t ndead, capdead;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
-	int learning;		/* BPF is asked to learn registered processes' mms */
 	int status_shown;
 	const char *stopped_by;
 };
@@ -322,36 +321,35 @@ static uint64_t smaps_rss_pages(pid_t pid)
 	return kb * 1024 / sysconf(_SC_PAGESIZE);
 }
 
-static void set_learning(struct session *s, __u32 on)
+/*
+ * Has BPF record the mm of every registered process and read its RSS
+ * counters, with a task iterator: from then on their RSS changes are
+ * attributed even when made from outside them.
+ */
+static int learn_mms(struct session *s, char *err, size_t errlen)
 {
-	__u32 zero = 0;
+	struct bpf_link *link;
+	char buf[64];
+	int fd;
 
-	if (s->learning == (int)on)
-		return;
-	if (!bpf_map_update_elem(bpf_map__fd(s->skel->maps.learn_mms), &zero, &on, BPF_ANY))
-		s->learning = on;
-}
-
-/* Once BPF knows the mm of every live process the loader registered, an
- * unknown mm is a bystander's: stop the second look. */
-static void check_learning(struct session *s)
-{
-	size_t i;
-
-	if (!s->learning)
-		return;
-	for (i = 0; i < s->procs.n; i++) {
-		const struct proc_info *pi = &s->procs.v[i];
-		struct pt_proc p;
-		__u32 key = pi->instance;
-
-		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT) || pi->launcher)
-			continue;
-		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &key, &p) == 0 &&
-		    p.alive && !p.mm_known)
-			return;
+	if (!s->rss)
+		return 0;
+	link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, NULL);
+	if (!link) {
+		snprintf(err, errlen, "cannot run the task iterator: %s", strerror(errno));
+		return -1;
 	}
-	set_learning(s, 0);
+	fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot run the task iterator: %s", strerror(errno));
+		bpf_link__destroy(link);
+		return -1;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	bpf_link__destroy(link);
+	return 0;
 }
 
 static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
@@ -376,9 +374,6 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 		return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) ? -1 : 1;
 	}
 	*instance = inst;
-	/* BPF learns its mm at its first RSS change: tell it to look. */
-	if (!launcher)
-		set_learning(s, 1);
 	return 0;
 }
 
@@ -535,6 +530,8 @@ int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
 		return PT_EXIT_NO_TARGET;
 	}
 	r = add_tree(s, pid, 0, err, errlen);
+	if (!r && learn_mms(s, err, errlen))
+		r = PT_EXIT_FAILED;
 	if (r == PT_EXIT_NO_TARGET && !err[0])
 		snprintf(err, errlen, "pid %d exited before tracing could start", (int)pid);
 	if (!r && s->o->verbose && s->probes)
@@ -794,7 +791,6 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		if (now >= next_status) {
 			drop_vanished(s);
 			sweep_dead(s);
-			check_learning(s);
 			status_line(s);
 			next_status = now + STATUS_PERIOD_NS;
 		}
