@@ -7,24 +7,32 @@
 #include "json.h"
 #include "report.h"
 
+static void u64_field(struct json *j, const char *key, uint64_t v)
+{
+	json__key(j, key);
+	json__u64(j, v);
+}
+
+static void str_field(struct json *j, const char *key, const char *v)
+{
+	json__key(j, key);
+	json__string(j, v);
+}
+
 static void hex(struct json *j, const char *key, uint64_t v)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	json__key(j, key);
-	json__string(j, buf);
+	str_field(j, key, buf);
 }
 
 static void frame(struct json *j, const struct report_frame *f)
 {
 	json__begin_object(j);
-	json__key(j, "function");
-	json__string(j, f->function);
-	json__key(j, "module");
-	json__string(j, f->module);
-	json__key(j, "file");
-	json__string(j, f->file);
+	str_field(j, "function", f->function);
+	str_field(j, "module", f->module);
+	str_field(j, "file", f->file);
 	json__key(j, "line");
 	if (f->line)
 		json__i64(j, f->line);
@@ -40,10 +48,8 @@ static void stacks(struct json *j, const struct report_stack *v, size_t n, size_
 {
 	size_t i, k;
 
-	json__key(j, "stacks_total");
-	json__u64(j, total);
-	json__key(j, "stacks_omitted_bytes");
-	json__u64(j, omitted);
+	u64_field(j, "stacks_total", total);
+	u64_field(j, "stacks_omitted_bytes", omitted);
 	json__key(j, "stacks");
 	json__begin_array(j);
 	for (i = 0; i < n; i++) {
@@ -62,12 +68,6 @@ static void stacks(struct json *j, const struct report_stack *v, size_t n, size_
 		json__end_object(j);
 	}
 	json__end_array(j);
-}
-
-static void u64_field(struct json *j, const char *key, uint64_t v)
-{
-	json__key(j, key);
-	json__u64(j, v);
 }
 
 static void proc_rss(struct json *j, const struct report_rss *r)
@@ -93,31 +93,21 @@ static void process(struct json *j, const struct report_proc *p)
 	size_t i;
 
 	json__begin_object(j);
-	json__key(j, "pid");
-	json__u64(j, p->pid);
-	json__key(j, "ppid");
-	json__u64(j, p->ppid);
-	json__key(j, "comm");
-	json__string(j, p->comm);
+	u64_field(j, "pid", p->pid);
+	u64_field(j, "ppid", p->ppid);
+	str_field(j, "comm", p->comm);
 	json__key(j, "argv");
 	json__begin_array(j);
 	for (i = 0; i < p->argc; i++)
 		json__string(j, p->argv[i]);
 	json__end_array(j);
-	json__key(j, "peak_bytes");
-	json__u64(j, p->peak_bytes);
-	json__key(j, "peak_time_ns");
-	json__u64(j, p->peak_time_ns);
-	json__key(j, "bytes_at_tree_peak");
-	json__u64(j, p->bytes_at_tree_peak);
-	json__key(j, "live_bytes_at_end");
-	json__u64(j, p->live_bytes_at_end);
-	json__key(j, "allocations");
-	json__u64(j, p->allocs);
-	json__key(j, "frees");
-	json__u64(j, p->frees);
-	json__key(j, "start_ns");
-	json__u64(j, p->start_ns);
+	u64_field(j, "peak_bytes", p->peak_bytes);
+	u64_field(j, "peak_time_ns", p->peak_time_ns);
+	u64_field(j, "bytes_at_tree_peak", p->bytes_at_tree_peak);
+	u64_field(j, "live_bytes_at_end", p->live_bytes_at_end);
+	u64_field(j, "allocations", p->allocs);
+	u64_field(j, "frees", p->frees);
+	u64_field(j, "start_ns", p->start_ns);
 	json__key(j, "end_ns");
 	if (p->alive)
 		json__null(j);
@@ -135,8 +125,7 @@ static void process(struct json *j, const struct report_proc *p)
 		json__null(j);
 	json__key(j, "heap_traced");
 	json__bool(j, !p->heap_note);
-	json__key(j, "heap_note");
-	json__string(j, p->heap_note);
+	str_field(j, "heap_note", p->heap_note);
 	proc_rss(j, &p->rss);
 	stacks(j, p->stacks, p->nstacks, p->stacks_total, p->stacks_omitted_bytes);
 	json__end_object(j);
@@ -149,14 +138,11 @@ int report__write_json(const struct report *r, FILE *out)
 
 	json__init(&j, out, 1);
 	json__begin_object(&j);
-	json__key(&j, "peaktrace");
-	json__u64(&j, 1);
+	u64_field(&j, "peaktrace", 1);
 	json__key(&j, "complete");
 	json__bool(&j, !report__has_losses(r));
-	json__key(&j, "duration_ns");
-	json__u64(&j, r->duration_ns);
-	json__key(&j, "stopped_by");
-	json__string(&j, r->stopped_by);
+	u64_field(&j, "duration_ns", r->duration_ns);
+	str_field(&j, "stopped_by", r->stopped_by);
 	json__key(&j, "heap_traced");
 	json__bool(&j, !r->rss_only);
 	json__key(&j, "warnings");
@@ -167,12 +153,9 @@ int report__write_json(const struct report *r, FILE *out)
 
 	json__key(&j, "tree");
 	json__begin_object(&j);
-	json__key(&j, "peak_bytes");
-	json__u64(&j, r->peak_bytes);
-	json__key(&j, "peak_time_ns");
-	json__u64(&j, r->peak_time_ns);
-	json__key(&j, "live_bytes_at_end");
-	json__u64(&j, r->live_bytes_at_end);
+	u64_field(&j, "peak_bytes", r->peak_bytes);
+	u64_field(&j, "peak_time_ns", r->peak_time_ns);
+	u64_field(&j, "live_bytes_at_end", r->live_bytes_at_end);
 	u64_field(&j, "heap_at_rss_peak_bytes", r->heap_at_rss_peak_bytes);
 	json__key(&j, "rss");
 	json__begin_object(&j);
@@ -181,8 +164,7 @@ int report__write_json(const struct report *r, FILE *out)
 	u64_field(&j, "peak_shmem_bytes", r->rss.peak_shmem_bytes);
 	u64_field(&j, "at_heap_peak_bytes", r->rss.at_heap_peak_bytes);
 	u64_field(&j, "drift_bound_bytes", r->rss.drift_bound_bytes);
-	json__key(&j, "note");
-	json__string(&j, "the sum of each live process's exact RSS: shared pages (shmem, file) "
+	str_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
 			 "count once per process that maps them");
 	json__end_object(&j);
 	stacks(&j, r->stacks, r->nstacks, r->stacks_total, r->stacks_omitted_bytes);
