@@ -12,7 +12,7 @@ CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Ibpf -Isrc
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Ivmlinux/$(ARCH) -Ibpf
-LIBS := -lbpf -lelf -ldw -lz -lpthread
+LIBS := -lbpf -lelf -ldw -lz -lpthread -lstdc++
 
 ifeq ($(V),1)
 Q :=

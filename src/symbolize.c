@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Symbolization with libdwfl, one offline session per module file. */
+#include <dwarf.h>
+#include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -221,6 +223,34 @@ static int module_open(struct module *m)
 	return m->elf ? 0 : -1;
 }
 
+/* libstdc++'s demangler; peaktrace links libstdc++ for it alone. */
+extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+static char *demangle(const char *name)
+{
+	int status = -1;
+	char *d;
+
+	if (strncmp(name, "_Z", 2))
+		return strdup(name);
+	d = __cxa_demangle(name, NULL, NULL, &status);
+	return d && !status ? d : strdup(name);
+}
+
+/* A relative source name made absolute with its unit's compilation
+ * directory, as debuggers show it. */
+static char *source_path(Dwfl_Line *line, const char *src)
+{
+	Dwarf_Die *cu = src[0] == '/' ? NULL : dwfl_linecu(line);
+	Dwarf_Attribute attr;
+	const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	char *full;
+
+	if (!dir || asprintf(&full, "%s/%s", dir, src) < 0)
+		return strdup(src);
+	return full;
+}
+
 void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
 		       uint64_t ip, int return_address, struct report_frame *out)
 {
@@ -258,14 +288,14 @@ void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t
 	vaddr += m->bias;
 	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
 	if (name)
-		out->function = strdup(name);
+		out->function = demangle(name);
 	line = dwfl_module_getsrc(m->mod, vaddr);
 	if (line) {
 		int lineno = 0;
 		const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 
 		if (src) {
-			out->file = strdup(src);
+			out->file = source_path(line, src);
 			out->line = lineno;
 		}
 	}

@@ -183,6 +183,9 @@ def test_cxx_new_delete():
         if s["bytes"] >= MiB:
             names = [f["function"] for f in s["frames"]]
             check("main" in names, f"main in the stack of a new: {names}")
+            eq(names[0], "operator new(unsigned long)", "the allocating frame, demangled")
+            check(s["frames"][1]["file"].startswith("/") and s["frames"][1]["file"].endswith("cxx.cc"),
+                  f"source file made absolute with the unit's directory: {s['frames'][1]['file']}")
     eq(r["processes"][0]["live_bytes_at_end"], 72704 if r["tree"]["peak_bytes"] > 18 * MiB + 24 else 0,
        "only libstdc++'s exception pool left")
 
