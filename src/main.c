@@ -80,6 +80,9 @@ int main(int argc, char **argv)
 		ret = session__add_running(s, o.pid, err, sizeof(err));
 		if (ret)
 			goto out;
+		/* for scripts that must not act before the probes are in place */
+		if (o.verbose)
+			fprintf(stderr, "peaktrace: attached to pid %d\n", (int)o.pid);
 	}
 
 	session__run(s, &stop_signal, l.pid, &l.wstatus, &l.reaped);

@@ -226,15 +226,14 @@ def test_attach_to_running_tree():
         pre_child = int(line[1])
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             path = f.name
-        pt = subprocess.Popen([PEAKTRACE, "-q", "--json", path, "-p", str(h.pid)],
+        pt = subprocess.Popen([PEAKTRACE, "-v", "-q", "--json", path, "-p", str(h.pid)],
                               stderr=subprocess.PIPE, text=True)
-        # attached once the tracefs group of this peaktrace has its probes
-        deadline = time.time() + 10
-        group = f"/sys/kernel/tracing/events/peaktrace_{pt.pid}"
-        while time.time() < deadline and not (os.path.isdir(group) and
-                                              len(os.listdir(group)) > 10):
-            time.sleep(0.05)
-        time.sleep(0.3)
+        # -v says when every probe is in place
+        while True:
+            line = pt.stderr.readline()
+            check(line, "peaktrace -p ended before saying it was attached")
+            if line.startswith(f"peaktrace: attached to pid {h.pid}"):
+                break
         h.send_signal(signal.SIGUSR1)
         eq(h.wait(timeout=30), 0, "holder exit")
         eq(pt.wait(timeout=30), 0, "peaktrace -p exit status")
