@@ -135,11 +135,58 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-/* Per-thread state: allocator nesting depth and the outer call's arguments. */
+/* Unwind tables (src/cfi.c); sizes set by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 21);
+	__type(key, __u32);
+	__type(value, struct pt_cfi_row);
+} cfi_rows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_cfi_module_key);
+	__type(value, struct pt_cfi_module);
+} cfi_modules SEC(".maps");
+
+/* The mapping the unwinder is in, and its unwind table if it has one. */
+struct unwind_vma {
+	__u64 start, end;
+	__u64 file_off;		/* file offset of start */
+	__s64 delta;		/* the table's vaddr - file offset */
+	__u32 first, nrows;
+	__u32 has_table;
+	__u32 valid;
+	__u32 exec;
+	__u32 pad;
+};
+
+#define VMA_CACHE 4
+#define ROW_CACHE 32
+
+/* The unwind rule found for a return address, remembered per thread. */
+struct row_cache {
+	__u64 addr;
+	struct pt_cfi_row row;
+	__u32 pad;
+};
+
+/*
+ * Per-thread state: allocator nesting depth and the outer call's arguments,
+ * and the code mappings its stacks went through.  bpf_find_vma() must take
+ * the mmap lock without waiting, and fails while another thread maps or
+ * unmaps; the cache keeps the unwinder off it for the few modules a
+ * thread's stacks pass through.
+ */
 struct thread_state {
 	__u32 depth;
 	__u32 func;
 	__u64 arg[5];
+	__u32 vma_next;
+	__u32 pad;
+	struct unwind_vma vma[VMA_CACHE];
+	struct row_cache rows[ROW_CACHE];
 };
 
 struct {
@@ -157,7 +204,11 @@ struct overlap {
 /* Per-CPU scratch space, too large for the 512-byte BPF stack. */
 struct scratch {
 	struct pt_stack stack;
-	__u64 hash;
+	__u64 hash, prev_hash;
+	__u64 ip, sp, bp;	/* the unwinder's registers */
+	__u64 copy_base, copied;
+	struct unwind_vma vma;
+	__u32 search_lo, search_hi, search_pc, pad;
 	__u8 copy[PT_STACK_COPY + 16];	/* the user stack above %rsp */
 	__u32 n_overlaps;
 	__u32 overlaps_more;
@@ -351,57 +402,215 @@ static __noinline void record_stack_vmas(__u32 inst, __u32 nr)
  * most call chains is all of them, and only frames beyond it are read one
  * by one.  Measured: 1.85 -> 0.6 us per traced malloc return.
  */
-struct fp_walk {
-	__u64 sp, copied, fp;
-};
+/*
+ * The user stack, unwound in BPF: by the module's unwind table where
+ * src/cfi.c built one (code without frame pointers: libc, libstdc++,
+ * python), else by frame pointers.  One copy of the stack top above %rsp
+ * serves the reads that fall in it; bpf_get_stackid() would cost 1.3 us
+ * per call here and follows frame pointers only.
+ */
+static __always_inline int stack_read(struct scratch *sc, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - sc->copy_base;
 
-/* Counters live in the map value, not in fp_walk: the verifier would
- * otherwise follow their exact values through every loop iteration. */
-static long fp_step(__u64 i, struct fp_walk *w)
+	if (addr >= sc->copy_base && off + 8 <= sc->copied && off < PT_STACK_COPY - 8) {
+		__builtin_memcpy(out, &sc->copy[off & (PT_STACK_COPY - 1)], 8);
+		return 0;
+	}
+	return bpf_probe_read_user(out, 8, (void *)addr);
+}
+
+static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vma,
+			     struct unwind_vma *u)
+{
+	struct pt_cfi_module_key key = {};
+	struct pt_cfi_module *m;
+	struct file *f;
+
+	u->start = BPF_CORE_READ(vma, vm_start);
+	u->end = BPF_CORE_READ(vma, vm_end);
+	u->file_off = BPF_CORE_READ(vma, vm_pgoff) * PAGE_SIZE;
+	u->valid = 1;
+	u->exec = !!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */);
+	u->has_table = 0;
+	f = BPF_CORE_READ(vma, vm_file);
+	if (!f)
+		return 0;
+	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
+	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	m = bpf_map_lookup_elem(&cfi_modules, &key);
+	if (m) {
+		u->first = m->first;
+		u->nrows = m->nrows;
+		u->delta = m->vaddr_minus_offset;
+		u->has_table = 1;
+	}
+	return 0;
+}
+
+/* One halving of the binary search over rows; state in the map value so
+ * that the verifier checks one iteration, not every path through 24. */
+static long cfi_search_step(__u64 i, void *unused)
 {
 	struct scratch *sc = scratch_get();
-	__u64 frame[2], off;
-	__u32 nr;
+	struct pt_cfi_row *row;
+	__u32 mid, idx;
+
+	if (!sc || sc->search_lo >= sc->search_hi)
+		return 1;
+	mid = (sc->search_lo + sc->search_hi) / 2;
+	idx = sc->vma.first + mid;
+	row = bpf_map_lookup_elem(&cfi_rows, &idx);
+	if (!row)
+		return 1;
+	if (row->pc <= sc->search_pc)
+		sc->search_lo = mid + 1;
+	else
+		sc->search_hi = mid;
+	return 0;
+}
+
+/* The last row of the current mapping's table starting at or below pc. */
+static __always_inline struct pt_cfi_row *cfi_search(struct scratch *sc, __u32 pc)
+{
+	__u32 idx;
+
+	sc->search_lo = 0;
+	sc->search_hi = sc->vma.nrows;
+	sc->search_pc = pc;
+	bpf_loop(32, cfi_search_step, NULL, 0);
+	if (!sc->search_lo)
+		return NULL;
+	idx = sc->vma.first + sc->search_lo - 1;
+	return bpf_map_lookup_elem(&cfi_rows, &idx);
+}
+
+/* The mapping holding addr into sc->vma: from the thread's cache, else
+ * from the kernel.  Not found (the mmap lock was busy): valid = 0, and the
+ * frame is unwound by frame pointer. */
+static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
+{
+	struct thread_state *t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct unwind_vma u = {};
+	int k;
+
+	if (t) {
+		for (k = 0; k < VMA_CACHE; k++) {
+			if (t->vma[k].valid && addr >= t->vma[k].start && addr < t->vma[k].end) {
+				sc->vma = t->vma[k];
+				return;
+			}
+		}
+	}
+	bpf_find_vma(bpf_get_current_task_btf(), addr, unwind_vma_found, &u, 0);
+	sc->vma = u;
+	if (t && u.valid) {
+		k = t->vma_next++ & (VMA_CACHE - 1);
+		t->vma[k] = u;
+	}
+}
+
+/* Counters and registers live in the map value, not on the stack: the
+ * verifier would otherwise follow their exact values through every
+ * iteration. */
+static long unwind_step(__u64 i, void *unused)
+{
+	struct scratch *sc = scratch_get();
+	struct pt_cfi_row *row = NULL, cached;
+	__u64 ip, sp, bp, lookup, ra = 0, cfa, frame0;
+	struct thread_state *t;
+	__u32 nr, slot;
 
 	if (!sc)
 		return 1;
 	nr = sc->stack.nr;
-	if (nr >= PT_MAX_STACK_DEPTH || !w->fp || (w->fp & 7))
+	if (nr >= PT_MAX_STACK_DEPTH)
 		return 1;
-	off = w->fp - w->sp;
-	if (w->fp >= w->sp && off + 16 <= w->copied && off < PT_STACK_COPY) {
-		__builtin_memcpy(frame, &sc->copy[off & (PT_STACK_COPY - 1)], 16);
-	} else if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->fp)) {
-		return 1;
+	ip = sc->ip;
+	sp = sc->sp;
+	bp = sc->bp;
+	/* every frame here is a return address: look up the call before it */
+	lookup = ip - 1;
+	/* hot allocation sites repeat their frames: a per-thread cache of the
+	 * rule by address skips the mapping lookup and the table search */
+	t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
+	slot = (lookup ^ (lookup >> 7)) & (ROW_CACHE - 1);
+	if (t && t->rows[slot].addr == lookup) {
+		cached = t->rows[slot].row;
+		row = &cached;
+	} else {
+		if (!sc->vma.valid || lookup < sc->vma.start || lookup >= sc->vma.end)
+			unwind_find_vma(sc, lookup);
+		if (sc->vma.valid && !sc->vma.exec) {
+			/* the last "return address" was not code: drop it, stop */
+			if (nr > 1) {
+				sc->stack.nr = nr - 1;
+				sc->hash = sc->prev_hash;
+			}
+			return 1;
+		}
+		if (sc->vma.has_table)
+			row = cfi_search(sc, (__u32)(lookup - sc->vma.start + sc->vma.file_off +
+						      sc->vma.delta));
+		if (t && sc->vma.valid) {
+			t->rows[slot].addr = lookup;
+			if (row)
+				t->rows[slot].row = *row;
+			else
+				t->rows[slot].row.cfa_reg = PT_CFA_UNKNOWN;
+		}
 	}
-	if (!frame[1])
+	if (row && row->cfa_reg == PT_CFA_END)
 		return 1;
-	sc->stack.ips[nr] = frame[1];
+	if (row && row->cfa_reg != PT_CFA_UNKNOWN) {
+		cfa = (row->cfa_reg == PT_CFA_RSP ? sp : bp) + (__s64)row->cfa_off;
+		if (stack_read(sc, cfa - 8, &ra))
+			return 1;
+		if (row->rbp_saved && stack_read(sc, cfa + (__s64)row->rbp_off, &bp))
+			return 1;
+		sp = cfa;
+	} else {
+		if (!bp || (bp & 7) || bp < sp)
+			return 1;
+		if (stack_read(sc, bp, &frame0) || stack_read(sc, bp + 8, &ra))
+			return 1;
+		sp = bp + 16;
+		bp = frame0;
+	}
+	if (!ra)
+		return 1;
+	sc->stack.ips[nr] = ra;
 	sc->stack.nr = nr + 1;
-	sc->hash = (sc->hash ^ frame[1]) * 0x100000001b3ULL;
-	if (frame[0] <= w->fp) /* the chain must go up the stack */
-		return 1;
-	w->fp = frame[0];
+	sc->prev_hash = sc->hash;
+	sc->hash = (sc->hash ^ ra) * 0x100000001b3ULL;
+	sc->ip = ra;
+	sc->sp = sp;
+	sc->bp = bp;
 	return 0;
 }
 
 /* Fills the scratch stack; returns its hash (never PT_STACK_NONE). */
 static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc)
 {
-	struct fp_walk w = { .sp = regs->sp, .fp = regs->bp };
-	__u64 room = PAGE_SIZE - (w.sp & (PAGE_SIZE - 1));
+	__u64 sp = regs->sp, room = PAGE_SIZE - (sp & (PAGE_SIZE - 1));
 
 	/* Above %rsp up to the end of its page is always mapped; more may not be. */
-	w.copied = PT_STACK_COPY;
-	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)w.sp)) {
-		w.copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
-		if (bpf_probe_read_user(sc->copy, w.copied & (PT_STACK_COPY - 1), (void *)w.sp))
-			w.copied = 0;
+	sc->copy_base = sp;
+	sc->copied = PT_STACK_COPY;
+	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)sp)) {
+		sc->copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
+		if (bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)sp))
+			sc->copied = 0;
 	}
+	sc->ip = regs->ip;
+	sc->sp = sp;
+	sc->bp = regs->bp;
+	sc->vma.valid = 0;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
 	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
-	bpf_loop(PT_MAX_STACK_DEPTH, fp_step, &w, 0);
+	bpf_loop(PT_MAX_STACK_DEPTH, unwind_step, NULL, 0);
 	return sc->hash ?: 1;
 }
 
@@ -1075,6 +1284,8 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (!pinst)
 		return 0;
 	old = *pinst;
+	/* the new image: the thread's cached mappings are the old one's */
+	bpf_task_storage_delete(&threads, task);
 	model_end(old, bpf_ktime_get_ns());
 	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old);
 	if (!inst) {

@@ -190,6 +190,39 @@ struct pt_region {
 	__u64 stack_id;
 };
 
+/*
+ * Unwind tables, built by the loader from .eh_frame (src/cfi.c): one row
+ * per address range with the same rule, sorted by pc, all modules in one
+ * array; cfi_modules gives each file's slice.  x86-64 rules only: the CFA
+ * is %rsp or %rbp plus an offset, the return address is at CFA - 8, %rbp
+ * is either unchanged or saved at CFA + rbp_off.
+ */
+enum pt_cfa_reg {
+	PT_CFA_RSP = 0,
+	PT_CFA_RBP = 1,
+	PT_CFA_UNKNOWN = 2,	/* no CFI here, or a rule BPF cannot follow */
+	PT_CFA_END = 3,		/* the return address is undefined: the outermost frame */
+};
+
+struct pt_cfi_row {
+	__u32 pc;		/* link-time address, low 32 bits of a module's */
+	__s32 cfa_off;
+	__s16 rbp_off;		/* where %rbp is saved, if rbp_saved */
+	__u8 cfa_reg;
+	__u8 rbp_saved;
+};
+
+struct pt_cfi_module_key {
+	__u64 dev;		/* kernel dev_t */
+	__u64 ino;
+};
+
+struct pt_cfi_module {
+	__u32 first;		/* index of its first row in cfi_rows */
+	__u32 nrows;
+	__s64 vaddr_minus_offset; /* of its executable segment: file offset -> pc */
+};
+
 /* Executable mappings seen in captured stacks, for symbolization after exit. */
 struct pt_vma_key {
 	__u32 instance;

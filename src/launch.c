@@ -105,7 +105,7 @@ int launch__exit_code(const struct launch *l)
 }
 
 /* execvp's search, to look at the file before it runs. */
-static int resolve(const char *cmd, char *out, size_t outlen)
+int launch__resolve(const char *cmd, char *out, size_t outlen)
 {
 	const char *path = getenv("PATH"), *p;
 
@@ -134,7 +134,7 @@ int launch__is_static(const char *cmd)
 	int fd, ret = 1;
 	Elf *elf;
 
-	if (resolve(cmd, path, sizeof(path)))
+	if (launch__resolve(cmd, path, sizeof(path)))
 		return -1;
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)

@@ -35,6 +35,9 @@ int launch__poll(struct launch *l);
 /* The shell's convention: exit status, or 128 + the signal that killed it. */
 int launch__exit_code(const struct launch *l);
 
+/* The file execvp would run for cmd; 0, or -1 if none. */
+int launch__resolve(const char *cmd, char *out, size_t outlen);
+
 /* Whether the executable CMD resolves to is statically linked (1), dynamic
  * (0), or could not be read (-1). */
 int launch__is_static(const char *cmd);

@@ -49,7 +49,7 @@ int main(int argc, char **argv)
 	struct session *s = NULL;
 	struct options o;
 	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
-	char err[1024] = "";
+	char err[1024] = "", path[4096];
 	int ret;
 
 	ret = options__parse(argc, argv, &o);
@@ -66,6 +66,8 @@ int main(int argc, char **argv)
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
+		if (launch__resolve(o.argv[0], path, sizeof(path)) == 0)
+			session__prepare_program(s, path);
 		if (session__add_gated(s, l.pid, err, sizeof(err))) {
 			launch__abort(&l);
 			ret = PT_EXIT_FAILED;

@@ -27,6 +27,7 @@
 #include "proctable.h"
 #include "session.h"
 #include "symbolize.h"
+#include "unwind.h"
 
 #define USER_INSTANCE_BIT 0x80000000u
 #define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
@@ -38,6 +39,7 @@ struct session {
 	struct ring_buffer *rb;
 	struct probes *probes;
 	struct symbolizer *sym;
+	struct unwind *unwind;	/* NULL with --rss-only */
 	struct proctable procs;
 	struct report report;
 	struct collected collected;
@@ -111,6 +113,14 @@ static void raise_fd_limit(void)
 }
 
 static int on_event(void *ctx, void *data, size_t len);
+
+/* A look at pid's mappings: files to symbolize with, modules to unwind. */
+static void scan_process(struct session *s, pid_t pid)
+{
+	symbolizer__scan_process(s->sym, pid);
+	if (s->unwind)
+		unwind__add_process(s->unwind, pid);
+}
 
 /*
  * Exact RSS reads mm->rss_stat as percpu_counters, which they are since
@@ -240,6 +250,15 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 					errlen);
 		if (!s->probes || define_libraries(s, err, errlen))
 			goto fail;
+		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
+					bpf_map__fd(s->skel->maps.cfi_modules),
+					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose);
+		if (!s->unwind) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		/* the libraries most programs map: ours */
+		unwind__add_process(s->unwind, getpid());
 	}
 	/* Most commands map the files peaktrace maps (libc, the loader). */
 	symbolizer__scan_process(s->sym, getpid());
@@ -257,6 +276,7 @@ void session__free(struct session *s)
 	if (!s)
 		return;
 	probes__free(s->probes);
+	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
 	peaktrace_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
@@ -377,6 +397,12 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 	return 0;
 }
 
+void session__prepare_program(struct session *s, const char *path)
+{
+	if (s->unwind)
+		unwind__add_program(s->unwind, path);
+}
+
 int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 {
 	struct proc_info pi;
@@ -493,7 +519,7 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 			set_no_libc_note(s, np, launch__is_static(path) == 1);
 		}
 	}
-	symbolizer__scan_process(s->sym, pid);
+	scan_process(s, pid);
 
 	/* Children of every thread. */
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
@@ -635,6 +661,20 @@ static void drop_vanished(struct session *s)
 	}
 }
 
+/* Unwind tables for what pid exec'd, before its loader maps the libraries
+ * (it runs meanwhile: its first frames there may be unwound by frame
+ * pointers only). */
+static void add_program_of(struct session *s, pid_t pid, const char *filename)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (access(path, R_OK) == 0)
+		unwind__add_program(s->unwind, path);
+	else if (filename[0])
+		unwind__add_program(s->unwind, filename);
+}
+
 /* Whether what pid exec'd is statically linked: through /proc while it
  * lives, else through the path it was exec'd by. */
 static int exe_is_static(pid_t pid, const char *filename)
@@ -660,7 +700,7 @@ static int on_event(void *ctx, void *data, size_t len)
 		proctable__apply(&s->procs, data);
 		return 0;
 	case PT_EV_VMA:
-		symbolizer__scan_process(s->sym, ((const struct pt_event *)data)->tgid);
+		scan_process(s, ((const struct pt_event *)data)->tgid);
 		return 0;
 	case PT_EV_EXEC:
 		dead_push(s, ((const struct pt_event *)data)->prev_instance);
@@ -673,6 +713,8 @@ static int on_event(void *ctx, void *data, size_t len)
 
 			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
 			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
+			if (s->unwind)
+				add_program_of(s, p->tgid, name);
 			/* Decided now: a static program may be gone at the next look. */
 			if (s->probes && exe_is_static(p->tgid, name) == 1)
 				set_no_libc_note(s, p, 1);
@@ -733,7 +775,7 @@ static void check_pending_libc(struct session *s, uint64_t now)
 			pi->sets_mask |= 1ULL << set;
 		}
 		pi->libc_state = LIBC_PROBED;
-		symbolizer__scan_process(s->sym, pi->tgid);
+		scan_process(s, pi->tgid);
 	}
 }
 

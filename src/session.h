@@ -18,6 +18,10 @@ struct session;
 struct session *session__open(const struct options *o, char *err, size_t errlen);
 void session__free(struct session *s);
 
+/* Loads the unwind tables of the program at path and of the libraries it
+ * needs, before it runs (`peaktrace -- CMD`). */
+void session__prepare_program(struct session *s, const char *path);
+
 /*
  * Probes a process held at launch gate (not running yet), registering it
  * as the root of the tree.  Returns 0, or -1 with a message.

@@ -226,15 +226,20 @@ static int module_open(struct module *m)
 /* libstdc++'s demangler; peaktrace links libstdc++ for it alone. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
-static char *demangle(const char *name)
+static char *demangle(const char *versioned)
 {
 	int status = -1;
-	char *d;
+	char *name = strndup(versioned, strcspn(versioned, "@")), *d; /* no symbol version */
 
-	if (strncmp(name, "_Z", 2))
-		return strdup(name);
+	if (!name || strncmp(name, "_Z", 2))
+		return name;
 	d = __cxa_demangle(name, NULL, NULL, &status);
-	return d && !status ? d : strdup(name);
+	if (d && !status) {
+		free(name);
+		return d;
+	}
+	free(d);
+	return name;
 }
 
 /* A relative source name made absolute with its unit's compilation

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Unwind tables into the BPF maps cfi_rows and cfi_modules. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "cfi.h"
+#include "procmaps.h"
+#include "unwind.h"
+
+struct unwind {
+	int rows_fd, modules_fd, verbose;
+	uint32_t next_row, max_rows;
+	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
+	size_t nseen, capseen;
+	int full_warned;
+};
+
+struct unwind *unwind__new(int rows_fd, int modules_fd, uint32_t max_rows, int verbose)
+{
+	struct unwind *u = calloc(1, sizeof(*u));
+
+	if (!u)
+		return NULL;
+	u->rows_fd = rows_fd;
+	u->modules_fd = modules_fd;
+	u->max_rows = max_rows;
+	u->verbose = verbose;
+	return u;
+}
+
+void unwind__free(struct unwind *u)
+{
+	if (!u)
+		return;
+	free(u->seen);
+	free(u);
+}
+
+uint32_t unwind__rows(const struct unwind *u)
+{
+	return u->next_row;
+}
+
+static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < u->nseen; i++)
+		if (u->seen[i].dev == k->dev && u->seen[i].ino == k->ino)
+			return 1;
+	if (u->nseen == u->capseen) {
+		size_t cap = u->capseen ? u->capseen * 2 : 64;
+		struct pt_cfi_module_key *n = realloc(u->seen, cap * sizeof(*n));
+
+		if (!n)
+			return 1;
+		u->seen = n;
+		u->capseen = cap;
+	}
+	u->seen[u->nseen++] = *k;
+	return 0;
+}
+
+static int load_rows(struct unwind *u, const struct cfi_table *t)
+{
+	__u32 *keys = malloc(t->n * sizeof(*keys)), n = t->n, i;
+	int err;
+
+	if (!keys)
+		return -1;
+	for (i = 0; i < n; i++)
+		keys[i] = u->next_row + i;
+	err = bpf_map_update_batch(u->rows_fd, keys, t->rows, &n, NULL);
+	if (err) /* older kernels: one by one */
+		for (i = 0, err = 0; i < t->n && !err; i++)
+			err = bpf_map_update_elem(u->rows_fd, &keys[i], &t->rows[i], BPF_ANY);
+	free(keys);
+	return err;
+}
+
+void unwind__add_file(struct unwind *u, const char *path)
+{
+	struct pt_cfi_module_key key;
+	struct pt_cfi_module m;
+	struct cfi_table t;
+	struct stat st;
+	char err[512];
+
+	if (stat(path, &st))
+		return;
+	key.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	key.ino = st.st_ino;
+	if (seen(u, &key))
+		return;
+	if (cfi__build(path, &t, err, sizeof(err))) {
+		if (u->verbose)
+			fprintf(stderr, "peaktrace: no unwind table for %s: %s\n", path, err);
+		return;
+	}
+	if (u->next_row + t.n > u->max_rows) {
+		if (!u->full_warned)
+			fprintf(stderr, "peaktrace: warning: unwind table map full at %s: its frames "
+				"are unwound by frame pointers only\n", path);
+		u->full_warned = 1;
+		cfi__free(&t);
+		return;
+	}
+	if (load_rows(u, &t)) {
+		fprintf(stderr, "peaktrace: warning: loading the unwind table of %s failed: %s\n",
+			path, strerror(errno));
+		cfi__free(&t);
+		return;
+	}
+	m.first = u->next_row;
+	m.nrows = t.n;
+	m.vaddr_minus_offset = t.vaddr_minus_offset;
+	if (bpf_map_update_elem(u->modules_fd, &key, &m, BPF_ANY) == 0)
+		u->next_row += t.n;
+	if (u->verbose)
+		fprintf(stderr, "peaktrace: unwind table for %s: %zu rows\n", path, t.n);
+	cfi__free(&t);
+}
+
+/* DT_NEEDED names, resolved in $ORIGIN-expanded RUNPATH/RPATH and the usual
+ * directories: what the dynamic loader will map. */
+static void add_needed(struct unwind *u, const char *path, int depth)
+{
+	static const char *dirs[] = { "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
+				      "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib" };
+	char origin[PATH_MAX], runpath[1024] = "", lib[PATH_MAX + 300];
+	const char *needed[64];
+	size_t nneeded = 0, i, k;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf *elf;
+	int fd;
+
+	if (depth > 8)
+		return;
+	unwind__add_file(u, path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf_version(EV_CURRENT);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	snprintf(origin, sizeof(origin), "%s", path);
+	if (strrchr(origin, '/'))
+		*strrchr(origin, '/') = 0;
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		d = elf_getdata(scn, NULL);
+		for (i = 0; d && i < sh.sh_size / (sh.sh_entsize ? sh.sh_entsize : 1); i++) {
+			GElf_Dyn dyn;
+			const char *str;
+
+			if (!gelf_getdyn(d, i, &dyn))
+				break;
+			str = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+			if (!str)
+				continue;
+			if (dyn.d_tag == DT_NEEDED && nneeded < 64)
+				needed[nneeded++] = strdup(str);
+			else if (dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH)
+				snprintf(runpath, sizeof(runpath), "%s", str);
+		}
+	}
+	for (i = 0; i < nneeded; i++) {
+		int found = 0;
+		char *rp = strdup(runpath), *save = NULL, *dir;
+
+		for (dir = rp ? strtok_r(rp, ":", &save) : NULL; dir && !found;
+		     dir = strtok_r(NULL, ":", &save)) {
+			if (!strncmp(dir, "$ORIGIN", 7))
+				snprintf(lib, sizeof(lib), "%s%s/%s", origin, dir + 7, needed[i]);
+			else
+				snprintf(lib, sizeof(lib), "%s/%s", dir, needed[i]);
+			found = access(lib, R_OK) == 0;
+		}
+		free(rp);
+		for (k = 0; !found && k < sizeof(dirs) / sizeof(dirs[0]); k++) {
+			snprintf(lib, sizeof(lib), "%s/%s", dirs[k], needed[i]);
+			found = access(lib, R_OK) == 0;
+		}
+		if (found)
+			add_needed(u, lib, depth + 1);
+		free((char *)needed[i]);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+}
+
+void unwind__add_program(struct unwind *u, const char *path)
+{
+	add_needed(u, path, 0);
+}
+
+struct scan {
+	struct unwind *u;
+	pid_t pid;
+};
+
+static int scan_one(const struct procmap *m, void *arg)
+{
+	struct scan *sc = arg;
+	char path[4200];
+
+	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)sc->pid, m->path);
+	unwind__add_file(sc->u, path);
+	return 0;
+}
+
+void unwind__add_process(struct unwind *u, pid_t pid)
+{
+	struct scan sc = { u, pid };
+
+	procmap__each(pid, scan_one, &sc);
+}

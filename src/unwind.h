@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Loading unwind tables (src/cfi.c) into the BPF maps for the modules
+ * traced processes run: before a command starts for its executable and the
+ * libraries it needs, and as further modules show up in their mappings.
+ */
+#ifndef PT_UNWIND_H
+#define PT_UNWIND_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct unwind;
+
+struct unwind *unwind__new(int rows_fd, int modules_fd, uint32_t max_rows, int verbose);
+void unwind__free(struct unwind *u);
+
+/* The file at path (as peaktrace sees it); idempotent per file. */
+void unwind__add_file(struct unwind *u, const char *path);
+/* An executable and, recursively, the libraries it names (DT_NEEDED). */
+void unwind__add_program(struct unwind *u, const char *path);
+/* Every executable file mapping of pid (through /proc/PID/root). */
+void unwind__add_process(struct unwind *u, pid_t pid);
+
+/* Rows loaded, and modules whose tables could not be loaded. */
+uint32_t unwind__rows(const struct unwind *u);
+
+#endif
