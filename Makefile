@@ -27,7 +27,7 @@ OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/,model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
-VICTIMS := $(OUT)/tests/musl_victim \
+VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -69,6 +69,16 @@ $(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h | $
 $(OUT)/tests/%: tests/victims/%.cc tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CXX) $(VICTIM_CFLAGS) $< -o $@
+
+# Built without frame pointers on purpose: unwinding must use .eh_frame.
+NOFP_CFLAGS := -O2 -g -fomit-frame-pointer -Wall -Wextra -Werror
+$(OUT)/tests/libchain.so: tests/victims/nofp/chain.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) -fPIC -shared $< -o $@
+
+$(OUT)/tests/nofp_main: tests/victims/nofp/nofp_main.c $(OUT)/tests/libchain.so | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -L$(OUT)/tests -lchain -Wl,-rpath,'$$ORIGIN'
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)

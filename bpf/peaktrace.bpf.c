@@ -25,6 +25,8 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 bare_probes = 0;
 /* Possible CPUs, for summing the per-CPU RSS counters. */
 const volatile __u32 nr_cpus = 1;
+/* Deepest user stack unwound (--stack-depth), at most PT_MAX_STACK_DEPTH. */
+const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
 /* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;
@@ -205,6 +207,7 @@ struct overlap {
 struct scratch {
 	struct pt_stack stack;
 	__u64 hash, prev_hash;
+	__u32 truncated, pad2;
 	__u64 ip, sp, bp;	/* the unwinder's registers */
 	__u64 copy_base, copied;
 	struct unwind_vma vma;
@@ -525,8 +528,10 @@ static long unwind_step(__u64 i, void *unused)
 	if (!sc)
 		return 1;
 	nr = sc->stack.nr;
-	if (nr >= PT_MAX_STACK_DEPTH)
+	if (nr >= PT_MAX_STACK_DEPTH || nr >= max_depth) {
+		sc->truncated = 1;
 		return 1;
+	}
 	ip = sc->ip;
 	sp = sc->sp;
 	bp = sc->bp;
@@ -607,6 +612,7 @@ static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc)
 	sc->sp = sp;
 	sc->bp = regs->bp;
 	sc->vma.valid = 0;
+	sc->truncated = 0;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
 	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
@@ -649,8 +655,11 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 		lost_inc(PT_LOST_STACKS_FULL);
 		return NULL;
 	}
-	if (sc && sid != PT_STACK_NONE)
+	if (sc && sid != PT_STACK_NONE) {
 		record_stack_vmas(inst, sc->stack.nr);
+		if (sc->truncated)
+			lost_inc(PT_LOST_TRUNCATED);
+	}
 	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 

@@ -74,6 +74,7 @@ enum pt_lost {
 	PT_LOST_STACK_ERRORS,	/* user stack not captured (map full, collision, fault) */
 	PT_LOST_OVERLAPS,	/* more overlapping regions than PT_MAX_OVERLAPS */
 	PT_LOST_LOCK_TIMEOUTS,	/* model updated without its lock after a long spin */
+	PT_LOST_TRUNCATED,	/* stacks cut at the depth limit (new records) */
 	PT_LOST_COUNT,
 };
 

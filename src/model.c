@@ -211,5 +211,6 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	r->lost.stack_errors = c->lost[PT_LOST_STACK_ERRORS];
 	r->lost.overlaps = c->lost[PT_LOST_OVERLAPS];
 	r->lost.lock_timeouts = c->lost[PT_LOST_LOCK_TIMEOUTS];
+	r->lost.truncated = c->lost[PT_LOST_TRUNCATED];
 	return 0;
 }

@@ -37,6 +37,7 @@ enum {
 	OPT_BARE,
 	OPT_RSS_ONLY,
 	OPT_DRIFT,
+	OPT_STACK_DEPTH,
 };
 
 static const struct argp_option opts[] = {
@@ -47,6 +48,8 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
 	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
 	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
+	  "Frames unwound per stack, 1-127 (default 127: deep Python and C++ stacks whole)", 2 },
 	{ "drift", OPT_DRIFT, NULL, 0,
 	  "Text report: per process exact and approximate RSS peaks, VmHWM and drift", 2 },
 	{ "rss-only", OPT_RSS_ONLY, NULL, 0,
@@ -127,6 +130,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_DRIFT:
 		o->drift = 1;
 		break;
+	case OPT_STACK_DEPTH:
+		if (parse_u32(arg, 1, &o->stack_depth) || o->stack_depth > 127)
+			argp_error(state, "invalid --stack-depth '%s': expected 1 to 127", arg);
+		break;
 	case ARGP_KEY_ARG:
 		/* The first non-option starts the command: the rest is its own. */
 		o->argv = &state->argv[state->next - 1];
@@ -154,6 +161,7 @@ int options__parse(int argc, char **argv, struct options *o)
 	o->max_allocs = 1u << 20;
 	o->max_stacks = 65536;
 	o->max_procs = 16384;
+	o->stack_depth = 127;
 	/* argp exits with argp_err_exit_status on usage errors. */
 	argp_err_exit_status = PT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o))

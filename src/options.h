@@ -30,6 +30,7 @@ struct options {
 	int bare_probes;	/* --bench-bare-probes */
 	int rss_only;		/* --rss-only: no uprobes */
 	int drift;		/* --drift: the drift table in the text report */
+	uint32_t stack_depth;	/* --stack-depth */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

@@ -23,6 +23,7 @@ const struct report_lost_field report_lost_fields[] = {
 	     "%llu unmaps that overlapped more regions than handled"),
 	LOST(lock_timeouts, "unlocked_updates",
 	     "%llu updates applied without the model lock (may be inexact)"),
+	LOST(truncated, "truncated_stacks", "%llu stacks cut at the depth limit (--stack-depth)"),
 };
 const size_t report_lost_nfields = sizeof(report_lost_fields) / sizeof(report_lost_fields[0]);
 

@@ -71,6 +71,7 @@ struct report_lost {
 	uint64_t stack_errors;
 	uint64_t overlaps;
 	uint64_t lock_timeouts;
+	uint64_t truncated;
 };
 
 struct report {

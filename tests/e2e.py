@@ -193,6 +193,50 @@ def test_cxx_new_delete():
        "only libstdc++'s exception pool left")
 
 
+LIBC_START = ["__libc_start_call_main", "__libc_start_main", "_start"]
+
+
+def test_unwind_without_frame_pointers():
+    """-O2 -fomit-frame-pointer library and program: every frame, by .eh_frame."""
+    rc, r, err = run(["-q", "--", victim("nofp_main")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    check(s, f"the chain's stack: {[[f['function'] for f in x['frames']] for x in r['tree']['stacks']]}")
+    eq((s["bytes"], s["allocations"]), (7 * MiB, 1), "chain_d's block")
+    eq([f["function"] for f in s["frames"]],
+       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"] + LIBC_START,
+       "every function of the chain in order, then the caller, main and libc's start-up")
+    check(s["frames"][0]["module"].endswith("/libchain.so"), "the library frames' module")
+
+
+def test_unwind_python_interpreter():
+    """Debian's python3 (no frame pointers): a bytearray's native stack."""
+    rc, r, err = run(["-q", "--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
+    eq(rc, 0, "exit status")
+    big = [s for s in r["tree"]["stacks"] if s["bytes"] >= 64 * MiB]
+    eq(len(big), 1, "the bytearray's stack")
+    names = [f["function"] for f in big[0]["frames"]]
+    check("PyByteArray_Resize" in names[:4], f"the allocation in bytearray code: {names[:4]}")
+    i = names.index("_PyEval_EvalFrameDefault") if "_PyEval_EvalFrameDefault" in names else -1
+    check(i > 0, f"through the interpreter loop: {names}")
+    # Debian's python3.11 main is "jmp Py_BytesMain": a tail call, so no
+    # main frame exists between Py_BytesMain and libc's start-up code.
+    eq(names[-4:], ["Py_BytesMain"] + LIBC_START, "down to Py_BytesMain and _start")
+    check(all(f["module"] for f in big[0]["frames"]), "every frame has its module")
+    check(any(f["function"] is None and f["module_offset"] for f in big[0]["frames"]),
+          "unnamed static functions shown as module+offset")
+
+
+def test_stack_depth_limit_is_counted():
+    rc, r, err = run(["-q", "--stack-depth", "3", "--", victim("nofp_main")])
+    eq(rc, 0, "exit status")
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    eq([f["function"] for f in s["frames"]], ["chain_d", "chain_c", "chain_b"], "cut at 3 frames")
+    check(r["lost"]["truncated_stacks"] >= 1, f"truncated stacks counted: {r['lost']}")
+    eq(r["complete"], False, "a report with cut stacks says so")
+
+
 def test_mmap_munmap_mremap():
     rc, r, err = run(["-q", "--", victim("mmaps")])
     eq(rc, 0, "exit status")
