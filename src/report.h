@@ -18,6 +18,8 @@ struct report_frame {
 	char *file;		/* NULL without debug info */
 	int line;		/* 0 without debug info */
 	uint64_t module_offset;	/* file offset in module */
+	int inlined;		/* inlined into the next frame (same address) */
+	int inlined_into;	/* the previous frame was inlined here */
 };
 
 struct report_stack {

@@ -40,6 +40,8 @@ static void frame(struct json *j, const struct report_frame *f)
 		json__null(j);
 	hex(j, "address", f->address);
 	hex(j, "module_offset", f->module_offset);
+	json__key(j, "inlined");
+	json__bool(j, f->inlined);
 	json__end_object(j);
 }
 

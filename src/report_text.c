@@ -30,6 +30,8 @@ static void frames(FILE *out, const struct report_stack *s)
 			fprintf(out, "        0x%llx", (unsigned long long)f->address);
 		if (f->file)
 			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->inlined)
+			fputs(" (inlined)", out);
 		if (f->function)
 			fprintf(out, " [%s]\n", mod);
 		else

@@ -873,14 +873,15 @@ static int frames_of(void *ctx, uint32_t instance, uint64_t stack_id, struct rep
 
 	if (bpf_map_lookup_elem(fc->stacks_fd, &key, &st) || st.nr > PT_MAX_STACK_DEPTH)
 		return -1;
-	out->frames = calloc(st.nr ? st.nr : 1, sizeof(*out->frames));
+	/* room for a few inlined frames per address */
+	out->frames = calloc(st.nr * 4 + 1, sizeof(*out->frames));
 	if (!out->frames)
 		return -1;
 	/* Stacks are taken in return probes: every frame is a return address. */
 	for (i = 0; i < st.nr; i++)
-		symbolizer__frame(fc->s->sym, &fc->s->collected, instance, st.ips[i], 1,
-				  &out->frames[i]);
-	out->nframes = st.nr;
+		out->nframes += symbolizer__frames(fc->s->sym, &fc->s->collected, instance, st.ips[i],
+						   1, &out->frames[out->nframes],
+						   st.nr * 4 + 1 - out->nframes - (st.nr - 1 - i));
 	return 0;
 }
 

@@ -256,52 +256,127 @@ static char *source_path(Dwfl_Line *line, const char *src)
 	return full;
 }
 
-void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
-		       uint64_t ip, int return_address, struct report_frame *out)
+/* A function's name from its DIE: the demangled linkage name if it has
+ * one (C++), else its plain name; abstract origins followed. */
+static char *die_name(Dwarf_Die *die)
+{
+	Dwarf_Attribute attr;
+	const char *n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attr));
+
+	if (!n)
+		n = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_MIPS_linkage_name, &attr));
+	if (n)
+		return demangle(n);
+	n = dwarf_diename(die);
+	return n ? strdup(n) : NULL;
+}
+
+/* The file name of a unit's file table entry idx, made absolute. */
+static char *call_file(Dwarf_Die *cu, Dwarf_Word idx)
+{
+	Dwarf_Files *files;
+	size_t nfiles;
+	const char *name;
+	Dwarf_Attribute attr;
+	const char *dir;
+	char *full;
+
+	if (dwarf_getsrcfiles(cu, &files, &nfiles) || idx >= nfiles)
+		return NULL;
+	name = dwarf_filesrc(files, idx, NULL, NULL);
+	if (!name)
+		return NULL;
+	if (name[0] == '/')
+		return strdup(name);
+	dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
+	if (!dir || asprintf(&full, "%s/%s", dir, name) < 0)
+		return strdup(name);
+	return full;
+}
+
+size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint32_t instance,
+			  uint64_t ip, int return_address, struct report_frame *out, size_t max)
 {
 	const struct collected_vma *v = collect__vma(c, instance, ip);
 	uint64_t lookup = return_address && ip ? ip - 1 : ip, vaddr;
+	struct report_frame *f = out;
+	Dwarf_Die *cu, *scopes = NULL;
 	struct module *m;
 	const char *name;
 	GElf_Off symoff;
 	GElf_Sym sym;
 	Dwfl_Line *line;
+	Dwarf_Addr cubias;
+	size_t n = 1;
+	int nscopes, i;
 
-	memset(out, 0, sizeof(*out));
-	out->address = ip;
+	memset(f, 0, sizeof(*f));
+	f->address = ip;
 	if (!v)
-		return;
-	out->module_offset = ip - v->key.start + v->v.file_offset;
+		return 1;
+	f->module_offset = ip - v->key.start + v->v.file_offset;
 	m = find(s, v->v.dev, v->v.ino);
 	if (!m) {
-		char name[PT_FILE_NAME_LEN + 1];
+		char base[PT_FILE_NAME_LEN + 1];
 
-		snprintf(name, sizeof(name), "%.*s", PT_FILE_NAME_LEN, v->v.name);
-		m = find_by_name(s, v->v.dev, v->v.ino, name);
+		snprintf(base, sizeof(base), "%.*s", PT_FILE_NAME_LEN, v->v.name);
+		m = find_by_name(s, v->v.dev, v->v.ino, base);
 	}
 	if (!m) {
 		/* Never seen from userspace: keep the name BPF read. */
 		if (v->v.name[0])
-			out->module = strndup(v->v.name, sizeof(v->v.name));
-		return;
+			f->module = strndup(v->v.name, sizeof(v->v.name));
+		return 1;
 	}
-	out->module = strdup(m->path);
+	f->module = strdup(m->path);
 	if (module_open(m))
-		return;
+		return 1;
 	if (elf_offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
-		return;
+		return 1;
 	vaddr += m->bias;
-	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
-	if (name)
-		out->function = demangle(name);
 	line = dwfl_module_getsrc(m->mod, vaddr);
 	if (line) {
 		int lineno = 0;
 		const char *src = dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL);
 
 		if (src) {
-			out->file = source_path(line, src);
-			out->line = lineno;
+			f->file = source_path(line, src);
+			f->line = lineno;
 		}
 	}
+	/*
+	 * Inlined calls: each DW_TAG_inlined_subroutine around the address is
+	 * a frame of its own, innermost first, with the caller's position
+	 * taken from the inlined call's DW_AT_call_file/line.
+	 */
+	cu = dwfl_module_addrdie(m->mod, vaddr, &cubias);
+	nscopes = cu ? dwarf_getscopes(cu, vaddr - cubias, &scopes) : 0;
+	for (i = 0; i < nscopes && n < max; i++) {
+		Dwarf_Attribute attr;
+		Dwarf_Word file = 0, lineno = 0;
+		struct report_frame *caller;
+
+		if (dwarf_tag(&scopes[i]) != DW_TAG_inlined_subroutine)
+			continue;
+		f->function = die_name(&scopes[i]);
+		caller = f + 1;
+		memset(caller, 0, sizeof(*caller));
+		caller->address = f->address;
+		caller->module_offset = f->module_offset;
+		caller->module = strdup(m->path);
+		caller->inlined_into = 1;
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file))
+			caller->file = call_file(cu, file);
+		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &lineno))
+			caller->line = (int)lineno;
+		f->inlined = 1;
+		f = caller;
+		n++;
+	}
+	free(scopes);
+	/* the outermost: the function the address is in */
+	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
+	if (name && !f->function)
+		f->function = demangle(name);
+	return n;
 }

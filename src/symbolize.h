@@ -31,12 +31,14 @@ void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t
 			 const char *filename);
 
 /*
- * Resolves one frame of instance.  ip is a return address unless it is the
- * innermost frame of a stack taken at a probe, so the lookup uses ip - 1
- * when return_address is set.  Always fills out->address; the rest only
- * what could be found.
+ * Resolves one address of instance into frames, innermost first: the
+ * functions inlined at it (from DWARF), then the function it is in.
+ * ip is a return address unless it is the innermost frame of a stack taken
+ * at a probe, so the lookup uses ip - 1 when return_address is set.
+ * Returns the frames written (at least 1, at most max); every one has its
+ * address, the rest only what could be found.
  */
-void symbolizer__frame(struct symbolizer *s, const struct collected *c, uint32_t instance,
-		       uint64_t ip, int return_address, struct report_frame *out);
+size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint32_t instance,
+			  uint64_t ip, int return_address, struct report_frame *out, size_t max);
 
 #endif
