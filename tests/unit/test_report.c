@@ -21,8 +21,8 @@ static char *render(int json, const struct report *r)
 static void build(struct report *r)
 {
 	static struct report_frame frames[2] = {
-		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136 },
-		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000 },
+		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0 },
+		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1 },
 	};
 	static struct report_stack st = { 1536, 3, 42, 1, 5, 2, frames };
 	static char *argv[] = { "v", "a\tb" };
@@ -53,7 +53,7 @@ static void json_exact(void)
 	const char *frame0 =
 		"{\n            \"function\": \"make\\\"it\\\"\",\n            \"module\": \"/usr/bin/v\\\\x\",\n"
 		"            \"file\": \"v.c\",\n            \"line\": 12,\n            \"address\": \"0x401136\",\n"
-		"            \"module_offset\": \"0x1136\"\n          }";
+		"            \"module_offset\": \"0x1136\",\n            \"inlined\": true\n          }";
 
 	build(&r);
 	out = render(1, &r);
@@ -89,7 +89,7 @@ static void text_report(void)
 	out = render(0, &r);
 	CHECK(strstr(out, "Heap peak of the process tree: 1.5 KiB at 0.000 s") != NULL);
 	CHECK(strstr(out, "  #1  1.5 KiB in 3 allocations, pid 42\n"
-			  "        make\"it\" (v.c:12) [v\\x]\n"
+			  "        make\"it\" (v.c:12) (inlined) [v\\x]\n"
 			  "        0x7f0000001000 [libc.so.6+0x27000]\n") != NULL);
 	CHECK(strstr(out, "(100 B in 2 more stacks)") != NULL);
 	CHECK(strstr(out, "INCOMPLETE") == NULL);
