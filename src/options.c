@@ -38,6 +38,7 @@ enum {
 	OPT_RSS_ONLY,
 	OPT_DRIFT,
 	OPT_STACK_DEPTH,
+	OPT_FRAME_POINTERS,
 };
 
 static const struct argp_option opts[] = {
@@ -48,6 +49,9 @@ static const struct argp_option opts[] = {
 	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
 	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
 	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
+	{ "frame-pointers", OPT_FRAME_POINTERS, NULL, 0,
+	  "Unwind by frame pointers only (no .eh_frame tables): cheaper, cut short in code "
+	  "built without them", 2 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
 	  "Frames unwound per stack, 1-127 (default 127: deep Python and C++ stacks whole)", 2 },
 	{ "drift", OPT_DRIFT, NULL, 0,
@@ -129,6 +133,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_DRIFT:
 		o->drift = 1;
+		break;
+	case OPT_FRAME_POINTERS:
+		o->frame_pointers = 1;
 		break;
 	case OPT_STACK_DEPTH:
 		if (parse_u32(arg, 1, &o->stack_depth) || o->stack_depth > 127)

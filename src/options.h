@@ -31,6 +31,7 @@ struct options {
 	int rss_only;		/* --rss-only: no uprobes */
 	int drift;		/* --drift: the drift table in the text report */
 	uint32_t stack_depth;	/* --stack-depth */
+	int frame_pointers;	/* --frame-pointers: no unwind tables */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

@@ -251,6 +251,8 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 					errlen);
 		if (!s->probes || define_libraries(s, err, errlen))
 			goto fail;
+	}
+	if (!o->rss_only && !o->frame_pointers) {
 		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
 					bpf_map__fd(s->skel->maps.cfi_modules),
 					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose);
