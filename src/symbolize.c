@@ -351,6 +351,16 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 	 */
 	cu = dwfl_module_addrdie(m->mod, vaddr, &cubias);
 	nscopes = cu ? dwarf_getscopes(cu, vaddr - cubias, &scopes) : 0;
+	if (nscopes > 0) {
+		/* dwarf_getscopes follows an inlined instance into its abstract
+		 * definition; the containing instances come from its DIE */
+		Dwarf_Die *chain = NULL;
+		int nchain = dwarf_getscopes_die(&scopes[0], &chain);
+
+		free(scopes);
+		scopes = chain;
+		nscopes = nchain > 0 ? nchain : 0;
+	}
 	for (i = 0; i < nscopes && n < max; i++) {
 		Dwarf_Attribute attr;
 		Dwarf_Word file = 0, lineno = 0;

@@ -192,6 +192,13 @@ def test_cxx_new_delete():
     vec = sorted((x["bytes"], x["allocations"]) for x in st
                  if "make_vector()" in [f["function"] for f in x["frames"]])
     eq(vec, [(24, 1), (4 * MiB, 1)], "the vector object and its storage, two call paths")
+    four = [x for x in st if x["bytes"] == 4 * MiB][0]["frames"]
+    names = [f["function"] for f in four]
+    i = names.index("make_vector()")
+    eq(names[i - 1], "std::vector<int, std::allocator<int> >::reserve(unsigned long)",
+       "nested inlining: reserve, inlined into make_vector")
+    check(all(f["inlined"] for f in four[1:i]) and not four[i]["inlined"],
+          f"every inlined level flagged: {[(f['function'], f['inlined']) for f in four]}")
     for s in st:
         if s["bytes"] >= MiB:
             names = [f["function"] for f in s["frames"]]
