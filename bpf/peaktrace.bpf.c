@@ -164,7 +164,7 @@ struct unwind_vma {
 	__u32 pad;
 };
 
-#define VMA_CACHE 4
+#define VMA_CACHE 16
 #define ROW_CACHE 32
 
 /* The unwind rule found for a return address, remembered per thread. */
@@ -176,20 +176,42 @@ struct row_cache {
 
 /*
  * Per-thread state: allocator nesting depth and the outer call's arguments,
- * and the code mappings its stacks went through.  bpf_find_vma() must take
- * the mmap lock without waiting, and fails while another thread maps or
- * unmaps; the cache keeps the unwinder off it for the few modules a
- * thread's stacks pass through.
+ * and the unwind rules of the return addresses its stacks went through.
  */
 struct thread_state {
 	__u32 depth;
 	__u32 func;
 	__u64 arg[5];
-	__u32 vma_next;
-	__u32 pad;
-	struct unwind_vma vma[VMA_CACHE];
 	struct row_cache rows[ROW_CACHE];
 };
+
+/*
+ * The code mappings a process's stacks went through, shared by its threads:
+ * bpf_find_vma() must take the mmap lock without waiting and fails while
+ * another thread maps or unmaps, so a thread that starts among busy
+ * siblings finds the modules its process already resolved here.
+ */
+struct proc_vma_cache {
+	__u32 next;
+	__u32 pad;
+	struct unwind_vma vma[VMA_CACHE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* instance */
+	__type(value, struct proc_vma_cache);
+} proc_vmas SEC(".maps");
+
+/* An all-zero proc_vma_cache to create entries from (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_vma_cache);
+} proc_vma_zero SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
@@ -207,7 +229,7 @@ struct overlap {
 struct scratch {
 	struct pt_stack stack;
 	__u64 hash, prev_hash;
-	__u32 truncated, pad2;
+	__u32 truncated, instance;
 	__u64 ip, sp, bp;	/* the unwinder's registers */
 	__u64 copy_base, copied;
 	struct unwind_vma vma;
@@ -493,24 +515,32 @@ static __always_inline struct pt_cfi_row *cfi_search(struct scratch *sc, __u32 p
  * frame is unwound by frame pointer. */
 static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
 {
-	struct thread_state *t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0,
-						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct proc_vma_cache *pc, *zero;
 	struct unwind_vma u = {};
+	__u32 inst = sc->instance, z = 0;
 	int k;
 
-	if (t) {
+	pc = bpf_map_lookup_elem(&proc_vmas, &inst);
+	zero = pc ? NULL : bpf_map_lookup_elem(&proc_vma_zero, &z);
+	if (zero) {
+		bpf_map_update_elem(&proc_vmas, &inst, zero, BPF_NOEXIST);
+		pc = bpf_map_lookup_elem(&proc_vmas, &inst);
+	}
+	if (pc) {
 		for (k = 0; k < VMA_CACHE; k++) {
-			if (t->vma[k].valid && addr >= t->vma[k].start && addr < t->vma[k].end) {
-				sc->vma = t->vma[k];
+			if (pc->vma[k].valid && addr >= pc->vma[k].start && addr < pc->vma[k].end) {
+				sc->vma = pc->vma[k];
 				return;
 			}
 		}
 	}
-	bpf_find_vma(bpf_get_current_task_btf(), addr, unwind_vma_found, &u, 0);
+	/* the lock is only tried: give a sibling's mmap a few chances to end */
+	for (k = 0; k < 4 && !u.valid; k++)
+		bpf_find_vma(bpf_get_current_task_btf(), addr, unwind_vma_found, &u, 0);
 	sc->vma = u;
-	if (t && u.valid) {
-		k = t->vma_next++ & (VMA_CACHE - 1);
-		t->vma[k] = u;
+	if (pc && u.valid) {
+		k = __sync_fetch_and_add(&pc->next, 1) & (VMA_CACHE - 1);
+		pc->vma[k] = u;
 	}
 }
 
@@ -596,7 +626,7 @@ static long unwind_step(__u64 i, void *unused)
 }
 
 /* Fills the scratch stack; returns its hash (never PT_STACK_NONE). */
-static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc)
+static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc, __u32 inst)
 {
 	__u64 sp = regs->sp, room = PAGE_SIZE - (sp & (PAGE_SIZE - 1));
 
@@ -613,6 +643,7 @@ static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc)
 	sc->bp = regs->bp;
 	sc->vma.valid = 0;
 	sc->truncated = 0;
+	sc->instance = inst;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
 	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
@@ -637,7 +668,7 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 	__u64 sid = PT_STACK_NONE;
 
 	if (sc) {
-		sid = capture_stack(ctx, sc);
+		sid = capture_stack(ctx, sc, inst);
 		if (!bpf_map_lookup_elem(&stacks, &sid) &&
 		    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
 		    !bpf_map_lookup_elem(&stacks, &sid)) {

@@ -208,6 +208,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
 	s->skel->rodata->bare_probes = o->bare_probes;
 	s->skel->rodata->max_depth = o->stack_depth;
 	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
@@ -635,6 +636,8 @@ static void sweep_dead(struct session *s)
 	qsort(s->dead, s->ndead, sizeof(*s->dead), cmp_u32);
 	sweep_map(bpf_map__fd(s->skel->maps.allocs), s->dead, s->ndead);
 	sweep_map(bpf_map__fd(s->skel->maps.regions), s->dead, s->ndead);
+	for (size_t i = 0; i < s->ndead; i++)
+		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_vmas), &s->dead[i]);
 	s->ndead = 0;
 }
 
