@@ -425,20 +425,14 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 	return s;
 }
 
-static uint64_t kernel_dev(dev_t d)
-{
-	return ((uint64_t)major(d) << 20) | minor(d);
-}
-
 static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct procmap *m,
 				 char *err, size_t errlen)
 {
 	char path[4200];
-	struct stat st;
 
 	/* The plain path if it is the same file from here (it outlives the
 	 * process), else through the process's root: a container's libc. */
-	if (stat(m->path, &st) == 0 && st.st_ino == m->ino && kernel_dev(st.st_dev) == m->dev)
+	if (procmap__same_file(m->path, m->dev, m->ino))
 		snprintf(path, sizeof(path), "%s", m->path);
 	else
 		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
@@ -454,7 +448,7 @@ int probes__add_library(struct probes *pr, const char *path, char *err, size_t e
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return PROBES_ERROR;
 	}
-	s = set_add(pr, path, kernel_dev(st.st_dev), st.st_ino, err, errlen);
+	s = set_add(pr, path, procmap__kernel_dev(st.st_dev), st.st_ino, err, errlen);
 	return s ? set_index(pr, s) : PROBES_ERROR;
 }
 

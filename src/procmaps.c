@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "procmaps.h"
 
 int procmap__parse(const char *line, struct procmap *m)
@@ -73,4 +75,45 @@ int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void
 	free(m);
 	fclose(f);
 	return ret;
+}
+
+uint64_t procmap__kernel_dev(dev_t d)
+{
+	return ((uint64_t)major(d) << 20) | minor(d);
+}
+
+int procmap__same_file(const char *path, uint64_t dev, uint64_t ino)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && st.st_ino == ino && procmap__kernel_dev(st.st_dev) == dev;
+}
+
+struct code_scan {
+	pid_t pid;
+	int (*fn)(const char *path, const struct procmap *m, void *arg);
+	void *arg;
+};
+
+static int code_one(const struct procmap *m, void *arg)
+{
+	struct code_scan *cs = arg;
+	char path[4200];
+
+	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
+		return 0;
+	if (procmap__same_file(m->path, m->dev, m->ino))
+		snprintf(path, sizeof(path), "%s", m->path);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)cs->pid, m->path);
+	return cs->fn(path, m, cs->arg);
+}
+
+int procmap__each_code_file(pid_t pid,
+			    int (*fn)(const char *path, const struct procmap *m, void *arg),
+			    void *arg)
+{
+	struct code_scan cs = { pid, fn, arg };
+
+	return procmap__each(pid, code_one, &cs);
 }

@@ -27,4 +27,20 @@ int procmap__is_libc(const char *path);
  */
 int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg);
 
+/* st_dev in the kernel's encoding (major << 20 | minor), as maps and BPF
+ * show it. */
+uint64_t procmap__kernel_dev(dev_t d);
+/* Whether path names the file (dev, ino) from here. */
+int procmap__same_file(const char *path, uint64_t dev, uint64_t ino);
+
+/*
+ * Calls fn for every executable file mapping of pid, with a path peaktrace
+ * can open it by: the path the process sees if it is the same file from
+ * here (it outlives the process), else through /proc/PID/root (a
+ * container's).  Returns as procmap__each.
+ */
+int procmap__each_code_file(pid_t pid,
+			    int (*fn)(const char *path, const struct procmap *m, void *arg),
+			    void *arg);
+
 #endif

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "elfsym.h"
 #include "peaktrace.h"
@@ -92,53 +91,15 @@ void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, cons
 		s->n++;
 }
 
-static int same_file(const char *path, uint64_t dev, uint64_t ino);
-
-struct scan {
-	struct symbolizer *s;
-	pid_t pid;
-};
-
-static int scan_one(const struct procmap *m, void *arg)
+static int scan_one(const char *path, const struct procmap *m, void *arg)
 {
-	struct scan *sc = arg;
-	char path[4200];
-
-	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
-		return 0;
-	if (find(sc->s, m->dev, m->ino))
-		return 0;
-	/* Keep the path as the process names it; open it through its root. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)sc->pid, m->path);
-	if (access(path, R_OK) == 0) {
-		/* Prefer the plain path when it is the same file from here. */
-		if (same_file(m->path, m->dev, m->ino))
-			symbolizer__add_file(sc->s, m->dev, m->ino, m->path);
-		else
-			symbolizer__add_file(sc->s, m->dev, m->ino, path);
-	}
+	symbolizer__add_file(arg, m->dev, m->ino, path);
 	return 0;
 }
 
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
 {
-	struct scan sc = { s, pid };
-
-	procmap__each(pid, scan_one, &sc);
-}
-
-static uint64_t kernel_dev(dev_t d)
-{
-	/* st_dev is userspace's encoding; the maps and BPF use the kernel's. */
-	return ((uint64_t)major(d) << 20) | minor(d);
-}
-
-/* path, if it is the file (dev, ino). */
-static int same_file(const char *path, uint64_t dev, uint64_t ino)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 && st.st_ino == ino && kernel_dev(st.st_dev) == dev;
+	procmap__each_code_file(pid, scan_one, s);
 }
 
 void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,
@@ -153,20 +114,20 @@ void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t
 	n = readlink(link, path, sizeof(path) - 1);
 	if (n > 0) {
 		path[n] = 0;
-		if (same_file(path, dev, ino)) {
+		if (procmap__same_file(path, dev, ino)) {
 			symbolizer__add_file(s, dev, ino, path);
 			return;
 		}
-		if (same_file(link, dev, ino)) { /* another mount namespace */
+		if (procmap__same_file(link, dev, ino)) { /* another mount namespace */
 			snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", (int)pid, path);
 			symbolizer__add_file(s, dev, ino, rooted);
 			return;
 		}
 	}
 	/* Already gone: the path given to execve, if it still names the file. */
-	if (filename[0] == '/' && same_file(filename, dev, ino))
+	if (filename[0] == '/' && procmap__same_file(filename, dev, ino))
 		symbolizer__add_file(s, dev, ino, filename);
-	else if (realpath(filename, path) && same_file(path, dev, ino))
+	else if (realpath(filename, path) && procmap__same_file(path, dev, ino))
 		symbolizer__add_file(s, dev, ino, path);
 }
 
@@ -188,7 +149,7 @@ static struct module *find_by_name(struct symbolizer *s, uint64_t dev, uint64_t 
 		return NULL;
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
-		if (same_file(path, dev, ino)) {
+		if (procmap__same_file(path, dev, ino)) {
 			symbolizer__add_file(s, dev, ino, path);
 			return find(s, dev, ino);
 		}
@@ -199,7 +160,7 @@ static struct module *find_by_name(struct symbolizer *s, uint64_t dev, uint64_t 
 		if (!slash)
 			continue;
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - s->m[i].path), s->m[i].path, name);
-		if (same_file(path, dev, ino)) {
+		if (procmap__same_file(path, dev, ino)) {
 			symbolizer__add_file(s, dev, ino, path);
 			return find(s, dev, ino);
 		}

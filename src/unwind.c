@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cfi.h"
@@ -97,7 +96,7 @@ void unwind__add_file(struct unwind *u, const char *path)
 
 	if (stat(path, &st))
 		return;
-	key.dev = ((uint64_t)major(st.st_dev) << 20) | minor(st.st_dev);
+	key.dev = procmap__kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
 	if (seen(u, &key))
 		return;
@@ -207,26 +206,14 @@ void unwind__add_program(struct unwind *u, const char *path)
 	add_needed(u, path, 0);
 }
 
-struct scan {
-	struct unwind *u;
-	pid_t pid;
-};
-
-static int scan_one(const struct procmap *m, void *arg)
+static int scan_one(const char *path, const struct procmap *m, void *arg)
 {
-	struct scan *sc = arg;
-	char path[4200];
-
-	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)sc->pid, m->path);
-	unwind__add_file(sc->u, path);
+	(void)m;
+	unwind__add_file(arg, path);
 	return 0;
 }
 
 void unwind__add_process(struct unwind *u, pid_t pid)
 {
-	struct scan sc = { u, pid };
-
-	procmap__each(pid, scan_one, &sc);
+	procmap__each_code_file(pid, scan_one, u);
 }
