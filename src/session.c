@@ -795,13 +795,15 @@ static int tree_empty(struct session *s)
 static void status_line(struct session *s)
 {
 	struct pt_global g;
-	char b1[32], b2[32];
+	char b1[32], b2[32], b3[32], b4[32];
 
 	if (s->o->quiet || !isatty(STDERR_FILENO) || collect__read_global(&g, s->skel))
 		return;
-	fprintf(stderr, "\rpeaktrace: %zu process%s traced, heap %s, peak %s\033[K",
+	fprintf(stderr, "\rpeaktrace: %zu process%s traced, heap %s (peak %s), RSS %s (peak %s)\033[K",
 		proctable__alive(&s->procs), proctable__alive(&s->procs) == 1 ? "" : "es",
-		report__bytes(g.live_bytes, b1, sizeof(b1)), report__bytes(g.peak_bytes, b2, sizeof(b2)));
+		report__bytes(g.live_bytes, b1, sizeof(b1)), report__bytes(g.peak_bytes, b2, sizeof(b2)),
+		report__bytes(g.rss_live * sysconf(_SC_PAGESIZE), b3, sizeof(b3)),
+		report__bytes(g.rss_peak * sysconf(_SC_PAGESIZE), b4, sizeof(b4)));
 	s->status_shown = 1;
 }
 
