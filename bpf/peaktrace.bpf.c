@@ -723,17 +723,23 @@ static __noinline void heap_alloc(void *ctx, __u32 inst, __u64 addr, __u64 size)
 
 	if (!addr)
 		return;
-	/* A block still recorded at this address was freed where we could not
-	 * see it (inside the allocator): release it before reusing the key. */
-	if (bpf_map_lookup_elem(&allocs, &key))
-		heap_free(inst, addr);
 	s = stack_rec_current(ctx, inst, &a.stack_id);
 	if (!s)
 		return;
 	a.size = size;
 	if (bpf_map_update_elem(&allocs, &key, &a, BPF_NOEXIST)) {
-		lost_inc(PT_LOST_ALLOCS_FULL);
-		return;
+		/* A block still recorded at this address was freed where we
+		 * could not see it (inside the allocator): release it, reuse
+		 * the key.  Otherwise the map is full. */
+		if (!bpf_map_lookup_elem(&allocs, &key)) {
+			lost_inc(PT_LOST_ALLOCS_FULL);
+			return;
+		}
+		heap_free(inst, addr);
+		if (bpf_map_update_elem(&allocs, &key, &a, BPF_NOEXIST)) {
+			lost_inc(PT_LOST_ALLOCS_FULL);
+			return;
+		}
 	}
 	model_apply(inst, s, size, 1);
 }
