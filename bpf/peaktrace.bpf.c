@@ -347,30 +347,20 @@ static __noinline void model_end(__u32 inst, __u64 now)
 
 /* --- stacks and the mappings their frames live in ------------------------ */
 
-struct vma_walk {
-	__u32 instance;
-	__u32 n;
-	__u64 cur_start;	/* the last mapping recorded, to skip repeats */
-	__u64 cur_end;
-	struct task_struct *task;
-};
-
-static long vma_record(struct task_struct *task, struct vm_area_struct *vma,
-		       struct vma_walk *w)
+/*
+ * A code mapping the unwinder found for this image: recorded (once) with
+ * what identifies its file, so stacks can be symbolized after the process
+ * is gone, and userspace is told while the process lives.
+ */
+static __always_inline void vma_remember(__u32 inst, struct vm_area_struct *vma,
+					 struct file *f, __u64 start, __u64 end, __u64 file_off)
 {
-	struct pt_vma_key key = { .instance = w->instance };
-	struct pt_vma v = {};
+	struct pt_vma_key key = { .instance = inst, .start = start };
+	struct pt_vma v = { .end = end, .file_offset = file_off };
 	struct pt_event *e;
-	struct file *f;
 
-	key.start = BPF_CORE_READ(vma, vm_start);
-	v.end = BPF_CORE_READ(vma, vm_end);
-	w->cur_start = key.start;
-	w->cur_end = v.end;
 	if (bpf_map_lookup_elem(&vmas, &key))
-		return 0;
-	v.file_offset = BPF_CORE_READ(vma, vm_pgoff) * PAGE_SIZE;
-	f = BPF_CORE_READ(vma, vm_file);
+		return;
 	if (f) {
 		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
 		v.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
@@ -378,45 +368,17 @@ static long vma_record(struct task_struct *task, struct vm_area_struct *vma,
 					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	}
 	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST))
-		return 0;
-	/* Tell userspace while the process lives, so it can find the file. */
+		return;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		lost_inc(PT_LOST_EVENTS);
-		return 0;
+		return;
 	}
 	__builtin_memset(e, 0, sizeof(*e));
 	e->type = PT_EV_VMA;
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
-	e->instance = w->instance;
+	e->instance = inst;
 	bpf_ringbuf_submit(e, 0);
-	return 0;
-}
-
-static long vma_walk_step(__u64 i, struct vma_walk *w)
-{
-	struct scratch *sc = scratch_get();
-	__u64 ip;
-
-	if (!sc || i >= w->n || i >= PT_MAX_STACK_DEPTH)
-		return 1;
-	ip = sc->stack.ips[i];
-	if (ip >= w->cur_start && ip < w->cur_end)
-		return 0;
-	bpf_find_vma(w->task, ip, vma_record, w, 0);
-	return 0;
-}
-
-/*
- * A stack seen for the first time in this image: record the mappings its
- * frames point into, so it can be symbolized after the process is gone.
- */
-static __noinline void record_stack_vmas(__u32 inst, __u32 nr)
-{
-	struct vma_walk w = { .instance = inst, .n = nr };
-
-	w.task = bpf_get_current_task_btf();
-	bpf_loop(PT_MAX_STACK_DEPTH, vma_walk_step, &w, 0);
 }
 
 /*
@@ -449,6 +411,7 @@ static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vm
 			     struct unwind_vma *u)
 {
 	struct pt_cfi_module_key key = {};
+	struct scratch *sc = scratch_get();
 	struct pt_cfi_module *m;
 	struct file *f;
 
@@ -459,6 +422,9 @@ static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vm
 	u->exec = !!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */);
 	u->has_table = 0;
 	f = BPF_CORE_READ(vma, vm_file);
+	/* every frame's mapping passes here once per image (then it is cached) */
+	if (sc && u->exec)
+		vma_remember(sc->instance, vma, f, u->start, u->end, u->file_off);
 	if (!f)
 		return 0;
 	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
@@ -558,10 +524,8 @@ static long unwind_step(__u64 i, void *unused)
 	if (!sc)
 		return 1;
 	nr = sc->stack.nr;
-	if (nr >= PT_MAX_STACK_DEPTH || nr >= max_depth) {
-		sc->truncated = 1;
+	if (nr > PT_MAX_STACK_DEPTH)
 		return 1;
-	}
 	ip = sc->ip;
 	sp = sc->sp;
 	bp = sc->bp;
@@ -595,6 +559,11 @@ static long unwind_step(__u64 i, void *unused)
 			else
 				t->rows[slot].row.cfa_reg = PT_CFA_UNKNOWN;
 		}
+	}
+	/* the last frame's mapping is known (and recorded): now stop if full */
+	if (nr >= PT_MAX_STACK_DEPTH || nr >= max_depth) {
+		sc->truncated = 1;
+		return 1;
 	}
 	if (row && row->cfa_reg == PT_CFA_END)
 		return 1;
@@ -686,11 +655,8 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 		lost_inc(PT_LOST_STACKS_FULL);
 		return NULL;
 	}
-	if (sc && sid != PT_STACK_NONE) {
-		record_stack_vmas(inst, sc->stack.nr);
-		if (sc->truncated)
-			lost_inc(PT_LOST_TRUNCATED);
-	}
+	if (sc && sid != PT_STACK_NONE && sc->truncated)
+		lost_inc(PT_LOST_TRUNCATED);
 	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 
