@@ -618,7 +618,3 @@ void probes__describe(const struct probes *pr, FILE *out)
 		}
 }
 
-size_t probes__event_count(const struct probes *pr)
-{
-	return pr->nfds;
-}

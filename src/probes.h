@@ -59,6 +59,5 @@ int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)
 
 /* One line per probe: function, library, offset, why there. */
 void probes__describe(const struct probes *pr, FILE *out);
-size_t probes__event_count(const struct probes *pr);
 
 #endif

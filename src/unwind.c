@@ -44,11 +44,6 @@ void unwind__free(struct unwind *u)
 	free(u);
 }
 
-uint32_t unwind__rows(const struct unwind *u)
-{
-	return u->next_row;
-}
-
 static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 {
 	size_t i;

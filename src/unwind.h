@@ -19,10 +19,7 @@ void unwind__free(struct unwind *u);
 void unwind__add_file(struct unwind *u, const char *path);
 /* An executable and, recursively, the libraries it names (DT_NEEDED). */
 void unwind__add_program(struct unwind *u, const char *path);
-/* Every executable file mapping of pid (through /proc/PID/root). */
+/* Every executable file mapping of pid. */
 void unwind__add_process(struct unwind *u, pid_t pid);
-
-/* Rows loaded, and modules whose tables could not be loaded. */
-uint32_t unwind__rows(const struct unwind *u);
 
 #endif
