@@ -261,11 +261,10 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		/* the libraries most programs map: ours */
-		unwind__add_process(s->unwind, getpid());
 	}
-	/* Most commands map the files peaktrace maps (libc, the loader). */
-	symbolizer__scan_process(s->sym, getpid());
+	/* Most commands map the files peaktrace maps (libc, the loader):
+	 * known for symbols and unwind tables from the start. */
+	scan_process(s, getpid());
 	if (!s->rss)
 		warn(s, "exact RSS needs Linux 6.2 or later: RSS figures are left out, the heap is traced");
 	s->t0_ns = now_ns();
