@@ -50,7 +50,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32);	/* tgid */
-	__type(value, __u32);	/* its current instance */
+	__type(value, struct pt_tgid);
 } tgids SEC(".maps");
 
 struct {
@@ -60,12 +60,46 @@ struct {
 	__type(value, struct pt_proc);
 } procs SEC(".maps");
 
-struct {
+/*
+ * Live blocks.  A program may hold tens of millions of them, but a hash
+ * map's bucket array is allocated whole at creation, so one map sized for
+ * that would take hundreds of MiB from every run.  Instead: tables that
+ * grow.  Table 0 is made at load; when the newest table is half full the
+ * loader adds one twice its size (src/session.c) and bumps alloc_tables.
+ * New blocks go into the newest table; lookups try the newest first.
+ */
+struct alloc_table {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1 << 20);
 	__type(key, struct pt_alloc_key);
 	__type(value, struct pt_alloc);
-} allocs SEC(".maps");
+} alloc_table0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PT_ALLOC_TABLES);
+	__type(key, __u32);
+	__array(values, struct alloc_table);
+} allocs SEC(".maps") = {
+	.values = { [0] = &alloc_table0 },
+};
+
+/* Tables in use, and live records per table (read by the loader). */
+__u32 alloc_tables = 1;
+__u64 alloc_live[PT_ALLOC_TABLES];
+/* Bumped by the loader after it adds unwind tables: mappings and rules
+ * cached as "no table" before that are looked up again. */
+__u64 cfi_generation;
+
+/* The C libraries probed (src/probes.c): mmaps and frees made from inside
+ * them are the library's own (arenas, heaps, thread stacks, tcaches). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, struct pt_cfi_module_key);
+	__type(value, __u32);
+} libc_files SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -74,8 +108,10 @@ struct {
 	__type(value, struct pt_region);
 } regions SEC(".maps");
 
+/* Both allocated per entry: room for many stacks costs only when used. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 32768);
 	__type(key, __u64);
 	__type(value, struct pt_stack);
@@ -83,6 +119,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 65536);
 	__type(key, struct pt_stack_key);
 	__type(value, struct pt_stack_rec);
@@ -157,11 +194,12 @@ struct unwind_vma {
 	__u64 start, end;
 	__u64 file_off;		/* file offset of start */
 	__s64 delta;		/* the table's vaddr - file offset */
+	__u64 dev, ino;		/* its file; 0 if anonymous */
 	__u32 first, nrows;
 	__u32 has_table;
 	__u32 valid;
 	__u32 exec;
-	__u32 pad;
+	__u32 gen;		/* cfi_generation when has_table was decided */
 };
 
 #define VMA_CACHE 16
@@ -171,7 +209,7 @@ struct unwind_vma {
 struct row_cache {
 	__u64 addr;
 	struct pt_cfi_row row;
-	__u32 pad;
+	__u32 gen;		/* cfi_generation when found (matters for "no rule") */
 };
 
 /*
@@ -230,6 +268,7 @@ struct scratch {
 	struct pt_stack stack;
 	__u64 hash, prev_hash;
 	__u32 truncated, instance;
+	__u32 partial, pad2;
 	__u64 ip, sp, bp;	/* the unwinder's registers */
 	__u64 copy_base, copied;
 	struct unwind_vma vma;
@@ -272,9 +311,9 @@ static __always_inline struct scratch *scratch_get(void)
 static __always_inline __u32 current_instance(void)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-	__u32 *inst = bpf_map_lookup_elem(&tgids, &tgid);
+	struct pt_tgid *t = bpf_map_lookup_elem(&tgids, &tgid);
 
-	return inst ? *inst : 0;
+	return t ? t->heap_instance : 0;
 }
 
 /* --- the model lock ------------------------------------------------------ */
@@ -407,12 +446,24 @@ static __always_inline int stack_read(struct scratch *sc, __u64 addr, __u64 *out
 	return bpf_probe_read_user(out, 8, (void *)addr);
 }
 
+/* The unwind table of u's file, if the loader has built one. */
+static __always_inline void unwind_vma_table(struct unwind_vma *u)
+{
+	struct pt_cfi_module_key key = { .dev = u->dev, .ino = u->ino };
+	struct pt_cfi_module *m = bpf_map_lookup_elem(&cfi_modules, &key);
+
+	if (m) {
+		u->first = m->first;
+		u->nrows = m->nrows;
+		u->delta = m->vaddr_minus_offset;
+		u->has_table = 1;
+	}
+}
+
 static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vma,
 			     struct unwind_vma *u)
 {
-	struct pt_cfi_module_key key = {};
 	struct scratch *sc = scratch_get();
-	struct pt_cfi_module *m;
 	struct file *f;
 
 	u->start = BPF_CORE_READ(vma, vm_start);
@@ -421,21 +472,17 @@ static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vm
 	u->valid = 1;
 	u->exec = !!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */);
 	u->has_table = 0;
+	/* before the table lookup: a table added meanwhile makes it stale */
+	u->gen = (__u32)cfi_generation;
 	f = BPF_CORE_READ(vma, vm_file);
 	/* every frame's mapping passes here once per image (then it is cached) */
 	if (sc && u->exec)
 		vma_remember(sc->instance, vma, f, u->start, u->end, u->file_off);
 	if (!f)
 		return 0;
-	key.ino = BPF_CORE_READ(f, f_inode, i_ino);
-	key.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	m = bpf_map_lookup_elem(&cfi_modules, &key);
-	if (m) {
-		u->first = m->first;
-		u->nrows = m->nrows;
-		u->delta = m->vaddr_minus_offset;
-		u->has_table = 1;
-	}
+	u->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	u->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	unwind_vma_table(u);
 	return 0;
 }
 
@@ -494,8 +541,16 @@ static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
 	}
 	if (pc) {
 		for (k = 0; k < VMA_CACHE; k++) {
-			if (pc->vma[k].valid && addr >= pc->vma[k].start && addr < pc->vma[k].end) {
-				sc->vma = pc->vma[k];
+			struct unwind_vma *c = &pc->vma[k];
+
+			if (c->valid && addr >= c->start && addr < c->end) {
+				/* cached before its file's table was loaded (the
+				 * exec'd program of a shell, a dlopen): look again */
+				if (!c->has_table && c->ino && c->gen != (__u32)cfi_generation) {
+					c->gen = (__u32)cfi_generation;
+					unwind_vma_table(c);
+				}
+				sc->vma = *c;
 				return;
 			}
 		}
@@ -535,7 +590,9 @@ static long unwind_step(__u64 i, void *unused)
 	 * rule by address skips the mapping lookup and the table search */
 	t = bpf_task_storage_get(&threads, bpf_get_current_task_btf(), 0, 0);
 	slot = (lookup ^ (lookup >> 7)) & (ROW_CACHE - 1);
-	if (t && t->rows[slot].addr == lookup) {
+	if (t && t->rows[slot].addr == lookup &&
+	    (t->rows[slot].row.cfa_reg != PT_CFA_UNKNOWN ||
+	     t->rows[slot].gen == (__u32)cfi_generation)) {
 		cached = t->rows[slot].row;
 		row = &cached;
 	} else {
@@ -547,6 +604,7 @@ static long unwind_step(__u64 i, void *unused)
 				sc->stack.nr = nr - 1;
 				sc->hash = sc->prev_hash;
 			}
+			sc->partial = 1;
 			return 1;
 		}
 		if (sc->vma.has_table)
@@ -554,6 +612,7 @@ static long unwind_step(__u64 i, void *unused)
 						      sc->vma.delta));
 		if (t && sc->vma.valid) {
 			t->rows[slot].addr = lookup;
+			t->rows[slot].gen = sc->vma.gen;
 			if (row)
 				t->rows[slot].row = *row;
 			else
@@ -569,16 +628,21 @@ static long unwind_step(__u64 i, void *unused)
 		return 1;
 	if (row && row->cfa_reg != PT_CFA_UNKNOWN) {
 		cfa = (row->cfa_reg == PT_CFA_RSP ? sp : bp) + (__s64)row->cfa_off;
-		if (stack_read(sc, cfa - 8, &ra))
+		if (stack_read(sc, cfa - 8, &ra) ||
+		    (row->rbp_saved && stack_read(sc, cfa + (__s64)row->rbp_off, &bp))) {
+			sc->partial = 1;
 			return 1;
-		if (row->rbp_saved && stack_read(sc, cfa + (__s64)row->rbp_off, &bp))
-			return 1;
+		}
 		sp = cfa;
 	} else {
-		if (!bp || (bp & 7) || bp < sp)
+		/* a zero %rbp ends a frame-pointer chain (_start, clone) */
+		if (!bp)
 			return 1;
-		if (stack_read(sc, bp, &frame0) || stack_read(sc, bp + 8, &ra))
+		if ((bp & 7) || bp < sp || stack_read(sc, bp, &frame0) ||
+		    stack_read(sc, bp + 8, &ra)) {
+			sc->partial = 1;
 			return 1;
+		}
 		sp = bp + 16;
 		bp = frame0;
 	}
@@ -612,11 +676,14 @@ static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc, 
 	sc->bp = regs->bp;
 	sc->vma.valid = 0;
 	sc->truncated = 0;
+	sc->partial = 0;
 	sc->instance = inst;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
 	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
 	bpf_loop(PT_MAX_STACK_DEPTH, unwind_step, NULL, 0);
+	sc->stack.flags = (sc->truncated ? PT_STACK_TRUNCATED : 0) |
+			  (sc->partial ? PT_STACK_PARTIAL : 0);
 	return sc->hash ?: 1;
 }
 
@@ -657,56 +724,167 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 	}
 	if (sc && sid != PT_STACK_NONE && sc->truncated)
 		lost_inc(PT_LOST_TRUNCATED);
+	if (sc && sid != PT_STACK_NONE && sc->partial)
+		lost_inc(PT_LOST_PARTIAL);
 	return bpf_map_lookup_elem(&stack_recs, &key);
+}
+
+/* --- calls the C library makes for itself ----------------------------------- */
+
+/*
+ * Whether the function probed at regs was called from inside a C library
+ * we probe: glibc's malloc maps its arenas and heaps (from free too: a
+ * thread whose first allocator call is free() creates its arena there),
+ * pthread_create maps thread stacks, and a thread's exit frees its tcache,
+ * which malloc made internally.  None of that is heap the program asked
+ * for.  Only for probes where the return address is still at (%rsp).
+ */
+static __noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
+{
+	struct scratch *sc = scratch_get();
+	struct pt_cfi_module_key key = {};
+	__u64 ra = 0;
+
+	if (!sc || bpf_probe_read_user(&ra, sizeof(ra), (void *)regs->sp) || !ra)
+		return 0;
+	sc->instance = inst;
+	unwind_find_vma(sc, ra - 1);
+	if (!sc->vma.valid)
+		return 0;
+	key.dev = sc->vma.dev;
+	key.ino = sc->vma.ino;
+	return bpf_map_lookup_elem(&libc_files, &key) != NULL;
 }
 
 /* --- heap blocks ---------------------------------------------------------- */
 
-static __noinline void heap_free(__u32 inst, __u64 addr)
+static __always_inline void *alloc_table(__u32 t)
+{
+	return bpf_map_lookup_elem(&allocs, &t);
+}
+
+static __always_inline void alloc_live_add(__u32 t, __s64 n)
+{
+	if (t < PT_ALLOC_TABLES)
+		__sync_fetch_and_add(&alloc_live[t], n);
+}
+
+/*
+ * Removes the record of the block at key and accounts its bytes out.
+ * Returns 0, or -1 if no table has it.
+ */
+static __noinline int heap_release(struct pt_alloc_key *key)
+{
+	__u32 n = alloc_tables, i, t;
+	struct pt_alloc *a, old;
+	void *table;
+
+	for (i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (i >= n)
+			break;
+		t = n - 1 - i;	/* the newest first: most blocks die young */
+		table = alloc_table(t);
+		if (!table)
+			continue;
+		a = bpf_map_lookup_elem(table, key);
+		if (!a)
+			continue;
+		old = *a;
+		/* Only the thread whose delete succeeds accounts it (double free). */
+		if (bpf_map_delete_elem(table, key))
+			return 0;
+		alloc_live_add(t, -1);
+		model_apply(key->instance, stack_rec_lookup(key->instance, old.stack_id),
+			    -(__s64)old.size, -1);
+		return 0;
+	}
+	return -1;
+}
+
+static __noinline int alloc_known(__u32 inst, __u64 addr)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
-	struct pt_alloc *a, old;
+	__u32 n = alloc_tables, i;
+	void *table;
 
-	if (!addr)
-		return;
-	a = bpf_map_lookup_elem(&allocs, &key);
-	if (!a) {
-		lost_inc(PT_LOST_UNKNOWN_FREES);
+	for (i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (i >= n)
+			break;
+		table = alloc_table(i);
+		if (table && bpf_map_lookup_elem(table, &key))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A free of a block this image never allocated: a forked child freeing
+ * what its parent allocated before the fork (expected), the C library
+ * freeing its own blocks (expected), or a block allocated where no probe
+ * saw it (before -p attached, or lost): only the last is a loss.
+ */
+static __noinline void count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
+					  __u64 addr)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst), *parent;
+	__u32 pinst = p ? p->parent_instance : 0;
+
+	parent = pinst ? bpf_map_lookup_elem(&procs, &pinst) : NULL;
+	/* a fork's parent image, not the image this one exec'd from */
+	if (parent && p && parent->tgid != p->tgid && alloc_known(pinst, addr)) {
+		lost_inc(PT_LOST_INHERITED_FREES);
 		return;
 	}
-	old = *a;
-	/* Only the thread whose delete succeeds accounts it (double free). */
-	if (bpf_map_delete_elem(&allocs, &key))
+	if (ra_at_rsp && caller_in_libc(regs, inst)) {
+		lost_inc(PT_LOST_ALLOCATOR_FREES);
 		return;
-	model_apply(inst, stack_rec_lookup(inst, old.stack_id), -(__s64)old.size, -1);
+	}
+	lost_inc(PT_LOST_UNKNOWN_FREES);
+}
+
+static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
+				      __u64 addr)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+
+	if (addr && heap_release(&key))
+		count_unknown_free(regs, ra_at_rsp, inst, addr);
 }
 
 static __noinline void heap_alloc(void *ctx, __u32 inst, __u64 addr, __u64 size)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	__u32 n = alloc_tables, newest = n - 1;
 	struct pt_alloc a = {};
 	struct pt_stack_rec *s;
+	void *table;
 
-	if (!addr)
+	if (!addr || newest >= PT_ALLOC_TABLES)
 		return;
 	s = stack_rec_current(ctx, inst, &a.stack_id);
 	if (!s)
 		return;
 	a.size = size;
-	if (bpf_map_update_elem(&allocs, &key, &a, BPF_NOEXIST)) {
-		/* A block still recorded at this address was freed where we
-		 * could not see it (inside the allocator): release it, reuse
-		 * the key.  Otherwise the map is full. */
-		if (!bpf_map_lookup_elem(&allocs, &key)) {
+	table = alloc_table(newest);
+	if (!table)
+		return;
+	/* A record still at this address: freed where no probe saw it (inside
+	 * the allocator).  Release it first.  With one table the insert finds
+	 * it; with more, an older table may hold it. */
+	if (n > 1)
+		heap_release(&key);
+	if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(table, &key)) {
 			lost_inc(PT_LOST_ALLOCS_FULL);
 			return;
 		}
-		heap_free(inst, addr);
-		if (bpf_map_update_elem(&allocs, &key, &a, BPF_NOEXIST)) {
+		heap_release(&key);
+		if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
 			lost_inc(PT_LOST_ALLOCS_FULL);
 			return;
 		}
 	}
+	alloc_live_add(newest, 1);
 	model_apply(inst, s, size, 1);
 }
 
@@ -909,13 +1087,14 @@ int pt_entry(struct pt_regs *ctx)
 	__u32 inst = current_instance();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = PT_COOKIE_FUNC(cookie);
+	int ra_at_rsp = !!(cookie & PT_COOKIE_RA_AT_RSP);
 	struct thread_state *t;
 
 	if (bare_probes || !inst)
 		return 0;
 	if (cookie & PT_COOKIE_AFTER_SYSCALL) {
 		/* One probe right after the syscall: arguments and result at once. */
-		if (inside_allocator())
+		if (inside_allocator() || (ra_at_rsp && caller_in_libc(ctx, inst)))
 			return 0;
 		if (fn == PT_FN_MMAP) {
 			__u64 r10 = ctx->r10, rcx = ctx->cx;
@@ -931,12 +1110,12 @@ int pt_entry(struct pt_regs *ctx)
 	}
 	if (fn == PT_FN_FREE) {
 		if (!inside_allocator())
-			heap_free(inst, PT_REGS_PARM1(ctx));
+			heap_free(ctx, ra_at_rsp, inst, PT_REGS_PARM1(ctx));
 		return 0;
 	}
 	if (fn == PT_FN_MUNMAP) {
 		/* Entry fallback: counted as done; munmap fails only on bad input. */
-		if (!inside_allocator())
+		if (!inside_allocator() && !(ra_at_rsp && caller_in_libc(ctx, inst)))
 			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
 		return 0;
 	}
@@ -945,6 +1124,9 @@ int pt_entry(struct pt_regs *ctx)
 		return 0;
 	if (t->depth++)
 		return 0;
+	/* the C library's own mappings: the return probe passes them by */
+	if ((fn == PT_FN_MMAP || fn == PT_FN_MREMAP) && ra_at_rsp && caller_in_libc(ctx, inst))
+		fn = PT_FN_COUNT;
 	t->func = fn;
 	t->arg[0] = PT_REGS_PARM1(ctx);
 	t->arg[1] = PT_REGS_PARM2(ctx);
@@ -1013,7 +1195,7 @@ int pt_return(struct pt_regs *ctx)
 		 * (NULL for a non-zero size) leaves the old block alone. */
 		if (!ret && size)
 			break;
-		heap_free(inst, t->arg[0]);
+		heap_free(ctx, 0, inst, t->arg[0]);
 		heap_alloc(ctx, inst, ret, size);
 		break;
 	}
@@ -1114,13 +1296,17 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	model_unlock(g, held);
 }
 
-static __always_inline void mm_record(struct mm_struct *mm, __u32 inst)
+/* Returns 0 if mm is now inst's. */
+static __always_inline int mm_record(struct mm_struct *mm, __u32 inst, __u64 flags)
 {
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	__u64 key = (__u64)mm;
 
-	if (!bpf_map_update_elem(&mms, &key, &inst, BPF_ANY) && p)
+	if (bpf_map_update_elem(&mms, &key, &inst, flags))
+		return -1;
+	if (p)
 		p->mm_known = 1;
+	return 0;
 }
 
 /*
@@ -1142,19 +1328,22 @@ SEC("iter/task")
 int pt_learn_mms(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
-	__u32 tgid, *inst;
+	struct pt_tgid *t;
 	struct mm_struct *mm;
+	__u32 tgid;
 
 	if (!task || task->pid != task->tgid)
 		return 0;
 	mm = task->mm;
 	tgid = task->tgid;
-	inst = bpf_map_lookup_elem(&tgids, &tgid);
-	if (!mm || !inst)
+	t = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!mm || !t)
 		return 0;
-	tgid = *inst;
-	mm_record(mm, tgid);
-	rss_update(mm, tgid, -1);
+	/* an mm shared with a CLONE_VM child is counted once, for whichever
+	 * the iterator met first (the parent: it comes first in pid order) */
+	tgid = t->instance;
+	if (!mm_record(mm, tgid, BPF_NOEXIST))
+		rss_update(mm, tgid, -1);
 	return 0;
 }
 
@@ -1234,8 +1423,11 @@ static __always_inline struct pt_event *event_reserve(__u32 type, struct task_st
 	return e;
 }
 
-static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_instance)
+/* heap_instance: 0, or the parent's for a CLONE_VM child (see pt_tgid). */
+static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_instance,
+					__u32 heap_instance)
 {
+	struct pt_tgid t;
 	struct pt_proc p = {
 		.tgid = tgid, .ppid = ppid, .parent_instance = parent_instance,
 		.alive = 1, .start_ns = bpf_ktime_get_ns(),
@@ -1246,7 +1438,9 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 		lost_inc(PT_LOST_PROCS_FULL);
 		return 0;
 	}
-	if (bpf_map_update_elem(&tgids, &tgid, &inst, BPF_ANY)) {
+	t.instance = inst;
+	t.heap_instance = heap_instance ?: inst;
+	if (bpf_map_update_elem(&tgids, &tgid, &t, BPF_ANY)) {
 		lost_inc(PT_LOST_PROCS_FULL);
 		bpf_map_delete_elem(&procs, &inst);
 		return 0;
@@ -1258,20 +1452,24 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u32 *pinst, inst, parent_inst;
+	int shares_mm = child->mm == parent->mm;
+	struct pt_tgid *pt;
+	__u32 inst, parent_inst;
 	struct pt_event *e;
 
 	if ((__u32)child->pid != ctgid) /* a new thread, not a new process */
 		return 0;
-	pinst = bpf_map_lookup_elem(&tgids, &ptgid);
-	if (!pinst)
+	pt = bpf_map_lookup_elem(&tgids, &ptgid);
+	if (!pt)
 		return 0;
-	parent_inst = *pinst;
-	inst = proc_start(ctgid, ptgid, parent_inst);
+	parent_inst = pt->instance;
+	inst = proc_start(ctgid, ptgid, parent_inst, shares_mm ? pt->heap_instance : 0);
 	if (!inst)
 		return 0;
-	if (child->mm) {
-		mm_record(child->mm, inst);
+	/* A CLONE_VM child (vfork, posix_spawn, system) shares its parent's
+	 * mm until it execs: the mm stays the parent's, counted once. */
+	if (child->mm && !shares_mm) {
+		mm_record(child->mm, inst, BPF_ANY);
 		/* fork counted the copied page tables before we knew the mm */
 		rss_update(child->mm, inst, -1);
 	}
@@ -1299,13 +1497,13 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	/* the new image: the thread's cached mappings are the old one's */
 	bpf_task_storage_delete(&threads, task);
 	model_end(old, bpf_ktime_get_ns());
-	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old);
+	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old, 0);
 	if (!inst) {
 		bpf_map_delete_elem(&tgids, &tgid);
 		return 0;
 	}
 	if (task->mm) {
-		mm_record(task->mm, inst);
+		mm_record(task->mm, inst, BPF_ANY);
 		rss_update(task->mm, inst, -1);
 	}
 	e = event_reserve(PT_EV_EXEC, task);
@@ -1327,18 +1525,65 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	return 0;
 }
 
+/*
+ * perf's fast context switch swaps the whole event contexts of two tasks
+ * whose contexts are clones (a parent and the child that inherited its
+ * events).  The uprobe filter finds a task's probes by each event's target
+ * task, which does not move with the context; so when the task holding
+ * another's events exits, it frees them, the filter sees that other task
+ * lose its last event, and the kernel removes the breakpoints from its
+ * address space while it runs.  src/probes.c asks for PERF_SAMPLE_READ on
+ * inherited events, which keeps their contexts from being swapped (Linux
+ * 6.12 and later); this check at every thread exit makes any case it does
+ * not cover show up in the report instead of as silent zeros.
+ */
+static __always_inline void check_probe_owner(struct task_struct *task)
+{
+	struct perf_event_context *ctx = task->perf_event_ctxp;
+	struct task_struct *target;
+	struct list_head *first;
+	struct perf_event *ev;
+	__u32 tgid, *pinst, inst;
+	struct pt_proc *p;
+
+	if (!ctx)
+		return;
+	first = BPF_CORE_READ(ctx, event_list.next);
+	if (!first || (__u64)first == (__u64)ctx + bpf_core_field_offset(struct perf_event_context,
+									    event_list))
+		return;
+	ev = (void *)first - bpf_core_field_offset(struct perf_event, event_entry);
+	target = BPF_CORE_READ(ev, hw.target);
+	if (!target || target == task)
+		return;
+	tgid = BPF_CORE_READ(target, tgid);
+	if (tgid == (__u32)task->tgid)
+		return;	/* a sibling thread: same address space, same probes */
+	pinst = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!pinst)
+		return;
+	inst = *pinst;
+	p = bpf_map_lookup_elem(&procs, &inst);
+	if (p && !__sync_lock_test_and_set(&p->probes_removed, 1))
+		lost_inc(PT_LOST_PROBES_REMOVED);
+}
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
 {
 	__u32 tgid = task->tgid, *pinst, inst;
 	struct pt_event *e;
 
-	if (!group_dead)
+	if (!group_dead) {
+		if (bpf_map_lookup_elem(&tgids, &tgid))
+			check_probe_owner(task);
 		return 0;
+	}
 	pinst = bpf_map_lookup_elem(&tgids, &tgid);
 	if (!pinst)
 		return 0;
 	inst = *pinst;
+	check_probe_owner(task);
 	record_hiwater(task->mm, inst);
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);

@@ -22,6 +22,8 @@
 #define PT_STACK_NONE 0
 /* Bytes of user stack copied at once above %rsp for the frame walk. */
 #define PT_STACK_COPY 1024
+/* Allocation tables at most (see "allocs" in bpf/peaktrace.bpf.c). */
+#define PT_ALLOC_TABLES 8
 /* Overlapping mmap regions handled by one munmap/mremap/MAP_FIXED. */
 #define PT_MAX_OVERLAPS 16
 
@@ -52,6 +54,8 @@ enum pt_func {
 #define PT_COOKIE_AFTER_SYSCALL 0x100
 /* The wrapper moved the 4th argument from %rcx to %r10 (syscall ABI). */
 #define PT_COOKIE_ARG4_IN_R10 0x200
+/* Nothing before the probe moved %rsp: the return address is at (%rsp). */
+#define PT_COOKIE_RA_AT_RSP 0x400
 
 /* The kernel's RSS counters (enum in include/linux/mm_types_task.h). */
 enum pt_rss_member {
@@ -63,18 +67,44 @@ enum pt_rss_member {
 };
 #define PT_MAX_CPUS 512
 
-/* Per-CPU loss counters (map "lost"), summed by userspace. */
+/*
+ * Per-CPU counters (map "lost"), summed by userspace.  One list, so that the
+ * BPF enum, the report's fields, their JSON names and their text lines
+ * cannot drift apart: X(NAME, json_name, kind, text), text taking the count.
+ * kind LOSS: something was not counted, and the report says INCOMPLETE.
+ * kind NOTE: every byte was counted; worth knowing all the same.
+ */
+#define PT_COUNTER_LIST(X)                                                                    \
+	X(EVENTS, "events", LOSS, "%llu process events dropped (ring buffer full)")           \
+	X(UNKNOWN_FREES, "unknown_frees", LOSS,                                               \
+	  "%llu frees of memory allocated before tracing or not seen")                       \
+	X(ALLOCS_FULL, "allocs_map_full", LOSS,                                               \
+	  "%llu allocations not counted: allocation maps full (--max-allocs)")                \
+	X(STACKS_FULL, "stacks_map_full", LOSS,                                               \
+	  "%llu allocations not counted: stack map full (--max-stacks)")                      \
+	X(REGIONS_FULL, "regions_map_full", LOSS, "%llu mmap regions not counted: region map full") \
+	X(PROCS_FULL, "procs_map_full", LOSS,                                                 \
+	  "%llu processes not traced: process map full (--max-procs)")                        \
+	X(STACK_ERRORS, "stack_errors", LOSS, "%llu allocations whose stack could not be captured") \
+	X(OVERLAPS, "region_overlaps_dropped", LOSS,                                          \
+	  "%llu unmaps that overlapped more regions than handled")                            \
+	X(LOCK_TIMEOUTS, "unlocked_updates", LOSS,                                            \
+	  "%llu updates applied without the model lock (may be inexact)")                     \
+	X(PROBES_REMOVED, "probes_removed", LOSS,                                             \
+	  "%llu processes whose probes the kernel removed while they ran")                    \
+	X(TRUNCATED, "truncated_stacks", NOTE,                                                \
+	  "%llu stacks cut at the depth limit (--stack-depth): innermost frames kept")        \
+	X(PARTIAL, "partial_stacks", NOTE,                                                    \
+	  "%llu stacks whose unwinding stopped before the outermost frame")                   \
+	X(INHERITED_FREES, "inherited_frees", NOTE,                                           \
+	  "%llu frees in forked children of blocks their parent allocated before the fork")   \
+	X(ALLOCATOR_FREES, "allocator_frees", NOTE,                                           \
+	  "%llu frees by the C library of its own blocks (thread caches at thread exit)")
+
 enum pt_lost {
-	PT_LOST_EVENTS = 0,	/* ring buffer full: process events dropped */
-	PT_LOST_UNKNOWN_FREES,	/* free/munmap of memory never seen allocated */
-	PT_LOST_ALLOCS_FULL,	/* allocation map full: allocation not counted */
-	PT_LOST_STACKS_FULL,	/* stack record map full */
-	PT_LOST_REGIONS_FULL,	/* mmap region map full */
-	PT_LOST_PROCS_FULL,	/* process map full: a child is not traced */
-	PT_LOST_STACK_ERRORS,	/* user stack not captured (map full, collision, fault) */
-	PT_LOST_OVERLAPS,	/* more overlapping regions than PT_MAX_OVERLAPS */
-	PT_LOST_LOCK_TIMEOUTS,	/* model updated without its lock after a long spin */
-	PT_LOST_TRUNCATED,	/* stacks cut at the depth limit (new records) */
+#define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
+	PT_COUNTER_LIST(PT_COUNTER_ENUM)
+#undef PT_COUNTER_ENUM
 	PT_LOST_COUNT,
 };
 
@@ -143,12 +173,27 @@ struct pt_proc {
 	__u64 rss_start;	/* exact total when tracing began (-p: smaps_rollup) */
 	__u32 launcher;		/* peaktrace's gated fork: its RSS is not the tree's */
 	__u32 mm_known;		/* BPF has recorded its mm (map mms) */
+	__u32 probes_removed;	/* the kernel took its probes away while it ran */
+	__u32 pad;
+};
+
+/*
+ * Map tgids: a traced process's current image, and the image whose heap its
+ * allocator calls count in: its own, except for a CLONE_VM child (vfork,
+ * posix_spawn, system) until it execs: it runs in its parent's address
+ * space, and what it allocates or frees there is the parent's heap.
+ */
+struct pt_tgid {
+	__u32 instance;
+	__u32 heap_instance;
 };
 
 /* A user stack, innermost frame first; keyed by a 64-bit hash of its ips. */
+#define PT_STACK_TRUNCATED 1	/* cut at the depth limit */
+#define PT_STACK_PARTIAL 2	/* unwinding stopped before the outermost frame */
 struct pt_stack {
 	__u32 nr;
-	__u32 pad;
+	__u32 flags;		/* PT_STACK_* */
 	__u64 ips[PT_MAX_STACK_DEPTH];
 };
 

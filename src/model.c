@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Building the report from the model's records (see bpf/model.h). */
+/* Building the report from the model's records (see bpf/peak_model.h). */
 #include <stdlib.h>
 #include <string.h>
 #include "model.h"
@@ -192,6 +192,9 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 			}
 			rp->heap_note = pi->note[0] ? pi->note : NULL;
 		}
+		rp->probes_removed = cp->p.probes_removed;
+		if (rp->probes_removed && !rp->heap_note)
+			rp->heap_note = "the kernel removed its probes while it ran: heap incomplete";
 		if (r->rss_only)
 			rp->heap_note = "heap not traced (--rss-only)";
 		if (rank_stacks(c, cp->instance, 1, top, frames, ctx, &rp->stacks, &rp->nstacks,
@@ -200,17 +203,6 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
 
-	r->lost.events = c->lost[PT_LOST_EVENTS];
-	r->lost.unknown_frees = c->lost[PT_LOST_UNKNOWN_FREES];
-	r->lost.allocs_full = c->lost[PT_LOST_ALLOCS_FULL];
-	r->lost.stacks_full = c->lost[PT_LOST_STACKS_FULL];
-	r->lost.regions_full = c->lost[PT_LOST_REGIONS_FULL];
-	r->lost.procs_full = c->lost[PT_LOST_PROCS_FULL];
-	r->lost.map_full = r->lost.allocs_full + r->lost.stacks_full + r->lost.regions_full +
-			   r->lost.procs_full;
-	r->lost.stack_errors = c->lost[PT_LOST_STACK_ERRORS];
-	r->lost.overlaps = c->lost[PT_LOST_OVERLAPS];
-	r->lost.lock_timeouts = c->lost[PT_LOST_LOCK_TIMEOUTS];
-	r->lost.truncated = c->lost[PT_LOST_TRUNCATED];
+	memcpy(r->lost.count, c->lost, sizeof(r->lost.count));
 	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "options.h"
+#include "peaktrace.h"
 
 const char *argp_program_version = "peaktrace 0.1";
 const char *argp_program_bug_address = "";
@@ -61,26 +62,30 @@ static const struct argp_option opts[] = {
 	  "binaries too)", 1 },
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
-	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked (default 1048576)", 3 },
-	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records (default 65536)", 3 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864; memory is taken as they are)", 3 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
 	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
 	{ "bench-bare-probes", OPT_BARE, NULL, 0,
 	  "Benchmark baseline: attach every probe but count nothing (the report is empty)", 3 },
 	{ NULL, 0, NULL, 0, NULL, 0 },
 };
 
-static int parse_u32(const char *s, uint32_t min, uint32_t *out)
+static int parse_range(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 {
 	char *end;
 	unsigned long long v;
 
 	errno = 0;
 	v = strtoull(s, &end, 10);
-	if (errno || *end || end == s || v < min || v > UINT32_MAX)
+	if (errno || *end || end == s || *s == '-' || v < min || v > max)
 		return -1;
 	*out = (uint32_t)v;
 	return 0;
 }
+
+#define MAX_ALLOCS_LIMIT (255u << 20)
+#define MAX_STACKS_LIMIT (1u << 22)
+#define MAX_PROCS_LIMIT (1u << 20)
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
 {
@@ -90,7 +95,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 
 	switch (key) {
 	case 'p':
-		if (parse_u32(arg, 1, &v) || v > 0x7fffffff)
+		if (parse_range(arg, 1, UINT32_MAX, &v) || v > 0x7fffffff)
 			argp_error(state, "invalid pid '%s': expected a positive number", arg);
 		o->pid = (pid_t)v;
 		break;
@@ -104,7 +109,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->json_path = arg;
 		break;
 	case OPT_TOP:
-		if (parse_u32(arg, 0, &o->top))
+		if (parse_range(arg, 0, UINT32_MAX, &o->top))
 			argp_error(state, "invalid --top '%s': expected a number", arg);
 		break;
 	case OPT_DURATION:
@@ -114,16 +119,20 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
 		break;
 	case OPT_MAX_ALLOCS:
-		if (parse_u32(arg, 1024, &o->max_allocs))
-			argp_error(state, "invalid --max-allocs '%s': expected a number >= 1024", arg);
+		/* 8 tables doubling from 1 Mi: about 2^28 */
+		if (parse_range(arg, 1024, MAX_ALLOCS_LIMIT, &o->max_allocs))
+			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each live "
+				   "block takes about 100 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
 		break;
 	case OPT_MAX_STACKS:
-		if (parse_u32(arg, 1024, &o->max_stacks))
-			argp_error(state, "invalid --max-stacks '%s': expected a number >= 1024", arg);
+		if (parse_range(arg, 1024, MAX_STACKS_LIMIT, &o->max_stacks))
+			argp_error(state, "invalid --max-stacks '%s': expected 1024 to %u (each stack "
+				   "takes up to 1 KiB of kernel memory)", arg, MAX_STACKS_LIMIT);
 		break;
 	case OPT_MAX_PROCS:
-		if (parse_u32(arg, 16, &o->max_procs))
-			argp_error(state, "invalid --max-procs '%s': expected a number >= 16", arg);
+		if (parse_range(arg, 16, MAX_PROCS_LIMIT, &o->max_procs))
+			argp_error(state, "invalid --max-procs '%s': expected 16 to %u", arg,
+				   MAX_PROCS_LIMIT);
 		break;
 	case OPT_BARE:
 		o->bare_probes = 1;
@@ -138,7 +147,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->frame_pointers = 1;
 		break;
 	case OPT_STACK_DEPTH:
-		if (parse_u32(arg, 1, &o->stack_depth) || o->stack_depth > 127)
+		if (parse_range(arg, 1, PT_MAX_STACK_DEPTH, &o->stack_depth))
 			argp_error(state, "invalid --stack-depth '%s': expected 1 to 127", arg);
 		break;
 	case ARGP_KEY_ARG:
@@ -165,8 +174,8 @@ int options__parse(int argc, char **argv, struct options *o)
 
 	memset(o, 0, sizeof(*o));
 	o->top = 10;
-	o->max_allocs = 1u << 20;
-	o->max_stacks = 65536;
+	o->max_allocs = 1u << 26;
+	o->max_stacks = 1u << 20;
 	o->max_procs = 16384;
 	o->stack_depth = 127;
 	/* argp exits with argp_err_exit_status on usage errors. */

@@ -170,9 +170,10 @@ void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
 {
 	size_t off = 0;
 	struct insn in;
+	int sp_moved = 0;
 
 	out->offset = 0;
-	out->cookie_flags = 0;
+	out->cookie_flags = PT_COOKIE_RA_AT_RSP;
 	out->emulated = 0;
 	out->why = "entry: no emulated instruction provably safe before the first change of an argument or of %rsp";
 	while (off < len && off < 64) {
@@ -182,6 +183,7 @@ void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
 		}
 		if (in.emulated) {
 			out->offset = off;
+			out->cookie_flags = sp_moved ? 0 : PT_COOKIE_RA_AT_RSP;
 			out->emulated = 1;
 			out->why = off ? "first emulated instruction; arguments and %rsp unchanged before it"
 				       : "entry instruction is emulated";
@@ -191,6 +193,7 @@ void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
 			return;
 		if (needs_return && in.writes_sp)
 			return;
+		sp_moved |= in.writes_sp;
 		if (in.branch || in.is_syscall)
 			return;
 		off += in.len;
@@ -216,7 +219,8 @@ int placement__after_syscall(const uint8_t *code, size_t len, uint32_t arg_mask,
 			if (!in.emulated || !in.branch)
 				return -1;
 			out->offset = off;
-			out->cookie_flags = PT_COOKIE_AFTER_SYSCALL | flags;
+			/* nothing before it may move %rsp (checked below) */
+			out->cookie_flags = PT_COOKIE_AFTER_SYSCALL | PT_COOKIE_RA_AT_RSP | flags;
 			out->emulated = 1;
 			out->why = "after the syscall of a syscall wrapper: arguments and result in registers";
 			return 0;

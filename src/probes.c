@@ -37,6 +37,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "elfsym.h"
 #include "peaktrace.h"
@@ -97,6 +98,7 @@ struct probe_set {
 
 struct probes {
 	struct bpf_program *entry, *ret;
+	int libc_files_fd;
 	struct tracefs *tfs;
 	pid_t anchor;
 	struct probe_set **sets;
@@ -106,9 +108,24 @@ struct probes {
 	unsigned seq;
 };
 
+/*
+ * Inherited events ask for PERF_SAMPLE_READ (with PERF_SAMPLE_TID, which
+ * the kernel requires beside it): a context holding such events is never
+ * swapped with a clone's at a context switch.  Without that, a parent and
+ * the child that inherited its events could trade contexts; when one of
+ * them exits it frees the events targeting the other, and the uprobe
+ * filter then removes the other's breakpoints while it runs.  Measured: 4
+ * branch processes forking 50 leaves each, 146 of 200 leaves counted
+ * nothing; with this, none.  Kernels before 6.12 refuse the combination
+ * (EINVAL): the events are then opened without it, and the exit check in
+ * bpf/ counts any process that loses its probes.
+ */
+static int swap_guard = 1;
+
 static int perf_tp_open(int tp_id, pid_t pid, int inherit)
 {
 	struct perf_event_attr a;
+	int fd;
 
 	memset(&a, 0, sizeof(a));
 	a.type = PERF_TYPE_TRACEPOINT;
@@ -116,7 +133,19 @@ static int perf_tp_open(int tp_id, pid_t pid, int inherit)
 	a.config = tp_id;
 	a.sample_period = 1;
 	a.inherit = inherit;
-	return syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (inherit && swap_guard)
+		a.sample_type = PERF_SAMPLE_READ | PERF_SAMPLE_TID;
+	fd = syscall(SYS_perf_event_open, &a, pid, -1, -1, PERF_FLAG_FD_CLOEXEC);
+	if (fd < 0 && errno == EINVAL && inherit && swap_guard) {
+		swap_guard = 0;
+		return perf_tp_open(tp_id, pid, inherit);
+	}
+	return fd;
+}
+
+int probes__swap_guarded(void)
+{
+	return swap_guard;
 }
 
 /* A helper process that maps nothing we probe and never runs: it only holds
@@ -137,7 +166,7 @@ static pid_t anchor_start(void)
 }
 
 struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
-			   char *err, size_t errlen)
+			   int libc_files_fd, char *err, size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 
@@ -147,6 +176,7 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 	}
 	pr->entry = entry;
 	pr->ret = ret;
+	pr->libc_files_fd = libc_files_fd;
 	pr->tfs = tracefs__open(err, errlen);
 	if (!pr->tfs) {
 		free(pr);
@@ -422,6 +452,13 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 	}
 	pr->sets = ns;
 	pr->sets[pr->nsets++] = s;
+	/* BPF tells the library's own calls from the program's by this file */
+	{
+		struct pt_cfi_module_key key = { .dev = dev, .ino = ino };
+		__u32 one = 1;
+
+		bpf_map_update_elem(pr->libc_files_fd, &key, &one, BPF_ANY);
+	}
 	return s;
 }
 

@@ -13,8 +13,12 @@
 struct bpf_program;
 struct probes;
 
+/* libc_files_fd: the BPF map of C library files (dev, ino) probed. */
 struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
-			   char *err, size_t errlen);
+			   int libc_files_fd, char *err, size_t errlen);
+/* 0 if this kernel refused PERF_SAMPLE_READ on inherited events (before
+ * 6.12): children may then lose their probes (counted, see bpf/). */
+int probes__swap_guarded(void);
 /* Closes every event, then removes the tracefs definitions.  Takes about
  * 0.1 s per probe: the kernel waits for RCU at each unregistration. */
 void probes__free(struct probes *pr);

@@ -6,30 +6,17 @@
 #include <stdlib.h>
 #include "report.h"
 
-#define LOST(field, json, text) { json, text, offsetof(struct report_lost, field) }
-const struct report_lost_field report_lost_fields[] = {
-	LOST(events, "events", "%llu process events dropped (ring buffer full)"),
-	LOST(unknown_frees, "unknown_frees", "%llu frees of memory allocated before tracing or not seen"),
-	LOST(map_full, "map_full", NULL),
-	LOST(allocs_full, "allocs_map_full",
-	     "%llu allocations not counted: allocation map full (--max-allocs)"),
-	LOST(stacks_full, "stacks_map_full",
-	     "%llu allocations not counted: stack map full (--max-stacks)"),
-	LOST(regions_full, "regions_map_full", "%llu mmap regions not counted: region map full"),
-	LOST(procs_full, "procs_map_full",
-	     "%llu processes not traced: process map full (--max-procs)"),
-	LOST(stack_errors, "stack_errors", "%llu allocations whose stack could not be captured"),
-	LOST(overlaps, "region_overlaps_dropped",
-	     "%llu unmaps that overlapped more regions than handled"),
-	LOST(lock_timeouts, "unlocked_updates",
-	     "%llu updates applied without the model lock (may be inexact)"),
-	LOST(truncated, "truncated_stacks", "%llu stacks cut at the depth limit (--stack-depth)"),
+#define LOSS 1
+#define NOTE 0
+#define PT_COUNTER_ROW(name, json, kind, text) [PT_LOST_##name] = { json, text, kind },
+const struct report_counter report_counters[PT_LOST_COUNT] = {
+	PT_COUNTER_LIST(PT_COUNTER_ROW)
 };
-const size_t report_lost_nfields = sizeof(report_lost_fields) / sizeof(report_lost_fields[0]);
 
-uint64_t report__lost_value(const struct report_lost *l, const struct report_lost_field *f)
+uint64_t report__map_full(const struct report_lost *l)
 {
-	return *(const uint64_t *)((const char *)l + f->offset);
+	return l->count[PT_LOST_ALLOCS_FULL] + l->count[PT_LOST_STACKS_FULL] +
+	       l->count[PT_LOST_REGIONS_FULL] + l->count[PT_LOST_PROCS_FULL];
 }
 
 static void stacks_free(struct report_stack *v, size_t n)
@@ -86,8 +73,11 @@ int report__has_losses(const struct report *r)
 {
 	size_t i;
 
-	for (i = 0; i < report_lost_nfields; i++)
-		if (report__lost_value(&r->lost, &report_lost_fields[i]))
+	for (i = 0; i < PT_LOST_COUNT; i++)
+		if (report_counters[i].loss && r->lost.count[i])
+			return 1;
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probes_removed)
 			return 1;
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "peaktrace.h"
 
 struct report_frame {
 	uint64_t address;	/* as the process saw it */
@@ -28,6 +29,8 @@ struct report_stack {
 	uint32_t pid;
 	uint32_t instance;
 	uint64_t stack_id;
+	int truncated;		/* cut at the depth limit: outermost frames missing */
+	int partial;		/* the unwinder stopped before the outermost frame */
 	size_t nframes;
 	struct report_frame *frames; /* innermost first */
 };
@@ -58,6 +61,7 @@ struct report_proc {
 	int exit_code;		/* -1 if unknown */
 	int exit_signal;	/* 0 if none */
 	const char *heap_note;	/* why the heap is not traced, or NULL */
+	int probes_removed;	/* the kernel took its probes away: heap incomplete */
 	struct report_rss rss;
 	size_t nstacks;
 	struct report_stack *stacks;
@@ -65,15 +69,9 @@ struct report_proc {
 	uint64_t stacks_omitted_bytes; /* their bytes beyond the top shown */
 };
 
+/* The counters of PT_COUNTER_LIST (bpf/peaktrace.h), by enum pt_lost. */
 struct report_lost {
-	uint64_t events;
-	uint64_t unknown_frees;
-	uint64_t map_full;	/* the sum of the *_full below */
-	uint64_t allocs_full, stacks_full, regions_full, procs_full;
-	uint64_t stack_errors;
-	uint64_t overlaps;
-	uint64_t lock_timeouts;
-	uint64_t truncated;
+	uint64_t count[PT_LOST_COUNT];
 };
 
 struct report {
@@ -101,16 +99,16 @@ struct report {
 	uint64_t heap_at_rss_peak_bytes;
 };
 
-/* Each loss counter: its JSON name and, for the text report, what it means
- * ("%llu" is the count).  map_full (the sum) has no text line of its own. */
-struct report_lost_field {
+/* Each counter: its JSON name, whether it is a loss, and for the text
+ * report what it means ("%llu" is the count); indexed by enum pt_lost. */
+struct report_counter {
 	const char *json;
 	const char *text;
-	size_t offset;		/* in struct report_lost */
+	int loss;
 };
-extern const struct report_lost_field report_lost_fields[];
-extern const size_t report_lost_nfields;
-uint64_t report__lost_value(const struct report_lost *l, const struct report_lost_field *f);
+extern const struct report_counter report_counters[PT_LOST_COUNT];
+/* The sum of the *_map_full losses (JSON "map_full"). */
+uint64_t report__map_full(const struct report_lost *l);
 
 void report__free(struct report *r);
 int report__warn(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -62,6 +62,10 @@ static void stacks(struct json *j, const struct report_stack *v, size_t n, size_
 		json__u64(j, v[i].allocations);
 		json__key(j, "pid");
 		json__u64(j, v[i].pid);
+		json__key(j, "truncated");
+		json__bool(j, v[i].truncated);
+		json__key(j, "partial");
+		json__bool(j, v[i].partial);
 		json__key(j, "frames");
 		json__begin_array(j);
 		for (k = 0; k < v[i].nframes; k++)
@@ -133,6 +137,23 @@ static void process(struct json *j, const struct report_proc *p)
 	json__end_object(j);
 }
 
+/* The loss counters (and map_full, their maps' sum), or the notes. */
+static void counters(struct json *j, const char *key, const struct report *r, int losses)
+{
+	size_t i;
+
+	json__key(j, key);
+	json__begin_object(j);
+	for (i = 0; i < PT_LOST_COUNT; i++) {
+		if (report_counters[i].loss != losses)
+			continue;
+		if (i == PT_LOST_ALLOCS_FULL)
+			u64_field(j, "map_full", report__map_full(&r->lost));
+		u64_field(j, report_counters[i].json, r->lost.count[i]);
+	}
+	json__end_object(j);
+}
+
 int report__write_json(const struct report *r, FILE *out)
 {
 	struct json j;
@@ -178,13 +199,8 @@ int report__write_json(const struct report *r, FILE *out)
 		process(&j, &r->procs[i]);
 	json__end_array(&j);
 
-	json__key(&j, "lost");
-	json__begin_object(&j);
-	for (i = 0; i < report_lost_nfields; i++) {
-		json__key(&j, report_lost_fields[i].json);
-		json__u64(&j, report__lost_value(&r->lost, &report_lost_fields[i]));
-	}
-	json__end_object(&j);
+	counters(&j, "lost", r, 1);
+	counters(&j, "notes", r, 0);
 	json__end_object(&j);
 	fputc('\n', out);
 	return ferror(out) ? -1 : 0;

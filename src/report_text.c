@@ -37,6 +37,10 @@ static void frames(FILE *out, const struct report_stack *s)
 		else
 			fprintf(out, " [%s+0x%llx]\n", mod, (unsigned long long)f->module_offset);
 	}
+	if (s->truncated)
+		fprintf(out, "        ... (cut at the depth limit, --stack-depth)\n");
+	else if (s->partial)
+		fprintf(out, "        ... (the unwinder could go no further)\n");
 }
 
 static void stack_list(FILE *out, const struct report_stack *v, size_t n, size_t total,
@@ -57,6 +61,25 @@ static void stack_list(FILE *out, const struct report_stack *v, size_t n, size_t
 			total - n, total - n == 1 ? "" : "s");
 }
 
+/* The counters of one kind that are not zero, one line each. */
+static void counter_lines(FILE *out, const struct report *r, int losses)
+{
+	size_t i;
+
+	for (i = 0; i < PT_LOST_COUNT; i++) {
+		const struct report_counter *f = &report_counters[i];
+
+		if (f->loss != losses || !r->lost.count[i])
+			continue;
+		fputs("  ", out);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		fprintf(out, f->text, (unsigned long long)r->lost.count[i]);
+#pragma GCC diagnostic pop
+		fputc('\n', out);
+	}
+}
+
 static void losses(FILE *out, const struct report *r)
 {
 	size_t i;
@@ -64,19 +87,25 @@ static void losses(FILE *out, const struct report *r)
 	if (!report__has_losses(r))
 		return;
 	fprintf(out, "peaktrace: INCOMPLETE: some events were not counted:\n");
-	for (i = 0; i < report_lost_nfields; i++) {
-		const struct report_lost_field *f = &report_lost_fields[i];
-		uint64_t v = report__lost_value(&r->lost, f);
+	counter_lines(out, r, 1);
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].probes_removed)
+			fprintf(out, "  pid %u: the kernel removed its probes while it ran\n",
+				r->procs[i].pid);
+}
 
-		if (!v || !f->text)
-			continue;
-		fputs("  ", out);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-		fprintf(out, f->text, (unsigned long long)v);
-#pragma GCC diagnostic pop
-		fputc('\n', out);
-	}
+/* Everything was counted, but these are worth knowing. */
+static void notes(FILE *out, const struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < PT_LOST_COUNT; i++)
+		if (!report_counters[i].loss && r->lost.count[i])
+			break;
+	if (i == PT_LOST_COUNT)
+		return;
+	fprintf(out, "\nNotes (every byte was counted):\n");
+	counter_lines(out, r, 0);
 }
 
 static void command(FILE *out, const struct report_proc *p)
@@ -161,6 +190,7 @@ int report__write_text(const struct report *r, FILE *out, unsigned top)
 
 	if (r->show_drift)
 		drift_table(out, r);
+	notes(out, r);
 	if (r->rss_only)
 		return ferror(out) ? -1 : 0;
 	fprintf(out, "\nStacks holding memory at the tree peak:\n");

@@ -32,6 +32,8 @@
 #define USER_INSTANCE_BIT 0x80000000u
 #define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
 #define STATUS_PERIOD_NS (1000ULL * 1000 * 1000)
+/* Entries of the first allocation table (then doubled, see alloc_tables_grow). */
+#define ALLOC_TABLE0 (1u << 20)
 
 struct session {
 	const struct options *o;
@@ -44,6 +46,10 @@ struct session {
 	struct report report;
 	struct collected collected;
 	uint32_t next_user_instance;
+	/* the allocation tables (see "allocs" in bpf/): fds and sizes */
+	int alloc_fd[PT_ALLOC_TABLES];
+	uint32_t alloc_cap[PT_ALLOC_TABLES];
+	uint64_t alloc_cap_total;
 	uint32_t *dead;		/* ended instances whose records are not yet swept */
 	size_t ndead, capdead;
 	uint64_t t0_ns, t_end_ns;
@@ -202,8 +208,11 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
 		goto fail;
 	}
-	/* Map sizes are policy: set before load. */
-	bpf_map__set_max_entries(s->skel->maps.allocs, o->max_allocs);
+	/* Map sizes are policy: set before load.  The first allocation table
+	 * is small; more are added as it fills (alloc_tables_grow). */
+	s->alloc_cap[0] = o->max_allocs < ALLOC_TABLE0 ? o->max_allocs : ALLOC_TABLE0;
+	s->alloc_cap_total = s->alloc_cap[0];
+	bpf_map__set_max_entries(s->skel->maps.alloc_table0, s->alloc_cap[0]);
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
@@ -236,6 +245,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 			 strerror(-e), o->verbose ? "" : "; run with -v for the verifier's log");
 		goto fail;
 	}
+	s->alloc_fd[0] = bpf_map__fd(s->skel->maps.alloc_table0);
 	e = peaktrace_bpf__attach(s->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot attach the process-tree tracepoints (%s): "
@@ -248,14 +258,15 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		goto fail;
 	}
 	if (!o->rss_only) {
-		s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return, err,
-					errlen);
+		s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return,
+					bpf_map__fd(s->skel->maps.libc_files), err, errlen);
 		if (!s->probes || define_libraries(s, err, errlen))
 			goto fail;
 	}
 	if (!o->rss_only && !o->frame_pointers) {
 		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
 					bpf_map__fd(s->skel->maps.cfi_modules),
+					(volatile uint64_t *)&s->skel->bss->cfi_generation,
 					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose);
 		if (!s->unwind) {
 			snprintf(err, errlen, "out of memory");
@@ -281,6 +292,9 @@ void session__free(struct session *s)
 	probes__free(s->probes);
 	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
+	for (size_t i = 1; i < PT_ALLOC_TABLES; i++)
+		if (s->alloc_fd[i] > 0)
+			close(s->alloc_fd[i]);
 	peaktrace_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
 	proctable__free(&s->procs);
@@ -380,9 +394,12 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 {
 	struct pt_proc p = { .tgid = tgid, .ppid = ppid, .alive = 1, .launcher = launcher };
 	__u32 key = tgid, inst = USER_INSTANCE_BIT | ++s->next_user_instance;
+	struct pt_tgid t = { .instance = inst, .heap_instance = inst };
 
-	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) == 0)
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) == 0) {
+		*instance = t.instance;
 		return 1;
+	}
 	p.start_ns = now_ns();
 	if (!launcher) {
 		p.rss_start = smaps_rss_pages(tgid);
@@ -391,10 +408,13 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 	}
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &inst, &p, BPF_NOEXIST))
 		return -1;
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &inst, BPF_NOEXIST)) {
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t, BPF_NOEXIST)) {
 		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &inst);
 		/* Registered by the fork tracepoint in between. */
-		return bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, instance) ? -1 : 1;
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
+			return -1;
+		*instance = t.instance;
+		return 1;
 	}
 	*instance = inst;
 	return 0;
@@ -633,7 +653,8 @@ static void sweep_dead(struct session *s)
 	if (!s->ndead)
 		return;
 	qsort(s->dead, s->ndead, sizeof(*s->dead), cmp_u32);
-	sweep_map(bpf_map__fd(s->skel->maps.allocs), s->dead, s->ndead);
+	for (size_t i = 0; i < s->skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
+		sweep_map(s->alloc_fd[i], s->dead, s->ndead);
 	sweep_map(bpf_map__fd(s->skel->maps.regions), s->dead, s->ndead);
 	for (size_t i = 0; i < s->ndead; i++)
 		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_vmas), &s->dead[i]);
@@ -651,15 +672,16 @@ static void drop_vanished(struct session *s)
 	for (i = 0; i < s->procs.n; i++) {
 		struct proc_info *pi = &s->procs.v[i];
 		unsigned long flags;
-		__u32 key = pi->tgid, inst;
+		struct pt_tgid t;
+		__u32 key = pi->tgid;
 		char state = 0;
 
 		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT))
 			continue;
 		if (stat_state(pi->tgid, &state, &flags) >= 0 && state != 'Z' && state != 'X')
 			continue;
-		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &inst) == 0 &&
-		    inst == pi->instance)
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) == 0 &&
+		    t.instance == pi->instance)
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tgids), &key);
 		pi->ended = 1;
 		pi->end_ns = now_ns();
@@ -784,6 +806,45 @@ static void check_pending_libc(struct session *s, uint64_t now)
 	}
 }
 
+/*
+ * Adds an allocation table twice the size of the newest once that one is
+ * half full, up to --max-allocs in all.  Checked at every turn of the event
+ * loop (at most 50 ms apart): filling the other half takes a traced
+ * program far longer (a traced malloc costs over a microsecond).  Hash
+ * maps made without preallocation take memory per live record, plus their
+ * bucket array (16 bytes per entry of capacity).
+ */
+static void alloc_tables_grow(struct session *s)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	uint32_t n = s->skel->data->alloc_tables, cap, key = n;
+	uint64_t room = s->o->max_allocs - s->alloc_cap_total;
+	int fd;
+
+	if (n >= PT_ALLOC_TABLES || !room ||
+	    s->skel->bss->alloc_live[n - 1] < s->alloc_cap[n - 1] / 2)
+		return;
+	cap = 2 * (uint64_t)s->alloc_cap[n - 1] < room ? 2 * s->alloc_cap[n - 1] : (uint32_t)room;
+	if (cap < 1024)
+		cap = 1024;
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "alloc_table", sizeof(struct pt_alloc_key),
+			    sizeof(struct pt_alloc), cap, &opts);
+	if (fd < 0 || bpf_map_update_elem(bpf_map__fd(s->skel->maps.allocs), &key, &fd, BPF_ANY)) {
+		warn(s, "cannot add an allocation table of %u entries (%s): allocations past "
+		     "the current tables are counted as lost", cap, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		s->alloc_cap_total = s->o->max_allocs; /* do not try again */
+		return;
+	}
+	s->alloc_fd[n] = fd;
+	s->alloc_cap[n] = cap;
+	s->alloc_cap_total += cap;
+	__atomic_store_n(&s->skel->data->alloc_tables, n + 1, __ATOMIC_SEQ_CST);
+	if (s->o->verbose)
+		fprintf(stderr, "peaktrace: allocation table %u added: %u entries\n", n, cap);
+}
+
 static int tree_empty(struct session *s)
 {
 	__u32 key;
@@ -833,6 +894,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			break;
 		}
 		check_pending_libc(s, now);
+		alloc_tables_grow(s);
 		if (tree_empty(s)) {
 			ring_buffer__consume(s->rb);
 			break;
@@ -879,6 +941,8 @@ static int frames_of(void *ctx, uint32_t instance, uint64_t stack_id, struct rep
 
 	if (bpf_map_lookup_elem(fc->stacks_fd, &key, &st) || st.nr > PT_MAX_STACK_DEPTH)
 		return -1;
+	out->truncated = !!(st.flags & PT_STACK_TRUNCATED);
+	out->partial = !!(st.flags & PT_STACK_PARTIAL);
 	/* room for a few inlined frames per address */
 	out->frames = calloc(st.nr * 4 + 1, sizeof(*out->frames));
 	if (!out->frames)

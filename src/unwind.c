@@ -17,13 +17,15 @@
 
 struct unwind {
 	int rows_fd, modules_fd, verbose;
+	volatile uint64_t *generation;	/* BPF's cfi_generation */
 	uint32_t next_row, max_rows;
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
 	size_t nseen, capseen;
 	int full_warned;
 };
 
-struct unwind *unwind__new(int rows_fd, int modules_fd, uint32_t max_rows, int verbose)
+struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *generation,
+			   uint32_t max_rows, int verbose)
 {
 	struct unwind *u = calloc(1, sizeof(*u));
 
@@ -31,6 +33,7 @@ struct unwind *unwind__new(int rows_fd, int modules_fd, uint32_t max_rows, int v
 		return NULL;
 	u->rows_fd = rows_fd;
 	u->modules_fd = modules_fd;
+	u->generation = generation;
 	u->max_rows = max_rows;
 	u->verbose = verbose;
 	return u;
@@ -117,11 +120,38 @@ void unwind__add_file(struct unwind *u, const char *path)
 	m.first = u->next_row;
 	m.nrows = t.n;
 	m.vaddr_minus_offset = t.vaddr_minus_offset;
-	if (bpf_map_update_elem(u->modules_fd, &key, &m, BPF_ANY) == 0)
+	if (bpf_map_update_elem(u->modules_fd, &key, &m, BPF_ANY) == 0) {
 		u->next_row += t.n;
+		/* after the table is in: BPF looks again at what it cached as
+		 * having none (a program a shell exec'd, mapped before this) */
+		__atomic_fetch_add(u->generation, 1, __ATOMIC_SEQ_CST);
+	}
 	if (u->verbose)
 		fprintf(stderr, "peaktrace: unwind table for %s: %zu rows\n", path, t.n);
 	cfi__free(&t);
+}
+
+/*
+ * $ORIGIN: the directory of the program.  Given as /proc/PID/exe (a
+ * program just exec'd, maybe in another mount namespace), that is the
+ * link's target seen through the process's root, not /proc/PID.
+ */
+static void program_origin(const char *path, char *origin, size_t len)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+	int pid;
+
+	if (sscanf(path, "/proc/%d/exe", &pid) == 1 &&
+	    (n = readlink(path, target, sizeof(target) - 1)) > 0 && target[0] == '/') {
+		target[n] = 0;
+		if (snprintf(origin, len, "/proc/%d/root%s", pid, target) >= (int)len)
+			origin[0] = 0;
+	} else {
+		snprintf(origin, len, "%s", path);
+	}
+	if (strrchr(origin, '/'))
+		*strrchr(origin, '/') = 0;
 }
 
 /* DT_NEEDED names, resolved in $ORIGIN-expanded RUNPATH/RPATH and the usual
@@ -146,9 +176,7 @@ static void add_needed(struct unwind *u, const char *path, int depth)
 		return;
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
-	snprintf(origin, sizeof(origin), "%s", path);
-	if (strrchr(origin, '/'))
-		*strrchr(origin, '/') = 0;
+	program_origin(path, origin, sizeof(origin));
 	while (elf && (scn = elf_nextscn(elf, scn))) {
 		Elf_Data *d;
 

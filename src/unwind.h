@@ -12,7 +12,9 @@
 
 struct unwind;
 
-struct unwind *unwind__new(int rows_fd, int modules_fd, uint32_t max_rows, int verbose);
+/* generation: BPF's cfi_generation, bumped after each table is added. */
+struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *generation,
+			   uint32_t max_rows, int verbose);
 void unwind__free(struct unwind *u);
 
 /* The file at path (as peaktrace sees it); idempotent per file. */

@@ -249,8 +249,113 @@ def test_stack_depth_limit_is_counted():
     eq(rc, 0, "exit status")
     s = stack_of(r["tree"]["stacks"], "chain_d")
     eq([f["function"] for f in s["frames"]], ["chain_d", "chain_c", "chain_b"], "cut at 3 frames")
-    check(r["lost"]["truncated_stacks"] >= 1, f"truncated stacks counted: {r['lost']}")
-    eq(r["complete"], False, "a report with cut stacks says so")
+    check(r["notes"]["truncated_stacks"] >= 1, f"truncated stacks counted: {r['notes']}")
+    eq(s["truncated"], True, "the stack says it was cut")
+    assert_complete(r)  # every byte was counted: a cut stack is a note, not a loss
+
+
+def test_deep_native_stack_keeps_innermost_frames():
+    """200 frames deep: cut at the 127-frame limit, innermost kept, still complete."""
+    rc, r, err = run(["-q", "--", victim("deep")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 3 * MiB, "tree peak")
+    (s,) = r["tree"]["stacks"]
+    names = [f["function"] for f in s["frames"]]
+    eq(names[:2], ["deep_alloc", "recurse"], "innermost frames kept")
+    eq(len(s["frames"]), 127, "frames up to the limit")
+    eq(s["truncated"], True, "marked as cut")
+    check(r["notes"]["truncated_stacks"] >= 1, f"the cut counted: {r['notes']}")
+    check("stacks cut at the depth limit" in err_of(["--", victim("deep")]), "a note in the text report")
+
+
+def err_of(args):
+    """The text report of a run."""
+    return subprocess.run([PEAKTRACE] + args, capture_output=True, text=True, timeout=60).stderr
+
+
+def test_fork_branches_every_leaf_counted():
+    """4 branches x 50 leaves forked one after another: no leaf loses its probes."""
+    rc, r, err = run(["-q", "--", victim("forkbranches")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    leaves = [p for p in r["processes"] if p["peak_bytes"] == MiB]
+    zero = [p["pid"] for p in r["processes"] if p["allocations"] == 0]
+    eq(len(r["processes"]), 205, "root, 4 branches, 200 leaves")
+    eq(len(leaves), 200, f"leaves with their 1 MiB (processes with no allocation: {len(zero)})")
+    eq(site_bytes([s for p in leaves for s in p["stacks"]], "leaf_alloc")[0], MiB,
+       "a leaf's stack at its peak")
+    eq(r["tree"]["peak_bytes"] % MiB, 0, "only the leaves' MiBs in the tree")
+
+
+def test_allocator_arenas_and_thread_stacks_are_not_heap():
+    """Threads whose first allocator call is free(): glibc's arenas and stacks stay out."""
+    rc, r, err = run(["-q", "--", victim("arena_free")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    # 32 MiB + 8 x 2 KiB asked for; glibc's TLS blocks of new threads (by calloc) beside
+    within(r["tree"]["peak_bytes"], 32 * MiB + 8 * 2 * KiB, 8 * 512, "tree peak")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "hold_main"), (32 * MiB, 1), "main's 32 MiB")
+    eq(site_bytes(st, "thread_alloc"), (8 * 2 * KiB, 8), "each thread's 2 KiB")
+    names = {f["function"] for s in st for f in s["frames"]}
+    for internal in ("alloc_new_heap", "new_heap", "_int_new_arena", "arena_get2", "tcache_init"):
+        check(internal not in names, f"no allocator-internal mapping at the peak ({internal})")
+    eq(sum(s["bytes"] for s in st), r["tree"]["peak_bytes"], "every byte at the peak in a stack")
+    check(r["notes"]["allocator_frees"] >= 8, f"the threads' tcache frees noted apart: {r['notes']}")
+
+
+def test_rss_followed_through_posix_spawn():
+    """posix_spawn's CLONE_VM child: the parent's RSS still followed, counted once."""
+    for extra in ([], ["--rss-only"]):
+        rc, r, out = run_printing(extra + ["--", victim("spawn_rss")])
+        eq(rc, 0, "exit status")
+        parent = [p for p in r["processes"] if p["argv"] == [victim("spawn_rss")] and p["rss"]["peak_bytes"]]
+        eq(len(parent), 1, f"the parent ({extra})")
+        peak = printed(out, "anon_kb_peak") * KiB
+        check(peak >= 216 * MiB, f"the victim touched 216 MiB: {peak}")
+        within(parent[0]["rss"]["peak_anon_bytes"], peak, READ_ALLOWANCE, f"exact anon peak {extra}")
+        child = [p for p in r["processes"] if p["argv"] == [victim("spawn_rss")] and p is not parent[0]]
+        eq([p["rss"]["peak_bytes"] for p in child], [0], "the CLONE_VM child adds nothing of the shared mm")
+        true = [p for p in r["processes"] if p["argv"] == ["/bin/true"]]
+        eq(len(true), 1, "what it exec'd")
+        check(r["tree"]["rss"]["peak_bytes"] <= parent[0]["rss"]["peak_bytes"] + true[0]["rss"]["peak_bytes"],
+              "the tree counts the mm once")
+
+
+def test_rss_followed_through_python_subprocess():
+    rc, r, out = run_printing(["--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims",
+                                                                      "subprocess_rss.py")])
+    eq(rc, 0, "exit status")
+    peak = printed(out, "anon_kb_peak") * KiB
+    py = [p for p in r["processes"] if p["argv"][:1] == ["/usr/bin/python3"] and p["rss"]["peak_bytes"]]
+    eq(len(py), 1, "the python process")
+    check(peak >= 216 * MiB, f"the victim touched 216 MiB: {peak}")
+    within(py[0]["rss"]["peak_anon_bytes"], peak, 64 * KiB, "exact anon peak vs smaps_rollup")
+
+
+def test_many_live_blocks_grow_the_tables():
+    """1.2 M hash-map nodes and a doubling vector: more blocks than the first table holds."""
+    rc, r, out = run_printing(["--", victim("cxx_nodes")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    own = printed(out, "own_peak_bytes")
+    # libstdc++'s emergency exception pool (~72 KiB) is allocated by malloc, not new
+    within(r["tree"]["peak_bytes"], own, 128 * KiB, "tree peak vs the program's own count")
+
+
+def test_unwind_after_exec_hop():
+    """The frame-pointer-less chain started through a shell (its library found through
+    $ORIGIN of an exec'd program): the whole chain.  It allocates 300 ms after its exec:
+    an allocation within the first milliseconds, before peaktrace has read the new
+    program's unwind tables, may still be cut (counted as partial_stacks)."""
+    rc, r, err = run(["-q", "--", "/bin/sh", "-c", victim("nofp_main") + " 300; true"])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    eq([f["function"] for f in s["frames"]][:6],
+       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"], "whole chain")
+    eq(s["partial"], False, "unwound to the end")
 
 
 def test_mmap_munmap_mremap():

@@ -23,6 +23,8 @@ static const uint8_t munmap_[] = { 0xb8, 0x0b, 0x00, 0x00, 0x00, 0x0f, 0x05, 0x4
 				   0x01, 0xf0, 0xff, 0xff, 0x73, 0x01, 0xc3 };
 /* sub $0x58,%rsp; mov %r8,0x40(%rsp) */
 static const uint8_t mremap_[] = { 0x48, 0x83, 0xec, 0x58, 0x4c, 0x89, 0x44, 0x24, 0x40 };
+/* sub $0x58,%rsp; push %rbx */
+static const uint8_t spmove_[] = { 0x48, 0x83, 0xec, 0x58, 0x53 };
 /* mov %rsi,%rdi (writes the first argument); push %rbx */
 static const uint8_t clobber_[] = { 0x48, 0x89, 0xf7, 0x53 };
 /* an instruction the placer does not know (lea) before a push */
@@ -39,6 +41,13 @@ int main(void)
 	placement__entry(free_, sizeof(free_), ARG1, 0, &p);
 	CHECK_U64(p.offset, 3); /* the je: %rdi still the pointer */
 	CHECK(p.emulated);
+	CHECK_U64(p.cookie_flags, PT_COOKIE_RA_AT_RSP); /* its caller can be checked */
+
+	/* no return probe: past a %rsp change, but then the return address is
+	 * no longer at (%rsp), and the cookie must not say it is */
+	placement__entry(spmove_, sizeof(spmove_), ARG1, 0, &p);
+	CHECK_U64(p.offset, 4);
+	CHECK_U64(p.cookie_flags, 0);
 
 	placement__entry(posix_memalign_, sizeof(posix_memalign_), ARG1 | ARG3, 1, &p);
 	CHECK_U64(p.offset, 7);
@@ -50,11 +59,11 @@ int main(void)
 
 	CHECK(placement__after_syscall(mmap_, sizeof(mmap_), ARG2 | ARG4, &p) == 0);
 	CHECK_U64(p.offset, 25);
-	CHECK_U64(p.cookie_flags, PT_COOKIE_AFTER_SYSCALL | PT_COOKIE_ARG4_IN_R10);
+	CHECK_U64(p.cookie_flags, PT_COOKIE_AFTER_SYSCALL | PT_COOKIE_RA_AT_RSP | PT_COOKIE_ARG4_IN_R10);
 
 	CHECK(placement__after_syscall(munmap_, sizeof(munmap_), ARG1 | ARG2, &p) == 0);
 	CHECK_U64(p.offset, 13);
-	CHECK_U64(p.cookie_flags, PT_COOKIE_AFTER_SYSCALL);
+	CHECK_U64(p.cookie_flags, PT_COOKIE_AFTER_SYSCALL | PT_COOKIE_RA_AT_RSP);
 
 	/* the 4th argument still in %rcx, which syscall clobbers: refused */
 	CHECK(placement__after_syscall(munmap_, sizeof(munmap_), ARG1 | ARG4, &p) == -1);

@@ -24,7 +24,8 @@ static void build(struct report *r)
 		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0 },
 		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1 },
 	};
-	static struct report_stack st = { 1536, 3, 42, 1, 5, 2, frames };
+	static struct report_stack st = { .bytes = 1536, .allocations = 3, .pid = 42, .instance = 1,
+					  .stack_id = 5, .nframes = 2, .frames = frames };
 	static char *argv[] = { "v", "a\tb" };
 	static struct report_proc p = {
 		.pid = 42, .ppid = 1, .instance = 1, .comm = "v", .argv = argv, .argc = 2,
@@ -70,7 +71,7 @@ static void json_exact(void)
 	CHECK(out[strlen(out) - 1] == '\n' && out[strlen(out) - 2] == '}');
 	free(out);
 
-	r.lost.unknown_frees = 2;
+	r.lost.count[PT_LOST_UNKNOWN_FREES] = 2;
 	report__warn(&r, "pid %d: \"x\"", 7);
 	out = render(1, &r);
 	CHECK(strstr(out, "\"complete\": false,") != NULL);
@@ -94,11 +95,23 @@ static void text_report(void)
 	CHECK(strstr(out, "(100 B in 2 more stacks)") != NULL);
 	CHECK(strstr(out, "INCOMPLETE") == NULL);
 	free(out);
-	r.lost.allocs_full = 5;
-	r.lost.map_full = 5;
+	/* a note is not a loss: complete, and said after the table */
+	r.lost.count[PT_LOST_TRUNCATED] = 4;
+	out = render(0, &r);
+	CHECK(strstr(out, "INCOMPLETE") == NULL);
+	CHECK(strstr(out, "Notes (every byte was counted):\n  4 stacks cut at the depth limit") != NULL);
+	free(out);
+	out = render(1, &r);
+	CHECK(strstr(out, "\"complete\": true,") != NULL);
+	CHECK(strstr(out, "\"notes\": {\n    \"truncated_stacks\": 4,") != NULL);
+	free(out);
+	r.lost.count[PT_LOST_ALLOCS_FULL] = 5;
 	out = render(0, &r);
 	CHECK(strncmp(out, "peaktrace: INCOMPLETE", 21) == 0);
-	CHECK(strstr(out, "5 allocations not counted: allocation map full (--max-allocs)") != NULL);
+	CHECK(strstr(out, "5 allocations not counted: allocation maps full (--max-allocs)") != NULL);
+	free(out);
+	out = render(1, &r);
+	CHECK(strstr(out, "\"map_full\": 5,\n    \"allocs_map_full\": 5,") != NULL);
 	free(out);
 }
 
