@@ -182,7 +182,6 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 		free(pr);
 		return NULL;
 	}
-	tracefs__remove_stale(pr->tfs);
 	pr->anchor = anchor_start();
 	if (pr->anchor < 0) {
 		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
@@ -304,6 +303,13 @@ void probes__free(struct probes *pr)
 		kill(pr->anchor, SIGKILL);
 		waitpid(pr->anchor, NULL, 0);
 	}
+	/*
+	 * Groups left by runs that died without their teardown are removed
+	 * here, at the end, not at the start: removing a probe waits for RCU
+	 * under the kernel's event mutex (0.1 s each), and at the start it
+	 * also caught the groups of runs whose detached teardown was still
+	 * going (their pid is gone): the next run then waited 2-4 s for them.
+	 */
 	tracefs__free(pr->tfs);
 	free(pr);
 }

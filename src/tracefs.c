@@ -135,12 +135,41 @@ static void remove_group(const char *root, const char *group)
 	closedir(d);
 }
 
-void tracefs__remove_stale(struct tracefs *t)
+/* Groups of runs whose process is gone and that no teardown is removing:
+ * a teardown child (prctl name peaktrace-detach) may still hold one. */
+static int teardown_running(void)
+{
+	char path[64], comm[32];
+	struct dirent *de;
+	int found = 0;
+	DIR *d = opendir("/proc");
+
+	while (d && !found && (de = readdir(d))) {
+		int pid = atoi(de->d_name);
+		FILE *f;
+
+		if (pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		found = fgets(comm, sizeof(comm), f) && !strcmp(comm, "peaktrace-detach\n");
+		fclose(f);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+static void remove_stale(struct tracefs *t)
 {
 	char dir[128];
 	struct dirent *de;
 	DIR *d;
 
+	if (teardown_running())
+		return;	/* it may be one of theirs; the next teardown looks again */
 	snprintf(dir, sizeof(dir), "%s/events", t->root);
 	d = opendir(dir);
 	if (!d)
@@ -170,5 +199,6 @@ void tracefs__free(struct tracefs *t)
 		free(t->names[i]);
 	}
 	free(t->names);
+	remove_stale(t);
 	free(t);
 }

@@ -14,7 +14,8 @@ struct tracefs;
 
 /* Finds tracefs, mounting it if needed; NULL with a message in err. */
 struct tracefs *tracefs__open(char *err, size_t errlen);
-/* Removes every event this instance defined, then frees it. */
+/* Removes this run's events, then those left behind by runs that died
+ * without their teardown. */
 void tracefs__free(struct tracefs *t);
 
 /*
@@ -23,8 +24,5 @@ void tracefs__free(struct tracefs *t);
  */
 int tracefs__add_uprobe(struct tracefs *t, int is_return, const char *path,
 			uint64_t offset, const char *name, char *err, size_t errlen);
-
-/* Removes events left behind by peaktrace processes that no longer exist. */
-void tracefs__remove_stale(struct tracefs *t);
 
 #endif
