@@ -14,7 +14,8 @@
 #include "launch.h"
 #include "options.h"
 
-int launch__start(struct launch *l, char **argv, char *err, size_t errlen)
+int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err,
+		  size_t errlen)
 {
 	int gate[2], status[2];
 
@@ -38,6 +39,9 @@ int launch__start(struct launch *l, char **argv, char *err, size_t errlen)
 		/* EOF without a byte: peaktrace gave up; never run CMD untraced. */
 		if (read(gate[0], &c, 1) != 1)
 			_exit(PT_EXIT_FAILED);
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(PT_EXIT_FAILED);
+		signal(SIGPIPE, SIG_DFL); /* ignored in peaktrace, not in CMD */
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(status[1], &e, sizeof(e)) < 0)

@@ -17,8 +17,10 @@ struct launch {
 	int wstatus;
 };
 
-/* Forks the gated child.  Returns 0, or -1 with a message in err. */
-int launch__start(struct launch *l, char **argv, char *err, size_t errlen);
+/* Forks the gated child (its stdout on our stderr if stdout_to_stderr).
+ * Returns 0, or -1 with a message in err. */
+int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err,
+		  size_t errlen);
 
 /*
  * Lets the child exec CMD.  Returns 0 once exec succeeded, else the exit

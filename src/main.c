@@ -4,6 +4,7 @@
  * memory at that moment.  main holds the lifecycle only: parse, open, start
  * the target, run, report, clean up.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 #include "launch.h"
 #include "options.h"
+#include "outfile.h"
 #include "session.h"
 
 static volatile int stop_signal;
@@ -30,6 +32,9 @@ static void install_handlers(void)
 	/* No SA_RESTART: the event loop's poll returns at once. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* a reader that goes away (| head) is a write error, not our death:
+	 * the report file is still written (the command gets SIGPIPE back) */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 /* After a stop by signal, pass it on to the command and give it a moment. */
@@ -44,17 +49,46 @@ static void forward_and_wait(struct launch *l, int sig)
 		usleep(10000);
 }
 
+/*
+ * What can be refused before anything loads, so that a typo is reported at
+ * once: the command or pid, and the report file (created now, as a
+ * temporary file, so a path that cannot be written stops us here).
+ */
+static int check_inputs(const struct options *o, struct outfile *json, char *err, size_t errlen)
+{
+	char path[4096];
+
+	if (o->argv && launch__resolve(o->argv[0], path, sizeof(path))) {
+		int e = errno;
+
+		snprintf(err, errlen, "cannot run %s: %s", o->argv[0],
+			 strchr(o->argv[0], '/') || e == EACCES ? strerror(e) : "command not found in PATH");
+		return e == EACCES ? PT_EXIT_NOEXEC : PT_EXIT_NOTFOUND;
+	}
+	if (!o->argv && kill(o->pid, 0) && errno == ESRCH) {
+		snprintf(err, errlen, "no process with pid %d", (int)o->pid);
+		return PT_EXIT_NO_TARGET;
+	}
+	if (o->json_path && outfile__open(json, o->json_path, err, errlen))
+		return PT_EXIT_FAILED;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct session *s = NULL;
 	struct options o;
 	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
+	struct outfile json = { 0 };
 	char err[1024] = "", path[4096];
 	int ret;
 
 	ret = options__parse(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
+	ret = check_inputs(&o, &json, err, sizeof(err));
+	if (ret)
+		goto out;
 	install_handlers();
 	s = session__open(&o, err, sizeof(err));
 	if (!s) {
@@ -62,7 +96,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.argv) {
-		if (launch__start(&l, o.argv, err, sizeof(err))) {
+		/* --json -: the report has stdout, the command's output goes to stderr */
+		if (launch__start(&l, o.argv, o.json_path && !strcmp(o.json_path, "-"), err,
+				  sizeof(err))) {
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
@@ -88,7 +124,8 @@ int main(int argc, char **argv)
 	}
 
 	session__run(s, &stop_signal, l.pid, &l.wstatus, &l.reaped);
-	if (session__report(s, err, sizeof(err))) {
+	if (session__report(s, json.f, err, sizeof(err)) ||
+	    outfile__commit(&json, err, sizeof(err))) {
 		ret = PT_EXIT_FAILED;
 		goto out;
 	}
@@ -105,6 +142,7 @@ int main(int argc, char **argv)
 	session__finish(s);
 	return ret;
 out:
+	outfile__abort(&json);
 	if (err[0])
 		fprintf(stderr, "peaktrace: %s\n", err);
 	session__free(s);

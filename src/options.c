@@ -19,8 +19,9 @@ static const char doc[] =
 	"  peaktrace [OPTION...] -p PID            trace PID, its descendants and all they\n"
 	"                                          start, until SIGINT/SIGTERM or the tree ends\n"
 	"\n"
-	"The status line and the text report go to stderr; stdout is left to CMD\n"
-	"(and to --json -).  Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for tracefs).\n"
+	"The status line and the text report go to stderr; stdout is left to CMD.\n"
+	"With --json -, the JSON report has stdout and CMD's stdout goes to stderr.\n"
+	"Report files are written whole or not at all.  Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for tracefs).\n"
 	"\n"
 	"Exit status: with -- CMD, CMD's exit status (128+N if signal N killed it);\n"
 	"with -p, 0.  peaktrace's own failures: 2 usage error; 3 -p target does not\n"
@@ -106,6 +107,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		o->verbose = 1;
 		break;
 	case OPT_JSON:
+		/* "--json -- cmd" would otherwise write a file named "--" */
+		if (arg[0] == '-' && arg[1])
+			argp_error(state, "invalid --json '%s': expected a file name, or - for stdout",
+				   arg);
 		o->json_path = arg;
 		break;
 	case OPT_TOP:

@@ -2,6 +2,7 @@
 /* The human-readable report (stderr by default). */
 #include <stdio.h>
 #include <string.h>
+#include "paths.h"
 #include "report.h"
 
 #define PROC_STACKS_SHOWN 3
@@ -13,6 +14,7 @@ static void seconds(char *buf, size_t len, uint64_t ns)
 
 static void frames(FILE *out, const struct report_stack *s)
 {
+	char path[128];
 	size_t k;
 
 	if (!s->nframes) {
@@ -28,8 +30,8 @@ static void frames(FILE *out, const struct report_stack *s)
 			fprintf(out, "        %s", f->function);
 		else
 			fprintf(out, "        0x%llx", (unsigned long long)f->address);
-		if (f->file)
-			fprintf(out, " (%s:%d)", f->file, f->line);
+		if (f->file) /* long build paths shortened; JSON has them whole */
+			fprintf(out, " (%s:%d)", path__tail(f->file, 60, path, sizeof(path)), f->line);
 		if (f->inlined)
 			fputs(" (inlined)", out);
 		if (f->function)

@@ -955,13 +955,11 @@ static int frames_of(void *ctx, uint32_t instance, uint64_t stack_id, struct rep
 	return 0;
 }
 
-int session__report(struct session *s, char *err, size_t errlen)
+int session__report(struct session *s, FILE *json, char *err, size_t errlen)
 {
 	struct frames_ctx fc = { .s = s, .stacks_fd = bpf_map__fd(s->skel->maps.stacks) };
 	struct report *r = &s->report;
 	size_t i;
-	FILE *out;
-	int ret = 0;
 
 	/* Last look at live processes' files, then stop the probes: the maps
 	 * no longer change while they are read. */
@@ -985,23 +983,12 @@ int session__report(struct session *s, char *err, size_t errlen)
 	r->stopped_by = s->stopped_by;
 	if (!s->o->quiet)
 		report__write_text(r, stderr, s->o->top);
-	if (s->o->json_path) {
-		int to_stdout = !strcmp(s->o->json_path, "-");
-
-		out = to_stdout ? stdout : fopen(s->o->json_path, "we");
-		if (!out) {
-			snprintf(err, errlen, "cannot write the JSON report to %s: %s", s->o->json_path,
-				 strerror(errno));
-			return -1;
-		}
-		ret = report__write_json(r, out);
-		if (to_stdout ? fflush(out) : fclose(out))
-			ret = -1;
-		if (ret)
-			snprintf(err, errlen, "writing the JSON report to %s failed: %s",
-				 s->o->json_path, strerror(errno));
+	if (json && report__write_json(r, json)) {
+		snprintf(err, errlen, "writing the JSON report to %s failed: %s", s->o->json_path,
+			 strerror(errno));
+		return -1;
 	}
-	return ret;
+	return 0;
 }
 
 void session__finish(struct session *s)

@@ -42,7 +42,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		  int *launch_status, int *launch_reaped);
 
 /* Detaches the probes, reads the maps, builds and writes the report. */
-int session__report(struct session *s, char *err, size_t errlen);
+int session__report(struct session *s, FILE *json, char *err, size_t errlen);
 
 /*
  * Frees the session: the slow part (probe unregistration) in a detached

@@ -12,6 +12,7 @@
 #include "elfsym.h"
 #include "peaktrace.h"
 #include "procmaps.h"
+#include "paths.h"
 #include "symbolize.h"
 
 struct module {
@@ -203,18 +204,25 @@ static char *demangle(const char *versioned)
 	return name;
 }
 
-/* A relative source name made absolute with its unit's compilation
- * directory, as debuggers show it. */
-static char *source_path(Dwfl_Line *line, const char *src)
+/* A unit's source name made absolute with its compilation directory, as
+ * debuggers show it, and normalized. */
+static char *absolute_source(Dwarf_Die *cu, const char *name)
 {
-	Dwarf_Die *cu = src[0] == '/' ? NULL : dwfl_linecu(line);
 	Dwarf_Attribute attr;
-	const char *dir = cu ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr)) : NULL;
+	const char *dir = name[0] == '/' || !cu ? NULL :
+			  dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
 	char *full;
 
-	if (!dir || asprintf(&full, "%s/%s", dir, src) < 0)
-		return strdup(src);
+	if (!dir || asprintf(&full, "%s/%s", dir, name) < 0)
+		full = strdup(name);
+	if (full)
+		path__normalize(full);
 	return full;
+}
+
+static char *source_path(Dwfl_Line *line, const char *src)
+{
+	return absolute_source(src[0] == '/' ? NULL : dwfl_linecu(line), src);
 }
 
 /* A function's name from its DIE: the demangled linkage name if it has
@@ -238,21 +246,11 @@ static char *call_file(Dwarf_Die *cu, Dwarf_Word idx)
 	Dwarf_Files *files;
 	size_t nfiles;
 	const char *name;
-	Dwarf_Attribute attr;
-	const char *dir;
-	char *full;
 
 	if (dwarf_getsrcfiles(cu, &files, &nfiles) || idx >= nfiles)
 		return NULL;
 	name = dwarf_filesrc(files, idx, NULL, NULL);
-	if (!name)
-		return NULL;
-	if (name[0] == '/')
-		return strdup(name);
-	dir = dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr));
-	if (!dir || asprintf(&full, "%s/%s", dir, name) < 0)
-		return strdup(name);
-	return full;
+	return name ? absolute_source(cu, name) : NULL;
 }
 
 size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint32_t instance,
