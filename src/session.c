@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -137,15 +138,14 @@ static void scan_process(struct session *s, pid_t pid)
  */
 static int kernel_has_percpu_rss(void)
 {
-	struct btf *btf = btf__load_vmlinux_btf();
-	int ok;
+	struct utsname u;
+	int major = 0, minor = 0;
 
-	if (!btf)
+	/* by version: parsing the kernel's BTF for it took 0.15 s of start-up,
+	 * and libbpf parses it again for the CO-RE relocations */
+	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return 0;
-	ok = btf__find_by_name_kind(btf, "mm_rss_stat", BTF_KIND_STRUCT) < 0 &&
-	     btf__find_by_name_kind(btf, "percpu_counter", BTF_KIND_STRUCT) >= 0;
-	btf__free(btf);
-	return ok;
+	return major > 6 || (major == 6 && minor >= 2);
 }
 
 /* All sets, as the mask a process carrying every one of them has. */
@@ -236,6 +236,11 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		bpf_program__set_autoload(s->skel->progs.pt_rss_stat, false);
 		bpf_program__set_autoload(s->skel->progs.pt_exit_mmap, false);
 		s->skel->rodata->rss_enabled = 0;
+	}
+	if (o->rss_only) {
+		/* no uprobes: their programs' verification is most of the start-up */
+		bpf_program__set_autoload(s->skel->progs.pt_entry, false);
+		bpf_program__set_autoload(s->skel->progs.pt_return, false);
 	}
 	e = peaktrace_bpf__load(s->skel);
 	if (e) {
