@@ -356,19 +356,23 @@ static __always_inline void model_unlock(struct pt_global *g, int held)
 
 /* --- the peak model ------------------------------------------------------ */
 
-static __noinline void model_apply(__u32 inst, struct pt_stack_rec *s,
-				   __s64 bytes, __s64 count)
+/* A global function (see "calls the C library makes" below): the stack
+ * record is looked up here, by its key, not passed in. */
+__noinline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, __s64 count)
 {
+	struct pt_stack_key key = { .instance = inst, .stack_id = stack_id };
+	struct pt_stack_rec *s = bpf_map_lookup_elem(&stack_recs, &key);
 	struct pt_global *g = global_get();
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	__u64 now = bpf_ktime_get_ns();
 	int held;
 
 	if (!g || !p || !s)
-		return;
+		return 0;
 	held = model_lock(g);
 	pt_model_apply(g, p, s, bytes, count, now);
 	model_unlock(g, held);
+	return 0;
 }
 
 static __noinline void model_end(__u32 inst, __u64 now)
@@ -526,12 +530,17 @@ static __always_inline struct pt_cfi_row *cfi_search(struct scratch *sc, __u32 p
 /* The mapping holding addr into sc->vma: from the thread's cache, else
  * from the kernel.  Not found (the mmap lock was busy): valid = 0, and the
  * frame is unwound by frame pointer. */
-static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
+__noinline int unwind_find_vma(__u64 addr)
 {
+	struct scratch *sc = scratch_get();
 	struct proc_vma_cache *pc, *zero;
 	struct unwind_vma u = {};
-	__u32 inst = sc->instance, z = 0;
+	__u32 inst, z = 0;
 	int k;
+
+	if (!sc)
+		return 0;
+	inst = sc->instance;
 
 	pc = bpf_map_lookup_elem(&proc_vmas, &inst);
 	zero = pc ? NULL : bpf_map_lookup_elem(&proc_vma_zero, &z);
@@ -551,7 +560,7 @@ static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
 					unwind_vma_table(c);
 				}
 				sc->vma = *c;
-				return;
+				return 0;
 			}
 		}
 	}
@@ -563,6 +572,7 @@ static __noinline void unwind_find_vma(struct scratch *sc, __u64 addr)
 		k = __sync_fetch_and_add(&pc->next, 1) & (VMA_CACHE - 1);
 		pc->vma[k] = u;
 	}
+	return 0;
 }
 
 /* Counters and registers live in the map value, not on the stack: the
@@ -597,7 +607,7 @@ static long unwind_step(__u64 i, void *unused)
 		row = &cached;
 	} else {
 		if (!sc->vma.valid || lookup < sc->vma.start || lookup >= sc->vma.end)
-			unwind_find_vma(sc, lookup);
+			unwind_find_vma(lookup);
 		if (sc->vma.valid && !sc->vma.exec) {
 			/* the last "return address" was not code: drop it, stop */
 			if (nr > 1) {
@@ -687,11 +697,25 @@ static __noinline __u64 capture_stack(struct pt_regs *regs, struct scratch *sc, 
 	return sc->hash ?: 1;
 }
 
-static __always_inline struct pt_stack_rec *stack_rec_lookup(__u32 inst, __u64 sid)
+/*
+ * The calling user stack, unwound and interned: its id, PT_STACK_NONE if it
+ * could not be kept.  Global (see below): checked once by the verifier.
+ */
+__noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 {
-	struct pt_stack_key key = { .instance = inst, .stack_id = sid };
+	struct scratch *sc = scratch_get();
+	__u64 sid;
 
-	return bpf_map_lookup_elem(&stack_recs, &key);
+	if (!sc)
+		return PT_STACK_NONE;
+	sid = capture_stack(ctx, sc, inst);
+	if (!bpf_map_lookup_elem(&stacks, &sid) &&
+	    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&stacks, &sid)) {
+		lost_inc(PT_LOST_STACK_ERRORS);
+		return PT_STACK_NONE;
+	}
+	return sid;
 }
 
 /* The record of the calling user stack in this image, created if new. */
@@ -700,18 +724,9 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 {
 	struct pt_stack_key key = { .instance = inst };
 	struct pt_stack_rec zero = {}, *s;
-	struct scratch *sc = scratch_get();
-	__u64 sid = PT_STACK_NONE;
+	struct scratch *sc;
+	__u64 sid = stack_id_current(ctx, inst);
 
-	if (sc) {
-		sid = capture_stack(ctx, sc, inst);
-		if (!bpf_map_lookup_elem(&stacks, &sid) &&
-		    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
-		    !bpf_map_lookup_elem(&stacks, &sid)) {
-			lost_inc(PT_LOST_STACK_ERRORS);
-			sid = PT_STACK_NONE;
-		}
-	}
 	key.stack_id = sid;
 	*sid_out = sid;
 	s = bpf_map_lookup_elem(&stack_recs, &key);
@@ -722,6 +737,8 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 		lost_inc(PT_LOST_STACKS_FULL);
 		return NULL;
 	}
+	/* a new record: its stack's flags, still in the scratch space */
+	sc = scratch_get();
 	if (sc && sid != PT_STACK_NONE && sc->truncated)
 		lost_inc(PT_LOST_TRUNCATED);
 	if (sc && sid != PT_STACK_NONE && sc->partial)
@@ -732,6 +749,13 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 /* --- calls the C library makes for itself ----------------------------------- */
 
 /*
+ * The functions below that are not static are global BPF functions: the
+ * verifier checks each once, instead of once per call site with the
+ * caller's state, which made loading take over 0.8 s of every start-up.
+ * Their arguments are the context and plain numbers.
+ */
+
+/*
  * Whether the function probed at regs was called from inside a C library
  * we probe: glibc's malloc maps its arenas and heaps (from free too: a
  * thread whose first allocator call is free() creates its arena there),
@@ -739,7 +763,7 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
  * which malloc made internally.  None of that is heap the program asked
  * for.  Only for probes where the return address is still at (%rsp).
  */
-static __noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
+__noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
 {
 	struct scratch *sc = scratch_get();
 	struct pt_cfi_module_key key = {};
@@ -748,7 +772,7 @@ static __noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
 	if (!sc || bpf_probe_read_user(&ra, sizeof(ra), (void *)regs->sp) || !ra)
 		return 0;
 	sc->instance = inst;
-	unwind_find_vma(sc, ra - 1);
+	unwind_find_vma(ra - 1);
 	if (!sc->vma.valid)
 		return 0;
 	key.dev = sc->vma.dev;
@@ -773,8 +797,9 @@ static __always_inline void alloc_live_add(__u32 t, __s64 n)
  * Removes the record of the block at key and accounts its bytes out.
  * Returns 0, or -1 if no table has it.
  */
-static __noinline int heap_release(struct pt_alloc_key *key)
+__noinline int heap_release(__u32 inst, __u64 addr)
 {
+	struct pt_alloc_key k = { .instance = inst, .addr = addr }, *key = &k;
 	__u32 n = alloc_tables, i, t;
 	struct pt_alloc *a, old;
 	void *table;
@@ -794,7 +819,7 @@ static __noinline int heap_release(struct pt_alloc_key *key)
 		if (bpf_map_delete_elem(table, key))
 			return 0;
 		alloc_live_add(t, -1);
-		model_apply(key->instance, stack_rec_lookup(key->instance, old.stack_id),
+		model_apply(key->instance, old.stack_id,
 			    -(__s64)old.size, -1);
 		return 0;
 	}
@@ -823,8 +848,7 @@ static __noinline int alloc_known(__u32 inst, __u64 addr)
  * freeing its own blocks (expected), or a block allocated where no probe
  * saw it (before -p attached, or lost): only the last is a loss.
  */
-static __noinline void count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
-					  __u64 addr)
+__noinline int count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
 {
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst), *parent;
 	__u32 pinst = p ? p->parent_instance : 0;
@@ -833,25 +857,24 @@ static __noinline void count_unknown_free(struct pt_regs *regs, int ra_at_rsp, _
 	/* a fork's parent image, not the image this one exec'd from */
 	if (parent && p && parent->tgid != p->tgid && alloc_known(pinst, addr)) {
 		lost_inc(PT_LOST_INHERITED_FREES);
-		return;
+		return 0;
 	}
 	if (ra_at_rsp && caller_in_libc(regs, inst)) {
 		lost_inc(PT_LOST_ALLOCATOR_FREES);
-		return;
+		return 0;
 	}
 	lost_inc(PT_LOST_UNKNOWN_FREES);
+	return 0;
 }
 
 static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
 				      __u64 addr)
 {
-	struct pt_alloc_key key = { .instance = inst, .addr = addr };
-
-	if (addr && heap_release(&key))
+	if (addr && heap_release(inst, addr))
 		count_unknown_free(regs, ra_at_rsp, inst, addr);
 }
 
-static __noinline void heap_alloc(void *ctx, __u32 inst, __u64 addr, __u64 size)
+__noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
 	__u32 n = alloc_tables, newest = n - 1;
@@ -860,32 +883,33 @@ static __noinline void heap_alloc(void *ctx, __u32 inst, __u64 addr, __u64 size)
 	void *table;
 
 	if (!addr || newest >= PT_ALLOC_TABLES)
-		return;
+		return 0;
 	s = stack_rec_current(ctx, inst, &a.stack_id);
 	if (!s)
-		return;
+		return 0;
 	a.size = size;
 	table = alloc_table(newest);
 	if (!table)
-		return;
+		return 0;
 	/* A record still at this address: freed where no probe saw it (inside
 	 * the allocator).  Release it first.  With one table the insert finds
 	 * it; with more, an older table may hold it. */
 	if (n > 1)
-		heap_release(&key);
+		heap_release(inst, addr);
 	if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
 		if (!bpf_map_lookup_elem(table, &key)) {
 			lost_inc(PT_LOST_ALLOCS_FULL);
-			return;
+			return 0;
 		}
-		heap_release(&key);
+		heap_release(inst, addr);
 		if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
 			lost_inc(PT_LOST_ALLOCS_FULL);
-			return;
+			return 0;
 		}
 	}
 	alloc_live_add(newest, 1);
-	model_apply(inst, s, size, 1);
+	model_apply(inst, a.stack_id, size, 1);
+	return 0;
 }
 
 /* --- anonymous mmap regions ------------------------------------------------ */
@@ -952,13 +976,13 @@ static __noinline __u64 region_cut(__u32 inst, struct overlap *o, __u64 lo, __u6
 	p = bpf_map_lookup_elem(&procs, &inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, pieces - 1);
-	model_apply(inst, stack_rec_lookup(inst, o->region.stack_id),
+	model_apply(inst, o->region.stack_id,
 		    -(__s64)(cut_hi - cut_lo), pieces - 1);
 	return cut_hi - cut_lo;
 }
 
 /* Remove [lo, hi) from the counted regions of inst; returns bytes removed. */
-static __noinline __u64 region_remove(__u32 inst, __u64 lo, __u64 hi)
+__noinline __u64 region_remove(__u32 inst, __u64 lo, __u64 hi)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = lo };
 	struct overlap_scan scan = { .instance = inst, .lo = lo, .hi = hi };
@@ -1002,7 +1026,7 @@ static __noinline __u64 region_remove(__u32 inst, __u64 lo, __u64 hi)
 	return removed;
 }
 
-static __noinline void region_add(void *ctx, __u32 inst, __u64 addr, __u64 len)
+__noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
 	struct pt_region r = { .len = page_round(len) };
@@ -1011,15 +1035,16 @@ static __noinline void region_add(void *ctx, __u32 inst, __u64 addr, __u64 len)
 
 	s = stack_rec_current(ctx, inst, &r.stack_id);
 	if (!s)
-		return;
+		return 0;
 	if (bpf_map_update_elem(&regions, &key, &r, BPF_NOEXIST)) {
 		lost_inc(PT_LOST_REGIONS_FULL);
-		return;
+		return 0;
 	}
 	p = bpf_map_lookup_elem(&procs, &inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, 1);
-	model_apply(inst, s, r.len, 1);
+	model_apply(inst, r.stack_id, r.len, 1);
+	return 0;
 }
 
 static __always_inline int is_err(__u64 ret)

@@ -105,7 +105,6 @@ struct probes {
 	size_t nsets;
 	int *fds;
 	size_t nfds, capfds;
-	unsigned seq;
 };
 
 /*
@@ -185,7 +184,7 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 	pr->anchor = anchor_start();
 	if (pr->anchor < 0) {
 		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
-		probes__free(pr);
+		probes__free(pr, 0);
 		return NULL;
 	}
 	return pr;
@@ -248,14 +247,22 @@ static void fds_release(const int *fds, size_t n)
 	free(r);
 }
 
-static void sets_free(struct probe_set **sets, size_t nsets)
+/* The BPF programs leave the probes first (fast); the anchor events, whose
+ * closing may unregister the uprobes (slow), after linger_s seconds. */
+static void sets_free(struct probe_set **sets, size_t nsets, unsigned linger_s)
 {
 	size_t i, n = 0;
 	struct release *r;
 	int j;
 
 	for (i = 0; i < nsets; i++)
-		n += sets[i]->n;
+		for (j = 0; j < sets[i]->n; j++) {
+			bpf_link__destroy(sets[i]->probes[j].link);
+			sets[i]->probes[j].link = NULL;
+			n++;
+		}
+	if (linger_s)
+		sleep(linger_s);
 	r = calloc(n ? n : 1, sizeof(*r));
 	n = 0;
 	for (i = 0; i < nsets; i++) {
@@ -263,12 +270,10 @@ static void sets_free(struct probe_set **sets, size_t nsets)
 			struct probe *p = &sets[i]->probes[j];
 
 			if (r) {
-				r[n].link = p->link;
+				r[n].link = NULL;
 				r[n++].fd = p->anchor_fd;
-			} else {
-				struct release one = { p->link, p->anchor_fd };
-
-				release_one(&one);
+			} else if (p->anchor_fd >= 0) {
+				close(p->anchor_fd);
 			}
 		}
 		free(sets[i]->tids);
@@ -281,7 +286,7 @@ static void sets_free(struct probe_set **sets, size_t nsets)
 
 static void set_free(struct probe_set *s)
 {
-	sets_free(&s, 1);
+	sets_free(&s, 1, 0);
 }
 
 void probes__stop_targets(struct probes *pr)
@@ -290,26 +295,29 @@ void probes__stop_targets(struct probes *pr)
 	pr->nfds = 0;
 }
 
-void probes__free(struct probes *pr)
+void probes__free(struct probes *pr, unsigned linger_s)
 {
 	if (!pr)
 		return;
-	/* Target events first: a tracefs event in use cannot be removed. */
 	probes__stop_targets(pr);
-	sets_free(pr->sets, pr->nsets);
-	free(pr->sets);
-	free(pr->fds);
 	if (pr->anchor > 0) {
 		kill(pr->anchor, SIGKILL);
 		waitpid(pr->anchor, NULL, 0);
 	}
 	/*
-	 * Groups left by runs that died without their teardown are removed
-	 * here, at the end, not at the start: removing a probe waits for RCU
-	 * under the kernel's event mutex (0.1 s each), and at the start it
-	 * also caught the groups of runs whose detached teardown was still
-	 * going (their pid is gone): the next run then waited 2-4 s for them.
+	 * Closing the last perf event on a definition unregisters its uprobe,
+	 * which waits for RCU under the kernel's global event mutex: 0.1 s per
+	 * probe here, 4 s for all, during which any other run's probe set-up
+	 * waits.  Keeping the events open a while lets a run that starts
+	 * meanwhile (a script running peaktrace once per case) find the
+	 * uprobes registered and attach at once; its own teardown then does
+	 * the same, and only the last one pays, with nobody waiting.
 	 */
+	sets_free(pr->sets, pr->nsets, linger_s);
+	free(pr->sets);
+	free(pr->fds);
+	if (linger_s)
+		tracefs__remove_unused(pr->tfs);
 	tracefs__free(pr->tfs);
 	free(pr);
 }
@@ -321,6 +329,7 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	struct probe *p = &s->probes[s->n];
 	LIBBPF_OPTS(bpf_perf_event_opts, opts);
 	char name[64];
+	int tries;
 
 	if (s->n >= MAX_PROBES) {
 		snprintf(err, errlen, "too many probes for %s", s->path);
@@ -333,11 +342,20 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	p->is_return = is_return;
 	p->where = *where;
 	p->cookie = f->fn | (is_return ? 0 : where->cookie_flags);
-	snprintf(name, sizeof(name), "%s_%s_%u", f->name, is_return ? "ret" : "entry", pr->seq++);
-	p->tp_id = tracefs__add_uprobe(pr->tfs, is_return, s->path, offset, name, err, errlen);
-	if (p->tp_id < 0)
-		return -1;
-	p->anchor_fd = perf_tp_open(p->tp_id, pr->anchor, 0);
+	/* named after what it probes: runs share it (src/tracefs.c) */
+	snprintf(name, sizeof(name), "%s_%c_%llx_%llx_%llx", f->name, is_return ? 'r' : 'e',
+		 (unsigned long long)s->dev, (unsigned long long)s->ino,
+		 (unsigned long long)offset);
+	/* a definition found unused may be removed by another run's teardown
+	 * before this run's event holds it: then it is made again */
+	for (tries = 0; tries < 3; tries++) {
+		p->tp_id = tracefs__add_uprobe(pr->tfs, is_return, s->path, offset, name, err, errlen);
+		if (p->tp_id < 0)
+			return -1;
+		p->anchor_fd = perf_tp_open(p->tp_id, pr->anchor, 0);
+		if (p->anchor_fd >= 0 || (errno != EINVAL && errno != ENOENT))
+			break;
+	}
 	if (p->anchor_fd < 0) {
 		snprintf(err, errlen, "perf_event_open on uprobe %s failed: %s", name, strerror(errno));
 		return -1;

@@ -19,9 +19,13 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 /* 0 if this kernel refused PERF_SAMPLE_READ on inherited events (before
  * 6.12): children may then lose their probes (counted, see bpf/). */
 int probes__swap_guarded(void);
-/* Closes every event, then removes the tracefs definitions.  Takes about
- * 0.1 s per probe: the kernel waits for RCU at each unregistration. */
-void probes__free(struct probes *pr);
+/*
+ * Closes every event: the traced tasks' and the BPF programs' at once, the
+ * anchor events (whose closing may unregister the uprobes, 0.1 s each under
+ * a kernel mutex) after linger_s seconds; then, if linger_s, removes the
+ * definitions no run uses any more.
+ */
+void probes__free(struct probes *pr, unsigned linger_s);
 /* Closes the events on traced tasks only (fast): they stop paying at once. */
 void probes__stop_targets(struct probes *pr);
 

@@ -33,6 +33,9 @@
 #define USER_INSTANCE_BIT 0x80000000u
 #define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
 #define STATUS_PERIOD_NS (1000ULL * 1000 * 1000)
+/* How long a finished run's teardown keeps the uprobes registered for the
+ * next run (see probes__free). */
+#define PROBE_LINGER_S 10
 /* Entries of the first allocation table (then doubled, see alloc_tables_grow). */
 #define ALLOC_TABLE0 (1u << 20)
 
@@ -56,6 +59,7 @@ struct session {
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
 	int status_shown;
+	unsigned probe_linger_s;	/* see probes__free */
 	const char *stopped_by;
 };
 
@@ -88,6 +92,13 @@ static void __attribute__((format(printf, 2, 3))) warn(struct session *s, const 
 	if (!s->o->quiet)
 		fprintf(stderr, "peaktrace: warning: %s\n", buf);
 	report__warn(&s->report, "%s", buf);
+}
+
+/* -v: how long start-up took, stage by stage. */
+static void phase(const struct options *o, const char *what, uint64_t t_start)
+{
+	if (o->verbose)
+		fprintf(stderr, "peaktrace: %s at %.3f s\n", what, (now_ns() - t_start) / 1e9);
 }
 
 static int check_environment(char *err, size_t errlen)
@@ -190,6 +201,8 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	struct session *s;
 	int e;
 
+	uint64_t t_start = now_ns();
+
 	if (check_environment(err, errlen))
 		return NULL;
 	raise_fd_limit();
@@ -242,6 +255,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		bpf_program__set_autoload(s->skel->progs.pt_entry, false);
 		bpf_program__set_autoload(s->skel->progs.pt_return, false);
 	}
+	phase(o, "opened", t_start);
 	e = peaktrace_bpf__load(s->skel);
 	if (e) {
 		snprintf(err, errlen,
@@ -251,6 +265,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		goto fail;
 	}
 	s->alloc_fd[0] = bpf_map__fd(s->skel->maps.alloc_table0);
+	phase(o, "BPF loaded", t_start);
 	e = peaktrace_bpf__attach(s->skel);
 	if (e) {
 		snprintf(err, errlen, "cannot attach the process-tree tracepoints (%s): "
@@ -267,6 +282,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 					bpf_map__fd(s->skel->maps.libc_files), err, errlen);
 		if (!s->probes || define_libraries(s, err, errlen))
 			goto fail;
+		phase(o, "probes defined", t_start);
 	}
 	if (!o->rss_only && !o->frame_pointers) {
 		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
@@ -278,11 +294,16 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 			goto fail;
 		}
 	}
-	/* Most commands map the files peaktrace maps (libc, the loader):
-	 * known for symbols and unwind tables from the start. */
-	scan_process(s, getpid());
+	/* Most commands map the files peaktrace maps: known for symbols from
+	 * the start; unwind tables only for the C library and the loader (the
+	 * command's own libraries are read before it runs; building tables for
+	 * all of peaktrace's, libstdc++ and libdw among them, cost 0.1 s). */
+	symbolizer__scan_process(s->sym, getpid());
+	if (s->unwind)
+		unwind__add_runtime(s->unwind, getpid());
 	if (!s->rss)
 		warn(s, "exact RSS needs Linux 6.2 or later: RSS figures are left out, the heap is traced");
+	phase(o, "unwind tables of the C library", t_start);
 	s->t0_ns = now_ns();
 	return s;
 fail:
@@ -294,7 +315,7 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
-	probes__free(s->probes);
+	probes__free(s->probes, s->probe_linger_s);
 	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
 	for (size_t i = 1; i < PT_ALLOC_TABLES; i++)
@@ -1035,6 +1056,7 @@ void session__finish(struct session *s)
 			dup2(fd, STDERR_FILENO);
 		}
 		prctl(PR_SET_NAME, "peaktrace-detach");
+		s->probe_linger_s = PROBE_LINGER_S;
 		session__free(s);
 		_exit(0);
 	}

@@ -1,5 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* tracefs uprobe_events management. */
+/*
+ * tracefs uprobe_events: the probe definitions, shared by every run.
+ *
+ * A definition is named after what it probes (function, entry or return,
+ * file identity, offset), in one group, so a run finds the ones an earlier
+ * or concurrent run made and reuses them.  Why: the kernel unregisters a
+ * uprobe when the last perf event on its definition closes, and waits for
+ * an RCU grace period then, under the global event mutex (0.1 s per probe
+ * here); with a group per run, every run's teardown held that mutex for
+ * 4 s and the next run's first definition waited for it.  Shared
+ * definitions plus a teardown that keeps its events open a little while
+ * (src/probes.c) let consecutive and concurrent runs skip all of that.
+ * Definitions nobody uses are removed by the last teardown.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -12,13 +25,12 @@
 #include <unistd.h>
 #include "tracefs.h"
 
-#define GROUP_PREFIX "peaktrace_"
+#define GROUP "peaktrace"
+/* Groups of one run each, from versions before the shared group. */
+#define OLD_GROUP_PREFIX "peaktrace_"
 
 struct tracefs {
 	char root[64];
-	char group[32];
-	char **names;
-	size_t n, cap;
 };
 
 static int has_uprobe_events(const char *root)
@@ -40,7 +52,6 @@ struct tracefs *tracefs__open(char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	snprintf(t->group, sizeof(t->group), GROUP_PREFIX "%d", (int)getpid());
 	for (i = 0; i < sizeof(roots) / sizeof(roots[0]); i++) {
 		if (has_uprobe_events(roots[i])) {
 			snprintf(t->root, sizeof(t->root), "%s", roots[i]);
@@ -74,48 +85,53 @@ static int write_line(const char *root, const char *line)
 	return ret;
 }
 
+static int read_id(const struct tracefs *t, const char *group, const char *name)
+{
+	char p[256];
+	FILE *f;
+	int id = -1;
+
+	snprintf(p, sizeof(p), "%s/events/%s/%s/id", t->root, group, name);
+	f = fopen(p, "re");
+	if (!f)
+		return -1;
+	if (fscanf(f, "%d", &id) != 1)
+		id = -1;
+	fclose(f);
+	return id;
+}
+
 int tracefs__add_uprobe(struct tracefs *t, int is_return, const char *path,
 			uint64_t offset, const char *name, char *err, size_t errlen)
 {
-	char line[4352], p[256];
-	FILE *f;
-	int id = -1;
+	char line[4352];
+	int id, tries;
 
 	if (strpbrk(path, " \t\n")) {
 		snprintf(err, errlen, "cannot probe %s: tracefs takes no blanks in paths", path);
 		return -1;
 	}
-	snprintf(line, sizeof(line), "%c:%s/%s %s:0x%llx\n", is_return ? 'r' : 'p',
-		 t->group, name, path, (unsigned long long)offset);
-	if (write_line(t->root, line)) {
-		snprintf(err, errlen, "cannot define uprobe %s at %s:0x%llx (%s/uprobe_events: %s)",
-			 name, path, (unsigned long long)offset, t->root, strerror(errno));
-		return -1;
-	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 32;
-		char **nn = realloc(t->names, cap * sizeof(*nn));
-
-		if (!nn) {
-			snprintf(err, errlen, "out of memory");
+	snprintf(line, sizeof(line), "%c:%s/%s %s:0x%llx\n", is_return ? 'r' : 'p', GROUP, name,
+		 path, (unsigned long long)offset);
+	/* an existing definition is reused; two runs defining it at once: one
+	 * wins, the other finds it; one removed meanwhile is made again */
+	for (tries = 0; tries < 3; tries++) {
+		id = read_id(t, GROUP, name);
+		if (id >= 0)
+			return id;
+		if (write_line(t->root, line) && errno != EEXIST && errno != EBUSY) {
+			snprintf(err, errlen, "cannot define uprobe %s at %s:0x%llx (%s/uprobe_events: %s)",
+				 name, path, (unsigned long long)offset, t->root, strerror(errno));
 			return -1;
 		}
-		t->names = nn;
-		t->cap = cap;
 	}
-	t->names[t->n++] = strdup(name);
-	snprintf(p, sizeof(p), "%s/events/%s/%s/id", t->root, t->group, name);
-	f = fopen(p, "re");
-	if (!f || fscanf(f, "%d", &id) != 1) {
-		snprintf(err, errlen, "cannot read %s: %s", p, strerror(errno));
-		id = -1;
-	}
-	if (f)
-		fclose(f);
-	return id;
+	snprintf(err, errlen, "cannot read the id of uprobe %s in %s/events/%s", name, t->root, GROUP);
+	return -1;
 }
 
-static void remove_group(const char *root, const char *group)
+/* Removes every definition of group that no perf event uses (the kernel
+ * refuses the others: EBUSY). */
+static void remove_unused(const char *root, const char *group)
 {
 	char dir[400], line[600];
 	struct dirent *de;
@@ -135,70 +151,29 @@ static void remove_group(const char *root, const char *group)
 	closedir(d);
 }
 
-/* Groups of runs whose process is gone and that no teardown is removing:
- * a teardown child (prctl name peaktrace-detach) may still hold one. */
-static int teardown_running(void)
-{
-	char path[64], comm[32];
-	struct dirent *de;
-	int found = 0;
-	DIR *d = opendir("/proc");
-
-	while (d && !found && (de = readdir(d))) {
-		int pid = atoi(de->d_name);
-		FILE *f;
-
-		if (pid <= 0 || pid == getpid())
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		found = fgets(comm, sizeof(comm), f) && !strcmp(comm, "peaktrace-detach\n");
-		fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return found;
-}
-
-static void remove_stale(struct tracefs *t)
+void tracefs__remove_unused(struct tracefs *t)
 {
 	char dir[128];
 	struct dirent *de;
 	DIR *d;
 
-	if (teardown_running())
-		return;	/* it may be one of theirs; the next teardown looks again */
+	remove_unused(t->root, GROUP);
 	snprintf(dir, sizeof(dir), "%s/events", t->root);
 	d = opendir(dir);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
+	while (d && (de = readdir(d))) {
 		int pid;
 
-		if (strncmp(de->d_name, GROUP_PREFIX, strlen(GROUP_PREFIX)))
+		if (strncmp(de->d_name, OLD_GROUP_PREFIX, strlen(OLD_GROUP_PREFIX)))
 			continue;
-		pid = atoi(de->d_name + strlen(GROUP_PREFIX));
+		pid = atoi(de->d_name + strlen(OLD_GROUP_PREFIX));
 		if (pid > 0 && kill(pid, 0) && errno == ESRCH)
-			remove_group(t->root, de->d_name);
+			remove_unused(t->root, de->d_name);
 	}
-	closedir(d);
+	if (d)
+		closedir(d);
 }
 
 void tracefs__free(struct tracefs *t)
 {
-	char line[512];
-	size_t i;
-
-	if (!t)
-		return;
-	for (i = 0; i < t->n; i++) {
-		snprintf(line, sizeof(line), "-:%s/%s\n", t->group, t->names[i]);
-		write_line(t->root, line);
-		free(t->names[i]);
-	}
-	free(t->names);
-	remove_stale(t);
 	free(t);
 }

@@ -14,15 +14,18 @@ struct tracefs;
 
 /* Finds tracefs, mounting it if needed; NULL with a message in err. */
 struct tracefs *tracefs__open(char *err, size_t errlen);
-/* Removes this run's events, then those left behind by runs that died
- * without their teardown. */
 void tracefs__free(struct tracefs *t);
 
 /*
- * Defines a uprobe ("p") or uretprobe ("r") event at path:offset and
- * returns its tracepoint id for perf_event_open, or -1 with a message.
+ * The uprobe ("p") or uretprobe ("r") event named name at path:offset,
+ * defined now or by an earlier run: its tracepoint id for perf_event_open,
+ * or -1 with a message.
  */
 int tracefs__add_uprobe(struct tracefs *t, int is_return, const char *path,
 			uint64_t offset, const char *name, char *err, size_t errlen);
+
+/* Removes the definitions no run uses any more (and old per-run groups of
+ * runs that are gone).  Slow only for the kernel's event mutex. */
+void tracefs__remove_unused(struct tracefs *t);
 
 #endif

@@ -240,3 +240,17 @@ void unwind__add_process(struct unwind *u, pid_t pid)
 {
 	procmap__each_code_file(pid, scan_one, u);
 }
+
+static int scan_runtime(const char *path, const struct procmap *m, void *arg)
+{
+	const char *base = strrchr(m->path, '/');
+
+	if (procmap__is_libc(m->path) || (base && !strncmp(base + 1, "ld-linux", 8)))
+		unwind__add_file(arg, path);
+	return 0;
+}
+
+void unwind__add_runtime(struct unwind *u, pid_t pid)
+{
+	procmap__each_code_file(pid, scan_runtime, u);
+}

@@ -23,5 +23,7 @@ void unwind__add_file(struct unwind *u, const char *path);
 void unwind__add_program(struct unwind *u, const char *path);
 /* Every executable file mapping of pid. */
 void unwind__add_process(struct unwind *u, pid_t pid);
+/* Only the C library and the dynamic loader pid maps. */
+void unwind__add_runtime(struct unwind *u, pid_t pid);
 
 #endif

@@ -691,15 +691,40 @@ def test_text_report_on_stderr_only():
     check("phase_b (" in p.stderr and "phases.c:" in p.stderr, "symbolized frames in the text report")
 
 
-def test_no_probe_left_behind():
-    """The detached teardown removes this run's tracefs probe group."""
-    pt = subprocess.Popen([PEAKTRACE, "-q", "--", "/bin/true"])
-    eq(pt.wait(timeout=60), 0, "exit status")
-    group = f"/sys/kernel/tracing/events/peaktrace_{pt.pid}"
-    # unregistering takes ~0.1 s per probe, serialised with other runs' teardowns
+def test_runs_do_not_wait_for_each_other():
+    """Two runs 0.2 s apart, and one right after a run ended: each done within a second
+    of its victim (a run's teardown no longer holds the kernel's event mutex for seconds)."""
+    def timed(victim_args):
+        start = time.time()
+        p = subprocess.Popen([PEAKTRACE, "-q", "--"] + victim_args)
+        return p, start
+
+    a, ta = timed(["/bin/sleep", "1"])
+    time.sleep(0.2)
+    b, tb = timed([victim("phases")])
+    eq(b.wait(timeout=60), 7, "second run's status")
+    check(time.time() - tb < 1.0, f"second run took {time.time() - tb:.2f} s")
+    eq(a.wait(timeout=60), 0, "first run's status")
+    check(time.time() - ta < 2.0, f"first run (a 1 s victim) took {time.time() - ta:.2f} s")
+    c, tc = timed([victim("phases")])
+    eq(c.wait(timeout=60), 7, "third run's status")
+    check(time.time() - tc < 1.0, f"a run right after another ended took {time.time() - tc:.2f} s")
+
+
+def test_probe_definitions_shared_and_removed_when_unused():
+    """Runs reuse one set of tracefs definitions; the last teardown removes them."""
+    group = "/sys/kernel/tracing/events/peaktrace"
+    eq(subprocess.run([PEAKTRACE, "-q", "--", "/bin/true"]).returncode, 0, "first run")
+    n = len(os.listdir(group))
+    eq(subprocess.run([PEAKTRACE, "-q", "--", "/bin/true"]).returncode, 0, "second run")
+    eq(len(os.listdir(group)), n, "the second run defined nothing new")
+    with open("/sys/kernel/tracing/uprobe_events") as f:
+        check(not [l for l in f if l.split()[0].split(":")[1].startswith("peaktrace_")],
+              "no per-run group")
+    # the teardowns keep the probes registered 10 s for the next run, then go
     deadline = time.time() + 60
     while time.time() < deadline and os.path.exists(group):
-        time.sleep(0.2)
+        time.sleep(0.5)
     check(not os.path.exists(group), f"{group} left behind")
 
 
