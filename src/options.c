@@ -34,6 +34,7 @@ enum {
 	OPT_TOP,
 	OPT_DURATION,
 	OPT_MAX_ALLOCS,
+	OPT_STATUS,
 	OPT_MAX_STACKS,
 	OPT_MAX_PROCS,
 	OPT_BARE,
@@ -48,6 +49,8 @@ static const struct argp_option opts[] = {
 	{ "pid", 'p', "PID", 0, "Trace a running process and its descendants", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "json", OPT_JSON, "FILE", 0, "Write the JSON report to FILE (- for stdout)", 2 },
+	{ "status", OPT_STATUS, NULL, 0, "With -- CMD, draw the status line on the terminal even "
+	  "though CMD writes there too (with -p it is drawn by default)", 2 },
 	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
 	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
 	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
@@ -105,6 +108,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'v':
 		o->verbose = 1;
+		break;
+	case OPT_STATUS:
+		o->status = 1;
 		break;
 	case OPT_JSON:
 		/* "--json -- cmd" would otherwise write a file named "--" */

@@ -19,6 +19,7 @@ enum pt_exit {
 struct options {
 	pid_t pid;		/* -p, or 0 */
 	char **argv;		/* the command after --, or NULL */
+	int status;		/* --status: the status line with -- CMD too */
 	const char *json_path;	/* --json, "-" for stdout */
 	int quiet;		/* -q */
 	int verbose;		/* -v */

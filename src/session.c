@@ -878,12 +878,22 @@ static int tree_empty(struct session *s)
 	return bpf_map_get_next_key(bpf_map__fd(s->skel->maps.tgids), NULL, &key) != 0;
 }
 
+/*
+ * The status line goes on stderr when it is a terminal, but not over the
+ * command's own output: with -- CMD the command writes to the same
+ * terminal, so only when asked (--status); with -p, by default.
+ */
+static int status_allowed(const struct session *s)
+{
+	return isatty(STDERR_FILENO) && (!s->o->argv || s->o->status);
+}
+
 static void status_line(struct session *s)
 {
 	struct pt_global g;
 	char b1[32], b2[32], b3[32], b4[32];
 
-	if (s->o->quiet || !isatty(STDERR_FILENO) || collect__read_global(&g, s->skel))
+	if (s->o->quiet || !status_allowed(s) || collect__read_global(&g, s->skel))
 		return;
 	fprintf(stderr, "\rpeaktrace: %zu process%s traced, heap %s (peak %s), RSS %s (peak %s)\033[K",
 		proctable__alive(&s->procs), proctable__alive(&s->procs) == 1 ? "" : "es",

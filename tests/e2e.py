@@ -406,6 +406,19 @@ def test_bad_target_reported_at_once():
         check(time.time() - start < 1.0, f"{args} reported within a second: {time.time() - start:.2f} s")
 
 
+def test_status_line_not_over_the_command():
+    """On a terminal the command shares, no status line unless --status asks for it."""
+    cmd = "for i in 1 2 3; do echo line$i; sleep 0.7; done"
+    def on_a_tty(extra):
+        return subprocess.run(["script", "-qec", " ".join([PEAKTRACE] + extra + ["--", "sh", "-c", repr(cmd)]),
+                               "/dev/null"], capture_output=True, text=True, timeout=60).stdout
+    out = on_a_tty([])
+    check("line3" in out, f"the command ran on the terminal: {out[-300:]!r}")
+    check("traced, heap" not in out, f"no status line over it: {out[:300]!r}")
+    out = on_a_tty(["--status"])
+    check("traced, heap" in out, f"--status draws it: {out[:300]!r}")
+
+
 def test_mmap_munmap_mremap():
     rc, r, err = run(["-q", "--", victim("mmaps")])
     eq(rc, 0, "exit status")
