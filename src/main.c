@@ -103,7 +103,7 @@ int main(int argc, char **argv)
 			goto out;
 		}
 		if (launch__resolve(o.argv[0], path, sizeof(path)) == 0)
-			session__prepare_program(s, path);
+			session__prepare_program(s, path, o.argv + 1);
 		if (session__add_gated(s, l.pid, err, sizeof(err))) {
 			launch__abort(&l);
 			ret = PT_EXIT_FAILED;

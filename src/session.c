@@ -446,10 +446,17 @@ static int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 	return 0;
 }
 
-void session__prepare_program(struct session *s, const char *path)
+void session__prepare_program(struct session *s, const char *path, char **argv)
 {
-	if (s->unwind)
-		unwind__add_program(s->unwind, path);
+	char args[PT_ARGV_LEN * 4];
+	size_t n = 0;
+
+	if (!s->unwind)
+		return;
+	unwind__add_program(s->unwind, path);
+	for (; *argv && n < sizeof(args); argv++)
+		n += snprintf(args + n, sizeof(args) - n, "%s", *argv) + 1;
+	unwind__anticipate(s->unwind, args, n < sizeof(args) ? n : sizeof(args), NULL);
 }
 
 int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
@@ -766,8 +773,13 @@ static int on_event(void *ctx, void *data, size_t len)
 
 			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
 			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
-			if (s->unwind)
+			if (s->unwind) {
+				char cwd[64];
+
 				add_program_of(s, p->tgid, name);
+				snprintf(cwd, sizeof(cwd), "/proc/%u/cwd", p->tgid);
+				unwind__anticipate(s->unwind, e->argv, e->argv_len, cwd);
+			}
 			/* Decided now: a static program may be gone at the next look. */
 			if (s->probes && exe_is_static(p->tgid, name) == 1)
 				set_no_libc_note(s, p, 1);

@@ -19,8 +19,9 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 void session__free(struct session *s);
 
 /* Loads the unwind tables of the program at path and of the libraries it
- * needs, before it runs (`peaktrace -- CMD`). */
-void session__prepare_program(struct session *s, const char *path);
+ * needs, and of the programs its arguments name (argv: CMD's arguments,
+ * NULL-terminated), before it runs (`peaktrace -- CMD`). */
+void session__prepare_program(struct session *s, const char *path, char **argv);
 
 /*
  * Probes a process held at launch gate (not running yet), registering it

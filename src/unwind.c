@@ -229,6 +229,68 @@ void unwind__add_program(struct unwind *u, const char *path)
 	add_needed(u, path, 0);
 }
 
+/* A regular file starting with the ELF magic, opened without blocking: a
+ * FIFO named by a traced program must not stall us. */
+static int is_elf_file(const char *path)
+{
+	unsigned char magic[4];
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = !fstat(fd, &st) && S_ISREG(st.st_mode) && read(fd, magic, 4) == 4 &&
+	     !memcmp(magic, "\177ELF", 4);
+	close(fd);
+	return ok;
+}
+
+/* A command word as execvp would find it: with a slash, relative to dir;
+ * else in PATH. */
+static int resolve_command(const char *word, const char *dir, char *out, size_t outlen)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(word, '/')) {
+		if (word[0] == '/' || !dir)
+			snprintf(out, outlen, "%s", word);
+		else
+			snprintf(out, outlen, "%s/%s", dir, word);
+		return is_elf_file(out) ? 0 : -1;
+	}
+	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
+		const char *end = strchrnul(p, ':');
+
+		if (end > p && snprintf(out, outlen, "%.*s/%s", (int)(end - p), p, word) < (int)outlen &&
+		    is_elf_file(out))
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	return -1;
+}
+
+void unwind__anticipate(struct unwind *u, const char *args, size_t len, const char *dir)
+{
+	char word[256], path[PATH_MAX + 300];
+	size_t i = 0, n, words = 0;
+
+	/* words split at blanks and shell punctuation: "sh -c './a; b | c'",
+	 * "env X=1 prog", "timeout 5 prog" all name their programs */
+	while (i < len && words < 32) {
+		while (i < len && (!args[i] || strchr(" \t\n;|&()<>`'\"$", args[i])))
+			i++;
+		for (n = 0; i < len && args[i] && !strchr(" \t\n;|&()<>`'\"$", args[i]); i++)
+			if (n < sizeof(word) - 1)
+				word[n++] = args[i];
+		word[n] = 0;
+		if (!n || n == sizeof(word) - 1 || strchr(word, '='))
+			continue;
+		words++;
+		if (!resolve_command(word, dir, path, sizeof(path)))
+			unwind__add_program(u, path);
+	}
+}
+
 static int scan_one(const char *path, const struct procmap *m, void *arg)
 {
 	(void)m;

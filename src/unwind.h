@@ -23,6 +23,14 @@ void unwind__add_file(struct unwind *u, const char *path);
 void unwind__add_program(struct unwind *u, const char *path);
 /* Every executable file mapping of pid. */
 void unwind__add_process(struct unwind *u, pid_t pid);
+/*
+ * Programs a launcher is about to exec, named on its command line (env,
+ * sh -c '...', timeout, make's recipes): their tables are read now, before
+ * they run, rather than after their exec is seen, which is too late for
+ * what they allocate in their first milliseconds.  args: NUL-separated
+ * argv; dir: where relative names are resolved (NULL: here).
+ */
+void unwind__anticipate(struct unwind *u, const char *args, size_t len, const char *dir);
 /* Only the C library and the dynamic loader pid maps. */
 void unwind__add_runtime(struct unwind *u, pid_t pid);
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * An ordinary C++ program's allocation count: a 1.2 M-node hash map and a
+ * An ordinary C++ program's allocation count: a 2 M-node hash map and a
  * vector grown by doubling, with operator new replaced to count the bytes
- * the program asked for.  At its peak it holds over 1.2 M live blocks, more
+ * the program asked for.  At its peak it holds over 2 M live blocks, more
  * than a preallocated 1 Mi-entry map; peaktrace's tables must grow.
  * Prints: own_peak_bytes <bytes> (the program's own count at its peak).
  */
@@ -44,7 +44,7 @@ int main()
 	std::unordered_map<long, long> m;
 	std::vector<long> v;
 
-	for (long i = 0; i < 1200000; i++)
+	for (long i = 0; i < 2000000; i++)
 		m[i] = i;
 	for (long i = 0; i < 4000000; i++)
 		v.push_back(i);

@@ -3,9 +3,7 @@
  * Built like libchain (-O2 -fomit-frame-pointer): run_chain calls into the
  * library for 7 MiB.  The stack at the peak: chain_d, chain_c, chain_b,
  * chain_a, run_chain, main, then libc's start-up frames.
- * With an argument, it first sleeps that many milliseconds.
  */
-#include <unistd.h>
 #include "../victim.h"
 
 void *chain_a(size_t n);
@@ -18,13 +16,9 @@ __attribute__((noinline, noclone)) void *run_chain(void)
 	return p;
 }
 
-int main(int argc, char **argv)
+int main(void)
 {
-	void *p;
-
-	if (argc > 1)
-		usleep(atoi(argv[1]) * 1000);
-	p = run_chain();
+	void *p = run_chain();
 
 	NO_TAIL();
 	free(p);
