@@ -326,6 +326,18 @@ def test_python_queue_pipeline_peak_is_what_it_holds():
     eq(held, [32 * MiB + 1, 48 * MiB + 1], "the two bytearrays at the peak, one per process")
 
 
+def test_free_of_the_parents_block_in_a_fork_child():
+    rc, r, err = run(["-q", "--", victim("forkfree")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)  # an inherited free is expected, not a loss
+    eq(r["notes"]["inherited_frees"], 1, "the child's free of its parent's block, noted")
+    eq(r["tree"]["peak_bytes"], 4 * MiB, "tree peak: the parent's block, once")
+    parent, child = r["processes"]
+    eq(child["ppid"], parent["pid"], "the fork child")
+    eq((child["peak_bytes"], child["frees"]), (0, 0), "nothing subtracted from the child's heap")
+    eq(parent["live_bytes_at_end"], 0, "the parent freed its own copy")
+
+
 def test_rss_followed_through_posix_spawn():
     """posix_spawn's CLONE_VM child: the parent's RSS still followed, counted once."""
     for extra in ([], ["--rss-only"]):
