@@ -25,7 +25,7 @@ endif
 SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
-UNIT_OBJS := $(addprefix $(OUT)/,paths.o model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
+UNIT_OBJS := $(addprefix $(OUT)/,paths.o utf8.o model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \

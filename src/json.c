@@ -2,6 +2,7 @@
 /* Streaming JSON writer. */
 #include <inttypes.h>
 #include <string.h>
+#include "utf8.h"
 #include "json.h"
 
 void json__init(struct json *j, FILE *out, int indent)
@@ -36,14 +37,26 @@ static void before(struct json *j)
 	}
 }
 
+/* Strings may come from traced programs: bytes that are not UTF-8 become
+ * U+FFFD, so the document stays valid JSON. */
 static void write_escaped(struct json *j, const char *s, size_t n)
 {
-	size_t i;
+	size_t i, len;
 
 	fputc('"', j->out);
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
+		if (c >= 0x80) {
+			len = utf8__seq_len((const unsigned char *)s + i, n - i);
+			if (!len) {
+				fputs("\\ufffd", j->out);
+				continue;
+			}
+			fwrite(s + i, 1, len, j->out);
+			i += len - 1;
+			continue;
+		}
 		switch (c) {
 		case '"': fputs("\\\"", j->out); break;
 		case '\\': fputs("\\\\", j->out); break;

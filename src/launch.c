@@ -9,13 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "launch.h"
 #include "options.h"
 
-int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err,
-		  size_t errlen)
+int launch__start(struct launch *l, char **argv, int stdout_to_stderr,
+		  const struct rlimit *nofile, char *err, size_t errlen)
 {
 	int gate[2], status[2];
 
@@ -31,6 +32,7 @@ int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err
 		return -1;
 	}
 	if (l->pid == 0) {
+		sigset_t none;
 		char c;
 		int e;
 
@@ -39,9 +41,14 @@ int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err
 		/* EOF without a byte: peaktrace gave up; never run CMD untraced. */
 		if (read(gate[0], &c, 1) != 1)
 			_exit(PT_EXIT_FAILED);
+		/* peaktrace blocks SIGINT/SIGTERM while it sets up: not CMD */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 			_exit(PT_EXIT_FAILED);
 		signal(SIGPIPE, SIG_DFL); /* ignored in peaktrace, not in CMD */
+		if (nofile)	/* peaktrace raised its own for the perf events */
+			setrlimit(RLIMIT_NOFILE, nofile);
 		execvp(argv[0], argv);
 		e = errno;
 		if (write(status[1], &e, sizeof(e)) < 0)
@@ -61,7 +68,11 @@ int launch__release(struct launch *l, char **argv, char *err, size_t errlen)
 	int e = 0;
 
 	if (write(l->gate_fd, "g", 1) != 1) {
-		snprintf(err, errlen, "cannot release the command: %s", strerror(errno));
+		int e = errno, code = launch__killed(l, 1, err, errlen);
+
+		if (code)
+			return code;
+		snprintf(err, errlen, "cannot release the command: %s", strerror(e));
 		return PT_EXIT_FAILED;
 	}
 	close(l->gate_fd);
@@ -75,6 +86,17 @@ int launch__release(struct launch *l, char **argv, char *err, size_t errlen)
 		return 0;
 	snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(e));
 	return e == ENOENT ? PT_EXIT_NOTFOUND : PT_EXIT_NOEXEC;
+}
+
+int launch__killed(struct launch *l, int wait, char *err, size_t errlen)
+{
+	if (!l->reaped && waitpid(l->pid, &l->wstatus, wait ? 0 : WNOHANG) == l->pid)
+		l->reaped = 1;
+	if (!l->reaped || !WIFSIGNALED(l->wstatus))
+		return 0;
+	snprintf(err, errlen, "the command's process (pid %d) was killed by signal %d before it "
+		 "could start", (int)l->pid, WTERMSIG(l->wstatus));
+	return 128 + WTERMSIG(l->wstatus);
 }
 
 void launch__abort(struct launch *l)

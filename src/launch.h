@@ -17,16 +17,22 @@ struct launch {
 	int wstatus;
 };
 
-/* Forks the gated child (its stdout on our stderr if stdout_to_stderr).
- * Returns 0, or -1 with a message in err. */
-int launch__start(struct launch *l, char **argv, int stdout_to_stderr, char *err,
-		  size_t errlen);
+/* Forks the gated child (its stdout on our stderr if stdout_to_stderr; its
+ * open-file limit set back to nofile if given).  Returns 0, or -1 with a
+ * message in err. */
+struct rlimit;
+int launch__start(struct launch *l, char **argv, int stdout_to_stderr,
+		  const struct rlimit *nofile, char *err, size_t errlen);
 
 /*
  * Lets the child exec CMD.  Returns 0 once exec succeeded, else the exit
  * code to use (127 not found, 126 not executable) with a message in err.
  */
 int launch__release(struct launch *l, char **argv, char *err, size_t errlen);
+
+/* If the held child was killed (someone else's signal): 128 + the signal,
+ * with a message; else 0.  wait: block until it is gone. */
+int launch__killed(struct launch *l, int wait, char *err, size_t errlen);
 
 /* Ends a child that was never released. */
 void launch__abort(struct launch *l);

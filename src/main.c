@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "launch.h"
@@ -81,7 +82,9 @@ int main(int argc, char **argv)
 	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
 	struct outfile json = { 0 };
 	char err[1024] = "", path[4096];
-	int ret;
+	sigset_t stops, unblocked;
+	struct rlimit nofile;
+	int ret, held_stop = 0;
 
 	ret = options__parse(argc, argv, &o);
 	if (ret >= 0)
@@ -90,6 +93,13 @@ int main(int argc, char **argv)
 	if (ret)
 		goto out;
 	install_handlers();
+	/* Set-up is not interrupted half-way (a system call failing with
+	 * EINTR): a SIGINT or SIGTERM now is taken when it is done. */
+	sigemptyset(&stops);
+	sigaddset(&stops, SIGINT);
+	sigaddset(&stops, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stops, &unblocked);
+	getrlimit(RLIMIT_NOFILE, &nofile); /* the command's, before session__open raises ours */
 	s = session__open(&o, err, sizeof(err));
 	if (!s) {
 		ret = PT_EXIT_FAILED;
@@ -97,25 +107,39 @@ int main(int argc, char **argv)
 	}
 	if (o.argv) {
 		/* --json -: the report has stdout, the command's output goes to stderr */
-		if (launch__start(&l, o.argv, o.json_path && !strcmp(o.json_path, "-"), err,
-				  sizeof(err))) {
+		if (launch__start(&l, o.argv, o.json_path && !strcmp(o.json_path, "-"), &nofile,
+				  err, sizeof(err))) {
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
 		if (launch__resolve(o.argv[0], path, sizeof(path)) == 0)
 			session__prepare_program(s, path, o.argv + 1);
 		if (session__add_gated(s, l.pid, err, sizeof(err))) {
+			/* a child that vanished while held was killed from outside */
+			ret = launch__killed(&l, 0, err, sizeof(err));
 			launch__abort(&l);
-			ret = PT_EXIT_FAILED;
+			if (!ret)
+				ret = PT_EXIT_FAILED;
+			if (!err[0])
+				snprintf(err, sizeof(err), "cannot attach the probes to the command");
 			goto out;
 		}
-		ret = launch__release(&l, o.argv, err, sizeof(err));
-		if (ret) {
+		sigprocmask(SIG_SETMASK, &unblocked, NULL);
+		if (stop_signal) {
+			/* stopped while the command was held: it never runs, and
+			 * the report (of nothing) is still written */
 			launch__abort(&l);
-			goto out;
+			held_stop = 1;
+		} else {
+			ret = launch__release(&l, o.argv, err, sizeof(err));
+			if (ret) {
+				launch__abort(&l);
+				goto out;
+			}
 		}
 	} else {
 		ret = session__add_running(s, o.pid, err, sizeof(err));
+		sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		if (ret)
 			goto out;
 		/* for scripts that must not act before the probes are in place */
@@ -130,7 +154,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	err[0] = 0;
-	if (o.argv) {
+	if (held_stop) {
+		ret = 128 + stop_signal;
+	} else if (o.argv) {
 		if (stop_signal)
 			forward_and_wait(&l, stop_signal);
 		else if (!l.reaped)
@@ -142,9 +168,11 @@ int main(int argc, char **argv)
 	session__finish(s);
 	return ret;
 out:
+	sigprocmask(SIG_SETMASK, &unblocked, NULL);
 	outfile__abort(&json);
 	if (err[0])
 		fprintf(stderr, "peaktrace: %s\n", err);
-	session__free(s);
+	/* the probes' teardown is slow: a detached child does it, as after a report */
+	session__finish(s);
 	return ret;
 }

@@ -156,7 +156,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 			&r->stacks_omitted_bytes))
 		return -1;
 
-	r->procs = calloc(c->nprocs ? c->nprocs : 1, sizeof(*r->procs));
+	r->procs = calloc(c->nprocs + t->n + 1, sizeof(*r->procs));
 	if (!r->procs)
 		return -1;
 	for (i = 0; i < c->nprocs; i++) {
@@ -191,6 +191,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 				rp->exit_signal = pi->exit_code & 0x7f;
 			}
 			rp->heap_note = pi->note[0] ? pi->note : NULL;
+			rp->untraced = pi->untraced;
 		}
 		rp->probes_removed = cp->p.probes_removed;
 		if (rp->probes_removed && !rp->heap_note)
@@ -200,6 +201,25 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 		if (rank_stacks(c, cp->instance, 1, top, frames, ctx, &rp->stacks, &rp->nstacks,
 				&rp->stacks_total, &rp->stacks_omitted_bytes))
 			return -1;
+	}
+	/* processes that could not be traced: no BPF record, listed all the same */
+	for (i = 0; i < t->n; i++) {
+		const struct proc_info *pi = &t->v[i];
+		struct report_proc *rp = &r->procs[r->nprocs];
+
+		if (!pi->untraced)
+			continue;
+		r->nprocs++;
+		rp->pid = pi->tgid;
+		rp->ppid = pi->ppid;
+		rp->instance = pi->instance;
+		rp->start_ns = since(pi->start_ns, t0_ns);
+		rp->exit_code = -1;
+		rp->alive = 1;	/* for all we know */
+		rp->untraced = 1;
+		rp->heap_note = pi->note;
+		memcpy(rp->comm, pi->comm, sizeof(rp->comm));
+		split_argv(rp, pi);
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
 

@@ -587,6 +587,7 @@ static int attach_thread(struct probes *pr, struct probe_set *s, pid_t tid,
 static enum probes_result attach_threads(struct probes *pr, struct probe_set *s, pid_t pid,
 					 char *err, size_t errlen)
 {
+	size_t fds_before = pr->nfds, tids_before = s->ntids;
 	char dir[64];
 	int added, rounds = 0;
 
@@ -606,7 +607,13 @@ static enum probes_result attach_threads(struct probes *pr, struct probe_set *s,
 				continue;
 			r = attach_thread(pr, s, tid, err, errlen);
 			if (r < 0) {
+				/* all of this process's events or none: half a set
+				 * (an entry probe without its return) would count
+				 * wrong, so it is reported as not traced instead */
 				closedir(d);
+				fds_release(pr->fds + fds_before, pr->nfds - fds_before);
+				pr->nfds = fds_before;
+				s->ntids = tids_before;
 				return PROBES_ERROR;
 			}
 			added += r == 0;
@@ -631,8 +638,12 @@ int probes__libc_set(struct probes *pr, pid_t pid, char *err, size_t errlen)
 	struct libc_find lf = { .found = 0 };
 	struct probe_set *s;
 
-	if (procmap__each(pid, find_libc, &lf) < 0)
-		return errno == ENOENT || errno == ESRCH ? -PROBES_GONE : PROBES_ERROR;
+	if (procmap__each(pid, find_libc, &lf) < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return -PROBES_GONE;
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid, strerror(errno));
+		return PROBES_ERROR;
+	}
 	if (!lf.found)
 		return -PROBES_NO_LIBC;
 	s = set_for(pr, pid, &lf.m, err, errlen);

@@ -31,6 +31,7 @@ struct proc_info {
 	uint64_t sets_mask;	/* probe sets its tasks carry (bit per set) */
 	uint64_t pending_since_ns;
 	char note[160];		/* why its heap is not traced, if it is not */
+	int untraced;		/* it should have been traced and could not be: a loss */
 };
 
 struct proctable {

@@ -77,7 +77,7 @@ int report__has_losses(const struct report *r)
 		if (report_counters[i].loss && r->lost.count[i])
 			return 1;
 	for (i = 0; i < r->nprocs; i++)
-		if (r->procs[i].probes_removed)
+		if (r->procs[i].probes_removed || r->procs[i].untraced)
 			return 1;
 	return 0;
 }

@@ -62,6 +62,7 @@ struct report_proc {
 	int exit_signal;	/* 0 if none */
 	const char *heap_note;	/* why the heap is not traced, or NULL */
 	int probes_removed;	/* the kernel took its probes away: heap incomplete */
+	int untraced;		/* could not be traced (see heap_note): a loss */
 	struct report_rss rss;
 	size_t nstacks;
 	struct report_stack *stacks;

@@ -132,6 +132,10 @@ static void process(struct json *j, const struct report_proc *p)
 	json__key(j, "heap_traced");
 	json__bool(j, !p->heap_note);
 	str_field(j, "heap_note", p->heap_note);
+	json__key(j, "trace_failed");
+	json__bool(j, p->untraced);
+	json__key(j, "probes_removed");
+	json__bool(j, p->probes_removed);
 	proc_rss(j, &p->rss);
 	stacks(j, p->stacks, p->nstacks, p->stacks_total, p->stacks_omitted_bytes);
 	json__end_object(j);

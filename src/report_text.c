@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "paths.h"
+#include "utf8.h"
 #include "report.h"
 
 #define PROC_STACKS_SHOWN 3
@@ -25,19 +26,25 @@ static void frames(FILE *out, const struct report_stack *s)
 		const struct report_frame *f = &s->frames[k];
 		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
 
+		/* names come from the traced programs' files: written escaped */
 		mod = mod ? mod + 1 : f->module ? f->module : "?";
+		fputs("        ", out);
 		if (f->function)
-			fprintf(out, "        %s", f->function);
+			utf8__write_safe(out, f->function);
 		else
-			fprintf(out, "        0x%llx", (unsigned long long)f->address);
-		if (f->file) /* long build paths shortened; JSON has them whole */
-			fprintf(out, " (%s:%d)", path__tail(f->file, 60, path, sizeof(path)), f->line);
+			fprintf(out, "0x%llx", (unsigned long long)f->address);
+		if (f->file) { /* long build paths shortened; JSON has them whole */
+			fputs(" (", out);
+			utf8__write_safe(out, path__tail(f->file, 60, path, sizeof(path)));
+			fprintf(out, ":%d)", f->line);
+		}
 		if (f->inlined)
 			fputs(" (inlined)", out);
-		if (f->function)
-			fprintf(out, " [%s]\n", mod);
-		else
-			fprintf(out, " [%s+0x%llx]\n", mod, (unsigned long long)f->module_offset);
+		fputs(" [", out);
+		utf8__write_safe(out, mod);
+		if (!f->function)
+			fprintf(out, "+0x%llx", (unsigned long long)f->module_offset);
+		fputs("]\n", out);
 	}
 	if (s->truncated)
 		fprintf(out, "        ... (cut at the depth limit, --stack-depth)\n");
@@ -90,10 +97,16 @@ static void losses(FILE *out, const struct report *r)
 		return;
 	fprintf(out, "peaktrace: INCOMPLETE: some events were not counted:\n");
 	counter_lines(out, r, 1);
-	for (i = 0; i < r->nprocs; i++)
+	for (i = 0; i < r->nprocs; i++) {
 		if (r->procs[i].probes_removed)
 			fprintf(out, "  pid %u: the kernel removed its probes while it ran\n",
 				r->procs[i].pid);
+		if (r->procs[i].untraced) {
+			fprintf(out, "  pid %u: not traced: ", r->procs[i].pid);
+			utf8__write_safe(out, r->procs[i].heap_note ? r->procs[i].heap_note : "?");
+			fputc('\n', out);
+		}
+	}
 }
 
 /* Everything was counted, but these are worth knowing. */
@@ -114,12 +127,19 @@ static void command(FILE *out, const struct report_proc *p)
 {
 	size_t i;
 
+	/* the traced program's own bytes: escape sequences must not reach
+	 * root's terminal as such, and newlines must not break the table */
 	if (!p->argc) {
-		fprintf(out, "[%s]", p->comm);
+		fputc('[', out);
+		utf8__write_safe(out, p->comm);
+		fputc(']', out);
 		return;
 	}
-	for (i = 0; i < p->argc && i < 8; i++)
-		fprintf(out, "%s%s", i ? " " : "", p->argv[i]);
+	for (i = 0; i < p->argc && i < 8; i++) {
+		if (i)
+			fputc(' ', out);
+		utf8__write_safe(out, p->argv[i]);
+	}
 	if (p->argc > 8)
 		fprintf(out, " ...");
 }
@@ -212,8 +232,9 @@ int report__write_text(const struct report *r, FILE *out, unsigned top)
 		for (k = shown; k < p->nstacks; k++)
 			omitted += p->stacks[k].bytes;
 		seconds(t, sizeof(t), p->peak_time_ns);
-		fprintf(out, "\nAt the own peak of pid %u (%s, %s at %s):\n", p->pid, p->comm,
-			report__bytes(p->peak_bytes, b1, sizeof(b1)), t);
+		fprintf(out, "\nAt the own peak of pid %u (", p->pid);
+		utf8__write_safe(out, p->comm);
+		fprintf(out, ", %s at %s):\n", report__bytes(p->peak_bytes, b1, sizeof(b1)), t);
 		stack_list(out, p->stacks, shown, p->stacks_total, omitted);
 	}
 	return ferror(out) ? -1 : 0;

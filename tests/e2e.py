@@ -524,6 +524,87 @@ def test_attach_to_running_tree():
     check(procs[pre_child]["rss"]["events"] > 0, "the pre-existing child's mm learned too")
 
 
+def attach(pid, json_path):
+    """Starts peaktrace -p pid; returns it once -v says every probe is in place."""
+    pt = subprocess.Popen([PEAKTRACE, "-v", "-q", "--json", json_path, "-p", str(pid)],
+                          stderr=subprocess.PIPE, text=True)
+    while True:
+        line = pt.stderr.readline()
+        check(line, "peaktrace -p ended before saying it was attached")
+        if line.startswith(f"peaktrace: attached to pid {pid}"):
+            return pt
+
+
+def test_attach_to_a_large_tree():
+    """-p on 100 processes of 8 threads each: all traced, the exact tree peak."""
+    v = subprocess.Popen([victim("ptree")], stdout=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        eq(v.stdout.readline().strip(), "ready", "victim ready")
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "r.json")
+            pt = attach(v.pid, path)
+            v.send_signal(signal.SIGUSR1)
+            eq(v.wait(timeout=60), 0, "victim exit")
+            eq(pt.wait(timeout=60), 0, "peaktrace exit")
+            with open(path) as f:
+                r = json.load(f)
+    finally:
+        if v.poll() is None:
+            os.killpg(v.pid, signal.SIGKILL)
+    eq(len(r["processes"]), 101, "every process")
+    eq([p["pid"] for p in r["processes"] if p["trace_failed"]], [], "none failed")
+    eq(r["tree"]["peak_bytes"], 100 * 8 * MiB, "tree peak: 100 x 8 MiB")
+    mine = [site_bytes(p["stacks"], "child_alloc") for p in r["processes"]]
+    eq(mine.count((8 * MiB, 1)), 100, "each child's stack at its peak")
+    assert_complete(r)
+
+
+def test_sigint_while_the_command_is_held():
+    """Ctrl-C before the command was released: it never runs, the report is written, 130."""
+    with tempfile.TemporaryDirectory() as d:
+        marker, path = os.path.join(d, "ran"), os.path.join(d, "r.json")
+        pt = subprocess.Popen([PEAKTRACE, "-q", "--json", path, "--", "/bin/touch", marker])
+        time.sleep(0.05)  # set-up takes a few hundred ms: the command is still held
+        pt.send_signal(signal.SIGINT)
+        eq(pt.wait(timeout=60), 130, "exit status")
+        check(not os.path.exists(marker), "the command did not run")
+        with open(path) as f:
+            r = json.load(f)
+        eq(r["stopped_by"], "signal", "stopped_by")
+
+
+def test_command_killed_while_held():
+    """The gated child killed before its release: said so, 128 + the signal."""
+    pt = subprocess.Popen([PEAKTRACE, "-q", "--", "/bin/true"], stderr=subprocess.PIPE, text=True)
+    held = None
+    deadline = time.time() + 10
+    while held is None and time.time() < deadline:
+        try:
+            with open(f"/proc/{pt.pid}/task/{pt.pid}/children") as f:
+                kids = {int(c): open(f"/proc/{c}/comm").read().strip() for c in f.read().split()}
+            # the gated child is forked after the anchor helper has named itself
+            if "peaktrace-anchr" in kids.values():
+                held = next((c for c, n in kids.items() if n == "peaktrace"), None)
+        except OSError:
+            pass
+    check(held, "found the held child")
+    os.kill(held, signal.SIGKILL)
+    eq(pt.wait(timeout=60), 128 + 9, "exit status")
+    check("was killed by signal 9 before it could start" in pt.stderr.read(), "the message")
+
+
+def test_untrusted_strings_escaped():
+    """Invalid UTF-8 and escape sequences in argv: valid JSON, nothing raw on the terminal."""
+    arg = b"\xff\x1b[2Jbad".decode("utf-8", "surrogateescape")
+    p = subprocess.run([PEAKTRACE, "--json", "-", "--", "/bin/sh", "-c", "exit 0", arg],
+                       capture_output=True, timeout=60)
+    eq(p.returncode, 0, "exit status")
+    r = json.loads(p.stdout.decode("utf-8"))  # strict: the bytes must be UTF-8
+    eq(r["processes"][0]["argv"][-1], "\ufffd\x1b[2Jbad", "argv in JSON")
+    check(b"\x1b" not in p.stderr, "no escape byte reaches the terminal")
+    check(b"\\xff\\x1b[2Jbad" in p.stderr, f"shown escaped: {p.stderr[-400:]!r}")
+
+
 def test_sigint_mid_run_writes_report():
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name

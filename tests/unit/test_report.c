@@ -26,9 +26,9 @@ static void build(struct report *r)
 	};
 	static struct report_stack st = { .bytes = 1536, .allocations = 3, .pid = 42, .instance = 1,
 					  .stack_id = 5, .nframes = 2, .frames = frames };
-	static char *argv[] = { "v", "a\tb" };
+	static char *argv[] = { "v", "a\tb", "\033[31mred\xff\xc3\xa9" };
 	static struct report_proc p = {
-		.pid = 42, .ppid = 1, .instance = 1, .comm = "v", .argv = argv, .argc = 2,
+		.pid = 42, .ppid = 1, .instance = 1, .comm = "v", .argv = argv, .argc = 3,
 		.peak_bytes = 2048, .peak_time_ns = 5, .bytes_at_tree_peak = 1536,
 		.live_bytes_at_end = 0, .start_ns = 1, .end_ns = 9, .allocs = 4, .frees = 4,
 		.exit_code = 3, .nstacks = 1, .stacks = &st, .stacks_total = 1,
@@ -62,7 +62,10 @@ static void json_exact(void)
 	CHECK(strstr(out, frame0) != NULL);
 	CHECK(strstr(out, "\"function\": null,\n            \"module\": \"/lib/libc.so.6\",\n"
 			  "            \"file\": null,\n            \"line\": null,") != NULL);
-	CHECK(strstr(out, "\"argv\": [\n        \"v\",\n        \"a\\tb\"\n      ],") != NULL);
+	/* an escape sequence and a byte that is not UTF-8 from a traced
+	 * program's argv: valid JSON, the valid é kept */
+	CHECK(strstr(out, "\"argv\": [\n        \"v\",\n        \"a\\tb\",\n"
+			  "        \"\\u001b[31mred\\ufffd\xc3\xa9\"\n      ],") != NULL);
 	CHECK(strstr(out, "\"warnings\": [],") != NULL);
 	CHECK(strstr(out, "\"exit_code\": 3,\n      \"exit_signal\": null,") != NULL);
 	CHECK(strstr(out, "\"stacks_total\": 3,\n    \"stacks_omitted_bytes\": 100,") != NULL);
@@ -90,9 +93,12 @@ static void text_report(void)
 	out = render(0, &r);
 	CHECK(strstr(out, "Heap peak of the process tree: 1.5 KiB at 0.000 s") != NULL);
 	CHECK(strstr(out, "  #1  1.5 KiB in 3 allocations, pid 42\n"
-			  "        make\"it\" (v.c:12) (inlined) [v\\x]\n"
+			  "        make\"it\" (v.c:12) (inlined) [v\\\\x]\n"
 			  "        0x7f0000001000 [libc.so.6+0x27000]\n") != NULL);
 	CHECK(strstr(out, "(100 B in 2 more stacks)") != NULL);
+	/* the traced program's argv reaches the terminal escaped */
+	CHECK(strstr(out, "v a\\x09b \\x1b[31mred\\xff\xc3\xa9") != NULL);
+	CHECK(strchr(out, '\033') == NULL);
 	CHECK(strstr(out, "INCOMPLETE") == NULL);
 	free(out);
 	/* a note is not a loss: complete, and said after the table */
