@@ -27,7 +27,7 @@ OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/,paths.o utf8.o model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
 
-VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main \
+VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -84,6 +84,11 @@ $(OUT)/tests/nofp_main: tests/victims/nofp/nofp_main.c $(OUT)/tests/libchain.so 
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)musl-gcc $(VICTIM_CFLAGS) -Wl,-dynamic-linker,/lib/ld-musl-x86_64.so.1 $< -o $@
+
+# A 32-bit program (gcc-multilib): peaktrace must refuse its heap, clearly.
+$(OUT)/tests/m32_victim: tests/victims/m32/m32_victim.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) -m32 $(VICTIM_CFLAGS) $< -o $@
 
 $(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h tests/victims/rss.h | $(OUT)
 	$(call msg,VICTIM,$@)

@@ -31,6 +31,7 @@ const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;
 
+#define PROT_NONE 0x0
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20
 #define MREMAP_FIXED 2
@@ -1052,15 +1053,20 @@ static __always_inline int is_err(__u64 ret)
 	return ret >= (__u64)-MAX_ERRNO;
 }
 
+/*
+ * An anonymous mapping the program made counts; one it cannot touch
+ * (PROT_NONE) is reserved address space, not memory: the Go runtime
+ * reserves its arenas so, then maps them with MAP_FIXED as it uses them.
+ */
 static __always_inline void on_mmap(void *ctx, __u32 inst, __u64 ret, __u64 len,
-				    __u64 flags)
+				    __u64 prot, __u64 flags)
 {
 	if (is_err(ret))
 		return;
 	/* MAP_FIXED replaced whatever was mapped there, counted or not. */
 	if (flags & MAP_FIXED)
 		region_remove(inst, ret, ret + page_round(len));
-	if (flags & MAP_ANONYMOUS)
+	if ((flags & MAP_ANONYMOUS) && prot != PROT_NONE)
 		region_add(ctx, inst, ret, len);
 }
 
@@ -1127,7 +1133,7 @@ int pt_entry(struct pt_regs *ctx)
 			/* Both loads stay plain: the verifier rejects a load
 			 * through a ctx pointer moved by a computed offset. */
 			asm volatile("" : "+r"(r10), "+r"(rcx));
-			on_mmap(ctx, inst, PT_REGS_RC(ctx), PT_REGS_PARM2(ctx),
+			on_mmap(ctx, inst, PT_REGS_RC(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx),
 				(cookie & PT_COOKIE_ARG4_IN_R10) ? r10 : rcx);
 		} else if (fn == PT_FN_MUNMAP && PT_REGS_RC(ctx) == 0)
 			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
@@ -1229,7 +1235,7 @@ int pt_return(struct pt_regs *ctx)
 			heap_alloc(ctx, inst, ptr, t->arg[2]);
 		break;
 	case PT_FN_MMAP:
-		on_mmap(ctx, inst, ret, t->arg[1], t->arg[3]);
+		on_mmap(ctx, inst, ret, t->arg[1], t->arg[2], t->arg[3]);
 		break;
 	case PT_FN_MREMAP:
 		on_mremap(ctx, inst, ret, t);

@@ -22,6 +22,7 @@ struct elfsym *elfsym__open(const char *path, char *err, size_t errlen)
 {
 	struct elfsym *e = calloc(1, sizeof(*e));
 	Elf_Scn *scn = NULL;
+	GElf_Ehdr eh;
 	GElf_Shdr sh;
 
 	if (!e) {
@@ -38,6 +39,15 @@ struct elfsym *elfsym__open(const char *path, char *err, size_t errlen)
 	e->elf = elf_begin(e->fd, ELF_C_READ, NULL);
 	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
 		snprintf(err, errlen, "%s: not an ELF file (%s)", path, elf_errmsg(-1));
+		elfsym__free(e);
+		return NULL;
+	}
+	/* probe placement and the BPF programs read x86-64 registers: a
+	 * 32-bit library would be probed with the wrong conventions */
+	if (gelf_getclass(e->elf) != ELFCLASS64 || !gelf_getehdr(e->elf, &eh) ||
+	    eh.e_machine != EM_X86_64) {
+		snprintf(err, errlen, "%s: not x86-64 code (a 32-bit library?): peaktrace probes "
+			 "x86-64 only", path);
 		elfsym__free(e);
 		return NULL;
 	}

@@ -152,12 +152,13 @@ int launch__resolve(const char *cmd, char *out, size_t outlen)
 	return -1;
 }
 
-int launch__is_static(const char *cmd)
+int launch__exe_kind(const char *cmd)
 {
 	char path[PATH_MAX];
 	size_t i, n;
 	GElf_Phdr ph;
-	int fd, ret = 1;
+	int fd, ret = LAUNCH_EXE_STATIC;
+	GElf_Ehdr eh;
 	Elf *elf;
 
 	if (launch__resolve(cmd, path, sizeof(path)))
@@ -168,12 +169,16 @@ int launch__is_static(const char *cmd)
 	elf_version(EV_CURRENT);
 	elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (!elf || elf_kind(elf) != ELF_K_ELF || elf_getphdrnum(elf, &n)) {
-		ret = -1; /* a script, say: its interpreter decides */
+		ret = LAUNCH_EXE_UNKNOWN; /* a script, say: its interpreter decides */
+		goto out;
+	}
+	if (gelf_getclass(elf) != ELFCLASS64 || !gelf_getehdr(elf, &eh) || eh.e_machine != EM_X86_64) {
+		ret = LAUNCH_EXE_FOREIGN;
 		goto out;
 	}
 	for (i = 0; i < n; i++)
 		if (gelf_getphdr(elf, i, &ph) && ph.p_type == PT_INTERP)
-			ret = 0;
+			ret = LAUNCH_EXE_DYNAMIC;
 out:
 	if (elf)
 		elf_end(elf);

@@ -46,8 +46,14 @@ int launch__exit_code(const struct launch *l);
 /* The file execvp would run for cmd; 0, or -1 if none. */
 int launch__resolve(const char *cmd, char *out, size_t outlen);
 
-/* Whether the executable CMD resolves to is statically linked (1), dynamic
- * (0), or could not be read (-1). */
-int launch__is_static(const char *cmd);
+enum launch_exe_kind {
+	LAUNCH_EXE_UNKNOWN = -1,	/* not read, or not ELF (a script) */
+	LAUNCH_EXE_DYNAMIC = 0,
+	LAUNCH_EXE_STATIC = 1,		/* no C library to probe */
+	LAUNCH_EXE_FOREIGN = 2,		/* not x86-64 code (a 32-bit program) */
+};
+
+/* What the executable CMD resolves to is (enum launch_exe_kind). */
+int launch__exe_kind(const char *cmd);
 
 #endif

@@ -70,7 +70,7 @@ static const struct probe_fn probe_fns[] = {
 	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0 },
 	/* mmap keeps a return probe: its stack must be taken in the caller,
 	 * and an entry-side stack of a frameless wrapper misses the caller. */
-	{ "mmap", PT_FN_MMAP, ARG2 | ARG4, 1, 0 },
+	{ "mmap", PT_FN_MMAP, ARG2 | ARG3 | ARG4, 1, 0 },
 	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1 },
 	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0 },
 };

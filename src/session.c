@@ -525,12 +525,15 @@ static pid_t stat_state(pid_t pid, char *state, unsigned long *flags)
 	return ppid;
 }
 
-static void set_no_libc_note(struct session *s, struct proc_info *pi, int is_static)
+/* kind: what its executable is (enum launch_exe_kind). */
+static void set_no_libc_note(struct session *s, struct proc_info *pi, int kind)
 {
 	pi->libc_state = LIBC_NONE;
 	snprintf(pi->note, sizeof(pi->note), "%s",
-		 is_static ? "statically linked: no C library to probe, heap not traced"
-			   : "no C library found in its mappings: heap not traced");
+		 kind == LAUNCH_EXE_STATIC ? "statically linked: no C library to probe, heap not traced" :
+		 kind == LAUNCH_EXE_FOREIGN ? "not an x86-64 program (32-bit?): peaktrace probes "
+					      "x86-64 code only, heap not traced" :
+		 "no C library found in its mappings: heap not traced");
 	warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
 }
 
@@ -638,7 +641,7 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 		np = proctable__add(&s->procs, &pi);
 		if (np && set == -PROBES_NO_LIBC && s->probes) {
 			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-			set_no_libc_note(s, np, launch__is_static(path) == 1);
+			set_no_libc_note(s, np, launch__exe_kind(path));
 		}
 	}
 	scan_process(s, pid);
@@ -802,16 +805,16 @@ static void add_program_of(struct session *s, pid_t pid, const char *filename)
 		unwind__add_program(s->unwind, filename);
 }
 
-/* Whether what pid exec'd is statically linked: through /proc while it
- * lives, else through the path it was exec'd by. */
-static int exe_is_static(pid_t pid, const char *filename)
+/* What pid exec'd (enum launch_exe_kind): through /proc while it lives,
+ * else through the path it was exec'd by. */
+static int exe_kind(pid_t pid, const char *filename)
 {
 	char path[64];
-	int st;
+	int k;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-	st = launch__is_static(path);
-	return st >= 0 ? st : launch__is_static(filename);
+	k = launch__exe_kind(path);
+	return k != LAUNCH_EXE_UNKNOWN ? k : launch__exe_kind(filename);
 }
 
 static int on_event(void *ctx, void *data, size_t len)
@@ -848,8 +851,12 @@ static int on_event(void *ctx, void *data, size_t len)
 				unwind__anticipate(s->unwind, e->argv, e->argv_len, cwd);
 			}
 			/* Decided now: a static program may be gone at the next look. */
-			if (s->probes && exe_is_static(p->tgid, name) == 1)
-				set_no_libc_note(s, p, 1);
+			if (s->probes) {
+				int kind = exe_kind(p->tgid, name);
+
+				if (kind == LAUNCH_EXE_STATIC || kind == LAUNCH_EXE_FOREIGN)
+					set_no_libc_note(s, p, kind);
+			}
 		}
 		return 0;
 	default:
@@ -876,9 +883,9 @@ static void check_pending_libc(struct session *s, uint64_t now)
 
 		if (pi->libc_state != LIBC_PENDING || pi->ended)
 			continue;
-		st = exe_is_static(pi->tgid, "");
-		if (st == 1) {
-			set_no_libc_note(s, pi, 1);
+		st = exe_kind(pi->tgid, "");
+		if (st == LAUNCH_EXE_STATIC || st == LAUNCH_EXE_FOREIGN) {
+			set_no_libc_note(s, pi, st);
 			continue;
 		}
 		err[0] = 0;
@@ -893,7 +900,7 @@ static void check_pending_libc(struct session *s, uint64_t now)
 		}
 		if (set < 0) {
 			if (now - pi->pending_since_ns > LIBC_WAIT_NS)
-				set_no_libc_note(s, pi, 0);
+				set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
 			continue;
 		}
 		if (!(pi->sets_mask & (1ULL << set))) {

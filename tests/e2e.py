@@ -451,6 +451,26 @@ def test_status_line_not_over_the_command():
     check("traced, heap" in out, f"--status draws it: {out[:300]!r}")
 
 
+def test_32bit_program_refused_clearly():
+    """A 32-bit program is not probed with 64-bit conventions: its heap is said untraced."""
+    rc, r, err = run(["--", "/bin/sh", "-c", victim("m32_victim") + "; exit $?"])
+    eq(rc, 3, "exit status")
+    (m,) = [p for p in r["processes"] if p["argv"][:1] == [victim("m32_victim")]]
+    eq((m["heap_traced"], m["peak_bytes"]), (False, 0), "its heap not traced, no figure made up")
+    check("not an x86-64 program" in m["heap_note"], f"the note: {m['heap_note']}")
+    check("not an x86-64 program" in err, "said on stderr")
+    check(r["tree"]["peak_bytes"] < 64 * KiB, f"the shell's heap only: {r['tree']['peak_bytes']}")
+
+
+def test_reserved_address_space_is_not_heap():
+    """1 GiB reserved PROT_NONE, 4 MiB of it mapped for use (the Go runtime's way)."""
+    rc, r, err = run(["-q", "--", victim("reserve")])
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 4 * MiB, "tree peak")
+    eq(site_bytes(r["tree"]["stacks"], "use_piece"), (4 * MiB, 1), "the piece in use")
+
+
 def test_mmap_munmap_mremap():
     rc, r, err = run(["-q", "--", victim("mmaps")])
     eq(rc, 0, "exit status")
