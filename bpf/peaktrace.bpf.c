@@ -126,9 +126,12 @@ struct {
 	__type(value, struct pt_stack_rec);
 } stack_recs SEC(".maps");
 
+/* Code mappings of live images; the loader moves those of ended images
+ * out (src/session.c, sweep_dead). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
 	__type(key, struct pt_vma_key);
 	__type(value, struct pt_vma);
 } vmas SEC(".maps");
@@ -411,8 +414,11 @@ static __always_inline void vma_remember(__u32 inst, struct vm_area_struct *vma,
 		bpf_probe_read_kernel_str(v.name, sizeof(v.name),
 					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	}
-	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST))
+	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(&vmas, &key))
+			lost_inc(PT_LOST_VMAS_FULL);
 		return;
+	}
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		lost_inc(PT_LOST_EVENTS);
@@ -422,6 +428,8 @@ static __always_inline void vma_remember(__u32 inst, struct vm_area_struct *vma,
 	e->type = PT_EV_VMA;
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->instance = inst;
+	e->exe_dev = v.dev;	/* the mapping's file: maybe known already */
+	e->exe_ino = v.ino;
 	bpf_ringbuf_submit(e, 0);
 }
 

@@ -96,6 +96,8 @@ enum pt_rss_member {
 	  "%llu stacks cut at the depth limit (--stack-depth): innermost frames kept")        \
 	X(PARTIAL, "partial_stacks", NOTE,                                                    \
 	  "%llu stacks whose unwinding stopped before the outermost frame")                   \
+	X(VMAS_FULL, "unnamed_mappings", NOTE,                                                \
+	  "%llu code mappings not recorded (map full): their frames are shown unnamed")       \
 	X(INHERITED_FREES, "inherited_frees", NOTE,                                           \
 	  "%llu frees in forked children of blocks their parent allocated before the fork")   \
 	X(ALLOCATOR_FREES, "allocator_frees", NOTE,                                           \

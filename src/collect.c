@@ -61,6 +61,22 @@ static int cmp_vma(const void *a, const void *b)
 	return x->key.start < y->key.start ? -1 : x->key.start > y->key.start;
 }
 
+int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n)
+{
+	struct collected_vma *all;
+
+	if (!n)
+		return 0;
+	all = realloc(c->vmas, (c->nvmas + n) * sizeof(*all));
+	if (!all)
+		return -1;
+	memcpy(all + c->nvmas, v, n * sizeof(*v));
+	c->vmas = all;
+	c->nvmas += n;
+	qsort(c->vmas, c->nvmas, sizeof(*c->vmas), cmp_vma);
+	return 0;
+}
+
 int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel)
 {
 	__u32 zero = 0;

@@ -40,6 +40,8 @@ struct peaktrace_bpf;
 
 /* Reads every map.  Returns 0, or -1 with a message in err. */
 int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, size_t errlen);
+/* Adds code mappings kept outside the maps (of images swept during the run). */
+int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n);
 /* Only the global counters and lost counters: cheap, for the status line. */
 int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel);
 void collect__free(struct collected *c);

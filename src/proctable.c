@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The process table: a growing array searched from the newest entry,
- * where the events of a tree's live processes almost always are. */
+/* The process table: a growing array, and a hash index by instance (a
+ * worker pool's tens of thousands of processes made linear search the
+ * event loop's main cost). */
 #include <stdlib.h>
 #include <string.h>
 #include "proctable.h"
@@ -17,7 +18,38 @@ void proctable__free(struct proctable *t)
 	for (i = 0; i < t->n; i++)
 		free(t->v[i].argv);
 	free(t->v);
+	free(t->index);
 	memset(t, 0, sizeof(*t));
+}
+
+static size_t slot_of(uint32_t instance, size_t cap)
+{
+	return (instance * 2654435761u) & (cap - 1);
+}
+
+/* Slots hold an entry's position + 1; 0 is empty.  At most half full. */
+static void index_put(struct proctable *t, size_t pos)
+{
+	size_t k = slot_of(t->v[pos].instance, t->index_cap);
+
+	while (t->index[k])
+		k = (k + 1) & (t->index_cap - 1);
+	t->index[k] = pos + 1;
+}
+
+static int index_grow(struct proctable *t)
+{
+	size_t cap = t->index_cap ? t->index_cap * 2 : 256, i;
+	uint32_t *idx = calloc(cap, sizeof(*idx));
+
+	if (!idx)
+		return -1;
+	free(t->index);
+	t->index = idx;
+	t->index_cap = cap;
+	for (i = 0; i < t->n; i++)
+		index_put(t, i);
+	return 0;
 }
 
 struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tmpl)
@@ -33,6 +65,8 @@ struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tm
 		t->v = v;
 		t->cap = cap;
 	}
+	if (2 * (t->n + 1) > t->index_cap && index_grow(t))
+		return NULL;
 	p = &t->v[t->n];
 	*p = *tmpl;
 	p->argv = NULL;
@@ -43,16 +77,19 @@ struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tm
 		memcpy(p->argv, tmpl->argv, tmpl->argv_len);
 	}
 	t->n++;
+	index_put(t, t->n - 1);
 	return p;
 }
 
 struct proc_info *proctable__find(struct proctable *t, uint32_t instance)
 {
-	size_t i;
+	size_t k;
 
-	for (i = t->n; i-- > 0;)
-		if (t->v[i].instance == instance)
-			return &t->v[i];
+	if (!t->index_cap)
+		return NULL;
+	for (k = slot_of(instance, t->index_cap); t->index[k]; k = (k + 1) & (t->index_cap - 1))
+		if (t->v[t->index[k] - 1].instance == instance)
+			return &t->v[t->index[k] - 1];
 	return NULL;
 }
 

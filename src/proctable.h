@@ -37,6 +37,8 @@ struct proc_info {
 struct proctable {
 	struct proc_info *v;
 	size_t n, cap;
+	uint32_t *index;	/* by instance: position + 1, 0 empty */
+	size_t index_cap;
 };
 
 void proctable__init(struct proctable *t);

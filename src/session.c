@@ -34,6 +34,7 @@
 #define USER_INSTANCE_BIT 0x80000000u
 #define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
 #define STATUS_PERIOD_NS (1000ULL * 1000 * 1000)
+#define EMPTY_CHECK_NS (10ULL * 1000 * 1000)
 /* How long a finished run's teardown keeps the uprobes registered for the
  * next run (see probes__free). */
 #define PROBE_LINGER_S 10
@@ -56,10 +57,14 @@ struct session {
 	uint32_t alloc_cap[PT_ALLOC_TABLES];
 	uint64_t alloc_cap_total;
 	uint32_t *dead;		/* ended instances whose records are not yet swept */
+	struct collected_vma *saved_vmas; /* code mappings of swept images */
+	size_t nsaved_vmas, capsaved_vmas;
 	size_t ndead, capdead;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
 	int status_shown;
+	size_t pending_from;	/* procs before it wait for no C library */
+	int maybe_empty;	/* something ended since the tree was last looked at */
 	unsigned probe_linger_s;	/* see probes__free */
 	const char *stopped_by;
 };
@@ -357,6 +362,7 @@ void session__free(struct session *s)
 	collect__free(&s->collected);
 	report__free(&s->report);
 	free(s->dead);
+	free(s->saved_vmas);
 	free(s);
 }
 
@@ -716,22 +722,22 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /*
- * Deletes the allocation and region records of ended images: their bytes
- * already left the tree, and a worker pool that keeps starting processes
- * would otherwise fill the maps with the dead.  Batched: one syscall per
- * few thousand records.
+ * Deletes the records of ended images from a map whose keys begin with the
+ * instance: their bytes already left the tree, and a worker pool that
+ * keeps starting processes would otherwise fill the maps with the dead.
+ * keep, if given, gets each record first (the code mappings, needed for
+ * symbols at the report).  Batched: one syscall per few thousand records.
  */
-static void sweep_map(int fd, const uint32_t *dead, size_t ndead)
+static void sweep_map(int fd, size_t ksz, size_t vsz, const uint32_t *dead, size_t ndead,
+		      void (*keep)(struct session *s, const void *key, const void *val),
+		      struct session *s)
 {
 	enum { CHUNK = 4096 };
-	struct pt_alloc_key *keys = calloc(CHUNK, sizeof(*keys));
-	struct pt_alloc *vals = calloc(CHUNK, sizeof(*vals)); /* pt_region has the same size */
-	struct pt_alloc_key *del = calloc(CHUNK, sizeof(*del));
+	char *keys = calloc(CHUNK, ksz), *vals = calloc(CHUNK, vsz), *del = calloc(CHUNK, ksz);
 	__u32 batch = 0, ndel;
 	void *in = NULL;
 	int done = 0;
 
-	_Static_assert(sizeof(struct pt_alloc) == sizeof(struct pt_region), "value sizes");
 	while (keys && vals && del && !done) {
 		__u32 n = CHUNK, i;
 		int err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &n, NULL);
@@ -740,15 +746,38 @@ static void sweep_map(int fd, const uint32_t *dead, size_t ndead)
 			break;
 		done = err != 0;
 		in = &batch;
-		for (i = 0, ndel = 0; i < n; i++)
-			if (bsearch(&keys[i].instance, dead, ndead, sizeof(*dead), cmp_u32))
-				del[ndel++] = keys[i];
+		for (i = 0, ndel = 0; i < n; i++) {
+			if (!bsearch(keys + i * ksz, dead, ndead, sizeof(*dead), cmp_u32))
+				continue;
+			if (keep)
+				keep(s, keys + i * ksz, vals + i * vsz);
+			memcpy(del + ndel++ * ksz, keys + i * ksz, ksz);
+		}
 		for (i = 0; i < ndel; i++)
-			bpf_map_delete_elem(fd, &del[i]);
+			bpf_map_delete_elem(fd, del + i * ksz);
 	}
 	free(keys);
 	free(vals);
 	free(del);
+}
+
+/* A code mapping of an ended image, kept here instead of in the kernel. */
+static void vma_keep(struct session *s, const void *key, const void *val)
+{
+	struct collected_vma *v;
+
+	if (s->nsaved_vmas == s->capsaved_vmas) {
+		size_t cap = s->capsaved_vmas ? s->capsaved_vmas * 2 : 1024;
+
+		v = realloc(s->saved_vmas, cap * sizeof(*v));
+		if (!v)
+			return; /* that image's frames lose their names, nothing else */
+		s->saved_vmas = v;
+		s->capsaved_vmas = cap;
+	}
+	v = &s->saved_vmas[s->nsaved_vmas++];
+	memcpy(&v->key, key, sizeof(v->key));
+	memcpy(&v->v, val, sizeof(v->v));
 }
 
 static void sweep_dead(struct session *s)
@@ -757,8 +786,12 @@ static void sweep_dead(struct session *s)
 		return;
 	qsort(s->dead, s->ndead, sizeof(*s->dead), cmp_u32);
 	for (size_t i = 0; i < s->skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
-		sweep_map(s->alloc_fd[i], s->dead, s->ndead);
-	sweep_map(bpf_map__fd(s->skel->maps.regions), s->dead, s->ndead);
+		sweep_map(s->alloc_fd[i], sizeof(struct pt_alloc_key), sizeof(struct pt_alloc),
+			  s->dead, s->ndead, NULL, s);
+	sweep_map(bpf_map__fd(s->skel->maps.regions), sizeof(struct pt_alloc_key),
+		  sizeof(struct pt_region), s->dead, s->ndead, NULL, s);
+	sweep_map(bpf_map__fd(s->skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),
+		  s->dead, s->ndead, vma_keep, s);
 	for (size_t i = 0; i < s->ndead; i++)
 		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.proc_vmas), &s->dead[i]);
 	s->ndead = 0;
@@ -788,6 +821,7 @@ static void drop_vanished(struct session *s)
 			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tgids), &key);
 		pi->ended = 1;
 		pi->end_ns = now_ns();
+		s->maybe_empty = 1;
 	}
 }
 
@@ -826,12 +860,20 @@ static int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	switch (((const struct pt_event *)data)->type) {
 	case PT_EV_EXIT:
+		s->maybe_empty = 1;
 		dead_push(s, ((const struct pt_event *)data)->instance);
 		proctable__apply(&s->procs, data);
 		return 0;
-	case PT_EV_VMA:
-		scan_process(s, ((const struct pt_event *)data)->tgid);
+	case PT_EV_VMA: {
+		const struct pt_event *e = data;
+
+		/* a fork child's mappings are its parent's files: known already
+		 * (a worker pool of 12 000 children was rescanned 30 000 times) */
+		if (!e->exe_ino || !symbolizer__knows(s->sym, e->exe_dev, e->exe_ino) ||
+		    (s->unwind && !unwind__knows(s->unwind, e->exe_dev, e->exe_ino)))
+			scan_process(s, e->tgid);
 		return 0;
+	}
 	case PT_EV_EXEC:
 		dead_push(s, ((const struct pt_event *)data)->prev_instance);
 		p = proctable__apply(&s->procs, data);
@@ -877,7 +919,13 @@ static void check_pending_libc(struct session *s, uint64_t now)
 
 	if (!s->probes)
 		return;
-	for (i = 0; i < s->procs.n; i++) {
+	/* exec'd images are appended, and leave the pending state for good:
+	 * the ones before the first pending entry need no look again */
+	while (s->pending_from < s->procs.n &&
+	       (s->procs.v[s->pending_from].libc_state != LIBC_PENDING ||
+		s->procs.v[s->pending_from].ended))
+		s->pending_from++;
+	for (i = s->pending_from; i < s->procs.n; i++) {
 		struct proc_info *pi = &s->procs.v[i];
 		int set, st;
 
@@ -993,9 +1041,10 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		  int *launch_status, int *launch_reaped)
 {
 	uint64_t deadline = s->o->duration > 0 ? s->t0_ns + (uint64_t)(s->o->duration * 1e9) : 0;
-	uint64_t next_status = s->t0_ns + STATUS_PERIOD_NS, now;
+	uint64_t next_status = s->t0_ns + STATUS_PERIOD_NS, next_empty_check = 0, now;
 
 	s->stopped_by = "exit";
+	s->maybe_empty = 1;
 	for (;;) {
 		int n = ring_buffer__poll(s->rb, 50);
 
@@ -1017,11 +1066,20 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		}
 		check_pending_libc(s, now);
 		alloc_tables_grow(s);
-		if (tree_empty(s)) {
-			ring_buffer__consume(s->rb);
-			break;
+		/* the tree can only empty after an exit (seen, or dropped), and
+		 * finding out walks the process map's buckets: at every exit of
+		 * a churning tree that cost a fifth of a core, so at most every
+		 * 10 ms */
+		if (s->maybe_empty && now >= next_empty_check) {
+			s->maybe_empty = 0;
+			next_empty_check = now + EMPTY_CHECK_NS;
+			if (tree_empty(s)) {
+				ring_buffer__consume(s->rb);
+				break;
+			}
 		}
 		if (now >= next_status) {
+			s->maybe_empty = 1; /* also when an exit event was lost */
 			drop_vanished(s);
 			sweep_dead(s);
 			status_line(s);
@@ -1093,6 +1151,10 @@ int session__report(struct session *s, FILE *json, char *err, size_t errlen)
 	ring_buffer__consume(s->rb);
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
+	if (collect__add_vmas(&s->collected, s->saved_vmas, s->nsaved_vmas)) {
+		snprintf(err, errlen, "out of memory building the report");
+		return -1;
+	}
 	r->rss_only = s->o->rss_only;
 	r->show_drift = s->o->drift;
 	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);

@@ -68,6 +68,11 @@ static struct module *find(struct symbolizer *s, uint64_t dev, uint64_t ino)
 	return NULL;
 }
 
+int symbolizer__knows(struct symbolizer *s, uint64_t dev, uint64_t ino)
+{
+	return find(s, dev, ino) != NULL;
+}
+
 void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path)
 {
 	struct module *m;

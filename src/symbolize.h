@@ -21,6 +21,8 @@ void symbolizer__free(struct symbolizer *s);
 
 /* Remembers where the file (dev, ino) can be opened. */
 void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path);
+/* Whether the file (dev, ino) can be opened already. */
+int symbolizer__knows(struct symbolizer *s, uint64_t dev, uint64_t ino);
 /* Remembers every file pid maps (opened through /proc/PID/root). */
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid);
 /*

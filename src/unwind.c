@@ -47,6 +47,16 @@ void unwind__free(struct unwind *u)
 	free(u);
 }
 
+int unwind__knows(const struct unwind *u, uint64_t dev, uint64_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < u->nseen; i++)
+		if (u->seen[i].dev == dev && u->seen[i].ino == ino)
+			return 1;
+	return 0;
+}
+
 static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 {
 	size_t i;

@@ -31,6 +31,8 @@ void unwind__add_process(struct unwind *u, pid_t pid);
  * argv; dir: where relative names are resolved (NULL: here).
  */
 void unwind__anticipate(struct unwind *u, const char *args, size_t len, const char *dir);
+/* Whether the file (dev, ino) was read already (with or without a table). */
+int unwind__knows(const struct unwind *u, uint64_t dev, uint64_t ino);
 /* Only the C library and the dynamic loader pid maps. */
 void unwind__add_runtime(struct unwind *u, pid_t pid);
 

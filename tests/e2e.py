@@ -625,6 +625,20 @@ def test_untrusted_strings_escaped():
     check(b"\\xff\\x1b[2Jbad" in p.stderr, f"shown escaped: {p.stderr[-400:]!r}")
 
 
+def test_twelve_thousand_processes_keep_their_names():
+    """12 000 short-lived processes: the last one's frames still named (the code
+    mappings of ended ones leave the kernel's maps, kept by peaktrace)."""
+    rc, r, err = run(["-q", "--", victim("manyprocs"), "12000"], timeout=300)
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    eq(len(r["processes"]), 12001, "every process")
+    eq(r["notes"]["unnamed_mappings"], 0, "no mapping left unrecorded")
+    (last,) = [p for p in r["processes"] if p["peak_bytes"] == 64 * KiB]
+    eq([f["function"] for f in last["stacks"][0]["frames"]][:2], ["last_alloc", "main"],
+       "the last process's stack, named")
+    eq(sum(p["peak_bytes"] == KiB for p in r["processes"]), 11999, "every other child's 1 KiB")
+
+
 def test_sigint_mid_run_writes_report():
     with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
         path = f.name
