@@ -181,7 +181,7 @@ struct {
 /* Unwind tables (src/cfi.c); sizes set by the loader. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1 << 21);
+	__uint(max_entries, 1 << 20);	/* 12 MiB, zeroed at every start: libc has 28 k rows */
 	__type(key, __u32);
 	__type(value, struct pt_cfi_row);
 } cfi_rows SEC(".maps");

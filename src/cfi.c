@@ -21,8 +21,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "cfi.h"
+#include "procmaps.h"
 
 #define DW_REG_RBP 6
 #define DW_REG_RSP 7
@@ -108,10 +110,16 @@ static int rule(Dwarf_Frame *f, int *cfa_reg, int64_t *cfa_off, int *rbp_saved, 
 	return 0;
 }
 
+/* Bounds on the work one file can cause (a crafted file claims anything):
+ * libc takes 30 k rows and about 40 k lookups. */
+#define CFI_MAX_LOOKUPS (8u << 20)
+#define CFI_MAX_ROWS (4u << 20)
+
 int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 {
-	uint64_t lo = 0, hi = 0, addr;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0, ret = -1;
+	uint64_t lo = 0, hi = 0, addr, lookups = 0, gap = 0;
+	struct stat st;
+	int fd = procmap__open_file(path, 0, 0), found = 0, ret = -1;
 	Dwarf_CFI *cfi = NULL;
 	Elf *elf = NULL;
 	GElf_Phdr ph;
@@ -132,7 +140,13 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
 			continue;
 		lo = ph.p_vaddr;
-		hi = ph.p_vaddr + ph.p_memsz;
+		/* code is in the file: a segment claiming more than the file
+		 * holds (a crafted ELF) is cut to what is there */
+		hi = ph.p_vaddr + (ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz);
+		if (fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ||
+		    ph.p_offset + (hi - lo) > (uint64_t)st.st_size)
+			hi = lo + (fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ? 0 :
+				   (uint64_t)st.st_size - ph.p_offset);
 		t->vaddr_minus_offset = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
 		found = 1;
 		break;
@@ -153,16 +167,31 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 		int64_t cfa_off, rbp_off;
 		int cfa_reg, rbp_saved;
 
+		/* bounded work whatever the file says: lookups and rows */
+		if (++lookups > CFI_MAX_LOOKUPS || t->n >= CFI_MAX_ROWS) {
+			snprintf(err, errlen, "%s: call-frame information too large or too sparse "
+				 "(%llu lookups): not used", path, (unsigned long long)lookups);
+			cfi__free(t);
+			goto out;
+		}
 		if (dwarf_cfi_addrframe(cfi, addr, &f) || dwarf_frame_info(f, &start, &end, NULL) < 0 ||
 		    end <= addr) {
 			free(f);
-			if (push(t, addr, PT_CFA_UNKNOWN, 0, 0, 0))
+			if (!gap && push(t, addr, PT_CFA_UNKNOWN, 0, 0, 0))
 				goto oom;
-			addr++; /* gaps between functions are small */
+			/* gaps between functions are small: byte by byte, then
+			 * in growing strides (a function found inside a stride
+			 * is entered at its own start, below) */
+			addr += gap < 16 ? 1 : 16;
+			gap++;
 			continue;
 		}
 		rule(f, &cfa_reg, &cfa_off, &rbp_saved, &rbp_off);
 		free(f);
+		/* after a stride, the function began before addr */
+		if (gap && start < addr && start >= lo && (!t->n || start > t->rows[t->n - 1].pc))
+			addr = start;
+		gap = 0;
 		if (push(t, addr, cfa_reg, cfa_off, rbp_saved, rbp_off))
 			goto oom;
 		addr = end;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "procmaps.h"
 
 struct elfsym {
 	int fd;
@@ -30,7 +31,7 @@ struct elfsym *elfsym__open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	elf_version(EV_CURRENT);
-	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	e->fd = procmap__open_file(path, 0, 0);
 	if (e->fd < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		free(e);

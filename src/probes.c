@@ -492,11 +492,13 @@ static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct proc
 	char path[4200];
 
 	/* The plain path if it is the same file from here (it outlives the
-	 * process), else through the process's root: a container's libc. */
+	 * process), else the mapping itself (a container's libc): never a
+	 * name resolved in the process's root, where it may plant a symlink. */
 	if (procmap__same_file(m->path, m->dev, m->ino))
 		snprintf(path, sizeof(path), "%s", m->path);
 	else
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
 	return set_add(pr, path, m->dev, m->ino, err, errlen);
 }
 

@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <sys/sysmacros.h>
 #include "procmaps.h"
 
@@ -86,7 +88,26 @@ int procmap__same_file(const char *path, uint64_t dev, uint64_t ino)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && st.st_ino == ino && procmap__kernel_dev(st.st_dev) == dev;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_ino == ino &&
+	       procmap__kernel_dev(st.st_dev) == dev;
+}
+
+int procmap__open_file(const char *path, uint64_t dev, uint64_t ino)
+{
+	/* O_NONBLOCK: opening a FIFO a traced program put in a file's place
+	 * would otherwise wait for a writer that never comes */
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size > PROCMAP_MAX_FILE ||
+	    (ino && (st.st_ino != ino || procmap__kernel_dev(st.st_dev) != dev))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
 }
 
 struct code_scan {
@@ -102,10 +123,18 @@ static int code_one(const struct procmap *m, void *arg)
 
 	if (m->path[0] != '/' || !strchr(m->perms, 'x'))
 		return 0;
+	/*
+	 * The name the process sees, if it is that very file from here (it
+	 * outlives the process); else the mapping itself, through map_files:
+	 * the file actually mapped, deleted or in another mount namespace.
+	 * Never the name resolved in the process's root: the program may have
+	 * put a symlink or a FIFO there.
+	 */
 	if (procmap__same_file(m->path, m->dev, m->ino))
 		snprintf(path, sizeof(path), "%s", m->path);
 	else
-		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)cs->pid, m->path);
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)cs->pid,
+			 (unsigned long long)m->start, (unsigned long long)m->end);
 	return cs->fn(path, m, cs->arg);
 }
 

@@ -30,14 +30,26 @@ int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void
 /* st_dev in the kernel's encoding (major << 20 | minor), as maps and BPF
  * show it. */
 uint64_t procmap__kernel_dev(dev_t d);
-/* Whether path names the file (dev, ino) from here. */
+/* Whether path names the regular file (dev, ino) from here. */
 int procmap__same_file(const char *path, uint64_t dev, uint64_t ino);
+
+/* Files larger than this are not read (a crafted ELF may claim anything). */
+#define PROCMAP_MAX_FILE (4LL << 30)
+
+/*
+ * Opens a file whose name a traced, possibly hostile, program influences:
+ * only a regular file of sane size, without blocking (a FIFO in its place),
+ * and, if ino is not 0, only the file (dev, ino).  Returns the descriptor,
+ * or -1 with errno set.
+ */
+int procmap__open_file(const char *path, uint64_t dev, uint64_t ino);
 
 /*
  * Calls fn for every executable file mapping of pid, with a path peaktrace
  * can open it by: the path the process sees if it is the same file from
- * here (it outlives the process), else through /proc/PID/root (a
- * container's).  Returns as procmap__each.
+ * here (it outlives the process), else /proc/PID/map_files/START-END (a
+ * deleted file, a container's: valid while the process lives).  Open it
+ * with procmap__open_file.  Returns as procmap__each.
  */
 int procmap__each_code_file(pid_t pid,
 			    int (*fn)(const char *path, const struct procmap *m, void *arg),

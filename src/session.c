@@ -39,7 +39,7 @@
  * next run (see probes__free). */
 #define PROBE_LINGER_S 10
 /* Entries of the first allocation table (then doubled, see alloc_tables_grow). */
-#define ALLOC_TABLE0 (1u << 20)
+#define ALLOC_TABLE0 (1u << 18)
 
 struct session {
 	const struct options *o;

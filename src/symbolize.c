@@ -17,7 +17,8 @@
 
 struct module {
 	uint64_t dev, ino;
-	char *path;
+	char *path;		/* as shown in reports */
+	int fd;			/* kept open when path is not stable (/proc/...), else -1 */
 	int tried;		/* opened (or failed to) already */
 	Dwfl *dwfl;
 	Dwfl_Module *mod;
@@ -52,6 +53,8 @@ void symbolizer__free(struct symbolizer *s)
 	for (i = 0; i < s->n; i++) {
 		if (s->m[i].dwfl)
 			dwfl_end(s->m[i].dwfl);
+		if (s->m[i].fd >= 0)
+			close(s->m[i].fd);
 		free(s->m[i].path);
 	}
 	free(s->m);
@@ -73,12 +76,21 @@ int symbolizer__knows(struct symbolizer *s, uint64_t dev, uint64_t ino)
 	return find(s, dev, ino) != NULL;
 }
 
-void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path)
+void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path,
+			  const char *shown)
 {
 	struct module *m;
+	int fd = -1;
 
 	if (!ino || find(s, dev, ino))
 		return;
+	/* a path through /proc lasts only as long as the process: the file is
+	 * opened now (checked to be that file) and kept open */
+	if (!strncmp(path, "/proc/", 6)) {
+		fd = procmap__open_file(path, dev, ino);
+		if (fd < 0)
+			return;
+	}
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 		struct module *nm = realloc(s->m, cap * sizeof(*nm));
@@ -92,14 +104,17 @@ void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, cons
 	memset(m, 0, sizeof(*m));
 	m->dev = dev;
 	m->ino = ino;
-	m->path = strdup(path);
+	m->fd = fd;
+	m->path = strdup(shown ? shown : path);
 	if (m->path)
 		s->n++;
+	else if (fd >= 0)
+		close(fd);
 }
 
 static int scan_one(const char *path, const struct procmap *m, void *arg)
 {
-	symbolizer__add_file(arg, m->dev, m->ino, path);
+	symbolizer__add_file(arg, m->dev, m->ino, path, m->path);
 	return 0;
 }
 
@@ -111,7 +126,7 @@ void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
 void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,
 			 const char *filename)
 {
-	char link[64], path[4096], rooted[4200];
+	char link[64], path[4096];
 	ssize_t n;
 
 	if (find(s, dev, ino))
@@ -121,20 +136,19 @@ void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t
 	if (n > 0) {
 		path[n] = 0;
 		if (procmap__same_file(path, dev, ino)) {
-			symbolizer__add_file(s, dev, ino, path);
+			symbolizer__add_file(s, dev, ino, path, NULL);
 			return;
 		}
-		if (procmap__same_file(link, dev, ino)) { /* another mount namespace */
-			snprintf(rooted, sizeof(rooted), "/proc/%d/root%s", (int)pid, path);
-			symbolizer__add_file(s, dev, ino, rooted);
+		/* another mount namespace, or deleted: the exe link itself */
+		symbolizer__add_file(s, dev, ino, link, path);
+		if (find(s, dev, ino))
 			return;
-		}
 	}
 	/* Already gone: the path given to execve, if it still names the file. */
 	if (filename[0] == '/' && procmap__same_file(filename, dev, ino))
-		symbolizer__add_file(s, dev, ino, filename);
+		symbolizer__add_file(s, dev, ino, filename, NULL);
 	else if (realpath(filename, path) && procmap__same_file(path, dev, ino))
-		symbolizer__add_file(s, dev, ino, path);
+		symbolizer__add_file(s, dev, ino, path, NULL);
 }
 
 /*
@@ -156,7 +170,7 @@ static struct module *find_by_name(struct symbolizer *s, uint64_t dev, uint64_t 
 	for (i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", dirs[i], name);
 		if (procmap__same_file(path, dev, ino)) {
-			symbolizer__add_file(s, dev, ino, path);
+			symbolizer__add_file(s, dev, ino, path, NULL);
 			return find(s, dev, ino);
 		}
 	}
@@ -167,7 +181,7 @@ static struct module *find_by_name(struct symbolizer *s, uint64_t dev, uint64_t 
 			continue;
 		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - s->m[i].path), s->m[i].path, name);
 		if (procmap__same_file(path, dev, ino)) {
-			symbolizer__add_file(s, dev, ino, path);
+			symbolizer__add_file(s, dev, ino, path, NULL);
 			return find(s, dev, ino);
 		}
 	}
@@ -182,7 +196,17 @@ static int module_open(struct module *m)
 	m->dwfl = dwfl_begin(&offline_callbacks);
 	if (!m->dwfl)
 		return -1;
-	m->mod = dwfl_report_offline(m->dwfl, m->path, m->path, -1);
+	if (m->fd >= 0) {
+		char fdpath[32];
+
+		snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", m->fd);
+		m->mod = dwfl_report_offline(m->dwfl, m->path, fdpath, -1);
+	} else {
+		/* checked now: the file may have been replaced since */
+		int fd = procmap__open_file(m->path, m->dev, m->ino);
+
+		m->mod = fd < 0 ? NULL : dwfl_report_offline(m->dwfl, m->path, m->path, fd);
+	}
 	dwfl_report_end(m->dwfl, NULL, NULL);
 	if (!m->mod)
 		return -1;

@@ -19,8 +19,10 @@ struct symbolizer;
 struct symbolizer *symbolizer__new(void);
 void symbolizer__free(struct symbolizer *s);
 
-/* Remembers where the file (dev, ino) can be opened. */
-void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path);
+/* Remembers where the file (dev, ino) can be opened (shown as shown, if
+ * given: path may be a /proc link, then opened and kept now). */
+void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, const char *path,
+			  const char *shown);
 /* Whether the file (dev, ino) can be opened already. */
 int symbolizer__knows(struct symbolizer *s, uint64_t dev, uint64_t ino);
 /* Remembers every file pid maps (opened through /proc/PID/root). */

@@ -98,17 +98,30 @@ void unwind__add_file(struct unwind *u, const char *path)
 {
 	struct pt_cfi_module_key key;
 	struct pt_cfi_module m;
+	char err[512], fdpath[32];
 	struct cfi_table t;
 	struct stat st;
-	char err[512];
+	int fd, built;
 
-	if (stat(path, &st))
+	/* one open, checked, whose identity keys the table: the name may be
+	 * replaced meanwhile by the traced program */
+	fd = procmap__open_file(path, 0, 0);
+	if (fd < 0)
 		return;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return;
+	}
 	key.dev = procmap__kernel_dev(st.st_dev);
 	key.ino = st.st_ino;
-	if (seen(u, &key))
+	if (seen(u, &key)) {
+		close(fd);
 		return;
-	if (cfi__build(path, &t, err, sizeof(err))) {
+	}
+	snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+	built = cfi__build(fdpath, &t, err, sizeof(err));
+	close(fd);
+	if (built) {
 		if (u->verbose)
 			fprintf(stderr, "peaktrace: no unwind table for %s: %s\n", path, err);
 		return;
@@ -181,7 +194,7 @@ static void add_needed(struct unwind *u, const char *path, int depth)
 	if (depth > 8)
 		return;
 	unwind__add_file(u, path);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = procmap__open_file(path, 0, 0);
 	if (fd < 0)
 		return;
 	elf_version(EV_CURRENT);

@@ -579,6 +579,40 @@ def test_attach_to_a_large_tree():
     assert_complete(r)
 
 
+def test_hostile_mapped_files_neither_stall_nor_steer():
+    """A target mapping a crafted ELF (a 4 GiB code segment in 16 KiB), a deleted file
+    with a FIFO at '<path> (deleted)', and one with symlinks to /etc/shadow: -p attaches
+    in seconds and opens none of the planted names."""
+    with tempfile.TemporaryDirectory() as d:
+        v = subprocess.Popen([victim("hostile"), d], stdout=subprocess.PIPE, text=True)
+        try:
+            eq(v.stdout.readline().strip(), "ready", "victim ready")
+            path, log = os.path.join(d, "r.json"), os.path.join(d, "openat.log")
+            start = time.time()
+            pt = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", log,
+                                   PEAKTRACE, "-v", "-q", "--json", path, "-p", str(v.pid)],
+                                  stderr=subprocess.PIPE, text=True)
+            while True:
+                line = pt.stderr.readline()
+                check(line, "peaktrace -p ended before saying it was attached")
+                check(time.time() - start < 20, "attached within 20 s (under strace)")
+                if line.startswith(f"peaktrace: attached to pid {v.pid}"):
+                    break
+            v.send_signal(signal.SIGUSR1)
+            eq(v.wait(timeout=30), 0, "victim exit")
+            eq(pt.wait(timeout=30), 0, "peaktrace exit")
+            with open(path) as f:
+                r = json.load(f)
+            with open(log) as f:
+                opened = [l for l in f if "shadow" in l or "(deleted)" in l or "fifo.so" in l
+                          or "link.so" in l]
+        finally:
+            if v.poll() is None:
+                v.kill()
+    eq(opened, [], "none of the planted names opened")
+    eq(site_bytes(r["tree"]["stacks"], "hostile_alloc"), (2 * MiB, 1), "the allocation counted")
+
+
 def test_sigint_while_the_command_is_held():
     """Ctrl-C before the command was released: it never runs, the report is written, 130."""
     with tempfile.TemporaryDirectory() as d:
