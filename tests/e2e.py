@@ -82,6 +82,18 @@ def proc_by_argv(report, *argv):
     raise Failure(f"no process with argv ending {argv} in {[p['argv'] for p in report['processes']]}")
 
 
+def attach(pid, json_path, wrapper=()):
+    """Starts peaktrace -p pid (under wrapper, if given); returns it once -v says every
+    probe is in place."""
+    pt = subprocess.Popen(list(wrapper) + [PEAKTRACE, "-v", "-q", "--json", json_path, "-p", str(pid)],
+                          stderr=subprocess.PIPE, text=True)
+    while True:
+        line = pt.stderr.readline()
+        check(line, "peaktrace -p ended before saying it was attached")
+        if line.startswith(f"peaktrace: attached to pid {pid}"):
+            return pt
+
+
 def assert_complete(r):
     eq(r["lost"], {k: 0 for k in r["lost"]}, "losses")
     eq(r["complete"], True, "complete")
@@ -507,14 +519,7 @@ def test_attach_to_running_tree():
         pre_child = int(line[1])
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             path = f.name
-        pt = subprocess.Popen([PEAKTRACE, "-v", "-q", "--json", path, "-p", str(h.pid)],
-                              stderr=subprocess.PIPE, text=True)
-        # -v says when every probe is in place
-        while True:
-            line = pt.stderr.readline()
-            check(line, "peaktrace -p ended before saying it was attached")
-            if line.startswith(f"peaktrace: attached to pid {h.pid}"):
-                break
+        pt = attach(h.pid, path)
         h.send_signal(signal.SIGUSR1)
         eq(h.wait(timeout=30), 0, "holder exit")
         eq(pt.wait(timeout=30), 0, "peaktrace -p exit status")
@@ -542,17 +547,6 @@ def test_attach_to_running_tree():
     check(rss["events"] > 0 and rss["peak_bytes"] >= rss["start_bytes"],
           f"its mm learned at its first RSS change after the attach: {rss}")
     check(procs[pre_child]["rss"]["events"] > 0, "the pre-existing child's mm learned too")
-
-
-def attach(pid, json_path):
-    """Starts peaktrace -p pid; returns it once -v says every probe is in place."""
-    pt = subprocess.Popen([PEAKTRACE, "-v", "-q", "--json", json_path, "-p", str(pid)],
-                          stderr=subprocess.PIPE, text=True)
-    while True:
-        line = pt.stderr.readline()
-        check(line, "peaktrace -p ended before saying it was attached")
-        if line.startswith(f"peaktrace: attached to pid {pid}"):
-            return pt
 
 
 def test_attach_to_a_large_tree():
@@ -589,15 +583,8 @@ def test_hostile_mapped_files_neither_stall_nor_steer():
             eq(v.stdout.readline().strip(), "ready", "victim ready")
             path, log = os.path.join(d, "r.json"), os.path.join(d, "openat.log")
             start = time.time()
-            pt = subprocess.Popen(["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", log,
-                                   PEAKTRACE, "-v", "-q", "--json", path, "-p", str(v.pid)],
-                                  stderr=subprocess.PIPE, text=True)
-            while True:
-                line = pt.stderr.readline()
-                check(line, "peaktrace -p ended before saying it was attached")
-                check(time.time() - start < 20, "attached within 20 s (under strace)")
-                if line.startswith(f"peaktrace: attached to pid {v.pid}"):
-                    break
+            pt = attach(v.pid, path, ["strace", "-f", "-qq", "-e", "trace=openat,open", "-o", log])
+            check(time.time() - start < 20, f"attached in {time.time() - start:.1f} s (under strace)")
             v.send_signal(signal.SIGUSR1)
             eq(v.wait(timeout=30), 0, "victim exit")
             eq(pt.wait(timeout=30), 0, "peaktrace exit")
