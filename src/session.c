@@ -728,10 +728,11 @@ static int cmp_u32(const void *a, const void *b)
  * keep, if given, gets each record first (the code mappings, needed for
  * symbols at the report).  Batched: one syscall per few thousand records.
  */
-static void sweep_map(int fd, size_t ksz, size_t vsz, const uint32_t *dead, size_t ndead,
-		      void (*keep)(struct session *s, const void *key, const void *val),
-		      struct session *s)
+static uint64_t sweep_map(int fd, size_t ksz, size_t vsz, const uint32_t *dead, size_t ndead,
+			  void (*keep)(struct session *s, const void *key, const void *val),
+			  struct session *s)
 {
+	uint64_t deleted = 0;
 	enum { CHUNK = 4096 };
 	char *keys = calloc(CHUNK, ksz), *vals = calloc(CHUNK, vsz), *del = calloc(CHUNK, ksz);
 	__u32 batch = 0, ndel;
@@ -754,11 +755,12 @@ static void sweep_map(int fd, size_t ksz, size_t vsz, const uint32_t *dead, size
 			memcpy(del + ndel++ * ksz, keys + i * ksz, ksz);
 		}
 		for (i = 0; i < ndel; i++)
-			bpf_map_delete_elem(fd, del + i * ksz);
+			deleted += !bpf_map_delete_elem(fd, del + i * ksz);
 	}
 	free(keys);
 	free(vals);
 	free(del);
+	return deleted;
 }
 
 /* A code mapping of an ended image, kept here instead of in the kernel. */
@@ -785,9 +787,13 @@ static void sweep_dead(struct session *s)
 	if (!s->ndead)
 		return;
 	qsort(s->dead, s->ndead, sizeof(*s->dead), cmp_u32);
-	for (size_t i = 0; i < s->skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
-		sweep_map(s->alloc_fd[i], sizeof(struct pt_alloc_key), sizeof(struct pt_alloc),
-			  s->dead, s->ndead, NULL, s);
+	for (size_t i = 0; i < s->skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++) {
+		uint64_t n = sweep_map(s->alloc_fd[i], sizeof(struct pt_alloc_key),
+				       sizeof(struct pt_alloc), s->dead, s->ndead, NULL, s);
+
+		/* the tables' fill, which decides when to add one */
+		__atomic_fetch_sub(&s->skel->bss->alloc_live[i], n, __ATOMIC_SEQ_CST);
+	}
 	sweep_map(bpf_map__fd(s->skel->maps.regions), sizeof(struct pt_alloc_key),
 		  sizeof(struct pt_region), s->dead, s->ndead, NULL, s);
 	sweep_map(bpf_map__fd(s->skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),
