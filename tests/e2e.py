@@ -303,6 +303,18 @@ def test_fork_branches_every_leaf_counted():
     eq(r["tree"]["peak_bytes"] % MiB, 0, "only the leaves' MiBs in the tree")
 
 
+def test_parallel_fork_exec_storm_misses_nothing():
+    """4 shell loops at once, each fork+exec'ing 100 programs of 3000 allocations."""
+    loop = f"i=0; while [ $i -lt 100 ]; do {victim('many')}; i=$((i+1)); done"
+    rc, r, err = run(["-q", "--", "/bin/sh", "-c", " & ".join([f"({loop})"] * 4) + "; wait"], timeout=300)
+    eq(rc, 0, "exit status")
+    assert_complete(r)
+    runs = [p for p in r["processes"] if p["argv"] == [victim("many")]]
+    eq(len(runs), 400, "every exec'd program")
+    eq(sorted({(p["allocations"], p["peak_bytes"]) for p in runs}), [(3000, 300000)],
+       "each with all its 3000 blocks")
+
+
 def test_allocator_arenas_and_thread_stacks_are_not_heap():
     """Threads whose first allocator call is free(): glibc's arenas and stacks stay out."""
     rc, r, err = run(["-q", "--", victim("arena_free")])
