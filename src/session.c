@@ -543,6 +543,16 @@ static void set_no_libc_note(struct session *s, struct proc_info *pi, int kind)
 	warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
 }
 
+/* SIGINT/SIGTERM are held during set-up (src/main.c): a long attach to a
+ * large tree stops walking it when one is waiting. */
+static int stop_pending(void)
+{
+	sigset_t pending;
+
+	return !sigpending(&pending) &&
+	       (sigismember(&pending, SIGINT) || sigismember(&pending, SIGTERM));
+}
+
 /* This process, or a helper of a peaktrace run (its anchor, a teardown). */
 static int is_peaktrace(pid_t pid)
 {
@@ -666,7 +676,7 @@ children:
 		f = fopen(cpath, "re");
 		if (!f)
 			continue;
-		while (fscanf(f, "%d", &child) == 1)
+		while (!stop_pending() && fscanf(f, "%d", &child) == 1)
 			add_tree(s, child, depth + 1, err, errlen);
 		fclose(f);
 	}
