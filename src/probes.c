@@ -40,6 +40,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "elfsym.h"
+#include "execgate.h"
 #include "peaktrace.h"
 #include "placement.h"
 #include "probes.h"
@@ -142,14 +143,20 @@ static int perf_tp_open(int tp_id, pid_t pid, int inherit)
 	return fd;
 }
 
+pid_t probes__anchor(const struct probes *pr)
+{
+	return pr ? pr->anchor : -1;
+}
+
 int probes__swap_guarded(void)
 {
 	return swap_guard;
 }
 
-/* A helper process that maps nothing we probe and never runs: it only holds
- * the perf events the BPF programs are attached to. */
-static pid_t anchor_start(void)
+/* A helper process that holds the perf events the BPF programs are
+ * attached to, and serves the exec gate (src/execgate.h); it dies with
+ * peaktrace. */
+static pid_t anchor_start(int tgids_fd, int procs_fd, int gate_sock)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -158,14 +165,14 @@ static pid_t anchor_start(void)
 		if (getppid() != parent)
 			_exit(0);
 		prctl(PR_SET_NAME, "peaktrace-anchr");
-		for (;;)
-			pause();
+		execgate__serve(tgids_fd, procs_fd, gate_sock);
 	}
 	return pid;
 }
 
 struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
-			   int libc_files_fd, char *err, size_t errlen)
+			   int libc_files_fd, int tgids_fd, int procs_fd, int gate_sock, char *err,
+			   size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 
@@ -181,7 +188,7 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 		free(pr);
 		return NULL;
 	}
-	pr->anchor = anchor_start();
+	pr->anchor = anchor_start(tgids_fd, procs_fd, gate_sock);
 	if (pr->anchor < 0) {
 		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
 		probes__free(pr, 0);

@@ -13,12 +13,17 @@
 struct bpf_program;
 struct probes;
 
-/* libc_files_fd: the BPF map of C library files (dev, ino) probed. */
+/* libc_files_fd: the BPF map of C library files (dev, ino) probed;
+ * tgids_fd, procs_fd and gate_sock for the exec gate the anchor serves
+ * (execgate.h). */
 struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
-			   int libc_files_fd, char *err, size_t errlen);
+			   int libc_files_fd, int tgids_fd, int procs_fd, int gate_sock,
+			   char *err, size_t errlen);
 /* 0 if this kernel refused PERF_SAMPLE_READ on inherited events (before
  * 6.12): children may then lose their probes (counted, see bpf/). */
 int probes__swap_guarded(void);
+/* The anchor helper process (it also serves the exec gate). */
+pid_t probes__anchor(const struct probes *pr);
 /*
  * Closes every event: the traced tasks' and the BPF programs' at once, the
  * anchor events (whose closing may unregister the uprobes, 0.1 s each under

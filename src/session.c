@@ -20,7 +20,9 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <sys/socket.h>
 #include "collect.h"
+#include "execgate.h"
 #include "launch.h"
 #include "model.h"
 #include "peaktrace.skel.h"
@@ -63,6 +65,7 @@ struct session {
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
 	int status_shown;
+	int gate;		/* our end of the exec gate's socket, or -1 */
 	size_t pending_from;	/* procs before it wait for no C library */
 	int maybe_empty;	/* something ended since the tree was last looked at */
 	unsigned probe_linger_s;	/* see probes__free */
@@ -249,6 +252,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		return NULL;
 	}
 	s->o = o;
+	s->gate = -1;
 	proctable__init(&s->procs);
 	s->sym = symbolizer__new();
 	s->skel = peaktrace_bpf__open();
@@ -313,8 +317,18 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		goto fail;
 	}
 	if (!o->rss_only) {
+		int pair[2] = { -1, -1 };
+
+		/* the exec gate waits for unwind tables only when there are any */
+		if (!o->frame_pointers &&
+		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
+			s->gate = pair[0];
 		s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return,
-					bpf_map__fd(s->skel->maps.libc_files), err, errlen);
+					bpf_map__fd(s->skel->maps.libc_files),
+					bpf_map__fd(s->skel->maps.tgids),
+					bpf_map__fd(s->skel->maps.procs), pair[1], err, errlen);
+		if (pair[1] >= 0)
+			close(pair[1]);
 		if (!s->probes || define_libraries(s, err, errlen))
 			goto fail;
 		phase(o, "probes defined", t_start);
@@ -924,6 +938,26 @@ static int on_event(void *ctx, void *data, size_t len)
 }
 
 /*
+ * A traced process is exec'ing a file, held by the exec gate (execgate.h):
+ * its unwind table and its libraries' are read now, before it runs, then
+ * the gate lets it go on.
+ */
+static void gate_serve(struct session *s)
+{
+	struct execgate_request req;
+	char path[64];
+
+	while (recv(s->gate, &req, sizeof(req), MSG_DONTWAIT) == sizeof(req)) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)probes__anchor(s->probes),
+			 (int)req.fd);
+		if (s->unwind)
+			unwind__add_program(s->unwind, path);
+		if (send(s->gate, "g", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			break;
+	}
+}
+
+/*
  * After exec the C library is mapped by the dynamic loader a moment later.
  * When it shows up: the same library's probes are already inherited; another
  * library gets its own set.  A static executable never maps one.
@@ -1062,8 +1096,14 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 	s->stopped_by = "exit";
 	s->maybe_empty = 1;
 	for (;;) {
-		int n = ring_buffer__poll(s->rb, 50);
+		struct pollfd fds[2] = { { .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
+					 { .fd = s->gate, .events = POLLIN } };
+		int n;
 
+		poll(fds, s->gate >= 0 ? 2 : 1, 50);
+		if (s->gate >= 0 && (fds[1].revents & POLLIN))
+			gate_serve(s);
+		n = ring_buffer__consume(s->rb);
 		if (n < 0 && n != -EINTR) {
 			warn(s, "reading process events failed: %s", strerror(-n));
 			break;
@@ -1103,6 +1143,10 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		}
 	}
 	s->t_end_ns = now_ns();
+	/* execs from now on go on without waiting for tables */
+	if (s->gate >= 0)
+		close(s->gate);
+	s->gate = -1;
 	if (s->status_shown)
 		fprintf(stderr, "\r\033[K");
 }

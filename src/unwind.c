@@ -170,6 +170,11 @@ static void program_origin(const char *path, char *origin, size_t len)
 		target[n] = 0;
 		if (snprintf(origin, len, "/proc/%d/root%s", pid, target) >= (int)len)
 			origin[0] = 0;
+	} else if (sscanf(path, "/proc/%d/fd/%*d", &pid) == 1 &&
+		   (n = readlink(path, target, sizeof(target) - 1)) > 0 && target[0] == '/') {
+		/* a file the exec gate holds open: its name from here */
+		target[n] = 0;
+		snprintf(origin, len, "%s", target);
 	} else {
 		snprintf(origin, len, "%s", path);
 	}

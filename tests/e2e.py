@@ -405,9 +405,12 @@ def test_many_live_blocks_grow_the_tables():
 def test_unwind_after_exec_hop():
     """The frame-pointer-less chain started through env and through a shell, allocating
     at once: the whole chain.  Its tables (and those of the library it finds through
-    $ORIGIN) are read when the launcher's command line names it, before it runs."""
+    $ORIGIN) are read before it runs: when the launcher's command line names it, or
+    else while the exec gate holds its exec."""
+    hidden = victim("nofp_")  # named nowhere on a command line: the exec gate holds it
     for launcher in (["/usr/bin/env", victim("nofp_main")],
-                     ["/bin/sh", "-c", victim("nofp_main") + "; true"]):
+                     ["/bin/sh", "-c", victim("nofp_main") + "; true"],
+                     ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; true"]):
         rc, r, err = run(["-q", "--"] + launcher)
         eq(rc, 0, f"exit status ({launcher[0]})")
         assert_complete(r)
