@@ -28,6 +28,13 @@ int outfile__open(struct outfile *o, const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot write a report to %s: it is a directory", path);
 		return -1;
 	}
+	/* someone may have planted it (a shared /tmp): never written through,
+	 * nor silently replaced */
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		snprintf(err, errlen, "cannot write a report to %s: it is a symbolic link, which "
+			 "peaktrace does not write through (remove it, or give the real path)", path);
+		return -1;
+	}
 	o->path = strdup(path);
 	if (!o->path || asprintf(&o->tmp, "%.*s.peaktrace-XXXXXX",
 				 (int)(slash ? slash - path + 1 : 0), path) < 0) {

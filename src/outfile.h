@@ -3,8 +3,8 @@
  * Report files written safely by root: opened (as a temporary file beside
  * the target) before the command runs, so a path that cannot be written is
  * refused at once; renamed over the target at the end, so the file is
- * written whole or not at all, and a symlink planted at the target's path
- * is replaced, never followed.
+ * written whole or not at all.  A symlink at the target's path is refused
+ * up front; one planted later is replaced by the rename, never followed.
  */
 #ifndef PT_OUTFILE_H
 #define PT_OUTFILE_H

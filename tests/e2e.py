@@ -435,18 +435,24 @@ def test_report_file_checked_first_and_written_safely():
                            timeout=60, cwd=d)
         eq(p.returncode, 2, "usage error")
         check(not os.path.exists(os.path.join(d, "--")), "no file named --")
-        # a symlink planted at the report's path is replaced, not followed
+        # a symlink at the report's path (planted in a shared directory) is refused
         target = os.path.join(d, "target")
         with open(target, "w") as f:
             f.write("keep")
         link = os.path.join(d, "r.json")
         os.symlink(target, link)
+        p = subprocess.run([PEAKTRACE, "-q", "--json", link, "--", "/bin/touch", marker],
+                           capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 125, "exit status")
+        check("symbolic link" in p.stderr, f"the message: {p.stderr!r}")
+        check(not os.path.exists(marker), "the command did not run")
+        with open(target) as f:
+            eq(f.read(), "keep", "the symlink's target untouched")
+        # a report file is written whole, beside which nothing is left
+        os.unlink(link)
         p = subprocess.run([PEAKTRACE, "-q", "--json", link, "--", "/bin/true"], capture_output=True,
                            text=True, timeout=60)
         eq(p.returncode, 0, "exit status")
-        with open(target) as f:
-            eq(f.read(), "keep", "the symlink's target untouched")
-        check(not os.path.islink(link), "the link replaced by the report")
         with open(link) as f:
             eq(json.load(f)["processes"][0]["argv"], ["/bin/true"], "the report")
         eq(sorted(os.listdir(d)), ["r.json", "target"], "no temporary file left")
