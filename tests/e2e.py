@@ -94,6 +94,19 @@ def attach(pid, json_path, wrapper=()):
             return pt
 
 
+def attach_and_release(v, wrapper=()):
+    """Attaches to the waiting victim v, lets it go on (SIGUSR1), waits for both;
+    returns the report."""
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "r.json")
+        pt = attach(v.pid, path, wrapper)
+        v.send_signal(signal.SIGUSR1)
+        eq(v.wait(timeout=60), 0, "victim exit")
+        eq(pt.wait(timeout=60), 0, "peaktrace -p exit status")
+        with open(path) as f:
+            return json.load(f)
+
+
 def assert_complete(r):
     eq(r["lost"], {k: 0 for k in r["lost"]}, "losses")
     eq(r["complete"], True, "complete")
@@ -539,15 +552,7 @@ def test_attach_to_running_tree():
         line = h.stdout.readline().split()
         eq(line[0], "ready", "holder ready")
         pre_child = int(line[1])
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-            path = f.name
-        pt = attach(h.pid, path)
-        h.send_signal(signal.SIGUSR1)
-        eq(h.wait(timeout=30), 0, "holder exit")
-        eq(pt.wait(timeout=30), 0, "peaktrace -p exit status")
-        with open(path) as f:
-            r = json.load(f)
-        os.unlink(path)
+        r = attach_and_release(h)
     finally:
         if h.poll() is None:
             h.kill()
@@ -576,14 +581,7 @@ def test_attach_to_a_large_tree():
     v = subprocess.Popen([victim("ptree")], stdout=subprocess.PIPE, text=True, start_new_session=True)
     try:
         eq(v.stdout.readline().strip(), "ready", "victim ready")
-        with tempfile.TemporaryDirectory() as d:
-            path = os.path.join(d, "r.json")
-            pt = attach(v.pid, path)
-            v.send_signal(signal.SIGUSR1)
-            eq(v.wait(timeout=60), 0, "victim exit")
-            eq(pt.wait(timeout=60), 0, "peaktrace exit")
-            with open(path) as f:
-                r = json.load(f)
+        r = attach_and_release(v)
     finally:
         if v.poll() is None:
             os.killpg(v.pid, signal.SIGKILL)
