@@ -33,22 +33,28 @@ VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_vict
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
 .PHONY: all clean test unit e2e bench
-all: peaktrace $(VICTIMS)
+# The tool alone; `make test` builds what the tests need (victims: musl-gcc,
+# gcc -m32).
+all: peaktrace
 
 $(OUT):
 	$(Q)mkdir -p $@ $@/tests
 
-$(OUT)/peaktrace.bpf.o: bpf/peaktrace.bpf.c bpf/peaktrace.h vmlinux/$(ARCH)/vmlinux.h | $(OUT)
+# -MMD -MP: every object is rebuilt when a header it includes changes (the
+# BPF object too: bpf/peak_model.h is the model the unit test checks).
+DEPFLAGS = -MMD -MP
+
+$(OUT)/peaktrace.bpf.o: bpf/peaktrace.bpf.c | $(OUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(OUT)/peaktrace.skel.h: $(OUT)/peaktrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name peaktrace_bpf > $@
 
-$(OUT)/%.o: src/%.c $(wildcard src/*.h) bpf/peaktrace.h | $(OUT)
+$(OUT)/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # Only the files that include the skeleton wait for it.
 $(OUT)/session.o $(OUT)/collect.o: $(OUT)/peaktrace.skel.h
@@ -96,7 +102,7 @@ $(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h
 
 $(OUT)/tests/%: tests/unit/%.c $(UNIT_OBJS) | $(OUT)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(CFLAGS) $< $(UNIT_OBJS) -o $@ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(UNIT_OBJS) -o $@ $(LIBS)
 
 unit: $(UNITS)
 	$(Q)for t in $(UNITS); do $$t || exit 1; done
@@ -117,3 +123,5 @@ bench: peaktrace $(OUT)/bench/storm
 
 clean:
 	$(Q)rm -rf $(OUT) peaktrace
+
+-include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)

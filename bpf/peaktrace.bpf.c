@@ -39,8 +39,9 @@ const volatile __u32 rss_enabled = 1;
 #define PAGE_SIZE 4096ULL
 /* Tries for the model lock before updating without it (counted): a holder
  * preempted for a scheduler tick must not make a waiter give up.  With
- * 100 000, 8 parallel fork+exec loops on 2 CPUs gave up 5 times a run. */
-#define LOCK_SPINS (1 << 20)
+ * 100 000, 8 parallel fork+exec loops on 2 CPUs gave up 5 times a run,
+ * with 1 Mi still once in a while. */
+#define LOCK_SPINS (1 << 23)	/* bpf_loop's most */
 
 /* Sizes are set by the loader before load (bpf_map__set_max_entries). */
 struct {

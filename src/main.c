@@ -115,9 +115,10 @@ int main(int argc, char **argv)
 		if (launch__resolve(o.argv[0], path, sizeof(path)) == 0)
 			session__prepare_program(s, path, o.argv + 1);
 		if (session__add_gated(s, l.pid, err, sizeof(err))) {
-			/* a child that vanished while held was killed from outside */
-			ret = launch__killed(&l, 0, err, sizeof(err));
+			/* a child that vanished while held was killed from outside:
+			 * reaped (after its gate is closed), its status says so */
 			launch__abort(&l);
+			ret = launch__killed(&l, 0, err, sizeof(err));
 			if (!ret)
 				ret = PT_EXIT_FAILED;
 			if (!err[0])

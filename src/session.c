@@ -113,6 +113,11 @@ static void phase(const struct options *o, const char *what, uint64_t t_start)
 		fprintf(stderr, "peaktrace: %s at %.3f s\n", what, (now_ns() - t_start) / 1e9);
 }
 
+static void unwind_warning(void *ctx, const char *msg)
+{
+	warn(ctx, "%s", msg);
+}
+
 static int check_environment(char *err, size_t errlen)
 {
 	if (geteuid() != 0) {
@@ -337,7 +342,8 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
 					bpf_map__fd(s->skel->maps.cfi_modules),
 					(volatile uint64_t *)&s->skel->bss->cfi_generation,
-					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose);
+					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose,
+					unwind_warning, s);
 		if (!s->unwind) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;

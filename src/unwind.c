@@ -18,6 +18,8 @@
 struct unwind {
 	int rows_fd, modules_fd, verbose;
 	volatile uint64_t *generation;	/* BPF's cfi_generation */
+	unwind_warn_fn warn;		/* warnings go into the report */
+	void *warn_ctx;
 	uint32_t next_row, max_rows;
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
 	size_t nseen, capseen;
@@ -25,7 +27,7 @@ struct unwind {
 };
 
 struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *generation,
-			   uint32_t max_rows, int verbose)
+			   uint32_t max_rows, int verbose, unwind_warn_fn warn, void *warn_ctx)
 {
 	struct unwind *u = calloc(1, sizeof(*u));
 
@@ -34,6 +36,8 @@ struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *gener
 	u->rows_fd = rows_fd;
 	u->modules_fd = modules_fd;
 	u->generation = generation;
+	u->warn = warn;
+	u->warn_ctx = warn_ctx;
 	u->max_rows = max_rows;
 	u->verbose = verbose;
 	return u;
@@ -127,16 +131,19 @@ void unwind__add_file(struct unwind *u, const char *path)
 		return;
 	}
 	if (u->next_row + t.n > u->max_rows) {
-		if (!u->full_warned)
-			fprintf(stderr, "peaktrace: warning: unwind table map full at %s: its frames "
-				"are unwound by frame pointers only\n", path);
+		if (!u->full_warned) {
+			snprintf(err, sizeof(err), "unwind table map full at %s: its frames are unwound "
+				 "by frame pointers only", path);
+			u->warn(u->warn_ctx, err);
+		}
 		u->full_warned = 1;
 		cfi__free(&t);
 		return;
 	}
 	if (load_rows(u, &t)) {
-		fprintf(stderr, "peaktrace: warning: loading the unwind table of %s failed: %s\n",
-			path, strerror(errno));
+		snprintf(err, sizeof(err), "loading the unwind table of %s failed: %s", path,
+			 strerror(errno));
+		u->warn(u->warn_ctx, err);
 		cfi__free(&t);
 		return;
 	}
