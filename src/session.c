@@ -925,8 +925,11 @@ static int on_event(void *ctx, void *data, size_t len)
 				char cwd[64];
 
 				add_program_of(s, p->tgid, name);
+				/* without the exec gate, what this one will exec gets
+				 * its tables early, if its command line names it */
 				snprintf(cwd, sizeof(cwd), "/proc/%u/cwd", p->tgid);
-				unwind__anticipate(s->unwind, e->argv, e->argv_len, cwd);
+				if (s->gate < 0)
+					unwind__anticipate(s->unwind, e->argv, e->argv_len, cwd);
 			}
 			/* Decided now: a static program may be gone at the next look. */
 			if (s->probes) {
@@ -952,14 +955,19 @@ static void gate_serve(struct session *s)
 {
 	struct execgate_request req;
 	char path[64];
+	ssize_t n;
 
-	while (recv(s->gate, &req, sizeof(req), MSG_DONTWAIT) == sizeof(req)) {
+	while ((n = recv(s->gate, &req, sizeof(req), MSG_DONTWAIT)) == sizeof(req)) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)probes__anchor(s->probes),
 			 (int)req.fd);
 		if (s->unwind)
 			unwind__add_program(s->unwind, path);
 		if (send(s->gate, "g", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 			break;
+	}
+	if (n == 0) { /* the anchor has no fanotify: no gate */
+		close(s->gate);
+		s->gate = -1;
 	}
 }
 
@@ -1107,7 +1115,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		int n;
 
 		poll(fds, s->gate >= 0 ? 2 : 1, 50);
-		if (s->gate >= 0 && (fds[1].revents & POLLIN))
+		if (s->gate >= 0 && (fds[1].revents & (POLLIN | POLLHUP)))
 			gate_serve(s);
 		n = ring_buffer__consume(s->rb);
 		if (n < 0 && n != -EINTR) {
