@@ -732,23 +732,24 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 }
 
 /* The record of the calling user stack in this image, created if new. */
-static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
-							 __u64 *sid_out)
+/* Makes sure the record of the calling user stack in this image exists
+ * (model_apply finds it by its key).  Returns 0, or -1 if the map is full. */
+static __noinline int stack_rec_current(void *ctx, __u32 inst, __u64 *sid_out)
 {
 	struct pt_stack_key key = { .instance = inst };
-	struct pt_stack_rec zero = {}, *s;
+	struct pt_stack_rec zero = {};
 	struct scratch *sc;
 	__u64 sid = stack_id_current(ctx, inst);
 
 	key.stack_id = sid;
 	*sid_out = sid;
-	s = bpf_map_lookup_elem(&stack_recs, &key);
-	if (s)
-		return s;
-	if (bpf_map_update_elem(&stack_recs, &key, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&stack_recs, &key)) {
+	if (bpf_map_lookup_elem(&stack_recs, &key))
+		return 0;
+	if (bpf_map_update_elem(&stack_recs, &key, &zero, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&stack_recs, &key))
+			return 0;	/* made meanwhile by another thread */
 		lost_inc(PT_LOST_STACKS_FULL);
-		return NULL;
+		return -1;
 	}
 	/* a new record: its stack's flags, still in the scratch space */
 	sc = scratch_get();
@@ -756,7 +757,7 @@ static __noinline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
 		lost_inc(PT_LOST_TRUNCATED);
 	if (sc && sid != PT_STACK_NONE && sc->partial)
 		lost_inc(PT_LOST_PARTIAL);
-	return bpf_map_lookup_elem(&stack_recs, &key);
+	return 0;
 }
 
 /* --- calls the C library makes for itself ----------------------------------- */
@@ -892,13 +893,11 @@ __noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 siz
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
 	__u32 n = alloc_tables, newest = n - 1;
 	struct pt_alloc a = {};
-	struct pt_stack_rec *s;
 	void *table;
 
 	if (!addr || newest >= PT_ALLOC_TABLES)
 		return 0;
-	s = stack_rec_current(ctx, inst, &a.stack_id);
-	if (!s)
+	if (stack_rec_current(ctx, inst, &a.stack_id))
 		return 0;
 	a.size = size;
 	table = alloc_table(newest);
@@ -1043,11 +1042,9 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
 	struct pt_region r = { .len = page_round(len) };
-	struct pt_stack_rec *s;
 	struct pt_proc *p;
 
-	s = stack_rec_current(ctx, inst, &r.stack_id);
-	if (!s)
+	if (stack_rec_current(ctx, inst, &r.stack_id))
 		return 0;
 	if (bpf_map_update_elem(&regions, &key, &r, BPF_NOEXIST)) {
 		lost_inc(PT_LOST_REGIONS_FULL);

@@ -117,7 +117,7 @@ static int rule(Dwarf_Frame *f, int *cfa_reg, int64_t *cfa_off, int *rbp_saved, 
 
 int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 {
-	uint64_t lo = 0, hi = 0, addr, lookups = 0, gap = 0;
+	uint64_t lo = 0, hi = 0, addr, lookups = 0, gap = 0, size, in_file;
 	struct stat st;
 	int fd = procmap__open_file(path, 0, 0), found = 0, ret = -1;
 	Dwarf_CFI *cfi = NULL;
@@ -139,14 +139,13 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 	for (i = 0; i < nph; i++) {
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
 			continue;
-		lo = ph.p_vaddr;
 		/* code is in the file: a segment claiming more than the file
 		 * holds (a crafted ELF) is cut to what is there */
-		hi = ph.p_vaddr + (ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz);
-		if (fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ||
-		    ph.p_offset + (hi - lo) > (uint64_t)st.st_size)
-			hi = lo + (fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ? 0 :
-				   (uint64_t)st.st_size - ph.p_offset);
+		size = ph.p_filesz < ph.p_memsz ? ph.p_filesz : ph.p_memsz;
+		in_file = fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ? 0 :
+			  (uint64_t)st.st_size - ph.p_offset;
+		lo = ph.p_vaddr;
+		hi = lo + (size < in_file ? size : in_file);
 		t->vaddr_minus_offset = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
 		found = 1;
 		break;

@@ -1109,6 +1109,9 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 
 	s->stopped_by = "exit";
 	s->maybe_empty = 1;
+	if (s->probes && !probes__swap_guarded())
+		warn(s, "this kernel (before 6.12) refused PERF_SAMPLE_READ on inherited events: a "
+		     "child may lose its probes (counted in probes_removed)");
 	for (;;) {
 		struct pollfd fds[2] = { { .fd = ring_buffer__epoll_fd(s->rb), .events = POLLIN },
 					 { .fd = s->gate, .events = POLLIN } };

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "cfi.h"
+#include "launch.h"
 #include "procmaps.h"
 #include "unwind.h"
 
@@ -61,13 +62,11 @@ int unwind__knows(const struct unwind *u, uint64_t dev, uint64_t ino)
 	return 0;
 }
 
+/* Whether k was read already; if not, it is from now on. */
 static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 {
-	size_t i;
-
-	for (i = 0; i < u->nseen; i++)
-		if (u->seen[i].dev == k->dev && u->seen[i].ino == k->ino)
-			return 1;
+	if (unwind__knows(u, k->dev, k->ino))
+		return 1;
 	if (u->nseen == u->capseen) {
 		size_t cap = u->capseen ? u->capseen * 2 : 64;
 		struct pt_cfi_module_key *n = realloc(u->seen, cap * sizeof(*n));
@@ -280,28 +279,15 @@ static int is_elf_file(const char *path)
 	return ok;
 }
 
-/* A command word as execvp would find it: with a slash, relative to dir;
- * else in PATH. */
+/* A command word as execvp would find it (a name with a slash relative to
+ * dir), if it is an ELF program. */
 static int resolve_command(const char *word, const char *dir, char *out, size_t outlen)
 {
-	const char *path = getenv("PATH"), *p;
-
-	if (strchr(word, '/')) {
-		if (word[0] == '/' || !dir)
-			snprintf(out, outlen, "%s", word);
-		else
-			snprintf(out, outlen, "%s/%s", dir, word);
-		return is_elf_file(out) ? 0 : -1;
-	}
-	for (p = path ? path : "/usr/local/bin:/usr/bin:/bin"; *p;) {
-		const char *end = strchrnul(p, ':');
-
-		if (end > p && snprintf(out, outlen, "%.*s/%s", (int)(end - p), p, word) < (int)outlen &&
-		    is_elf_file(out))
-			return 0;
-		p = *end ? end + 1 : end;
-	}
-	return -1;
+	if (strchr(word, '/') && word[0] != '/' && dir)
+		snprintf(out, outlen, "%s/%s", dir, word);
+	else if (launch__resolve(word, out, outlen))
+		return -1;
+	return is_elf_file(out) ? 0 : -1;
 }
 
 void unwind__anticipate(struct unwind *u, const char *args, size_t len, const char *dir)
