@@ -22,10 +22,14 @@ Q := @
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
-OBJS := $(patsubst src/%.c,$(OUT)/%.o,$(SRCS))
+# src/<stage>/*.c: one folder per stage of a run (see README, "How it works").
+SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
+OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
-UNIT_OBJS := $(addprefix $(OUT)/,paths.o utf8.o model.o collected.o json.o report.o report_json.o report_text.o placement.o procmaps.o proctable.o)
+UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hindex.o model/model.o \
+	model/frames.o collect/collected.o collect/proctable.o report/json.o report/report.o \
+	report/report_json.o report/report_text.o report/writers.o probes/placement.o \
+	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/symbolize.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
@@ -41,9 +45,16 @@ $(OUT):
 	$(Q)mkdir -p $@ $@/tests
 
 # -MMD -MP: every object is rebuilt when a header it includes changes (the
-# BPF object too: bpf/peak_model.h is the model the unit test checks).
+# BPF object too: bpf/model/peak_model.h is the model the unit test checks).
 DEPFLAGS = -MMD -MP
 
+# One BPF object from one translation unit: bpf/peaktrace.bpf.c includes a
+# header per concern (bpf/<concern>/*.bpf.h).  Not separate objects linked with
+# `bpftool gen object`: the concerns call each other's small helpers on
+# every allocation (model_apply, the scratch lookups), which one unit lets
+# clang inline, and every map shared across objects would need an extern
+# declaration kept in step with its definition; one unit also gives the
+# verifier exactly the program we compiled.  The skeleton is the same.
 $(OUT)/peaktrace.bpf.o: bpf/peaktrace.bpf.c | $(OUT)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) $(BPF_CFLAGS) $(DEPFLAGS) -c $< -o $@
@@ -52,14 +63,15 @@ $(OUT)/peaktrace.skel.h: $(OUT)/peaktrace.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name peaktrace_bpf > $@
 
-$(OUT)/%.o: src/%.c | $(OUT)
+$(OUT)/obj/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-# Only the files that include the skeleton wait for it.
-$(OUT)/session.o $(OUT)/collect.o: $(OUT)/peaktrace.skel.h
+# Only the stages that use the skeleton (loading, collecting) wait for it.
+$(filter $(OUT)/obj/run/% $(OUT)/obj/collect/%,$(OBJS)): $(OUT)/peaktrace.skel.h
 
-peaktrace: $(OUT)/main.o $(OBJS)
+peaktrace: $(OUT)/obj/main.o $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
@@ -124,4 +136,4 @@ bench: peaktrace $(OUT)/bench/storm
 clean:
 	$(Q)rm -rf $(OUT) peaktrace
 
--include $(wildcard $(OUT)/*.d $(OUT)/tests/*.d)
+-include $(wildcard $(OUT)/*.d $(OUT)/obj/*.d $(OUT)/obj/*/*.d $(OUT)/tests/*.d)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The ABI shared by bpf/peaktrace.bpf.c and the loader in src/: map keys
+ * The ABI shared by the BPF programs (bpf/) and the loader (src/): map keys
  * and values, ring-buffer events and probe cookies.  Fixed-width types
  * only, explicit padding, no bool, long or bitfields, so that both
  * compilers lay every struct out the same way.
@@ -22,7 +22,7 @@
 #define PT_STACK_NONE 0
 /* Bytes of user stack copied at once above %rsp for the frame walk. */
 #define PT_STACK_COPY 1024
-/* Allocation tables at most (see "allocs" in bpf/peaktrace.bpf.c). */
+/* Allocation tables at most (see "allocs" in bpf/heap/heap.bpf.h). */
 #define PT_ALLOC_TABLES 8
 /* Overlapping mmap regions handled by one munmap/mremap/MAP_FIXED. */
 #define PT_MAX_OVERLAPS 16
@@ -46,7 +46,7 @@ enum pt_func {
 
 /*
  * Cookie layout: low byte the function, then flags saying where the probe
- * sits (see src/placement.c for why probes are not always at the entry).
+ * sits (see src/probes/placement.c for why probes are not always at the entry).
  */
 #define PT_COOKIE_FUNC(c) ((__u32)((c) & 0xff))
 /* Probe sits right after the syscall of a syscall wrapper: the arguments
@@ -108,6 +108,21 @@ enum pt_lost {
 	PT_COUNTER_LIST(PT_COUNTER_ENUM)
 #undef PT_COUNTER_ENUM
 	PT_LOST_COUNT,
+};
+
+/*
+ * Kinds of frame in a reported stack, X(NAME, json_name).  The native
+ * unwinder (bpf/unwind/native.bpf.h) gives NATIVE frames, symbolization adds
+ * the functions INLINED at an address, and PYTHON is the slot for a second
+ * stack source: the interpreter's own frames.
+ */
+#define PT_FRAME_KIND_LIST(X) X(NATIVE, "native") X(INLINED, "inlined") X(PYTHON, "python")
+
+enum pt_frame_kind {
+#define PT_FRAME_KIND_ENUM(name, json) PT_FRAME_##name,
+	PT_FRAME_KIND_LIST(PT_FRAME_KIND_ENUM)
+#undef PT_FRAME_KIND_ENUM
+	PT_FRAME_KIND_COUNT,
 };
 
 /* Ring-buffer events: the process tree, rare and small. */
@@ -239,7 +254,7 @@ struct pt_region {
 };
 
 /*
- * Unwind tables, built by the loader from .eh_frame (src/cfi.c): one row
+ * Unwind tables, built by the loader from .eh_frame (src/stacks/cfi.c): one row
  * per address range with the same rule, sorted by pc, all modules in one
  * array; cfi_modules gives each file's slice.  x86-64 rules only: the CFA
  * is %rsp or %rbp plus an offset, the return address is at CFA - 8, %rbp

@@ -11,10 +11,10 @@
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "launch.h"
-#include "options.h"
-#include "outfile.h"
-#include "session.h"
+#include "run/launch.h"
+#include "cli/options.h"
+#include "util/outfile.h"
+#include "run/session.h"
 
 static volatile int stop_signal;
 
@@ -55,9 +55,10 @@ static void forward_and_wait(struct launch *l, int sig)
  * once: the command or pid, and the report file (created now, as a
  * temporary file, so a path that cannot be written stops us here).
  */
-static int check_inputs(const struct options *o, struct outfile *json, char *err, size_t errlen)
+static int check_inputs(const struct options *o, struct outfile *out, char *err, size_t errlen)
 {
 	char path[4096];
+	size_t i;
 
 	if (o->argv && launch__resolve(o->argv[0], path, sizeof(path))) {
 		int e = errno;
@@ -70,8 +71,9 @@ static int check_inputs(const struct options *o, struct outfile *json, char *err
 		snprintf(err, errlen, "no process with pid %d", (int)o->pid);
 		return PT_EXIT_NO_TARGET;
 	}
-	if (o->json_path && outfile__open(json, o->json_path, err, errlen))
-		return PT_EXIT_FAILED;
+	for (i = 0; i < report_nwriters; i++)
+		if (o->out_path[i] && outfile__open(&out[i], o->out_path[i], err, errlen))
+			return PT_EXIT_FAILED;
 	return 0;
 }
 
@@ -80,16 +82,18 @@ int main(int argc, char **argv)
 	struct session *s = NULL;
 	struct options o;
 	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
-	struct outfile json = { 0 };
+	struct outfile out[REPORT_WRITERS_MAX] = { { 0 } };
+	FILE *out_f[REPORT_WRITERS_MAX];
 	char err[1024] = "", path[4096];
 	sigset_t stops, unblocked;
 	struct rlimit nofile;
 	int ret, held_stop = 0;
+	size_t i;
 
 	ret = options__parse(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
-	ret = check_inputs(&o, &json, err, sizeof(err));
+	ret = check_inputs(&o, out, err, sizeof(err));
 	if (ret)
 		goto out;
 	install_handlers();
@@ -107,7 +111,7 @@ int main(int argc, char **argv)
 	}
 	if (o.argv) {
 		/* --json -: the report has stdout, the command's output goes to stderr */
-		if (launch__start(&l, o.argv, o.json_path && !strcmp(o.json_path, "-"), &nofile,
+		if (launch__start(&l, o.argv, options__stdout_report(&o), &nofile,
 				  err, sizeof(err))) {
 			ret = PT_EXIT_FAILED;
 			goto out;
@@ -149,10 +153,17 @@ int main(int argc, char **argv)
 	}
 
 	session__run(s, &stop_signal, l.pid, &l.wstatus, &l.reaped);
-	if (session__report(s, json.f, err, sizeof(err)) ||
-	    outfile__commit(&json, err, sizeof(err))) {
+	for (i = 0; i < REPORT_WRITERS_MAX; i++)
+		out_f[i] = out[i].f;
+	if (session__report(s, out_f, err, sizeof(err))) {
 		ret = PT_EXIT_FAILED;
 		goto out;
+	}
+	for (i = 0; i < REPORT_WRITERS_MAX; i++) {
+		if (outfile__commit(&out[i], err, sizeof(err))) {
+			ret = PT_EXIT_FAILED;
+			goto out;
+		}
 	}
 	err[0] = 0;
 	if (held_stop) {
@@ -170,7 +181,8 @@ int main(int argc, char **argv)
 	return ret;
 out:
 	sigprocmask(SIG_SETMASK, &unblocked, NULL);
-	outfile__abort(&json);
+	for (i = 0; i < REPORT_WRITERS_MAX; i++)
+		outfile__abort(&out[i]);
 	if (err[0])
 		fprintf(stderr, "peaktrace: %s\n", err);
 	/* the probes' teardown is slow: a detached child does it, as after a report */

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The lazy-snapshot peak model (bpf/peak_model.h) against brute force:
+ * The lazy-snapshot peak model (bpf/model/peak_model.h) against brute force:
  * random event sequences over several processes and stacks, with the full
  * history kept; the values read back at the tree peak and at each
  * process's peak must equal the history's values at the first moment each
  * peak was reached.  Then model__build's ranking and top-N on top of it.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "check.h"
-#include "collect.h"
-#include "model.h"
-#include "peak_model.h"
+#include "collect/collect.h"
+#include "model/frames.h"
+#include "model/model.h"
+#include "model/peak_model.h"
 
 #define NPROC 4
 #define NSTACK 6
@@ -152,20 +154,46 @@ static void ended_processes(void)
 	CHECK_U64(count, 1);
 }
 
-static int frames_calls;
+static int stack_calls, symbolize_calls;
 
-static int fake_frames(void *ctx, uint32_t instance, uint64_t stack_id, struct report_stack *out)
+/* Every stack is the same two addresses. */
+static int fake_stack(void *ctx, uint64_t stack_id, uint64_t *ips, size_t max, uint32_t *flags)
+{
+	(void)ctx;
+	(void)max;
+	*flags = stack_id == 9 ? PT_STACK_TRUNCATED : 0;
+	ips[0] = 0x10;
+	ips[1] = 0x20;
+	stack_calls++;
+	return 2;
+}
+
+/* 0x10 is f inlined into g; 0x20 is h. */
+static size_t fake_symbolize(void *ctx, uint32_t instance, uint64_t ip, struct report_frame *out,
+			     size_t max)
 {
 	(void)ctx;
 	(void)instance;
-	(void)stack_id;
-	(void)out;
-	frames_calls++;
-	return 0;
+	(void)max;
+	symbolize_calls++;
+	out[0].address = ip;
+	out[0].module = strdup("m");
+	if (ip != 0x10) {
+		out[0].function = strdup("h");
+		return 1;
+	}
+	out[0].function = strdup("f");
+	out[0].inlined = 1;
+	out[1].address = ip;
+	out[1].module = strdup("m");
+	out[1].function = strdup("g");
+	out[1].inlined_into = 1;
+	return 2;
 }
 
-/* model__build: ranking, top N with the omitted bytes, the gated launcher
- * left out, processes in start order. */
+/* model__build: every stack in the views, ranked; the gated launcher left
+ * out, processes in start order.  model__symbolize: each distinct stack
+ * read once, each (image, address) symbolized once, equal frames one. */
 static void build_report(void)
 {
 	struct collected_proc procs[3] = {
@@ -192,20 +220,41 @@ static void build_report(void)
 	proctable__init(&t);
 	proctable__add(&t, &launcher);
 	memset(&r, 0, sizeof(r));
-	CHECK(model__build(&r, &c, &t, 2, 1000, 4096, fake_frames, NULL) == 0);
+	struct model_sources src = { fake_stack, fake_symbolize, NULL };
+
+	CHECK(model__build(&r, &c, &t, 1000, 4096) == 0);
 	CHECK_U64(r.peak_bytes, 605);
 	CHECK_U64(r.peak_time_ns, 1000);
-	CHECK_U64(r.nstacks, 2);
-	CHECK_U64(r.stacks_total, 4);
-	CHECK_U64(r.stacks[0].bytes, 300);
-	CHECK_U64(r.stacks[0].allocations, 3);
-	CHECK_U64(r.stacks[1].bytes, 200);
-	CHECK_U64(r.stacks_omitted_bytes, 105);
+	CHECK_U64(r.stacks.n, 4);
+	CHECK_U64(report_view__shown(&r.stacks, 2), 2);
+	CHECK_U64(r.stacks.v[0].bytes, 300);
+	CHECK_U64(r.stacks.v[0].allocations, 3);
+	CHECK_U64(r.stacks.v[0].trace->stack_id, 8);
+	CHECK_U64(r.stacks.v[1].bytes, 200);
+	CHECK_U64(report_view__omitted(&r.stacks, 2), 105);
 	CHECK_U64(r.nprocs, 2);
 	CHECK_U64(r.procs[0].instance, 2); /* started first */
 	CHECK_U64(r.procs[1].bytes_at_tree_peak, 600);
-	CHECK_U64(r.procs[1].nstacks, 2);
-	CHECK(frames_calls == 2 + 2 + 1);
+	CHECK_U64(r.procs[1].stacks.n, 3);
+	/* the tree's view and pid 10's share their traces */
+	CHECK(r.procs[1].stacks.v[0].trace == r.stacks.v[0].trace);
+	CHECK(model__symbolize(&r, &src, 2) == 0);
+	/* top 2: (1,8) (1,9) for the tree and pid 10, (2,7) for pid 11 */
+	CHECK(stack_calls == 3);
+	CHECK(symbolize_calls == 4); /* 2 addresses in each of 2 images */
+	CHECK(r.stacks.v[1].trace->truncated && !r.stacks.v[0].trace->truncated);
+	CHECK_U64(r.stacks.v[0].trace->nframes, 3);
+	CHECK_STR(r.stacks.v[0].trace->frames[0]->function, "f");
+	CHECK(r.stacks.v[0].trace->frames[0]->kind == PT_FRAME_INLINED);
+	CHECK(r.stacks.v[0].trace->frames[1]->kind == PT_FRAME_NATIVE);
+	CHECK_STR(r.stacks.v[0].trace->frames[2]->function, "h");
+	/* the same frames in both images (same addresses): interned once */
+	CHECK(r.procs[0].stacks.v[0].trace->frames[2] == r.stacks.v[0].trace->frames[2]);
+	CHECK_U64(frames__count(r.frames), 3);
+	CHECK(!r.stacks.v[2].trace->symbolized); /* (1,7): in no top 2 */
+	CHECK(model__symbolize(&r, &src, MODEL_ALL_STACKS) == 0);
+	CHECK(stack_calls == 4 && symbolize_calls == 4);
+	CHECK(r.stacks.v[2].trace->symbolized);
 	report__free(&r);
 	proctable__free(&t);
 }

@@ -2,7 +2,7 @@
 /* Source paths normalized and shortened. */
 #include <string.h>
 #include "check.h"
-#include "paths.h"
+#include "util/paths.h"
 
 static const char *norm(const char *in)
 {

@@ -5,7 +5,7 @@
  */
 #include "check.h"
 #include "peaktrace.h"
-#include "placement.h"
+#include "probes/placement.h"
 
 /* push %r12; push %rbp; push %rbx; mov %rdi,%rbx */
 static const uint8_t malloc_[] = { 0x41, 0x54, 0x55, 0x53, 0x48, 0x89, 0xfb };

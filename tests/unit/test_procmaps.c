@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* /proc/PID/maps lines and C library recognition. */
 #include "check.h"
-#include "procmaps.h"
+#include "files/procmaps.h"
 
 int main(void)
 {

@@ -2,18 +2,21 @@
 /* The JSON and text writers on a hand-built report: exact output. */
 #include <stdlib.h>
 #include "check.h"
-#include "report.h"
+#include "report/report.h"
+#include "report/writers.h"
 
+/* --top 1: one stack shown per view */
 static char *render(int json, const struct report *r)
 {
+	struct writer_options o = { .top = 1 };
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (json)
-		report__write_json(r, f);
+		report__write_json(r, f, &o);
 	else
-		report__write_text(r, f, 10);
+		report__write_text(r, f, &o);
 	fclose(f);
 	return buf;
 }
@@ -21,17 +24,27 @@ static char *render(int json, const struct report *r)
 static void build(struct report *r)
 {
 	static struct report_frame frames[2] = {
-		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0 },
-		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1 },
+		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0, PT_FRAME_INLINED },
+		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1, PT_FRAME_NATIVE },
 	};
-	static struct report_stack st = { .bytes = 1536, .allocations = 3, .pid = 42, .instance = 1,
-					  .stack_id = 5, .nframes = 2, .frames = frames };
+	static const struct report_frame *fp[2] = { &frames[0], &frames[1] };
+	static struct report_trace tr[3] = {
+		{ .pid = 42, .instance = 1, .stack_id = 5, .symbolized = 1, .nframes = 2, .frames = fp },
+		{ .pid = 42, .instance = 1, .stack_id = 6, .symbolized = 1 },
+		{ .pid = 42, .instance = 1, .stack_id = 7, .symbolized = 1 },
+	};
+	/* three stacks at the tree peak, one at the process's */
+	static struct report_stack st[3] = {
+		{ .bytes = 1536, .allocations = 3, .trace = &tr[0] },
+		{ .bytes = 60, .allocations = 1, .trace = &tr[1] },
+		{ .bytes = 40, .allocations = 1, .trace = &tr[2] },
+	};
 	static char *argv[] = { "v", "a\tb", "\033[31mred\xff\xc3\xa9" };
 	static struct report_proc p = {
 		.pid = 42, .ppid = 1, .instance = 1, .comm = "v", .argv = argv, .argc = 3,
 		.peak_bytes = 2048, .peak_time_ns = 5, .bytes_at_tree_peak = 1536,
 		.live_bytes_at_end = 0, .start_ns = 1, .end_ns = 9, .allocs = 4, .frees = 4,
-		.exit_code = 3, .nstacks = 1, .stacks = &st, .stacks_total = 1,
+		.exit_code = 3, .stacks = { .n = 1, .v = st },
 	};
 
 	memset(r, 0, sizeof(*r));
@@ -39,10 +52,8 @@ static void build(struct report *r)
 	r->peak_time_ns = 7;
 	r->duration_ns = 10;
 	r->stopped_by = "exit";
-	r->nstacks = 1;
-	r->stacks = &st;
-	r->stacks_total = 3;
-	r->stacks_omitted_bytes = 100;
+	r->stacks.n = 3;
+	r->stacks.v = st;
 	r->nprocs = 1;
 	r->procs = &p;
 }
@@ -54,7 +65,8 @@ static void json_exact(void)
 	const char *frame0 =
 		"{\n            \"function\": \"make\\\"it\\\"\",\n            \"module\": \"/usr/bin/v\\\\x\",\n"
 		"            \"file\": \"v.c\",\n            \"line\": 12,\n            \"address\": \"0x401136\",\n"
-		"            \"module_offset\": \"0x1136\",\n            \"inlined\": true\n          }";
+		"            \"module_offset\": \"0x1136\",\n            \"inlined\": true,\n"
+		"            \"kind\": \"inlined\"\n          }";
 
 	build(&r);
 	out = render(1, &r);

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What every concern of the BPF side uses: the loader's settings, the tree's
+ * global record, the loss counters and the event ring buffer.
+ */
+#ifndef PT_BPF_CORE_H
+#define PT_BPF_CORE_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "peaktrace.h"
+
+/* Set by the loader: probes fire but count nothing (benchmark baseline). */
+const volatile __u32 bare_probes = 0;
+/* Possible CPUs, for summing the per-CPU RSS counters. */
+const volatile __u32 nr_cpus = 1;
+/* Deepest user stack unwound (--stack-depth), at most PT_MAX_STACK_DEPTH. */
+const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
+/* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
+ * libbpf's poisoned CO-RE relocations in it are never reached. */
+const volatile __u32 rss_enabled = 1;
+
+#define PROT_NONE 0x0
+#define MAP_FIXED 0x10
+#define MAP_ANONYMOUS 0x20
+#define MREMAP_FIXED 2
+#define MAX_ERRNO 4095
+#define PAGE_SIZE 4096ULL
+
+/* The tree's figures and the model lock.  Map sizes are set by the loader
+ * before load (bpf_map__set_max_entries, src/run/loader.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_global);
+} global SEC(".maps");
+
+/* Loss and note counters (PT_COUNTER_LIST), per CPU; userspace sums them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PT_LOST_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Process events and mappings seen for the first time, for userspace. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} events SEC(".maps");
+
+static __always_inline void lost_inc(__u32 which)
+{
+	__u64 *c = bpf_map_lookup_elem(&lost, &which);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline struct pt_global *global_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&global, &zero);
+}
+
+static __always_inline int is_err(__u64 ret)
+{
+	return ret >= (__u64)-MAX_ERRNO;
+}
+
+static __always_inline __u64 page_round(__u64 len)
+{
+	return (len + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+}
+
+#endif

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Heap blocks: one record per live block (address, size, stack) in tables
+ * that grow, and the bytes each block adds to or removes from the model.
+ */
+#ifndef PT_BPF_HEAP_H
+#define PT_BPF_HEAP_H
+
+#include "core.bpf.h"
+#include "model/model.bpf.h"
+#include "stacks/stacks.bpf.h"
+#include "probes/libc_calls.bpf.h"
+
+/*
+ * Live blocks.  A program may hold tens of millions of them, but a hash
+ * map's bucket array is allocated whole at creation, so one map sized for
+ * that would take hundreds of MiB from every run.  Instead: tables that
+ * grow.  Table 0 is made at load; when the newest table is half full the
+ * loader adds one twice its size (src/collect/tables.c) and bumps alloc_tables.
+ * New blocks go into the newest table; lookups try the newest first.
+ */
+struct alloc_table {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1 << 20);
+	__type(key, struct pt_alloc_key);
+	__type(value, struct pt_alloc);
+} alloc_table0 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PT_ALLOC_TABLES);
+	__type(key, __u32);
+	__array(values, struct alloc_table);
+} allocs SEC(".maps") = {
+	.values = { [0] = &alloc_table0 },
+};
+
+/* Tables in use, and live records per table (read by the loader). */
+__u32 alloc_tables = 1;
+__u64 alloc_live[PT_ALLOC_TABLES];
+
+static __always_inline void *alloc_table(__u32 t)
+{
+	return bpf_map_lookup_elem(&allocs, &t);
+}
+
+static __always_inline void alloc_live_add(__u32 t, __s64 n)
+{
+	if (t < PT_ALLOC_TABLES)
+		__sync_fetch_and_add(&alloc_live[t], n);
+}
+
+/*
+ * Removes the record of the block at key and accounts its bytes out.
+ * Returns 0, or -1 if no table has it.
+ */
+__noinline int heap_release(__u32 inst, __u64 addr)
+{
+	struct pt_alloc_key k = { .instance = inst, .addr = addr }, *key = &k;
+	__u32 n = alloc_tables, i, t;
+	struct pt_alloc *a, old;
+	void *table;
+
+	for (i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (i >= n)
+			break;
+		t = n - 1 - i;	/* the newest first: most blocks die young */
+		table = alloc_table(t);
+		if (!table)
+			continue;
+		a = bpf_map_lookup_elem(table, key);
+		if (!a)
+			continue;
+		old = *a;
+		/* Only the thread whose delete succeeds accounts it (double free). */
+		if (bpf_map_delete_elem(table, key))
+			return 0;
+		alloc_live_add(t, -1);
+		model_apply(key->instance, old.stack_id,
+			    -(__s64)old.size, -1);
+		return 0;
+	}
+	return -1;
+}
+
+static __noinline int alloc_known(__u32 inst, __u64 addr)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	__u32 n = alloc_tables, i;
+	void *table;
+
+	for (i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (i >= n)
+			break;
+		table = alloc_table(i);
+		if (table && bpf_map_lookup_elem(table, &key))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * A free of a block this image never allocated: a forked child freeing
+ * what its parent allocated before the fork (expected), the C library
+ * freeing its own blocks (expected), or a block allocated where no probe
+ * saw it (before -p attached, or lost): only the last is a loss.
+ */
+__noinline int count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst), *parent;
+	__u32 pinst = p ? p->parent_instance : 0;
+
+	parent = pinst ? bpf_map_lookup_elem(&procs, &pinst) : NULL;
+	/* a fork's parent image, not the image this one exec'd from */
+	if (parent && p && parent->tgid != p->tgid && alloc_known(pinst, addr)) {
+		lost_inc(PT_LOST_INHERITED_FREES);
+		return 0;
+	}
+	if (ra_at_rsp && caller_in_libc(regs, inst)) {
+		lost_inc(PT_LOST_ALLOCATOR_FREES);
+		return 0;
+	}
+	lost_inc(PT_LOST_UNKNOWN_FREES);
+	return 0;
+}
+
+static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
+				      __u64 addr)
+{
+	if (addr && heap_release(inst, addr))
+		count_unknown_free(regs, ra_at_rsp, inst, addr);
+}
+
+__noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
+{
+	struct pt_alloc_key key = { .instance = inst, .addr = addr };
+	__u32 n = alloc_tables, newest = n - 1;
+	struct pt_alloc a = {};
+	void *table;
+
+	if (!addr || newest >= PT_ALLOC_TABLES)
+		return 0;
+	if (stack_rec_current(ctx, inst, &a.stack_id))
+		return 0;
+	a.size = size;
+	table = alloc_table(newest);
+	if (!table)
+		return 0;
+	/* A record still at this address: freed where no probe saw it (inside
+	 * the allocator).  Release it first.  With one table the insert finds
+	 * it; with more, an older table may hold it. */
+	if (n > 1)
+		heap_release(inst, addr);
+	if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(table, &key)) {
+			lost_inc(PT_LOST_ALLOCS_FULL);
+			return 0;
+		}
+		heap_release(inst, addr);
+		if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
+			lost_inc(PT_LOST_ALLOCS_FULL);
+			return 0;
+		}
+	}
+	alloc_live_add(newest, 1);
+	model_apply(inst, a.stack_id, size, 1);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The uprobe programs on the C library's allocator entry points (attached
+ * by the loader through tracefs probe events, see src/probes/probes.c):
+ * one at the entry (or where src/probes/placement.c proved the arguments
+ * are still in place), one at the return; the heap and region concerns do
+ * the accounting.
+ */
+#ifndef PT_BPF_PROBE_PROGRAMS_H
+#define PT_BPF_PROBE_PROGRAMS_H
+
+#include "core.bpf.h"
+#include "tree/procs.bpf.h"
+#include "heap/heap.bpf.h"
+#include "regions/regions.bpf.h"
+#include "probes/libc_calls.bpf.h"
+
+/*
+ * Per thread: the allocator call in progress, its nesting depth and the
+ * outer call's arguments, which the return probe needs.  Calls made by the
+ * allocator itself (malloc's own mmap, realloc calling malloc) are nested
+ * and ignored.
+ */
+struct alloc_call {
+	__u32 depth;
+	__u32 func;
+	__u64 arg[5];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct alloc_call);
+} alloc_calls SEC(".maps");
+
+static __always_inline struct alloc_call *call_get(int create)
+{
+	return bpf_task_storage_get(&alloc_calls, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+static __always_inline int inside_allocator(void)
+{
+	struct alloc_call *t = call_get(0);
+
+	return t && t->depth;
+}
+
+/*
+ * Probe at a function's entry (or where src/probes/placement.c proved the
+ * arguments are still in place).  Calls made by the allocator itself
+ * (malloc's own mmap, realloc calling malloc) are nested and ignored.
+ */
+SEC("kprobe")
+int pt_entry(struct pt_regs *ctx)
+{
+	__u32 inst = current_instance();
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 fn = PT_COOKIE_FUNC(cookie);
+	int ra_at_rsp = !!(cookie & PT_COOKIE_RA_AT_RSP);
+	struct alloc_call *t;
+
+	if (bare_probes || !inst)
+		return 0;
+	if (cookie & PT_COOKIE_AFTER_SYSCALL) {
+		/* One probe right after the syscall: arguments and result at once. */
+		if (inside_allocator() || (ra_at_rsp && caller_in_libc(ctx, inst)))
+			return 0;
+		if (fn == PT_FN_MMAP) {
+			__u64 r10 = ctx->r10, rcx = ctx->cx;
+
+			/* Both loads stay plain: the verifier rejects a load
+			 * through a ctx pointer moved by a computed offset. */
+			asm volatile("" : "+r"(r10), "+r"(rcx));
+			on_mmap(ctx, inst, PT_REGS_RC(ctx), PT_REGS_PARM2(ctx), PT_REGS_PARM3(ctx),
+				(cookie & PT_COOKIE_ARG4_IN_R10) ? r10 : rcx);
+		} else if (fn == PT_FN_MUNMAP && PT_REGS_RC(ctx) == 0)
+			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		return 0;
+	}
+	if (fn == PT_FN_FREE) {
+		if (!inside_allocator())
+			heap_free(ctx, ra_at_rsp, inst, PT_REGS_PARM1(ctx));
+		return 0;
+	}
+	if (fn == PT_FN_MUNMAP) {
+		/* Entry fallback: counted as done; munmap fails only on bad input. */
+		if (!inside_allocator() && !(ra_at_rsp && caller_in_libc(ctx, inst)))
+			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
+		return 0;
+	}
+	t = call_get(1);
+	if (!t)
+		return 0;
+	if (t->depth++)
+		return 0;
+	/* the C library's own mappings: the return probe passes them by */
+	if ((fn == PT_FN_MMAP || fn == PT_FN_MREMAP) && ra_at_rsp && caller_in_libc(ctx, inst))
+		fn = PT_FN_COUNT;
+	t->func = fn;
+	t->arg[0] = PT_REGS_PARM1(ctx);
+	t->arg[1] = PT_REGS_PARM2(ctx);
+	t->arg[2] = PT_REGS_PARM3(ctx);
+	t->arg[3] = PT_REGS_PARM4(ctx);
+	t->arg[4] = PT_REGS_PARM5(ctx);
+	return 0;
+}
+
+/* a * b, or 0 if it overflows (the call then fails: nothing to count).
+ * Written without 128-bit arithmetic, which the BPF backend lacks. */
+static __always_inline __u64 mul_or_zero(__u64 a, __u64 b)
+{
+	__u64 big, small, hi, lo;
+
+	if (!((a | b) >> 32))
+		return a * b;
+	if ((a >> 32) && (b >> 32))
+		return 0;
+	big = (a >> 32) ? a : b;
+	small = (a >> 32) ? b : a;
+	hi = (big >> 32) * small;
+	if (hi >> 32)
+		return 0;
+	lo = (big & 0xffffffffULL) * small;
+	if ((hi << 32) + lo < lo)
+		return 0;
+	return (hi << 32) + lo;
+}
+
+SEC("kprobe")
+int pt_return(struct pt_regs *ctx)
+{
+	__u32 inst = current_instance();
+	__u32 fn = PT_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	__u64 ret = PT_REGS_RC(ctx), ptr;
+	struct alloc_call *t;
+
+	if (bare_probes || !inst)
+		return 0;
+	t = call_get(0);
+	if (!t || !t->depth)
+		return 0;
+	if (--t->depth)
+		return 0;
+	if (t->func != fn)
+		return 0;
+	switch (fn) {
+	case PT_FN_MALLOC:
+	case PT_FN_VALLOC:
+	case PT_FN_PVALLOC:
+		heap_alloc(ctx, inst, ret, t->arg[0]);
+		break;
+	case PT_FN_CALLOC:
+		heap_alloc(ctx, inst, ret, mul_or_zero(t->arg[0], t->arg[1]));
+		break;
+	case PT_FN_MEMALIGN:
+		heap_alloc(ctx, inst, ret, t->arg[1]);
+		break;
+	case PT_FN_REALLOC:
+	case PT_FN_REALLOCARRAY: {
+		__u64 size = fn == PT_FN_REALLOC ? t->arg[1] :
+			     mul_or_zero(t->arg[1], t->arg[2]);
+
+		/* realloc(p, 0) frees and returns NULL; a failed realloc
+		 * (NULL for a non-zero size) leaves the old block alone. */
+		if (!ret && size)
+			break;
+		heap_free(ctx, 0, inst, t->arg[0]);
+		heap_alloc(ctx, inst, ret, size);
+		break;
+	}
+	case PT_FN_POSIX_MEMALIGN:
+		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg[0]))
+			heap_alloc(ctx, inst, ptr, t->arg[2]);
+		break;
+	case PT_FN_MMAP:
+		on_mmap(ctx, inst, ret, t->arg[1], t->arg[2], t->arg[3]);
+		break;
+	case PT_FN_MREMAP:
+		on_mremap(ctx, inst, ret, t->arg[0], t->arg[1], t->arg[2], t->arg[3]);
+		break;
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Exact RSS: the kernel's per-CPU RSS counters summed at every change
+ * (tp_btf/rss_stat), beside the approximate count /proc shows, and the
+ * kernel's own high-water mark at exit.
+ */
+#ifndef PT_BPF_RSS_H
+#define PT_BPF_RSS_H
+
+#include "core.bpf.h"
+#include "model/model.bpf.h"
+
+/* mm_struct address -> instance, so RSS changes made from outside the
+ * process (reclaim, exit) are still attributed. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u32);
+} mms SEC(".maps");
+
+/* One per-CPU slot whose per-CPU addresses give each CPU's offset. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} percpu_probe SEC(".maps");
+
+struct cpu_offsets {
+	__u64 ready;
+	__u64 tmp;
+	__u64 off[PT_MAX_CPUS];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cpu_offsets);
+} cpu_offsets SEC(".maps");
+
+/*
+ * Since Linux 6.2 each RSS counter is a percpu_counter: `count` plus an s32
+ * delta per CPU at counters + __per_cpu_offset[cpu].  The kernel's readers
+ * (/proc, VmHWM, the OOM killer, rss_stat's size) use count alone; the
+ * exact value adds the deltas.  This BTF has no __percpu tags and kallsyms
+ * no data symbols, so the per-CPU offsets are found from a per-CPU map of
+ * our own: bpf_map_lookup_percpu_elem() returns a CPU's real address, the
+ * map's struct bpf_array holds the per-CPU base in pptrs[0], and their
+ * difference is that CPU's offset.  The verifier forbids arithmetic on map
+ * pointers, so both go through a map slot, which turns them into numbers.
+ */
+static __noinline int cpu_offsets_init(struct cpu_offsets *co)
+{
+	__u32 zero = 0, cpu;
+	__u64 base = 0, maddr;
+
+	co->tmp = (__u64)&percpu_probe;
+	maddr = *(volatile __u64 *)&co->tmp;
+	if (bpf_probe_read_kernel(&base, sizeof(base),
+				  (void *)(maddr + bpf_core_field_offset(struct bpf_array, pptrs))))
+		return -1;
+	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		void *p = bpf_map_lookup_percpu_elem(&percpu_probe, &zero, cpu);
+
+		if (!p)
+			continue;
+		co->tmp = (__u64)p;
+		co->off[cpu] = *(volatile __u64 *)&co->tmp - base;
+	}
+	co->ready = 1;
+	return 0;
+}
+
+/* Reads one RSS counter: its count, and count plus every CPU's delta.
+ * mm is a trusted BTF pointer here: count and the per-CPU pointer are
+ * plain loads; only the per-CPU slots need a helper. */
+static __always_inline void rss_read(struct mm_struct *mm, int member, struct cpu_offsets *co,
+				     __s64 *exact, __s64 *count)
+{
+	struct percpu_counter *pc = &mm->rss_stat[member & (PT_RSS_COUNT - 1)];
+	__u64 counters = (__u64)pc->counters;
+	__s64 sum = pc->count;
+	__s32 v;
+	__u32 cpu;
+
+	*count = sum;
+	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
+		v = 0;
+		bpf_probe_read_kernel(&v, sizeof(v), (void *)(counters + co->off[cpu]));
+		sum += v;
+	}
+	*exact = sum;
+}
+
+/* Counter `member` of mm changed (all of them if member < 0). */
+static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
+{
+	__u32 zero = 0;
+	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_global *g = global_get();
+	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
+	__u64 now = bpf_ktime_get_ns();
+	int m, held;
+
+	if (!rss_enabled || !co || !p || !g)
+		return;
+	if (!co->ready && cpu_offsets_init(co))
+		return;
+	if (!p->rss_events) /* first sight: the other counters are unknown yet */
+		member = -1;
+	for (m = 0; m < PT_RSS_COUNT; m++)
+		if (member < 0 || m == member)
+			rss_read(mm, m, co, &exact[m], &count[m]);
+	held = model_lock(g);
+	for (m = 0; m < PT_RSS_COUNT; m++)
+		if (member < 0 || m == member)
+			pt_model_rss(g, p, m, exact[m], count[m], now);
+	model_unlock(g, held);
+}
+
+/* Returns 0 if mm is now inst's. */
+static __always_inline int mm_record(struct mm_struct *mm, __u32 inst, __u64 flags)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	__u64 key = (__u64)mm;
+
+	if (bpf_map_update_elem(&mms, &key, &inst, flags))
+		return -1;
+	if (p)
+		p->mm_known = 1;
+	return 0;
+}
+
+/*
+ * The instance whose address space mm is: fork and exec record it, and
+ * pt_learn_mms for the processes the loader registers (-p).  A bystander's
+ * page fault pays this one lookup.
+ */
+static __always_inline __u32 mm_instance(struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key);
+
+	return inst ? *inst : 0;
+}
+
+/* Run by the loader over all tasks after it registered processes: records
+ * their mms and reads their RSS counters as they stand. */
+SEC("iter/task")
+int pt_learn_mms(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct pt_tgid *t;
+	struct mm_struct *mm;
+	__u32 tgid;
+
+	if (!task || task->pid != task->tgid)
+		return 0;
+	mm = task->mm;
+	tgid = task->tgid;
+	t = bpf_map_lookup_elem(&tgids, &tgid);
+	if (!mm || !t)
+		return 0;
+	/* an mm shared with a CLONE_VM child is counted once, for whichever
+	 * the iterator met first (the parent: it comes first in pid order) */
+	tgid = t->instance;
+	if (!mm_record(mm, tgid, BPF_NOEXIST))
+		rss_update(mm, tgid, -1);
+	return 0;
+}
+
+SEC("tp_btf/rss_stat")
+int BPF_PROG(pt_rss_stat, struct mm_struct *mm, int member)
+{
+	__u32 inst = mm_instance(mm);
+
+	if (inst)
+		rss_update(mm, inst, member);
+	return 0;
+}
+
+/* VmHWM as /proc shows it: the kernel's high-water mark or the current
+ * (approximate) RSS, whichever is larger. */
+static __always_inline void record_hiwater(struct mm_struct *mm, __u32 inst)
+{
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	__u64 hw, rss;
+
+	if (!rss_enabled || !p || !mm)
+		return;
+	hw = BPF_CORE_READ(mm, hiwater_rss);
+	rss = BPF_CORE_READ(mm, rss_stat[PT_RSS_FILE].count) +
+	      BPF_CORE_READ(mm, rss_stat[PT_RSS_ANON].count) +
+	      BPF_CORE_READ(mm, rss_stat[PT_RSS_SHMEM].count);
+	if (rss > hw && rss < (1ULL << 48))
+		hw = rss;
+	if (hw > p->rss_hiwater)
+		p->rss_hiwater = hw;
+}
+
+SEC("tp_btf/exit_mmap")
+int BPF_PROG(pt_exit_mmap, struct mm_struct *mm)
+{
+	__u64 key = (__u64)mm;
+	__u32 *inst = bpf_map_lookup_elem(&mms, &key);
+
+	if (!inst)
+		return 0;
+	record_hiwater(mm, *inst);
+	bpf_map_delete_elem(&mms, &key);
+	return 0;
+}
+
+#endif

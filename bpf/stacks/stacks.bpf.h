@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Stack capture and interning: the calling thread's user stack, unwound
+ * (unwind/native.bpf.h) and kept once per distinct stack in stacks, keyed by
+ * its hash; and the model record of that stack in the image (stack_recs,
+ * model/model.h), made when a stack first holds memory there.
+ *
+ * Stack sources: the native walk today.  A second source (Python frames)
+ * plugs in here, after unwind_native(), adding its frames to the same
+ * record and mixing them into the same hash.
+ */
+#ifndef PT_BPF_STACKS_H
+#define PT_BPF_STACKS_H
+
+#include "core.bpf.h"
+#include "model/model.bpf.h"
+#include "unwind/native.bpf.h"
+
+/* Distinct stacks, allocated per entry: room costs only when used. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 32768);
+	__type(key, __u64);
+	__type(value, struct pt_stack);
+} stacks SEC(".maps");
+
+/*
+ * The calling user stack, unwound and interned: its id, PT_STACK_NONE if it
+ * could not be kept.  Global (see bpf/peaktrace.bpf.c): checked once by the
+ * verifier.
+ */
+__noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
+{
+	struct unwind_scratch *sc = unwind_scratch_get();
+	__u64 sid;
+
+	if (!sc)
+		return PT_STACK_NONE;
+	sid = unwind_native(ctx, sc, inst);
+	if (!bpf_map_lookup_elem(&stacks, &sid) &&
+	    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&stacks, &sid)) {
+		lost_inc(PT_LOST_STACK_ERRORS);
+		return PT_STACK_NONE;
+	}
+	return sid;
+}
+
+/* Makes sure the record of the calling user stack in this image exists
+ * (model_apply finds it by its key).  Returns 0, or -1 if the map is full. */
+static __noinline int stack_rec_current(void *ctx, __u32 inst, __u64 *sid_out)
+{
+	struct pt_stack_key key = { .instance = inst };
+	struct pt_stack_rec zero = {};
+	struct unwind_scratch *sc;
+	__u64 sid = stack_id_current(ctx, inst);
+
+	key.stack_id = sid;
+	*sid_out = sid;
+	if (bpf_map_lookup_elem(&stack_recs, &key))
+		return 0;
+	if (bpf_map_update_elem(&stack_recs, &key, &zero, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&stack_recs, &key))
+			return 0;	/* made meanwhile by another thread */
+		lost_inc(PT_LOST_STACKS_FULL);
+		return -1;
+	}
+	/* a new record: its stack's flags, still in the scratch space */
+	sc = unwind_scratch_get();
+	if (sc && sid != PT_STACK_NONE && sc->truncated)
+		lost_inc(PT_LOST_TRUNCATED);
+	if (sc && sid != PT_STACK_NONE && sc->partial)
+		lost_inc(PT_LOST_PARTIAL);
+	return 0;
+}
+
+#endif

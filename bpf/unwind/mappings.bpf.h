@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Which code mapping holds a user address, and its unwind table if the
+ * loader built one (src/stacks/cfi.c).  Used by the native unwinder at each
+ * frame and by the C-library ownership rule (probes/libc_calls.bpf.h).  Every
+ * code mapping a stack goes through is recorded once per image in vmas,
+ * with what identifies its file, so that stacks can be symbolized after
+ * the process is gone; userspace is told while the process lives.
+ */
+#ifndef PT_BPF_UNWIND_MAPPINGS_H
+#define PT_BPF_UNWIND_MAPPINGS_H
+
+#include "core.bpf.h"
+
+/* Code mappings of live images; the loader moves those of ended images
+ * out (src/collect/sweep.c). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 65536);
+	__type(key, struct pt_vma_key);
+	__type(value, struct pt_vma);
+} vmas SEC(".maps");
+
+/* The unwind tables' index by file; their rows are in unwind/native.bpf.h. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, struct pt_cfi_module_key);
+	__type(value, struct pt_cfi_module);
+} cfi_modules SEC(".maps");
+
+/* Bumped by the loader after it adds unwind tables: mappings and rules
+ * cached as "no table" before that are looked up again. */
+__u64 cfi_generation;
+
+/* A code mapping, and its unwind table if it has one. */
+struct unwind_vma {
+	__u64 start, end;
+	__u64 file_off;		/* file offset of start */
+	__s64 delta;		/* the table's vaddr - file offset */
+	__u64 dev, ino;		/* its file; 0 if anonymous */
+	__u32 first, nrows;
+	__u32 has_table;
+	__u32 valid;
+	__u32 exec;
+	__u32 gen;		/* cfi_generation when has_table was decided */
+};
+
+#define VMA_CACHE 16
+
+/*
+ * The code mappings a process's stacks went through, shared by its threads:
+ * bpf_find_vma() must take the mmap lock without waiting and fails while
+ * another thread maps or unmaps, so a thread that starts among busy
+ * siblings finds the modules its process already resolved here.
+ */
+struct proc_vma_cache {
+	__u32 next;
+	__u32 pad;
+	struct unwind_vma vma[VMA_CACHE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 16384);
+	__type(key, __u32);	/* instance */
+	__type(value, struct proc_vma_cache);
+} proc_vmas SEC(".maps");
+
+/* An all-zero proc_vma_cache to create entries from (too big for the stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct proc_vma_cache);
+} proc_vma_zero SEC(".maps");
+
+/* The lookup's input and result, per CPU: unwind_find_vma is a global
+ * function, whose arguments can only be numbers. */
+struct mapping_scratch {
+	__u32 instance;		/* the image whose mappings are looked at */
+	__u32 pad;
+	struct unwind_vma vma;	/* the last mapping found; valid 0 if none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mapping_scratch);
+} mapping_scratch_map SEC(".maps");
+
+static __always_inline struct mapping_scratch *mapping_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mapping_scratch_map, &zero);
+}
+
+/* Records a code mapping of inst (once) and tells userspace about it. */
+static __always_inline void vma_remember(__u32 inst, struct file *f, __u64 start, __u64 end,
+					 __u64 file_off)
+{
+	struct pt_vma_key key = { .instance = inst, .start = start };
+	struct pt_vma v = { .end = end, .file_offset = file_off };
+	struct pt_event *e;
+
+	if (bpf_map_lookup_elem(&vmas, &key))
+		return;
+	if (f) {
+		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
+		v.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		bpf_probe_read_kernel_str(v.name, sizeof(v.name),
+					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+	}
+	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST)) {
+		if (!bpf_map_lookup_elem(&vmas, &key))
+			lost_inc(PT_LOST_VMAS_FULL);
+		return;
+	}
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		lost_inc(PT_LOST_EVENTS);
+		return;
+	}
+	__builtin_memset(e, 0, sizeof(*e));
+	e->type = PT_EV_VMA;
+	e->tgid = bpf_get_current_pid_tgid() >> 32;
+	e->instance = inst;
+	e->exe_dev = v.dev;	/* the mapping's file: maybe known already */
+	e->exe_ino = v.ino;
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* The unwind table of u's file, if the loader has built one. */
+static __always_inline void unwind_vma_table(struct unwind_vma *u)
+{
+	struct pt_cfi_module_key key = { .dev = u->dev, .ino = u->ino };
+	struct pt_cfi_module *m = bpf_map_lookup_elem(&cfi_modules, &key);
+
+	if (m) {
+		u->first = m->first;
+		u->nrows = m->nrows;
+		u->delta = m->vaddr_minus_offset;
+		u->has_table = 1;
+	}
+}
+
+static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vma,
+			     struct unwind_vma *u)
+{
+	struct mapping_scratch *ms = mapping_scratch_get();
+	struct file *f;
+
+	u->start = BPF_CORE_READ(vma, vm_start);
+	u->end = BPF_CORE_READ(vma, vm_end);
+	u->file_off = BPF_CORE_READ(vma, vm_pgoff) * PAGE_SIZE;
+	u->valid = 1;
+	u->exec = !!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */);
+	u->has_table = 0;
+	/* before the table lookup: a table added meanwhile makes it stale */
+	u->gen = (__u32)cfi_generation;
+	f = BPF_CORE_READ(vma, vm_file);
+	/* every frame's mapping passes here once per image (then it is cached) */
+	if (ms && u->exec)
+		vma_remember(ms->instance, f, u->start, u->end, u->file_off);
+	if (!f)
+		return 0;
+	u->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	u->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+	unwind_vma_table(u);
+	return 0;
+}
+
+/* The mapping of image ms->instance holding addr, into ms->vma: from the
+ * process's cache, else from the kernel.  Not found (the mmap lock was
+ * busy): valid = 0, and the caller falls back (frame pointers). */
+__noinline int unwind_find_vma(__u64 addr)
+{
+	struct mapping_scratch *ms = mapping_scratch_get();
+	struct proc_vma_cache *pc, *zero;
+	struct unwind_vma u = {};
+	__u32 inst, z = 0;
+	int k;
+
+	if (!ms)
+		return 0;
+	inst = ms->instance;
+
+	pc = bpf_map_lookup_elem(&proc_vmas, &inst);
+	zero = pc ? NULL : bpf_map_lookup_elem(&proc_vma_zero, &z);
+	if (zero) {
+		bpf_map_update_elem(&proc_vmas, &inst, zero, BPF_NOEXIST);
+		pc = bpf_map_lookup_elem(&proc_vmas, &inst);
+	}
+	if (pc) {
+		for (k = 0; k < VMA_CACHE; k++) {
+			struct unwind_vma *c = &pc->vma[k];
+
+			if (c->valid && addr >= c->start && addr < c->end) {
+				/* cached before its file's table was loaded (the
+				 * exec'd program of a shell, a dlopen): look again */
+				if (!c->has_table && c->ino && c->gen != (__u32)cfi_generation) {
+					c->gen = (__u32)cfi_generation;
+					unwind_vma_table(c);
+				}
+				ms->vma = *c;
+				return 0;
+			}
+		}
+	}
+	/* the lock is only tried: give a sibling's mmap a few chances to end */
+	for (k = 0; k < 4 && !u.valid; k++)
+		bpf_find_vma(bpf_get_current_task_btf(), addr, unwind_vma_found, &u, 0);
+	ms->vma = u;
+	if (pc && u.valid) {
+		k = __sync_fetch_and_add(&pc->next, 1) & (VMA_CACHE - 1);
+		pc->vma[k] = u;
+	}
+	return 0;
+}
+
+#endif

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The native unwinder: the user stack of the calling thread, by the
+ * module's unwind table where src/stacks/cfi.c built one (code without
+ * frame pointers: libc, libstdc++, python), else by frame pointers.  One
+ * copy of the stack top above %rsp serves the reads that fall in it;
+ * bpf_get_stackid() would cost 1.3 us per call here and follows frame
+ * pointers only.
+ *
+ * A second stack source (the Python interpreter's frames, PT_FRAME_PYTHON)
+ * is a file of its own beside this one, called by stacks/stacks.bpf.h after
+ * this walk, with its own scratch.
+ */
+#ifndef PT_BPF_UNWIND_NATIVE_H
+#define PT_BPF_UNWIND_NATIVE_H
+
+#include "core.bpf.h"
+#include "unwind/mappings.bpf.h"
+
+/* Unwind table rows of every module (src/stacks/cfi.c); sized by the loader. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1 << 20);	/* 12 MiB, zeroed at every start: libc has 28 k rows */
+	__type(key, __u32);
+	__type(value, struct pt_cfi_row);
+} cfi_rows SEC(".maps");
+
+#define ROW_CACHE 32
+
+/* The unwind rule found for a return address, remembered per thread. */
+struct row_cache {
+	__u64 addr;
+	struct pt_cfi_row row;
+	__u32 gen;		/* cfi_generation when found (matters for "no rule") */
+};
+
+/* Per thread: the rules of the return addresses its stacks went through
+ * (deleted at exec, whose new image has other code). */
+struct unwind_thread {
+	struct row_cache rows[ROW_CACHE];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct unwind_thread);
+} unwind_threads SEC(".maps");
+
+/* The walk's state, per CPU: too large for the 512-byte BPF stack, and
+ * kept in a map value so that the verifier checks one step, not every
+ * path through 127. */
+struct unwind_scratch {
+	struct pt_stack stack;
+	__u64 hash, prev_hash;
+	__u32 truncated, partial;
+	__u64 ip, sp, bp;	/* the unwinder's registers */
+	__u64 copy_base, copied;
+	__u32 search_lo, search_hi, search_pc, search_first;
+	__u8 copy[PT_STACK_COPY + 16];	/* the user stack above %rsp */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_scratch);
+} unwind_scratch_map SEC(".maps");
+
+static __always_inline struct unwind_scratch *unwind_scratch_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&unwind_scratch_map, &zero);
+}
+
+static __always_inline int stack_read(struct unwind_scratch *sc, __u64 addr, __u64 *out)
+{
+	__u64 off = addr - sc->copy_base;
+
+	if (addr >= sc->copy_base && off + 8 <= sc->copied && off < PT_STACK_COPY - 8) {
+		__builtin_memcpy(out, &sc->copy[off & (PT_STACK_COPY - 1)], 8);
+		return 0;
+	}
+	return bpf_probe_read_user(out, 8, (void *)addr);
+}
+
+/* One halving of the binary search over rows; state in the map value so
+ * that the verifier checks one iteration, not every path through 24. */
+static long cfi_search_step(__u64 i, void *unused)
+{
+	struct unwind_scratch *sc = unwind_scratch_get();
+	struct pt_cfi_row *row;
+	__u32 mid, idx;
+
+	if (!sc || sc->search_lo >= sc->search_hi)
+		return 1;
+	mid = (sc->search_lo + sc->search_hi) / 2;
+	idx = sc->search_first + mid;
+	row = bpf_map_lookup_elem(&cfi_rows, &idx);
+	if (!row)
+		return 1;
+	if (row->pc <= sc->search_pc)
+		sc->search_lo = mid + 1;
+	else
+		sc->search_hi = mid;
+	return 0;
+}
+
+/* The last row of v's table starting at or below pc. */
+static __always_inline struct pt_cfi_row *cfi_search(struct unwind_scratch *sc,
+						     const struct unwind_vma *v, __u32 pc)
+{
+	__u32 idx;
+
+	sc->search_lo = 0;
+	sc->search_hi = v->nrows;
+	sc->search_first = v->first;
+	sc->search_pc = pc;
+	bpf_loop(32, cfi_search_step, NULL, 0);
+	if (!sc->search_lo)
+		return NULL;
+	idx = sc->search_first + sc->search_lo - 1;
+	return bpf_map_lookup_elem(&cfi_rows, &idx);
+}
+
+/* Counters and registers live in the map value, not on the stack: the
+ * verifier would otherwise follow their exact values through every
+ * iteration. */
+static long unwind_step(__u64 i, void *unused)
+{
+	struct unwind_scratch *sc = unwind_scratch_get();
+	struct mapping_scratch *ms = mapping_scratch_get();
+	struct pt_cfi_row *row = NULL, cached;
+	__u64 ip, sp, bp, lookup, ra = 0, cfa, frame0;
+	struct unwind_thread *t;
+	__u32 nr, slot;
+
+	if (!sc || !ms)
+		return 1;
+	nr = sc->stack.nr;
+	if (nr > PT_MAX_STACK_DEPTH)
+		return 1;
+	ip = sc->ip;
+	sp = sc->sp;
+	bp = sc->bp;
+	/* every frame here is a return address: look up the call before it */
+	lookup = ip - 1;
+	/* hot allocation sites repeat their frames: a per-thread cache of the
+	 * rule by address skips the mapping lookup and the table search */
+	t = bpf_task_storage_get(&unwind_threads, bpf_get_current_task_btf(), 0, 0);
+	slot = (lookup ^ (lookup >> 7)) & (ROW_CACHE - 1);
+	if (t && t->rows[slot].addr == lookup &&
+	    (t->rows[slot].row.cfa_reg != PT_CFA_UNKNOWN ||
+	     t->rows[slot].gen == (__u32)cfi_generation)) {
+		cached = t->rows[slot].row;
+		row = &cached;
+	} else {
+		if (!ms->vma.valid || lookup < ms->vma.start || lookup >= ms->vma.end)
+			unwind_find_vma(lookup);
+		if (ms->vma.valid && !ms->vma.exec) {
+			/* the last "return address" was not code: drop it, stop */
+			if (nr > 1) {
+				sc->stack.nr = nr - 1;
+				sc->hash = sc->prev_hash;
+			}
+			sc->partial = 1;
+			return 1;
+		}
+		if (ms->vma.has_table)
+			row = cfi_search(sc, &ms->vma,
+					 (__u32)(lookup - ms->vma.start + ms->vma.file_off +
+						 ms->vma.delta));
+		if (t && ms->vma.valid) {
+			t->rows[slot].addr = lookup;
+			t->rows[slot].gen = ms->vma.gen;
+			if (row)
+				t->rows[slot].row = *row;
+			else
+				t->rows[slot].row.cfa_reg = PT_CFA_UNKNOWN;
+		}
+	}
+	/* the last frame's mapping is known (and recorded): now stop if full */
+	if (nr >= PT_MAX_STACK_DEPTH || nr >= max_depth) {
+		sc->truncated = 1;
+		return 1;
+	}
+	if (row && row->cfa_reg == PT_CFA_END)
+		return 1;
+	if (row && row->cfa_reg != PT_CFA_UNKNOWN) {
+		cfa = (row->cfa_reg == PT_CFA_RSP ? sp : bp) + (__s64)row->cfa_off;
+		if (stack_read(sc, cfa - 8, &ra) ||
+		    (row->rbp_saved && stack_read(sc, cfa + (__s64)row->rbp_off, &bp))) {
+			sc->partial = 1;
+			return 1;
+		}
+		sp = cfa;
+	} else {
+		/* a zero %rbp ends a frame-pointer chain (_start, clone) */
+		if (!bp)
+			return 1;
+		if ((bp & 7) || bp < sp || stack_read(sc, bp, &frame0) ||
+		    stack_read(sc, bp + 8, &ra)) {
+			sc->partial = 1;
+			return 1;
+		}
+		sp = bp + 16;
+		bp = frame0;
+	}
+	if (!ra)
+		return 1;
+	sc->stack.ips[nr] = ra;
+	sc->stack.nr = nr + 1;
+	sc->prev_hash = sc->hash;
+	sc->hash = (sc->hash ^ ra) * 0x100000001b3ULL;
+	sc->ip = ra;
+	sc->sp = sp;
+	sc->bp = bp;
+	return 0;
+}
+
+/* Unwinds the calling thread's user stack (image inst) into sc->stack;
+ * returns its hash (never PT_STACK_NONE). */
+static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratch *sc, __u32 inst)
+{
+	struct mapping_scratch *ms = mapping_scratch_get();
+	__u64 sp = regs->sp, room = PAGE_SIZE - (sp & (PAGE_SIZE - 1));
+
+	if (!ms)
+		return 1;
+	/* Above %rsp up to the end of its page is always mapped; more may not be. */
+	sc->copy_base = sp;
+	sc->copied = PT_STACK_COPY;
+	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)sp)) {
+		sc->copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
+		if (bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)sp))
+			sc->copied = 0;
+	}
+	sc->ip = regs->ip;
+	sc->sp = sp;
+	sc->bp = regs->bp;
+	ms->vma.valid = 0;
+	ms->instance = inst;
+	sc->truncated = 0;
+	sc->partial = 0;
+	sc->stack.ips[0] = regs->ip;
+	sc->stack.nr = 1;
+	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
+	bpf_loop(PT_MAX_STACK_DEPTH, unwind_step, NULL, 0);
+	sc->stack.flags = (sc->truncated ? PT_STACK_TRUNCATED : 0) |
+			  (sc->partial ? PT_STACK_PARTIAL : 0);
+	return sc->hash ?: 1;
+}
+
+#endif

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command-line parsing with argp. */
+#include <argp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli/options.h"
+#include "peaktrace.h"
+#include "report/writers.h"
+
+const char *argp_program_version = "peaktrace 0.1";
+const char *argp_program_bug_address = "";
+
+static const char doc[] =
+	"peaktrace: the exact heap peak of a process tree, and the stacks holding it.\v"
+	"Modes:\n"
+	"  peaktrace [OPTION...] -- CMD [ARGS...]   run CMD under tracing from its first\n"
+	"                                          instruction, with all it starts\n"
+	"  peaktrace [OPTION...] -p PID            trace PID, its descendants and all they\n"
+	"                                          start, until SIGINT/SIGTERM or the tree ends\n"
+	"\n"
+	"The status line and the text report go to stderr; stdout is left to CMD.\n"
+	"With --json -, the JSON report has stdout and CMD's stdout goes to stderr.\n"
+	"Report files are written whole or not at all.  Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for tracefs).\n"
+	"\n"
+	"Exit status: with -- CMD, CMD's exit status (128+N if signal N killed it);\n"
+	"with -p, 0.  peaktrace's own failures: 2 usage error; 3 -p target does not\n"
+	"exist or is a kernel thread; 125 could not trace (not root, BPF or BTF\n"
+	"unavailable, probes failed; the message says which); 126 CMD not executable;\n"
+	"127 CMD not found.";
+
+enum {
+	OPT_TOP = 1000,
+	OPT_DURATION,
+	OPT_MAX_ALLOCS,
+	OPT_STATUS,
+	OPT_MAX_STACKS,
+	OPT_MAX_PROCS,
+	OPT_BARE,
+	OPT_RSS_ONLY,
+	OPT_DRIFT,
+	OPT_STACK_DEPTH,
+	OPT_FRAME_POINTERS,
+	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
+};
+
+static const struct argp_option opts[] = {
+	{ NULL, 0, NULL, 0, "Target:", 1 },
+	{ "pid", 'p', "PID", 0, "Trace a running process and its descendants", 1 },
+	{ NULL, 0, NULL, 0, "Output:", 2 },
+	{ "status", OPT_STATUS, NULL, 0, "With -- CMD, draw the status line on the terminal even "
+	  "though CMD writes there too (with -p it is drawn by default)", 2 },
+	{ "quiet", 'q', NULL, 0, "Print nothing but errors (no status line, no text report)", 2 },
+	{ "verbose", 'v', NULL, 0, "Say where each probe was placed and why", 2 },
+	{ "top", OPT_TOP, "N", 0, "Stacks shown per section (default 10)", 2 },
+	{ "frame-pointers", OPT_FRAME_POINTERS, NULL, 0,
+	  "Unwind by frame pointers only (no .eh_frame tables): cheaper, cut short in code "
+	  "built without them", 2 },
+	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
+	  "Frames unwound per stack, 1-127 (default 127: deep Python and C++ stacks whole)", 2 },
+	{ "drift", OPT_DRIFT, NULL, 0,
+	  "Text report: per process exact and approximate RSS peaks, VmHWM and drift", 2 },
+	{ "rss-only", OPT_RSS_ONLY, NULL, 0,
+	  "No uprobes: RSS, process tree and drift only (near-zero overhead; static "
+	  "binaries too)", 1 },
+	{ NULL, 0, NULL, 0, "Limits:", 3 },
+	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864; memory is taken as they are)", 3 },
+	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
+	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
+	{ "bench-bare-probes", OPT_BARE, NULL, 0,
+	  "Benchmark baseline: attach every probe but count nothing (the report is empty)", 3 },
+	{ NULL, 0, NULL, 0, NULL, 0 },
+};
+
+static int parse_range(const char *s, uint32_t min, uint32_t max, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || end == s || *s == '-' || v < min || v > max)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+#define MAX_ALLOCS_LIMIT (255u << 20)
+#define MAX_STACKS_LIMIT (1u << 22)
+#define MAX_PROCS_LIMIT (1u << 20)
+
+static error_t parse_opt(int key, char *arg, struct argp_state *state)
+{
+	struct options *o = state->input;
+	uint32_t v;
+	char *end;
+
+	switch (key) {
+	case 'p':
+		if (parse_range(arg, 1, UINT32_MAX, &v) || v > 0x7fffffff)
+			argp_error(state, "invalid pid '%s': expected a positive number", arg);
+		o->pid = (pid_t)v;
+		break;
+	case 'q':
+		o->quiet = 1;
+		break;
+	case 'v':
+		o->verbose = 1;
+		break;
+	case OPT_STATUS:
+		o->status = 1;
+		break;
+	case OPT_TOP:
+		if (parse_range(arg, 0, UINT32_MAX, &o->top))
+			argp_error(state, "invalid --top '%s': expected a number", arg);
+		break;
+	case OPT_DURATION:
+		errno = 0;
+		o->duration = strtod(arg, &end);
+		if (errno || *end || end == arg || !(o->duration > 0))
+			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
+		break;
+	case OPT_MAX_ALLOCS:
+		/* 8 tables doubling from 1 Mi: about 2^28 */
+		if (parse_range(arg, 1024, MAX_ALLOCS_LIMIT, &o->max_allocs))
+			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each live "
+				   "block takes about 100 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
+		break;
+	case OPT_MAX_STACKS:
+		if (parse_range(arg, 1024, MAX_STACKS_LIMIT, &o->max_stacks))
+			argp_error(state, "invalid --max-stacks '%s': expected 1024 to %u (each stack "
+				   "takes up to 1 KiB of kernel memory)", arg, MAX_STACKS_LIMIT);
+		break;
+	case OPT_MAX_PROCS:
+		if (parse_range(arg, 16, MAX_PROCS_LIMIT, &o->max_procs))
+			argp_error(state, "invalid --max-procs '%s': expected 16 to %u", arg,
+				   MAX_PROCS_LIMIT);
+		break;
+	case OPT_BARE:
+		o->bare_probes = 1;
+		break;
+	case OPT_RSS_ONLY:
+		o->rss_only = 1;
+		break;
+	case OPT_DRIFT:
+		o->drift = 1;
+		break;
+	case OPT_FRAME_POINTERS:
+		o->frame_pointers = 1;
+		break;
+	case OPT_STACK_DEPTH:
+		if (parse_range(arg, 1, PT_MAX_STACK_DEPTH, &o->stack_depth))
+			argp_error(state, "invalid --stack-depth '%s': expected 1 to 127", arg);
+		break;
+	case OPT_WRITER ... OPT_WRITER + REPORT_WRITERS_MAX - 1: {
+		const struct report_writer *w = &report_writers[key - OPT_WRITER];
+		size_t i;
+
+		/* "--json -- cmd" would otherwise write a file named "--" */
+		if (arg[0] == '-' && arg[1])
+			argp_error(state, "invalid --%s '%s': expected a file name, or - for stdout",
+				   w->option, arg);
+		for (i = 0; i < report_nwriters; i++)
+			if (o->out_path[i] && i != (size_t)(key - OPT_WRITER) && !strcmp(arg, "-") &&
+			    !strcmp(o->out_path[i], "-"))
+				argp_error(state, "--%s - and --%s -: only one report can have stdout",
+					   report_writers[i].option, w->option);
+		o->out_path[key - OPT_WRITER] = arg;
+		break;
+	}
+	case ARGP_KEY_ARG:
+		/* The first non-option starts the command: the rest is its own. */
+		o->argv = &state->argv[state->next - 1];
+		state->next = state->argc;
+		break;
+	case ARGP_KEY_END:
+		if (o->pid && o->argv)
+			argp_error(state, "give either -p PID or -- CMD, not both");
+		if (!o->pid && !o->argv)
+			argp_error(state, "nothing to trace: give -p PID or -- CMD [ARGS...]");
+		break;
+	default:
+		return ARGP_ERR_UNKNOWN;
+	}
+	return 0;
+}
+
+/* The fixed options, then one per report writer that has a file. */
+static const struct argp_option *all_options(void)
+{
+	static struct argp_option all[sizeof(opts) / sizeof(opts[0]) + REPORT_WRITERS_MAX];
+	size_t n = sizeof(opts) / sizeof(opts[0]) - 1, i;
+
+	memcpy(all, opts, n * sizeof(opts[0]));
+	for (i = 0; i < report_nwriters; i++) {
+		if (!report_writers[i].option)
+			continue;
+		all[n++] = (struct argp_option){ report_writers[i].option, OPT_WRITER + (int)i, "FILE",
+						 0, report_writers[i].help, 2 };
+	}
+	memset(&all[n], 0, sizeof(all[n]));
+	return all;
+}
+
+int options__stdout_report(const struct options *o)
+{
+	size_t i;
+
+	for (i = 0; i < REPORT_WRITERS_MAX; i++)
+		if (o->out_path[i] && !strcmp(o->out_path[i], "-"))
+			return 1;
+	return 0;
+}
+
+int options__parse(int argc, char **argv, struct options *o)
+{
+	struct argp argp = { all_options(), parse_opt, "-- CMD [ARGS...]\n-p PID", doc,
+			     NULL, NULL, NULL };
+
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->max_allocs = 1u << 26;
+	o->max_stacks = 1u << 20;
+	o->max_procs = 16384;
+	o->stack_depth = 127;
+	/* argp exits with argp_err_exit_status on usage errors. */
+	argp_err_exit_status = PT_EXIT_USAGE;
+	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o))
+		return PT_EXIT_USAGE;
+	return -1;
+}

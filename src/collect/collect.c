@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Copying the BPF maps out after a run. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/collect.h"
+#include "peaktrace.skel.h"
+#include "util/vec.h"
+
+/*
+ * Walks a hash map with get_next_key from NULL, so key 0 is not skipped
+ * (memleak's mistake).  Entries appear while we walk if processes still
+ * run; we take what is there.
+ */
+static int read_hash(int fd, size_t ksz, size_t esz, size_t voff, void **out, size_t *n)
+{
+	char key[64], next[64];
+	size_t cap = 0, count = 0;
+	char *buf = NULL;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (vec_grow((void **)&buf, &cap, count + 1, esz, 1024)) {
+			free(buf);
+			return -ENOMEM;
+		}
+		memset(buf + count * esz, 0, esz);
+		if (bpf_map_lookup_elem(fd, key, buf + count * esz + voff))
+			continue; /* deleted meanwhile */
+		memcpy(buf + count * esz, key, ksz);
+		count++;
+	}
+	*out = buf;
+	*n = count;
+	return 0;
+}
+
+/* Reads a hash map into an array of struct T { key; value; }. */
+#define READ_HASH(fd, T, kfield, vfield, out, n)                                     \
+	read_hash(fd, sizeof(((T *)0)->kfield), sizeof(T), offsetof(T, vfield), out, n)
+
+int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.global), &zero, g);
+}
+
+int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, size_t errlen)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+	__u32 i;
+	int k;
+	void *p;
+
+	memset(c, 0, sizeof(*c));
+	if (collect__read_global(&c->global, skel)) {
+		snprintf(err, errlen, "cannot read the global model map: %s", strerror(errno));
+		return -1;
+	}
+	if (READ_HASH(bpf_map__fd(skel->maps.procs), struct collected_proc, instance, p,
+		      &p, &c->nprocs))
+		goto oom;
+	c->procs = p;
+	if (READ_HASH(bpf_map__fd(skel->maps.stack_recs), struct collected_stack, key, rec,
+		      &p, &c->nstacks))
+		goto oom;
+	c->stacks = p;
+	if (READ_HASH(bpf_map__fd(skel->maps.vmas), struct collected_vma, key, v,
+		      &p, &c->nvmas))
+		goto oom;
+	c->vmas = p;
+	if (c->nvmas)
+		collect__sort_vmas(c);
+	percpu = calloc(ncpu > 0 ? ncpu : 1, sizeof(*percpu));
+	if (!percpu)
+		goto oom;
+	for (i = 0; i < PT_LOST_COUNT; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.lost), &i, percpu))
+			continue;
+		for (k = 0; k < ncpu; k++)
+			c->lost[i] += percpu[k];
+	}
+	free(percpu);
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory reading the BPF maps");
+	collect__free(c);
+	return -1;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * A copy of the BPF maps' contents at the end of a run: the input of the
+ * report.  Filled from the maps by collect.c, or by hand in unit tests
+ * (collected.c needs neither root nor BPF).
+ */
+#ifndef PT_COLLECT_H
+#define PT_COLLECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "peaktrace.h"
+
+struct collected_proc {
+	uint32_t instance;
+	struct pt_proc p;
+};
+
+struct collected_stack {
+	struct pt_stack_key key;
+	struct pt_stack_rec rec;
+};
+
+struct collected_vma {
+	struct pt_vma_key key;
+	struct pt_vma v;
+};
+
+struct collected {
+	struct pt_global global;
+	struct collected_proc *procs;
+	size_t nprocs;
+	struct collected_stack *stacks;
+	size_t nstacks;
+	struct collected_vma *vmas; /* sorted by (instance, start) */
+	size_t nvmas;
+	uint64_t lost[PT_LOST_COUNT];
+};
+
+struct peaktrace_bpf;
+
+/* Reads every map.  Returns 0, or -1 with a message in err. */
+int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, size_t errlen);
+/* Sorts the code mappings by (instance, start), as collect__vma wants. */
+void collect__sort_vmas(struct collected *c);
+/* Adds code mappings kept outside the maps (of images swept during the run). */
+int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n);
+/* Only the global counters and lost counters: cheap, for the status line. */
+int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel);
+void collect__free(struct collected *c);
+
+const struct collected_proc *collect__proc(const struct collected *c, uint32_t instance);
+/* The recorded executable mapping of instance holding ip, or NULL. */
+const struct collected_vma *collect__vma(const struct collected *c, uint32_t instance, uint64_t ip);
+
+#endif

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Lookups in collected data: pure, shared by the model and the symbolizer. */
+#include <stdlib.h>
+#include <string.h>
+#include "collect/collect.h"
+
+static int cmp_vma(const void *a, const void *b)
+{
+	const struct collected_vma *x = a, *y = b;
+
+	if (x->key.instance != y->key.instance)
+		return x->key.instance < y->key.instance ? -1 : 1;
+	return x->key.start < y->key.start ? -1 : x->key.start > y->key.start;
+}
+
+void collect__sort_vmas(struct collected *c)
+{
+	qsort(c->vmas, c->nvmas, sizeof(*c->vmas), cmp_vma);
+}
+
+int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n)
+{
+	struct collected_vma *all;
+
+	if (!n)
+		return 0;
+	all = realloc(c->vmas, (c->nvmas + n) * sizeof(*all));	/* once: exact size */
+	if (!all)
+		return -1;
+	memcpy(all + c->nvmas, v, n * sizeof(*v));
+	c->vmas = all;
+	c->nvmas += n;
+	collect__sort_vmas(c);
+	return 0;
+}
+
+void collect__free(struct collected *c)
+{
+	free(c->procs);
+	free(c->stacks);
+	free(c->vmas);
+	memset(c, 0, sizeof(*c));
+}
+
+const struct collected_proc *collect__proc(const struct collected *c, uint32_t instance)
+{
+	size_t i;
+
+	for (i = 0; i < c->nprocs; i++)
+		if (c->procs[i].instance == instance)
+			return &c->procs[i];
+	return NULL;
+}
+
+const struct collected_vma *collect__vma(const struct collected *c, uint32_t instance, uint64_t ip)
+{
+	size_t lo = 0, hi = c->nvmas;
+
+	/* The last mapping of instance starting at or below ip. */
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		const struct collected_vma *v = &c->vmas[mid];
+
+		if (v->key.instance < instance ||
+		    (v->key.instance == instance && v->key.start <= ip))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return NULL;
+	if (c->vmas[lo - 1].key.instance != instance || ip >= c->vmas[lo - 1].v.end)
+		return NULL;
+	return &c->vmas[lo - 1];
+}

@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/sweep.h"
+#include "collect/tables.h"
+#include "peaktrace.skel.h"
+#include "util/vec.h"
+
+void sweep__push(struct sweep *sw, uint32_t instance)
+{
+	/* out of memory: its records stay, only map room is lost */
+	if (!vec_grow((void **)&sw->dead, &sw->capdead, sw->ndead + 1, sizeof(*sw->dead), 64))
+		sw->dead[sw->ndead++] = instance;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* A code mapping of an ended image, kept here instead of in the kernel. */
+static void vma_keep(struct sweep *sw, const void *key, const void *val)
+{
+	struct collected_vma *v;
+
+	/* out of memory: that image's frames lose their names, nothing else */
+	if (vec_grow((void **)&sw->vmas, &sw->capvmas, sw->nvmas + 1, sizeof(*sw->vmas), 1024))
+		return;
+	v = &sw->vmas[sw->nvmas++];
+	memcpy(&v->key, key, sizeof(v->key));
+	memcpy(&v->v, val, sizeof(v->v));
+}
+
+/*
+ * Deletes the records of the dead instances from a map whose keys begin
+ * with the instance; keep, if set, gets each record first.  Batched: one
+ * syscall per few thousand records.  Returns how many were deleted.
+ */
+static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz, int keep)
+{
+	uint64_t deleted = 0;
+	enum { CHUNK = 4096 };
+	char *keys = calloc(CHUNK, ksz), *vals = calloc(CHUNK, vsz), *del = calloc(CHUNK, ksz);
+	__u32 batch = 0, ndel;
+	void *in = NULL;
+	int done = 0;
+
+	while (keys && vals && del && !done) {
+		__u32 n = CHUNK, i;
+		int err = bpf_map_lookup_batch(fd, in, &batch, keys, vals, &n, NULL);
+
+		if (err && errno != ENOENT)
+			break;
+		done = err != 0;
+		in = &batch;
+		for (i = 0, ndel = 0; i < n; i++) {
+			if (!bsearch(keys + i * ksz, sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32))
+				continue;
+			if (keep)
+				vma_keep(sw, keys + i * ksz, vals + i * vsz);
+			memcpy(del + ndel++ * ksz, keys + i * ksz, ksz);
+		}
+		for (i = 0; i < ndel; i++)
+			deleted += !bpf_map_delete_elem(fd, del + i * ksz);
+	}
+	free(keys);
+	free(vals);
+	free(del);
+	return deleted;
+}
+
+void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
+{
+	size_t i;
+
+	if (!sw->ndead)
+		return;
+	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
+	for (i = 0; i < skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
+		alloc_tables__swept(t, skel, i,
+				    sweep_map(sw, t->fd[i], sizeof(struct pt_alloc_key),
+					      sizeof(struct pt_alloc), 0));
+	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),
+		  sizeof(struct pt_region), 0);
+	sweep_map(sw, bpf_map__fd(skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),
+		  1);
+	for (i = 0; i < sw->ndead; i++)
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.proc_vmas), &sw->dead[i]);
+	sw->ndead = 0;
+}
+
+void sweep__free(struct sweep *sw)
+{
+	free(sw->dead);
+	free(sw->vmas);
+	memset(sw, 0, sizeof(*sw));
+}

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The JSON report.  Field names are an interface (tests, other tools):
+ * add, never rename.  Times are nanoseconds since tracing started.
+ */
+#include <stdio.h>
+#include "report/json.h"
+#include "report/report.h"
+#include "report/writers.h"
+
+static void u64_field(struct json *j, const char *key, uint64_t v)
+{
+	json__key(j, key);
+	json__u64(j, v);
+}
+
+static void str_field(struct json *j, const char *key, const char *v)
+{
+	json__key(j, key);
+	json__string(j, v);
+}
+
+static void hex(struct json *j, const char *key, uint64_t v)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
+	str_field(j, key, buf);
+}
+
+#define PT_FRAME_KIND_NAME(name, json) [PT_FRAME_##name] = json,
+static const char *const frame_kinds[PT_FRAME_KIND_COUNT] = { PT_FRAME_KIND_LIST(PT_FRAME_KIND_NAME) };
+
+static void frame(struct json *j, const struct report_frame *f)
+{
+	json__begin_object(j);
+	str_field(j, "function", f->function);
+	str_field(j, "module", f->module);
+	str_field(j, "file", f->file);
+	json__key(j, "line");
+	if (f->line)
+		json__i64(j, f->line);
+	else
+		json__null(j);
+	hex(j, "address", f->address);
+	hex(j, "module_offset", f->module_offset);
+	json__key(j, "inlined");
+	json__bool(j, f->inlined);
+	str_field(j, "kind", frame_kinds[f->kind < PT_FRAME_KIND_COUNT ? f->kind : 0]);
+	json__end_object(j);
+}
+
+/* The first `top` stacks of a view; the rest as a count and their bytes. */
+static void stacks(struct json *j, const struct report_view *view, unsigned top)
+{
+	size_t i, k, n = report_view__shown(view, top);
+	const struct report_stack *v = view->v;
+
+	u64_field(j, "stacks_total", view->n);
+	u64_field(j, "stacks_omitted_bytes", report_view__omitted(view, top));
+	json__key(j, "stacks");
+	json__begin_array(j);
+	for (i = 0; i < n; i++) {
+		json__begin_object(j);
+		json__key(j, "bytes");
+		json__u64(j, v[i].bytes);
+		json__key(j, "allocations");
+		json__u64(j, v[i].allocations);
+		json__key(j, "pid");
+		json__u64(j, v[i].trace->pid);
+		json__key(j, "truncated");
+		json__bool(j, v[i].trace->truncated);
+		json__key(j, "partial");
+		json__bool(j, v[i].trace->partial);
+		json__key(j, "frames");
+		json__begin_array(j);
+		for (k = 0; k < v[i].trace->nframes; k++)
+			frame(j, v[i].trace->frames[k]);
+		json__end_array(j);
+		json__end_object(j);
+	}
+	json__end_array(j);
+}
+
+static void proc_rss(struct json *j, const struct report_rss *r)
+{
+	json__key(j, "rss");
+	json__begin_object(j);
+	u64_field(j, "peak_bytes", r->peak_bytes);
+	u64_field(j, "peak_time_ns", r->peak_time_ns);
+	u64_field(j, "peak_anon_bytes", r->peak_anon_bytes);
+	u64_field(j, "peak_file_bytes", r->peak_file_bytes);
+	u64_field(j, "peak_shmem_bytes", r->peak_shmem_bytes);
+	u64_field(j, "peak_swap_bytes", r->peak_swap_bytes);
+	u64_field(j, "approx_peak_bytes", r->approx_peak_bytes);
+	u64_field(j, "max_drift_bytes", r->max_drift_bytes);
+	u64_field(j, "kernel_hiwater_bytes", r->kernel_hiwater_bytes);
+	u64_field(j, "start_bytes", r->start_bytes);
+	u64_field(j, "events", r->events);
+	json__end_object(j);
+}
+
+static void process(struct json *j, const struct report_proc *p, unsigned top)
+{
+	size_t i;
+
+	json__begin_object(j);
+	u64_field(j, "pid", p->pid);
+	u64_field(j, "ppid", p->ppid);
+	str_field(j, "comm", p->comm);
+	json__key(j, "argv");
+	json__begin_array(j);
+	for (i = 0; i < p->argc; i++)
+		json__string(j, p->argv[i]);
+	json__end_array(j);
+	u64_field(j, "peak_bytes", p->peak_bytes);
+	u64_field(j, "peak_time_ns", p->peak_time_ns);
+	u64_field(j, "bytes_at_tree_peak", p->bytes_at_tree_peak);
+	u64_field(j, "live_bytes_at_end", p->live_bytes_at_end);
+	u64_field(j, "allocations", p->allocs);
+	u64_field(j, "frees", p->frees);
+	u64_field(j, "start_ns", p->start_ns);
+	json__key(j, "end_ns");
+	if (p->alive)
+		json__null(j);
+	else
+		json__u64(j, p->end_ns);
+	json__key(j, "exit_code");
+	if (p->exit_code >= 0 && !p->exit_signal)
+		json__i64(j, p->exit_code);
+	else
+		json__null(j);
+	json__key(j, "exit_signal");
+	if (p->exit_signal)
+		json__i64(j, p->exit_signal);
+	else
+		json__null(j);
+	json__key(j, "heap_traced");
+	json__bool(j, !p->heap_note);
+	str_field(j, "heap_note", p->heap_note);
+	json__key(j, "trace_failed");
+	json__bool(j, p->untraced);
+	json__key(j, "probes_removed");
+	json__bool(j, p->probes_removed);
+	proc_rss(j, &p->rss);
+	stacks(j, &p->stacks, top);
+	json__end_object(j);
+}
+
+/* The loss counters (and map_full, their maps' sum), or the notes. */
+static void counters(struct json *j, const char *key, const struct report *r, int losses)
+{
+	size_t i;
+
+	json__key(j, key);
+	json__begin_object(j);
+	for (i = 0; i < PT_LOST_COUNT; i++) {
+		if (report_counters[i].loss != losses)
+			continue;
+		if (i == PT_LOST_ALLOCS_FULL)
+			u64_field(j, "map_full", report__map_full(&r->lost));
+		u64_field(j, report_counters[i].json, r->lost.count[i]);
+	}
+	json__end_object(j);
+}
+
+int report__write_json(const struct report *r, FILE *out, const struct writer_options *o)
+{
+	struct json j;
+	size_t i;
+
+	json__init(&j, out, 1);
+	json__begin_object(&j);
+	u64_field(&j, "peaktrace", 1);
+	json__key(&j, "complete");
+	json__bool(&j, !report__has_losses(r));
+	u64_field(&j, "duration_ns", r->duration_ns);
+	str_field(&j, "stopped_by", r->stopped_by);
+	json__key(&j, "heap_traced");
+	json__bool(&j, !r->rss_only);
+	json__key(&j, "warnings");
+	json__begin_array(&j);
+	for (i = 0; i < r->nwarnings; i++)
+		json__string(&j, r->warnings[i]);
+	json__end_array(&j);
+
+	json__key(&j, "tree");
+	json__begin_object(&j);
+	u64_field(&j, "peak_bytes", r->peak_bytes);
+	u64_field(&j, "peak_time_ns", r->peak_time_ns);
+	u64_field(&j, "live_bytes_at_end", r->live_bytes_at_end);
+	u64_field(&j, "heap_at_rss_peak_bytes", r->heap_at_rss_peak_bytes);
+	json__key(&j, "rss");
+	json__begin_object(&j);
+	u64_field(&j, "peak_bytes", r->rss.peak_bytes);
+	u64_field(&j, "peak_time_ns", r->rss.peak_time_ns);
+	u64_field(&j, "peak_shmem_bytes", r->rss.peak_shmem_bytes);
+	u64_field(&j, "at_heap_peak_bytes", r->rss.at_heap_peak_bytes);
+	u64_field(&j, "drift_bound_bytes", r->rss.drift_bound_bytes);
+	str_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
+			 "count once per process that maps them");
+	json__end_object(&j);
+	stacks(&j, &r->stacks, o->top);
+	json__end_object(&j);
+
+	json__key(&j, "processes");
+	json__begin_array(&j);
+	for (i = 0; i < r->nprocs; i++)
+		process(&j, &r->procs[i], o->top);
+	json__end_array(&j);
+
+	counters(&j, "lost", r, 1);
+	counters(&j, "notes", r, 0);
+	json__end_object(&j);
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}

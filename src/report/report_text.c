@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The human-readable report (stderr by default). */
+#include <stdio.h>
+#include <string.h>
+#include "util/paths.h"
+#include "util/utf8.h"
+#include "report/report.h"
+#include "report/writers.h"
+
+#define PROC_STACKS_SHOWN 3
+
+static void seconds(char *buf, size_t len, uint64_t ns)
+{
+	snprintf(buf, len, "%.3f s", ns / 1e9);
+}
+
+static void frames(FILE *out, const struct report_trace *s)
+{
+	char path[128];
+	size_t k;
+
+	if (!s->nframes) {
+		fprintf(out, "        (no user stack: it could not be captured)\n");
+		return;
+	}
+	for (k = 0; k < s->nframes; k++) {
+		const struct report_frame *f = s->frames[k];
+		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+
+		/* names come from the traced programs' files: written escaped */
+		mod = mod ? mod + 1 : f->module ? f->module : "?";
+		fputs("        ", out);
+		if (f->function)
+			utf8__write_safe(out, f->function);
+		else
+			fprintf(out, "0x%llx", (unsigned long long)f->address);
+		if (f->file) { /* long build paths shortened; JSON has them whole */
+			fputs(" (", out);
+			utf8__write_safe(out, path__tail(f->file, 60, path, sizeof(path)));
+			fprintf(out, ":%d)", f->line);
+		}
+		if (f->inlined)
+			fputs(" (inlined)", out);
+		fputs(" [", out);
+		utf8__write_safe(out, mod);
+		if (!f->function)
+			fprintf(out, "+0x%llx", (unsigned long long)f->module_offset);
+		fputs("]\n", out);
+	}
+	if (s->truncated)
+		fprintf(out, "        ... (cut at the depth limit, --stack-depth)\n");
+	else if (s->partial)
+		fprintf(out, "        ... (the unwinder could go no further)\n");
+}
+
+/* The first `top` stacks of a view, and what the rest hold. */
+static void stack_list(FILE *out, const struct report_view *view, unsigned top)
+{
+	size_t i, n = report_view__shown(view, top);
+	const struct report_stack *v = view->v;
+	char b[32];
+
+	for (i = 0; i < n; i++) {
+		fprintf(out, "  #%zu  %s in %llu allocation%s, pid %u\n", i + 1,
+			report__bytes(v[i].bytes, b, sizeof(b)),
+			(unsigned long long)v[i].allocations, v[i].allocations == 1 ? "" : "s",
+			v[i].trace->pid);
+		frames(out, v[i].trace);
+	}
+	if (view->n > n)
+		fprintf(out, "  (%s in %zu more stack%s)\n",
+			report__bytes(report_view__omitted(view, top), b, sizeof(b)), view->n - n,
+			view->n - n == 1 ? "" : "s");
+}
+
+/* The counters of one kind that are not zero, one line each. */
+static void counter_lines(FILE *out, const struct report *r, int losses)
+{
+	size_t i;
+
+	for (i = 0; i < PT_LOST_COUNT; i++) {
+		const struct report_counter *f = &report_counters[i];
+
+		if (f->loss != losses || !r->lost.count[i])
+			continue;
+		fputs("  ", out);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+		fprintf(out, f->text, (unsigned long long)r->lost.count[i]);
+#pragma GCC diagnostic pop
+		fputc('\n', out);
+	}
+}
+
+static void losses(FILE *out, const struct report *r)
+{
+	size_t i;
+
+	if (!report__has_losses(r))
+		return;
+	fprintf(out, "peaktrace: INCOMPLETE: some events were not counted:\n");
+	counter_lines(out, r, 1);
+	for (i = 0; i < r->nprocs; i++) {
+		if (r->procs[i].probes_removed)
+			fprintf(out, "  pid %u: the kernel removed its probes while it ran\n",
+				r->procs[i].pid);
+		if (r->procs[i].untraced) {
+			fprintf(out, "  pid %u: not traced: ", r->procs[i].pid);
+			utf8__write_safe(out, r->procs[i].heap_note ? r->procs[i].heap_note : "?");
+			fputc('\n', out);
+		}
+	}
+}
+
+/* Everything was counted, but these are worth knowing. */
+static void notes(FILE *out, const struct report *r)
+{
+	size_t i;
+
+	for (i = 0; i < PT_LOST_COUNT; i++)
+		if (!report_counters[i].loss && r->lost.count[i])
+			break;
+	if (i == PT_LOST_COUNT)
+		return;
+	fprintf(out, "\nNotes (every byte was counted):\n");
+	counter_lines(out, r, 0);
+}
+
+static void command(FILE *out, const struct report_proc *p)
+{
+	size_t i;
+
+	/* the traced program's own bytes: escape sequences must not reach
+	 * root's terminal as such, and newlines must not break the table */
+	if (!p->argc) {
+		fputc('[', out);
+		utf8__write_safe(out, p->comm);
+		fputc(']', out);
+		return;
+	}
+	for (i = 0; i < p->argc && i < 8; i++) {
+		if (i)
+			fputc(' ', out);
+		utf8__write_safe(out, p->argv[i]);
+	}
+	if (p->argc > 8)
+		fprintf(out, " ...");
+}
+
+static void drift_table(FILE *out, const struct report *r)
+{
+	char b[5][32];
+	size_t i;
+
+	fprintf(out, "\nRSS per process, exact (count + per-CPU deltas) beside the kernel's "
+		     "approximate count (the kernel's batching bounds the drift by %s):\n",
+		report__bytes(r->rss.drift_bound_bytes, b[0], sizeof(b[0])));
+	fprintf(out, "  %-8s %12s %12s %12s %12s %8s  %s\n", "PID", "EXACT PEAK", "APPROX PEAK",
+		"VmHWM", "MAX DRIFT", "EVENTS", "COMMAND");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+
+		fprintf(out, "  %-8u %12s %12s %12s %12s %8llu  ", p->pid,
+			report__bytes(p->rss.peak_bytes, b[0], sizeof(b[0])),
+			report__bytes(p->rss.approx_peak_bytes, b[1], sizeof(b[1])),
+			p->rss.kernel_hiwater_bytes ?
+				report__bytes(p->rss.kernel_hiwater_bytes, b[2], sizeof(b[2])) : "-",
+			report__bytes(p->rss.max_drift_bytes, b[3], sizeof(b[3])),
+			(unsigned long long)p->rss.events);
+		command(out, p);
+		fputc('\n', out);
+	}
+}
+
+int report__write_text(const struct report *r, FILE *out, const struct writer_options *o)
+{
+	unsigned top = o->top;
+	char b1[32], b2[32], t[32];
+	size_t i;
+
+	/* Warnings were printed on stderr when they arose (unless -q). */
+	losses(out, r);
+	seconds(t, sizeof(t), r->peak_time_ns);
+	if (!r->rss_only) {
+		fprintf(out, "\nHeap peak of the process tree: %s at %s",
+			report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
+		fprintf(out, " (RSS then %s)\n",
+			report__bytes(r->rss.at_heap_peak_bytes, b2, sizeof(b2)));
+		fprintf(out, "  bytes: requested sizes of live malloc-family blocks + anonymous mmaps\n");
+	}
+	seconds(t, sizeof(t), r->rss.peak_time_ns);
+	fprintf(out, "%sRSS peak of the process tree: %s at %s", r->rss_only ? "\n" : "",
+		report__bytes(r->rss.peak_bytes, b1, sizeof(b1)), t);
+	if (!r->rss_only)
+		fprintf(out, " (heap then %s)", report__bytes(r->heap_at_rss_peak_bytes, b2, sizeof(b2)));
+	seconds(t, sizeof(t), r->duration_ns);
+	fprintf(out, "\n  exact, summed over live processes; shmem %s of it, counted once per process "
+		     "mapping it\n", report__bytes(r->rss.peak_shmem_bytes, b2, sizeof(b2)));
+	fprintf(out, "  %zu process%s, traced for %s\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
+
+	fprintf(out, "\n  %-8s %-8s %12s %14s %12s  %s\n", "PID", "PPID", "HEAP PEAK", "AT TREE PEAK",
+		"RSS PEAK", "COMMAND");
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+		char b3[32];
+
+		fprintf(out, "  %-8u %-8u %12s %14s %12s  ", p->pid, p->ppid,
+			r->rss_only ? "-" : report__bytes(p->peak_bytes, b1, sizeof(b1)),
+			r->rss_only ? "-" : report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)),
+			report__bytes(p->rss.peak_bytes, b3, sizeof(b3)));
+		command(out, p);
+		if (p->heap_note && !r->rss_only)
+			fprintf(out, "  (%s)", p->heap_note);
+		fputc('\n', out);
+	}
+
+	if (r->show_drift)
+		drift_table(out, r);
+	notes(out, r);
+	if (r->rss_only)
+		return ferror(out) ? -1 : 0;
+	fprintf(out, "\nStacks holding memory at the tree peak:\n");
+	if (!r->stacks.n)
+		fprintf(out, "  (none)\n");
+	stack_list(out, &r->stacks, top);
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+
+		if (!p->peak_bytes || !p->stacks.n)
+			continue;
+		seconds(t, sizeof(t), p->peak_time_ns);
+		fprintf(out, "\nAt the own peak of pid %u (", p->pid);
+		utf8__write_safe(out, p->comm);
+		fprintf(out, ", %s at %s):\n", report__bytes(p->peak_bytes, b1, sizeof(b1)), t);
+		stack_list(out, &p->stacks, top < PROC_STACKS_SHOWN ? top : PROC_STACKS_SHOWN);
+	}
+	return ferror(out) ? -1 : 0;
+}

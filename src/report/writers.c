@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The table of report writers (see writers.h). */
+#include "report/writers.h"
+
+const struct report_writer report_writers[] = {
+	{ "text", NULL, "the summary on stderr (unless -q)", 0, report__write_text },
+	{ "json", "json", "Write the JSON report to FILE (- for stdout)", 0, report__write_json },
+};
+
+const size_t report_nwriters = sizeof(report_writers) / sizeof(report_writers[0]);
+
+_Static_assert(sizeof(report_writers) / sizeof(report_writers[0]) <= REPORT_WRITERS_MAX,
+	       "raise REPORT_WRITERS_MAX");

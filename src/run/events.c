@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Process events from BPF, the exec gate's requests, and C libraries that processes map after exec. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "peaktrace.skel.h"
+#include "probes/probes.h"
+#include "run/execgate.h"
+#include "run/launch.h"
+#include "run/run.h"
+#include "stacks/symbolize.h"
+#include "stacks/unwind.h"
+
+/* How long an exec'd program may take to map its C library. */
+#define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
+
+/*
+ * A process registered from userspace can die before BPF knew it (between
+ * reading /proc and filling the map): no exit event will come.  Drop it.
+ */
+void drop_vanished(struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->procs.n; i++) {
+		struct proc_info *pi = &s->procs.v[i];
+		unsigned long flags;
+		struct pt_tgid t;
+		__u32 key = pi->tgid;
+		char state = 0;
+
+		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT))
+			continue;
+		if (stat_state(pi->tgid, &state, &flags) >= 0 && state != 'Z' && state != 'X')
+			continue;
+		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) == 0 &&
+		    t.instance == pi->instance)
+			bpf_map_delete_elem(bpf_map__fd(s->skel->maps.tgids), &key);
+		pi->ended = 1;
+		pi->end_ns = now_ns();
+		s->maybe_empty = 1;
+	}
+}
+
+/* Unwind tables for what pid exec'd, before its loader maps the libraries
+ * (it runs meanwhile: its first frames there may be unwound by frame
+ * pointers only). */
+static void add_program_of(struct session *s, pid_t pid, const char *filename)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	if (access(path, R_OK) == 0)
+		unwind__add_program(s->unwind, path);
+	else if (filename[0])
+		unwind__add_program(s->unwind, filename);
+}
+
+int on_event(void *ctx, void *data, size_t len)
+{
+	struct session *s = ctx;
+	struct proc_info *p;
+
+	if (len < sizeof(struct pt_event))
+		return 0;
+	switch (((const struct pt_event *)data)->type) {
+	case PT_EV_EXIT:
+		s->maybe_empty = 1;
+		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
+		proctable__apply(&s->procs, data);
+		return 0;
+	case PT_EV_VMA: {
+		const struct pt_event *e = data;
+
+		/* a fork child's mappings are its parent's files: known already
+		 * (a worker pool of 12 000 children was rescanned 30 000 times) */
+		if (!e->exe_ino || !symbolizer__knows(s->sym, e->exe_dev, e->exe_ino) ||
+		    (s->unwind && !unwind__knows(s->unwind, e->exe_dev, e->exe_ino)))
+			scan_process(s, e->tgid);
+		return 0;
+	}
+	case PT_EV_EXEC:
+		sweep__push(&s->sweep, ((const struct pt_event *)data)->prev_instance);
+		p = proctable__apply(&s->procs, data);
+		/* The executable now, while it surely lives; its libraries when
+		 * the loader has mapped them (check_pending_libc). */
+		if (p) {
+			const struct pt_event *e = data;
+			char name[PT_PATH_LEN + 1];
+
+			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
+			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
+			if (s->unwind) {
+				char cwd[64];
+
+				add_program_of(s, p->tgid, name);
+				/* without the exec gate, what this one will exec gets
+				 * its tables early, if its command line names it */
+				snprintf(cwd, sizeof(cwd), "/proc/%u/cwd", p->tgid);
+				if (s->gate < 0)
+					unwind__anticipate(s->unwind, e->argv, e->argv_len, cwd);
+			}
+			/* Decided now: a static program may be gone at the next look. */
+			if (s->probes) {
+				int kind = exe_kind(p->tgid, name);
+
+				if (kind == LAUNCH_EXE_STATIC || kind == LAUNCH_EXE_FOREIGN)
+					set_no_libc_note(s, p, kind);
+			}
+		}
+		return 0;
+	default:
+		proctable__apply(&s->procs, data);
+		return 0;
+	}
+}
+
+/*
+ * A traced process is exec'ing a file, held by the exec gate (execgate.h):
+ * its unwind table and its libraries' are read now, before it runs, then
+ * the gate lets it go on.
+ */
+void gate_serve(struct session *s)
+{
+	struct execgate_request req;
+	char path[64];
+	ssize_t n;
+
+	while ((n = recv(s->gate, &req, sizeof(req), MSG_DONTWAIT)) == sizeof(req)) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)probes__anchor(s->probes),
+			 (int)req.fd);
+		if (s->unwind)
+			unwind__add_program(s->unwind, path);
+		if (send(s->gate, "g", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
+			break;
+	}
+	if (n == 0) { /* the anchor has no fanotify: no gate */
+		close(s->gate);
+		s->gate = -1;
+	}
+}
+
+/*
+ * After exec the C library is mapped by the dynamic loader a moment later.
+ * When it shows up: the same library's probes are already inherited; another
+ * library gets its own set.  A static executable never maps one.
+ */
+void check_pending_libc(struct session *s, uint64_t now)
+{
+	char err[512];
+	size_t i;
+
+	if (!s->probes)
+		return;
+	/* exec'd images are appended, and leave the pending state for good:
+	 * the ones before the first pending entry need no look again */
+	while (s->pending_from < s->procs.n &&
+	       (s->procs.v[s->pending_from].libc_state != LIBC_PENDING ||
+		s->procs.v[s->pending_from].ended))
+		s->pending_from++;
+	for (i = s->pending_from; i < s->procs.n; i++) {
+		struct proc_info *pi = &s->procs.v[i];
+		int set, st;
+
+		if (pi->libc_state != LIBC_PENDING || pi->ended)
+			continue;
+		st = exe_kind(pi->tgid, "");
+		if (st == LAUNCH_EXE_STATIC || st == LAUNCH_EXE_FOREIGN) {
+			set_no_libc_note(s, pi, st);
+			continue;
+		}
+		err[0] = 0;
+		set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
+		if (set == -PROBES_GONE)
+			continue;
+		if (set == PROBES_ERROR) {
+			pi->libc_state = LIBC_NONE;
+			snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
+			warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+			continue;
+		}
+		if (set < 0) {
+			if (now - pi->pending_since_ns > LIBC_WAIT_NS)
+				set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
+			continue;
+		}
+		if (!(pi->sets_mask & (1ULL << set))) {
+			if (probes__attach_set(s->probes, set, pi->tgid, err, sizeof(err)) ==
+			    PROBES_ERROR) {
+				pi->libc_state = LIBC_NONE;
+				snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
+				warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+				continue;
+			}
+			pi->sets_mask |= 1ULL << set;
+		}
+		pi->libc_state = LIBC_PROBED;
+		scan_process(s, pi->tgid);
+	}
+}

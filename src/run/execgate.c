@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The exec gate's side in the anchor process (see execgate.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/fanotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include "run/execgate.h"
+#include "peaktrace.h"
+
+/* How long a traced exec waits for its table at most: peaktrace stopped
+ * or busy must not hold the program for long. */
+#define GATE_WAIT_MS 2000
+
+/* Pseudo file systems hold no programs. */
+static int pseudo_fs(const char *type)
+{
+	static const char *skip[] = { "proc", "sysfs", "cgroup", "cgroup2", "devpts", "mqueue",
+				      "bpf", "tracefs", "debugfs", "securityfs", "pstore",
+				      "configfs", "fusectl", "binfmt_misc", "autofs", "devtmpfs" };
+	size_t i;
+
+	for (i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+		if (!strcmp(type, skip[i]))
+			return 1;
+	return 0;
+}
+
+/* Marks every file system mounted here (once each). */
+static int mark_all(int fan)
+{
+	char line[4096], mnt[2048], type[64];
+	int marked = 0;
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	while (f && fgets(line, sizeof(line), f)) {
+		const char *sep = strstr(line, " - ");
+
+		/* id parent major:minor root mountpoint ... - type source options */
+		if (!sep || sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1 ||
+		    sscanf(sep + 3, "%63s", type) != 1 || pseudo_fs(type))
+			continue;
+		if (!fanotify_mark(fan, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC_PERM,
+				   AT_FDCWD, mnt) || errno == EEXIST)
+			marked++;
+	}
+	if (f)
+		fclose(f);
+	return marked;
+}
+
+static void allow(int fan, int fd)
+{
+	struct fanotify_response r = { .fd = fd, .response = FAN_ALLOW };
+
+	if (write(fan, &r, sizeof(r)) < 0) {
+		/* nothing to do: the kernel allows when the group goes */
+	}
+	close(fd);
+}
+
+struct traced_exec {
+	int fan, sock, fd;
+	int32_t pid;
+};
+
+static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
+
+/*
+ * In a thread of its own, so that execs outside the tree are answered at
+ * once meanwhile: asks peaktrace to load the table of the file being
+ * exec'd (one request at a time), waits for its byte, the timeout, or its
+ * end of the socket closing, then lets the exec go on.
+ */
+static void *ask(void *arg)
+{
+	struct traced_exec *x = arg;
+	struct execgate_request req = { .pid = x->pid, .fd = x->fd };
+	struct pollfd p = { .fd = x->sock, .events = POLLIN };
+	char c;
+
+	pthread_mutex_lock(&one_at_a_time);
+	if (write(x->sock, &req, sizeof(req)) == sizeof(req) &&
+	    poll(&p, 1, GATE_WAIT_MS) == 1 && read(x->sock, &c, 1) < 0) {
+		/* peaktrace went away: allow */
+	}
+	pthread_mutex_unlock(&one_at_a_time);
+	allow(x->fan, x->fd);
+	free(x);
+	return NULL;
+}
+
+/* Whether pid is traced and worth holding: not peaktrace's own gated
+ * fork exec'ing the command (its tables are read before it is released,
+ * and peaktrace is not serving the gate yet). */
+static int held(int tgids_fd, int procs_fd, uint32_t pid)
+{
+	struct pt_tgid t;
+	struct pt_proc p;
+
+	if (bpf_map_lookup_elem(tgids_fd, &pid, &t))
+		return 0;
+	return bpf_map_lookup_elem(procs_fd, &t.instance, &p) || !p.launcher;
+}
+
+void execgate__serve(int tgids_fd, int procs_fd, int sock)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
+	/* no gate wanted (--frame-pointers: no tables to wait for): no cost */
+	int fan = sock < 0 ? -1 :
+		  fanotify_init(FAN_CLASS_CONTENT | FAN_CLOEXEC, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
+
+	if (fan < 0 || !mark_all(fan)) {
+		/* no gate here: peaktrace sees its end close, and reads the
+		 * programs a command line names instead */
+		if (sock >= 0)
+			close(sock);
+		for (;;)
+			pause();
+	}
+	for (;;) {
+		const struct fanotify_event_metadata *m = (const void *)buf;
+		ssize_t n = read(fan, buf, sizeof(buf));
+
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			for (;;)
+				pause();
+		}
+		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			if (m->fd < 0)
+				continue;
+			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
+			    held(tgids_fd, procs_fd, m->pid)) {
+				struct traced_exec *x = malloc(sizeof(*x));
+				pthread_attr_t a;
+				pthread_t th;
+
+				if (x) {
+					*x = (struct traced_exec){ fan, sock, m->fd, m->pid };
+					pthread_attr_init(&a);
+					pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+					if (!pthread_create(&th, &a, ask, x))
+						continue;
+					free(x);
+				}
+			}
+			allow(fan, m->fd);
+		}
+	}
+}

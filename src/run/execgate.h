@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The exec gate: a traced process exec'ing a program peaktrace has no
+ * unwind table for waits, inside execve, until the table is loaded, so its
+ * first allocations unwind whole (a compiler driver's cc1 made most of its
+ * peak before its table was read).  Built on fanotify's FAN_OPEN_EXEC_PERM,
+ * answered by the anchor helper process (src/probes/probes.c): at once for
+ * processes outside the traced tree, after peaktrace's word (or a short
+ * timeout) for traced ones.  Nothing the program can see but the delay.
+ */
+#ifndef PT_EXECGATE_H
+#define PT_EXECGATE_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A request from the gate to peaktrace: this traced pid is exec'ing the
+ * file open in the gate process as descriptor fd. */
+struct execgate_request {
+	int32_t pid;
+	int32_t fd;
+};
+
+/*
+ * The gate's loop, in the anchor process: never returns.  tgids_fd and
+ * procs_fd: the BPF maps of traced processes; sock: peaktrace's end
+ * receives requests and answers each with one byte.  Without fanotify, it
+ * just waits.
+ */
+void execgate__serve(int tgids_fd, int procs_fd, int sock) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The end of a run: the last look at live processes, the maps read, the profile built and symbolized, the reports written. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "model/model.h"
+#include "peaktrace.skel.h"
+#include "probes/probes.h"
+#include "report/writers.h"
+#include "run/run.h"
+#include "run/session.h"
+#include "stacks/symbolize.h"
+
+/*
+ * How far the approximate RSS may lag the exact one: each CPU keeps up to
+ * percpu_counter_batch - 1 pages per counter before folding them into the
+ * count, the batch is max(32, 2 * online CPUs) (lib/percpu_counter.c,
+ * compute_batch_value), and RSS is three counters (file, anon, shmem).
+ */
+static uint64_t drift_bound_pages(void)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+	long batch = online * 2 > 32 ? online * 2 : 32;
+
+	return 3 * (uint64_t)(batch - 1) * (uint64_t)(online > 0 ? online : 1);
+}
+
+/* The model's sources (model/model.h): stacks from the BPF map, symbols
+ * from the files the run collected. */
+static int stack_of(void *ctx, uint64_t stack_id, uint64_t *ips, size_t max, uint32_t *flags)
+{
+	struct session *s = ctx;
+	struct pt_stack st;
+	__u64 key = stack_id;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &key, &st) ||
+	    st.nr > PT_MAX_STACK_DEPTH || st.nr > max)
+		return -1;
+	memcpy(ips, st.ips, st.nr * sizeof(*ips));
+	*flags = st.flags;
+	return (int)st.nr;
+}
+
+static size_t symbolize(void *ctx, uint32_t instance, uint64_t ip, struct report_frame *out,
+			size_t max)
+{
+	struct session *s = ctx;
+
+	/* Stacks are taken in return probes: every frame is a return address. */
+	return symbolizer__frames(s->sym, &s->collected, instance, ip, 1, out, max);
+}
+
+/* Symbolizes what the chosen writers show: every stack if one lists all. */
+static unsigned stacks_needed(const struct session *s)
+{
+	size_t i;
+
+	for (i = 0; i < report_nwriters; i++)
+		if (report_writers[i].all_stacks && s->o->out_path[i])
+			return MODEL_ALL_STACKS;
+	return s->o->top;
+}
+
+int session__report(struct session *s, FILE *const out[], char *err, size_t errlen)
+{
+	struct model_sources src = { stack_of, symbolize, s };
+	struct writer_options wo = { .top = s->o->top };
+	struct report *r = &s->report;
+	size_t i;
+
+	/* Last look at live processes' files, then stop the probes: the maps
+	 * no longer change while they are read. */
+	for (i = 0; i < s->procs.n; i++)
+		if (!s->procs.v[i].ended)
+			symbolizer__scan_process(s->sym, s->procs.v[i].tgid);
+	if (s->probes)
+		probes__stop_targets(s->probes);
+	ring_buffer__consume(s->rb);
+	if (collect__read(&s->collected, s->skel, err, errlen))
+		return -1;
+	r->rss_only = s->o->rss_only;
+	r->show_drift = s->o->drift;
+	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);
+	if (collect__add_vmas(&s->collected, s->sweep.vmas, s->sweep.nvmas) ||
+	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)) ||
+	    model__symbolize(r, &src, stacks_needed(s))) {
+		snprintf(err, errlen, "out of memory building the report");
+		return -1;
+	}
+	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
+	r->stopped_by = s->stopped_by;
+	for (i = 0; i < report_nwriters; i++) {
+		const struct report_writer *w = &report_writers[i];
+		FILE *f = w->option ? out[i] : s->o->quiet ? NULL : stderr;
+
+		if (!f)
+			continue;
+		/* the text report on a terminal: nothing to fail for */
+		if (w->write(r, f, &wo) && w->option) {
+			snprintf(err, errlen, "writing the %s report to %s failed: %s", w->name,
+				 s->o->out_path[i], strerror(errno));
+			return -1;
+		}
+	}
+	return 0;
+}

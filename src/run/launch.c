@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: GPL-2.0
+/* fork, hold at a gate, exec; and the exit status of what ran. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "files/elffile.h"
+#include "run/launch.h"
+#include "cli/options.h"
+
+int launch__start(struct launch *l, char **argv, int stdout_to_stderr,
+		  const struct rlimit *nofile, char *err, size_t errlen)
+{
+	int gate[2], status[2];
+
+	memset(l, 0, sizeof(*l));
+	l->gate_fd = l->status_fd = -1;
+	if (pipe2(gate, O_CLOEXEC) || pipe2(status, O_CLOEXEC)) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		return -1;
+	}
+	l->pid = fork();
+	if (l->pid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		return -1;
+	}
+	if (l->pid == 0) {
+		sigset_t none;
+		char c;
+		int e;
+
+		close(gate[1]);
+		close(status[0]);
+		/* EOF without a byte: peaktrace gave up; never run CMD untraced. */
+		if (read(gate[0], &c, 1) != 1)
+			_exit(PT_EXIT_FAILED);
+		/* peaktrace blocks SIGINT/SIGTERM while it sets up: not CMD */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		if (stdout_to_stderr && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+			_exit(PT_EXIT_FAILED);
+		signal(SIGPIPE, SIG_DFL); /* ignored in peaktrace, not in CMD */
+		if (nofile)	/* peaktrace raised its own for the perf events */
+			setrlimit(RLIMIT_NOFILE, nofile);
+		execvp(argv[0], argv);
+		e = errno;
+		if (write(status[1], &e, sizeof(e)) < 0)
+			_exit(PT_EXIT_FAILED);
+		_exit(e == ENOENT ? PT_EXIT_NOTFOUND : PT_EXIT_NOEXEC);
+	}
+	close(gate[0]);
+	close(status[1]);
+	l->gate_fd = gate[1];
+	l->status_fd = status[0];
+	return 0;
+}
+
+int launch__release(struct launch *l, char **argv, char *err, size_t errlen)
+{
+	ssize_t n;
+	int e = 0;
+
+	if (write(l->gate_fd, "g", 1) != 1) {
+		int e = errno, code = launch__killed(l, 1, err, errlen);
+
+		if (code)
+			return code;
+		snprintf(err, errlen, "cannot release the command: %s", strerror(e));
+		return PT_EXIT_FAILED;
+	}
+	close(l->gate_fd);
+	l->gate_fd = -1;
+	do
+		n = read(l->status_fd, &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(l->status_fd);
+	l->status_fd = -1;
+	if (n != sizeof(e))
+		return 0;
+	snprintf(err, errlen, "cannot run %s: %s", argv[0], strerror(e));
+	return e == ENOENT ? PT_EXIT_NOTFOUND : PT_EXIT_NOEXEC;
+}
+
+int launch__killed(struct launch *l, int wait, char *err, size_t errlen)
+{
+	if (!l->reaped && waitpid(l->pid, &l->wstatus, wait ? 0 : WNOHANG) == l->pid)
+		l->reaped = 1;
+	if (!l->reaped || !WIFSIGNALED(l->wstatus))
+		return 0;
+	snprintf(err, errlen, "the command's process (pid %d) was killed by signal %d before it "
+		 "could start", (int)l->pid, WTERMSIG(l->wstatus));
+	return 128 + WTERMSIG(l->wstatus);
+}
+
+void launch__abort(struct launch *l)
+{
+	if (l->gate_fd >= 0)
+		close(l->gate_fd);
+	if (l->status_fd >= 0)
+		close(l->status_fd);
+	l->gate_fd = l->status_fd = -1;
+	if (l->pid > 0 && !l->reaped) {
+		waitpid(l->pid, &l->wstatus, 0);
+		l->reaped = 1;
+	}
+}
+
+int launch__poll(struct launch *l)
+{
+	if (l->reaped)
+		return 1;
+	if (waitpid(l->pid, &l->wstatus, WNOHANG) == l->pid)
+		l->reaped = 1;
+	return l->reaped;
+}
+
+int launch__exit_code(const struct launch *l)
+{
+	if (WIFEXITED(l->wstatus))
+		return WEXITSTATUS(l->wstatus);
+	if (WIFSIGNALED(l->wstatus))
+		return 128 + WTERMSIG(l->wstatus);
+	return PT_EXIT_FAILED;
+}
+
+/* execvp's search, to look at the file before it runs. */
+int launch__resolve(const char *cmd, char *out, size_t outlen)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(cmd, '/')) {
+		snprintf(out, outlen, "%s", cmd);
+		return access(out, X_OK);
+	}
+	if (!path)
+		path = "/usr/local/bin:/bin:/usr/bin";
+	for (p = path; *p;) {
+		const char *end = strchrnul(p, ':');
+
+		snprintf(out, outlen, "%.*s/%s", (int)(end - p), end == p ? "." : p, cmd);
+		if (access(out, X_OK) == 0)
+			return 0;
+		p = *end ? end + 1 : end;
+	}
+	return -1;
+}
+
+int launch__exe_kind(const char *cmd)
+{
+	char path[PATH_MAX];
+	size_t i, n;
+	GElf_Phdr ph;
+	int ret = LAUNCH_EXE_STATIC;
+	struct elf_file f;
+
+	if (launch__resolve(cmd, path, sizeof(path)))
+		return -1;
+	if (elf_file__open(&f, path, 0, 0)) {
+		if (f.fd < 0)
+			return -1;
+		elf_file__close(&f);
+		return LAUNCH_EXE_UNKNOWN; /* a script, say: its interpreter decides */
+	}
+	if (elf_getphdrnum(f.elf, &n))
+		ret = LAUNCH_EXE_UNKNOWN;
+	else if (!elf_file__x86_64(&f))
+		ret = LAUNCH_EXE_FOREIGN;
+	for (i = 0; ret == LAUNCH_EXE_STATIC && i < n; i++)
+		if (gelf_getphdr(f.elf, i, &ph) && ph.p_type == PT_INTERP)
+			ret = LAUNCH_EXE_DYNAMIC;
+	elf_file__close(&f);
+	return ret;
+}
