@@ -120,7 +120,7 @@ unit: $(UNITS)
 	$(Q)for t in $(UNITS); do $$t || exit 1; done
 
 e2e: peaktrace $(VICTIMS)
-	$(Q)python3 tests/e2e.py
+	$(Q)python3 tests/run.py
 
 test: peaktrace $(UNITS) $(VICTIMS)
 	$(Q)python3 tests/run.py $(UNITS)

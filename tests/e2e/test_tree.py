@@ -1,0 +1,106 @@
+"""Process trees: the tree's peak (not the sum of each process's peaks),
+fork and exec children each counted (4 x 50 leaves, a parallel fork+exec
+storm, 12 000 short-lived processes still named), a fork child freeing its
+parent's block, and the records of ended processes swept.
+"""
+import os
+
+from .lib import (KiB, MiB, assert_complete, check, eq, peaktrace, proc_by_argv, site_bytes,
+                  stack_of, victim)
+
+
+def test_forktree_peak_is_not_sum_of_peaks():
+    pt = peaktrace(["-q", "--", victim("forktree")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 40 * MiB, "tree peak (parent 10 + exec'd child 30)")
+    parent = [p for p in r["processes"] if p["argv"] == [victim("forktree")] and p["ppid"] == os.getpid() or
+              (p["argv"] == [victim("forktree")] and p["peak_bytes"] == 25 * MiB)]
+    check(parent, "parent process in report")
+    parent = max(parent, key=lambda p: p["peak_bytes"])
+    child = proc_by_argv(r, "forktree", "child")
+    forked = [p for p in r["processes"] if p["peak_bytes"] == 5 * MiB]
+    eq(parent["peak_bytes"], 25 * MiB, "parent's own peak")
+    eq(parent["bytes_at_tree_peak"], 10 * MiB, "parent at the tree peak")
+    eq(child["peak_bytes"], 30 * MiB, "exec'd child's peak")
+    eq(child["bytes_at_tree_peak"], 30 * MiB, "exec'd child at the tree peak")
+    eq(child["ppid"], parent["pid"], "child's parent")
+    eq(len(forked), 1, "forked (not exec'd) child")
+    eq(forked[0]["bytes_at_tree_peak"], 0, "second child at the tree peak")
+    total = sum(p["peak_bytes"] for p in r["processes"])
+    eq(total, 60 * MiB, "sum of per-process peaks")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "child_alloc"), (30 * MiB, 1), "exited child's stack, symbolized")
+    eq(stack_of(st, "child_alloc")["pid"], child["pid"], "stack pid")
+    eq(site_bytes(st, "parent_hold"), (10 * MiB, 1), "parent's stack")
+
+
+def test_fork_branches_every_leaf_counted():
+    """4 branches x 50 leaves forked one after another: no leaf loses its probes."""
+    pt = peaktrace(["-q", "--", victim("forkbranches")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    leaves = [p for p in r["processes"] if p["peak_bytes"] == MiB]
+    zero = [p["pid"] for p in r["processes"] if p["allocations"] == 0]
+    eq(len(r["processes"]), 205, "root, 4 branches, 200 leaves")
+    eq(len(leaves), 200, f"leaves with their 1 MiB (processes with no allocation: {len(zero)})")
+    eq(site_bytes([s for p in leaves for s in p["stacks"]], "leaf_alloc")[0], MiB,
+       "a leaf's stack at its peak")
+    eq(r["tree"]["peak_bytes"] % MiB, 0, "only the leaves' MiBs in the tree")
+
+
+def test_parallel_fork_exec_storm_misses_nothing():
+    """4 shell loops at once, each fork+exec'ing 100 programs of 3000 allocations."""
+    loop = f"i=0; while [ $i -lt 100 ]; do {victim('many')}; i=$((i+1)); done"
+    pt = peaktrace(["-q", "--", "/bin/sh", "-c", " & ".join([f"({loop})"] * 4) + "; wait"], timeout=300)
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    # What this test is about is every process's figures, below.  Under this much
+    # contention on 2 CPUs, a model-lock holder can stay preempted past the spin
+    # limit once in a while: counted (unlocked_updates) and said, not hidden.
+    eq({k: v for k, v in r["lost"].items() if v and k != "unlocked_updates"}, {}, "losses")
+    runs = [p for p in r["processes"] if p["argv"] == [victim("many")]]
+    eq(len(runs), 400, "every exec'd program")
+    eq(sorted({(p["allocations"], p["peak_bytes"]) for p in runs}), [(3000, 300000)],
+       "each with all its 3000 blocks")
+
+
+def test_free_of_the_parents_block_in_a_fork_child():
+    pt = peaktrace(["-q", "--", victim("forkfree")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)  # an inherited free is expected, not a loss
+    eq(r["notes"]["inherited_frees"], 1, "the child's free of its parent's block, noted")
+    eq(r["tree"]["peak_bytes"], 4 * MiB, "tree peak: the parent's block, once")
+    parent, child = r["processes"]
+    eq(child["ppid"], parent["pid"], "the fork child")
+    eq((child["peak_bytes"], child["frees"]), (0, 0), "nothing subtracted from the child's heap")
+    eq(parent["live_bytes_at_end"], 0, "the parent freed its own copy")
+
+
+def test_twelve_thousand_processes_keep_their_names():
+    """12 000 short-lived processes: the last one's frames still named (the code
+    mappings of ended ones leave the kernel's maps, kept by peaktrace)."""
+    pt = peaktrace(["-q", "--", victim("manyprocs"), "12000"], timeout=300)
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    eq(len(r["processes"]), 12001, "every process")
+    eq(r["notes"]["unnamed_mappings"], 0, "no mapping left unrecorded")
+    (last,) = [p for p in r["processes"] if p["peak_bytes"] == 64 * KiB]
+    eq([f["function"] for f in last["stacks"][0]["frames"]][:2], ["last_alloc", "main"],
+       "the last process's stack, named")
+    eq(sum(p["peak_bytes"] == KiB for p in r["processes"]), 11999, "every other child's 1 KiB")
+
+
+def test_records_of_ended_processes_are_swept():
+    pt = peaktrace(["-q", "--max-allocs", "1024", "--", victim("churn")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 20 * KiB, "tree peak: one child at a time")
+    children = [p for p in r["processes"] if p["peak_bytes"] == 20 * KiB]
+    eq(len(children), 60, "children, each 20 KiB")
+    eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, "leaked at their exits")

@@ -1,0 +1,133 @@
+"""Stacks: frames named with file:line and inlined levels (C++ new/delete),
+unwinding without frame pointers by .eh_frame (a library and program built
+without them, libstdc++, Debian's python3), tables read before a program
+reached through env or a shell runs, and the depth limit (--stack-depth,
+127 frames): the innermost frames kept, the cut noted, never a loss.
+"""
+import os
+
+from .lib import (LIBC_ALLOWANCE, LIBC_START, MiB, ROOT, assert_complete, check, eq, peaktrace,
+                  stack_of, victim, within)
+
+
+def test_cxx_new_delete():
+    pt = peaktrace(["-q", "--", victim("cxx")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    within(r["tree"]["peak_bytes"], 19 * MiB + 24, LIBC_ALLOWANCE, "tree peak")
+    st = r["tree"]["stacks"]
+    s = stack_of(st, "operator new(unsigned long)") and [
+        x for x in st if len(x["frames"]) > 2 and x["frames"][1]["function"] == "fill_buffer"]
+    check(s, f"the inlined function as its own frame: {[[f['function'] for f in x['frames']][:3] for x in st]}")
+    f = s[0]["frames"]
+    eq((s[0]["bytes"], f[1]["inlined"], f[2]["function"]), (MiB, True, "make_inlined()"),
+       "fill_buffer inlined into make_inlined")
+    eq(f[1]["address"], f[2]["address"], "one address, two frames")
+    check(f[2]["file"].endswith("cxx.cc") and f[2]["line"] > 0, f"the call site of the inlined call: {f[2]}")
+    # unwound through libstdc++ (no frame pointers) by its .eh_frame table
+    for fn, size in [("make_buffer()", 12 * MiB), ("make_object()", 2 * MiB)]:
+        s = [x for x in st if [f["function"] for f in x["frames"]][:2] == ["operator new(unsigned long)", fn]]
+        eq([(x["bytes"], x["allocations"]) for x in s], [(size, 1)], f"operator new called from {fn}")
+    vec = sorted((x["bytes"], x["allocations"]) for x in st
+                 if "make_vector()" in [f["function"] for f in x["frames"]])
+    eq(vec, [(24, 1), (4 * MiB, 1)], "the vector object and its storage, two call paths")
+    four = [x for x in st if x["bytes"] == 4 * MiB][0]["frames"]
+    names = [f["function"] for f in four]
+    i = names.index("make_vector()")
+    eq(names[i - 1], "std::vector<int, std::allocator<int> >::reserve(unsigned long)",
+       "nested inlining: reserve, inlined into make_vector")
+    check(all(f["inlined"] for f in four[1:i]) and not four[i]["inlined"],
+          f"every inlined level flagged: {[(f['function'], f['inlined']) for f in four]}")
+    for s in st:
+        if s["bytes"] >= MiB:
+            names = [f["function"] for f in s["frames"]]
+            eq(names[-4:], ["main", "__libc_start_call_main", "__libc_start_main", "_start"],
+               "complete down to _start")
+            check(s["frames"][1]["file"].startswith("/"), f"source file made absolute: {s['frames'][1]['file']}")
+    eq(r["processes"][0]["live_bytes_at_end"], 72704 if r["tree"]["peak_bytes"] > 19 * MiB + 24 else 0,
+       "only libstdc++'s exception pool left")
+
+
+def test_unwind_without_frame_pointers():
+    """-O2 -fomit-frame-pointer library and program: every frame, by .eh_frame."""
+    pt = peaktrace(["-q", "--", victim("nofp_main")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    check(s, f"the chain's stack: {[[f['function'] for f in x['frames']] for x in r['tree']['stacks']]}")
+    eq((s["bytes"], s["allocations"]), (7 * MiB, 1), "chain_d's block")
+    eq([f["function"] for f in s["frames"]],
+       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"] + LIBC_START,
+       "every function of the chain in order, then the caller, main and libc's start-up")
+    check(s["frames"][0]["module"].endswith("/libchain.so"), "the library frames' module")
+
+
+def test_unwind_python_interpreter():
+    """Debian's python3 (no frame pointers): a bytearray's native stack."""
+    pt = peaktrace(["-q", "--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    big = [s for s in r["tree"]["stacks"] if s["bytes"] >= 64 * MiB]
+    eq(len(big), 1, "the bytearray's stack")
+    names = [f["function"] for f in big[0]["frames"]]
+    check("PyByteArray_Resize" in names[:4], f"the allocation in bytearray code: {names[:4]}")
+    i = names.index("_PyEval_EvalFrameDefault") if "_PyEval_EvalFrameDefault" in names else -1
+    check(i > 0, f"through the interpreter loop: {names}")
+    # Debian's python3.11 main is "jmp Py_BytesMain": a tail call, so no
+    # main frame exists between Py_BytesMain and libc's start-up code.
+    # (with debug symbols installed, inlined frames may stand between them)
+    outer = [n for n in names if n in ["Py_BytesMain"] + LIBC_START]
+    eq(outer, ["Py_BytesMain"] + LIBC_START, "down to Py_BytesMain and _start")
+    eq(names[-1], "_start", "the outermost frame")
+    check(all(f["module"] for f in big[0]["frames"]), "every frame has its module")
+    check(all(f["function"] or f["module_offset"] for f in big[0]["frames"]),
+          "each frame named, or shown as module+offset (without debug symbols)")
+
+
+def test_stack_depth_limit_is_counted():
+    pt = peaktrace(["-q", "--stack-depth", "3", "--", victim("nofp_main")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    eq([f["function"] for f in s["frames"]], ["chain_d", "chain_c", "chain_b"], "cut at 3 frames")
+    check(r["notes"]["truncated_stacks"] >= 1, f"truncated stacks counted: {r['notes']}")
+    eq(s["truncated"], True, "the stack says it was cut")
+    assert_complete(r)  # every byte was counted: a cut stack is a note, not a loss
+
+
+def test_deep_native_stack_keeps_innermost_frames():
+    """200 frames deep: cut at the 127-frame limit, innermost kept, still complete."""
+    pt = peaktrace(["-q", "--", victim("deep")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    eq(r["tree"]["peak_bytes"], 3 * MiB, "tree peak")
+    (s,) = r["tree"]["stacks"]
+    names = [f["function"] for f in s["frames"]]
+    eq(names[:2], ["deep_alloc", "recurse"], "innermost frames kept")
+    eq(len(s["frames"]), 127, "frames up to the limit")
+    eq(s["truncated"], True, "marked as cut")
+    check(r["notes"]["truncated_stacks"] >= 1, f"the cut counted: {r['notes']}")
+    check("stacks cut at the depth limit" in peaktrace(["--", victim("deep")]).stderr, "a note in the text report")
+
+
+def test_unwind_after_exec_hop():
+    """The frame-pointer-less chain started through env and through a shell, allocating
+    at once: the whole chain.  Its tables (and those of the library it finds through
+    $ORIGIN) are read before it runs: when the launcher's command line names it, or
+    else while the exec gate holds its exec."""
+    hidden = victim("nofp_")  # named nowhere on a command line: the exec gate holds it
+    for launcher in (["/usr/bin/env", victim("nofp_main")],
+                     ["/bin/sh", "-c", victim("nofp_main") + "; true"],
+                     ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; true"]):
+        pt = peaktrace(["-q", "--"] + launcher)
+        r = pt.report
+        eq(pt.returncode, 0, f"exit status ({launcher[0]})")
+        assert_complete(r)
+        s = stack_of(r["tree"]["stacks"], "chain_d")
+        eq([f["function"] for f in s["frames"]][:6],
+           ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"], f"whole chain ({launcher[0]})")
+        eq(s["partial"], False, f"unwound to the end ({launcher[0]})")
+        eq(r["notes"]["partial_stacks"], 0, f"no stack cut short ({launcher[0]})")
