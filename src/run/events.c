@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Process events from BPF, the exec gate's requests, and C libraries that processes map after exec. */
+/*
+ * Process events from BPF, the exec gate's requests, and C libraries that
+ * processes map after exec.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>

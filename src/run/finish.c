@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The end of a run: the last look at live processes, the maps read, the profile built and symbolized, the reports written. */
+/*
+ * The end of a run: the last look at live processes, the maps read, the
+ * profile built and symbolized, the reports written.
+ */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Opening a run: environment and feature checks, map sizing, BPF load and attach, probes, unwinder. */
+/*
+ * Opening a run: environment and feature checks, map sizing, BPF load and
+ * attach, probes, unwinder.
+ */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

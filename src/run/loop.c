@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The event loop: follows the tree until it ends, the duration passes or a signal stops the run. */
+/*
+ * The event loop: follows the tree until it ends, the duration passes or a
+ * signal stops the run.
+ */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>

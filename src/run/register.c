@@ -1,5 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Registering one process: into the BPF process set, and into the table with what /proc says of it. */
+/*
+ * Registering one process: into the BPF process set, and into the table with
+ * what /proc says of it.
+ */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

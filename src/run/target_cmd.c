@@ -1,5 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The -- CMD target: the command is held at its launch gate while it is probed, registered as the root of the tree, and its program's unwind tables read. */
+/*
+ * The -- CMD target: the command is held at its launch gate while it is
+ * probed, registered as the root of the tree, and its program's unwind
+ * tables read.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
