@@ -67,6 +67,24 @@ static __always_inline struct pt_global *global_get(void)
 	return bpf_map_lookup_elem(&global, &zero);
 }
 
+/*
+ * A per-CPU scratch value of type T, for state too large for the 512-byte
+ * BPF stack or shared by global functions (whose arguments can only be
+ * numbers): defines the map NAME_map and NAME_get() returning this CPU's.
+ */
+#define PT_PERCPU_SCRATCH(name, T)                                             \
+	struct {                                                               \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);                       \
+		__uint(max_entries, 1);                                        \
+		__type(key, __u32);                                            \
+		__type(value, T);                                              \
+	} name##_map SEC(".maps");                                             \
+	static __always_inline T *name##_get(void)                             \
+	{                                                                      \
+		__u32 zero = 0;                                                \
+		return bpf_map_lookup_elem(&name##_map, &zero);                \
+	}
+
 static __always_inline int is_err(__u64 ret)
 {
 	return ret >= (__u64)-MAX_ERRNO;

@@ -33,19 +33,7 @@ struct region_scratch {
 	struct overlap overlaps[PT_MAX_OVERLAPS];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct region_scratch);
-} region_scratch_map SEC(".maps");
-
-static __always_inline struct region_scratch *region_scratch_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&region_scratch_map, &zero);
-}
+PT_PERCPU_SCRATCH(region_scratch, struct region_scratch)
 
 struct overlap_scan {
 	__u32 instance;

@@ -85,19 +85,7 @@ struct mapping_scratch {
 	struct unwind_vma vma;	/* the last mapping found; valid 0 if none */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mapping_scratch);
-} mapping_scratch_map SEC(".maps");
-
-static __always_inline struct mapping_scratch *mapping_scratch_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&mapping_scratch_map, &zero);
-}
+PT_PERCPU_SCRATCH(mapping_scratch, struct mapping_scratch)
 
 /* Records a code mapping of inst (once) and tells userspace about it. */
 static __always_inline void vma_remember(__u32 inst, struct file *f, __u64 start, __u64 end,

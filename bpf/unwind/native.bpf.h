@@ -60,19 +60,7 @@ struct unwind_scratch {
 	__u8 copy[PT_STACK_COPY + 16];	/* the user stack above %rsp */
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct unwind_scratch);
-} unwind_scratch_map SEC(".maps");
-
-static __always_inline struct unwind_scratch *unwind_scratch_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&unwind_scratch_map, &zero);
-}
+PT_PERCPU_SCRATCH(unwind_scratch, struct unwind_scratch)
 
 static __always_inline int stack_read(struct unwind_scratch *sc, __u64 addr, __u64 *out)
 {
@@ -241,6 +229,9 @@ static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratc
 	sc->bp = regs->bp;
 	ms->vma.valid = 0;
 	ms->instance = inst;
+	/* the steps only look the thread's rule cache up: made here, once */
+	bpf_task_storage_get(&unwind_threads, bpf_get_current_task_btf(), 0,
+			     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	sc->truncated = 0;
 	sc->partial = 0;
 	sc->stack.ips[0] = regs->ip;

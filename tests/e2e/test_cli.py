@@ -7,12 +7,13 @@ when unused).
 """
 import json
 import os
+import re
 import shlex
 import signal
 import time
 
-from .lib import (LIBC_ALLOWANCE, MiB, check, eq, peaktrace, scratch, site_bytes, victim,
-                  within)
+from .lib import (LIBC_ALLOWANCE, ROOT, MiB, check, eq, peaktrace, scratch, site_bytes,
+                  victim, within)
 
 
 def test_usage_errors():
@@ -227,3 +228,29 @@ def test_probe_definitions_shared_and_removed_when_unused():
     while time.time() < deadline and os.path.exists(group):
         time.sleep(0.5)
     check(not os.path.exists(group), f"{group} left behind")
+
+
+def test_counters_and_frame_kinds_one_list():
+    """PT_COUNTER_LIST and PT_FRAME_KIND_LIST (bpf/peaktrace.h) are the one
+    definition: the JSON report's lost and notes keys, and the README's
+    schema, must name exactly what they list."""
+    header = open(os.path.join(ROOT, "bpf", "peaktrace.h")).read()
+    counters = re.findall(r'X\((\w+), "(\w+)", (LOSS|NOTE),', header)
+    kinds = re.findall(r'X\((\w+), "(\w+)"\)', header.split("PT_FRAME_KIND_LIST(X)")[1].split("\n")[0])
+    check(len(counters) >= 15 and len(kinds) == 3, f"lists parsed: {counters} {kinds}")
+    losses = {j for _, j, k in counters if k == "LOSS"} | {"map_full"}
+    notes = {j for _, j, k in counters if k == "NOTE"}
+    rc = peaktrace(["-q", "--", victim("phases")])
+    eq(set(rc.report["lost"]), losses, "JSON lost keys")
+    eq(set(rc.report["notes"]), notes, "JSON notes keys")
+    frame_kinds = {f["kind"] for s in rc.report["tree"]["stacks"] for f in s["frames"]}
+    check(frame_kinds and frame_kinds <= {j for _, j in kinds}, f"frame kinds {frame_kinds}")
+    readme = open(os.path.join(ROOT, "README.md")).read()
+    schema = readme.split('"lost": {', 1)[1].split("STACK =", 1)[0]
+    lost_block, notes_block = schema.split('"notes": {', 1)
+    for name in losses:
+        check(f'"{name}"' in lost_block, f"README's lost schema lacks {name}")
+    for name in notes:
+        check(f'"{name}"' in notes_block, f"README's notes schema lacks {name}")
+    check('"kind": "' + "|".join(j for _, j in kinds) + '"' in readme,
+          "README's frame schema lacks the kinds " + "|".join(j for _, j in kinds))
