@@ -62,14 +62,45 @@ struct unwind_scratch {
 
 PT_PERCPU_SCRATCH(unwind_scratch, struct unwind_scratch)
 
-static __always_inline int stack_read(struct unwind_scratch *sc, __u64 addr, __u64 *out)
+/*
+ * The stack is read through a window: PT_STACK_COPY bytes copied at once
+ * (to the end of the page if what lies above is not mapped), moved up to
+ * the next read that falls outside it.  A user read costs about 0.1 us
+ * here whatever its size up to a few KiB, and frames lie close together:
+ * one copy serves several frames, where reading each return address and
+ * saved %rbp alone cost two reads a frame beyond the first KiB.
+ */
+static __always_inline void stack_window(struct unwind_scratch *sc, __u64 addr)
+{
+	__u64 room = PAGE_SIZE - (addr & (PAGE_SIZE - 1));
+
+	sc->copy_base = addr;
+	sc->copied = PT_STACK_COPY;
+	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)addr)) {
+		sc->copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
+		if (bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)addr))
+			sc->copied = 0;
+	}
+}
+
+static __always_inline int stack_in_window(struct unwind_scratch *sc, __u64 addr, __u64 *out)
 {
 	__u64 off = addr - sc->copy_base;
 
 	if (addr >= sc->copy_base && off + 8 <= sc->copied && off < PT_STACK_COPY - 8) {
 		__builtin_memcpy(out, &sc->copy[off & (PT_STACK_COPY - 1)], 8);
-		return 0;
+		return 1;
 	}
+	return 0;
+}
+
+static __always_inline int stack_read(struct unwind_scratch *sc, __u64 addr, __u64 *out)
+{
+	if (stack_in_window(sc, addr, out))
+		return 0;
+	stack_window(sc, addr & ~7ULL);
+	if (stack_in_window(sc, addr, out))
+		return 0;
 	return bpf_probe_read_user(out, 8, (void *)addr);
 }
 
@@ -115,13 +146,17 @@ static __always_inline struct pt_cfi_row *cfi_search(struct unwind_scratch *sc,
 /* Counters and registers live in the map value, not on the stack: the
  * verifier would otherwise follow their exact values through every
  * iteration. */
-static long unwind_step(__u64 i, void *unused)
+struct unwind_ctx {
+	struct unwind_thread *t;	/* the thread's rule cache, or NULL */
+};
+
+static long unwind_step(__u64 i, struct unwind_ctx *ctx)
 {
 	struct unwind_scratch *sc = unwind_scratch_get();
 	struct mapping_scratch *ms = mapping_scratch_get();
+	struct unwind_thread *t = ctx->t;
 	struct pt_cfi_row *row = NULL, cached;
 	__u64 ip, sp, bp, lookup, ra = 0, cfa, frame0;
-	struct unwind_thread *t;
 	__u32 nr, slot;
 
 	if (!sc || !ms)
@@ -136,7 +171,6 @@ static long unwind_step(__u64 i, void *unused)
 	lookup = ip - 1;
 	/* hot allocation sites repeat their frames: a per-thread cache of the
 	 * rule by address skips the mapping lookup and the table search */
-	t = bpf_task_storage_get(&unwind_threads, bpf_get_current_task_btf(), 0, 0);
 	slot = (lookup ^ (lookup >> 7)) & (ROW_CACHE - 1);
 	if (t && t->rows[slot].addr == lookup &&
 	    (t->rows[slot].row.cfa_reg != PT_CFA_UNKNOWN ||
@@ -212,32 +246,27 @@ static long unwind_step(__u64 i, void *unused)
 static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratch *sc, __u32 inst)
 {
 	struct mapping_scratch *ms = mapping_scratch_get();
-	__u64 sp = regs->sp, room = PAGE_SIZE - (sp & (PAGE_SIZE - 1));
+	struct unwind_ctx ctx;
+	__u64 sp = regs->sp;
 
 	if (!ms)
 		return 1;
 	/* Above %rsp up to the end of its page is always mapped; more may not be. */
-	sc->copy_base = sp;
-	sc->copied = PT_STACK_COPY;
-	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)sp)) {
-		sc->copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
-		if (bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)sp))
-			sc->copied = 0;
-	}
+	stack_window(sc, sp);
 	sc->ip = regs->ip;
 	sc->sp = sp;
 	sc->bp = regs->bp;
 	ms->vma.valid = 0;
 	ms->instance = inst;
-	/* the steps only look the thread's rule cache up: made here, once */
-	bpf_task_storage_get(&unwind_threads, bpf_get_current_task_btf(), 0,
-			     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	/* the thread's rule cache, looked up once for all the steps */
+	ctx.t = bpf_task_storage_get(&unwind_threads, bpf_get_current_task_btf(), 0,
+				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	sc->truncated = 0;
 	sc->partial = 0;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
 	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
-	bpf_loop(PT_MAX_STACK_DEPTH, unwind_step, NULL, 0);
+	bpf_loop(PT_MAX_STACK_DEPTH, unwind_step, &ctx, 0);
 	sc->stack.flags = (sc->truncated ? PT_STACK_TRUNCATED : 0) |
 			  (sc->partial ? PT_STACK_PARTIAL : 0);
 	return sc->hash ?: 1;
