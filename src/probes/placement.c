@@ -200,6 +200,35 @@ void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
 	}
 }
 
+int placement__past_null_test(const uint8_t *code, size_t len, uint32_t arg_mask,
+			      struct placement *out)
+{
+	size_t off = 0;
+	struct insn in;
+
+	if (len >= 4 && code[0] == 0xf3 && code[1] == 0x0f && code[2] == 0x1e && code[3] == 0xfa)
+		off = 4; /* endbr64 */
+	/* test %rdi,%rdi */
+	if (len < off + 3 || code[off] != 0x48 || code[off + 1] != 0x85 || code[off + 2] != 0xff)
+		return -1;
+	off += 3;
+	/* je rel8 or je rel32 */
+	if (len >= off + 2 && code[off] == 0x74)
+		off += 2;
+	else if (len >= off + 6 && code[off] == 0x0f && code[off + 1] == 0x84)
+		off += 6;
+	else
+		return -1;
+	if (!decode(code + off, len - off, &in) || !in.emulated || (in.writes & arg_mask))
+		return -1;
+	out->offset = off;
+	/* test and je move nothing: the return address is at (%rsp) */
+	out->cookie_flags = PT_COOKIE_RA_AT_RSP;
+	out->emulated = 1;
+	out->why = "past the NULL test: calls with NULL take no trap; arguments and %rsp unchanged";
+	return 0;
+}
+
 int placement__after_syscall(const uint8_t *code, size_t len, uint32_t arg_mask,
 			     struct placement *out)
 {

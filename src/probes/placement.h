@@ -38,6 +38,16 @@ void placement__entry(const uint8_t *code, size_t len, uint32_t arg_mask,
 		      int needs_return, struct placement *out);
 
 /*
+ * A function that does nothing for a NULL first argument (free): when it
+ * opens with that test (test %rdi,%rdi; je), the instruction after the je,
+ * if the kernel emulates it and it changes no argument.  Calls with NULL,
+ * which some programs make tens of millions of times, then take no trap
+ * at all.  Returns 0 and fills out, or -1 if the code does not open so.
+ */
+int placement__past_null_test(const uint8_t *code, size_t len, uint32_t arg_mask,
+			      struct placement *out);
+
+/*
  * A syscall wrapper (mov $nr,%eax; syscall; cmp $-4095,%rax; jcc): the jcc
  * after the syscall, where the arguments in arg_mask are still in their
  * registers and the result is in %rax: one cheap probe instead of an entry

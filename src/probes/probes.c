@@ -57,24 +57,25 @@ struct probe_fn {
 	uint32_t args;		/* argument registers the BPF side reads */
 	int needs_return;
 	int after_syscall;	/* try the one-probe syscall-wrapper placement */
+	int null_noop;		/* a NULL first argument does nothing: probe past that test */
 };
 
 static const struct probe_fn probe_fns[] = {
-	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0 },
-	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0 },
-	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0 },
-	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0 },
-	{ "free", PT_FN_FREE, ARG1, 0, 0 },
-	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0 },
-	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0 },
-	{ "memalign", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0 },
-	{ "valloc", PT_FN_VALLOC, ARG1, 1, 0 },
-	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0 },
+	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0, 0 },
+	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0, 0 },
+	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0, 0 },
+	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0, 0 },
+	{ "free", PT_FN_FREE, ARG1, 0, 0, 1 },
+	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0, 0 },
+	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0 },
+	{ "memalign", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0 },
+	{ "valloc", PT_FN_VALLOC, ARG1, 1, 0, 0 },
+	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0, 0 },
 	/* mmap keeps a return probe: its stack must be taken in the caller,
 	 * and an entry-side stack of a frameless wrapper misses the caller. */
-	{ "mmap", PT_FN_MMAP, ARG2 | ARG3 | ARG4, 1, 0 },
-	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1 },
-	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0 },
+	{ "mmap", PT_FN_MMAP, ARG2 | ARG3 | ARG4, 1, 0, 0 },
+	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1, 0 },
+	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0, 0 },
 };
 
 struct probe {
@@ -418,8 +419,8 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 		if (dup)
 			continue; /* an alias (aligned_alloc = memalign) */
 		starts[nstarts++] = off;
-		if (!f->after_syscall ||
-		    placement__after_syscall(code, len, f->args, &where))
+		if ((!f->after_syscall || placement__after_syscall(code, len, f->args, &where)) &&
+		    (!f->null_noop || placement__past_null_test(code, len, f->args, &where)))
 			placement__entry(code, len, f->args, f->needs_return, &where);
 		/* The return event first: an entry seen without its return
 		 * would leave the thread's nesting depth stuck above zero. */

@@ -43,6 +43,25 @@ int main(void)
 	CHECK(p.emulated);
 	CHECK_U64(p.cookie_flags, PT_COOKIE_RA_AT_RSP); /* its caller can be checked */
 
+	/* free(NULL) does nothing: past the test and the je, at the push */
+	CHECK(placement__past_null_test(free_, sizeof(free_), ARG1, &p) == 0);
+	CHECK_U64(p.offset, 9);
+	CHECK(p.emulated);
+	CHECK_U64(p.cookie_flags, PT_COOKIE_RA_AT_RSP);
+	/* with endbr64 and a short je; not for a function without the test */
+	{
+		static const uint8_t cet_[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0x48, 0x85, 0xff, 0x74, 0x10,
+						0x53 };
+		static const uint8_t clobbers_[] = { 0x48, 0x85, 0xff, 0x74, 0x10, 0x48, 0x89, 0xf7 };
+
+		CHECK(placement__past_null_test(cet_, sizeof(cet_), ARG1, &p) == 0);
+		CHECK_U64(p.offset, 9);
+		CHECK(placement__past_null_test(malloc_, sizeof(malloc_), ARG1, &p) == -1);
+		/* the instruction after the je writes %rdi (and is not emulated) */
+		CHECK(placement__past_null_test(clobbers_, sizeof(clobbers_), ARG1, &p) == -1);
+		CHECK(placement__past_null_test(free_, 9, ARG1, &p) == -1); /* cut short */
+	}
+
 	/* no return probe: past a %rsp change, but then the return address is
 	 * no longer at (%rsp), and the cookie must not say it is */
 	placement__entry(spmove_, sizeof(spmove_), ARG1, 0, &p);
