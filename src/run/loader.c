@@ -184,6 +184,12 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		/* no uprobes: their programs' verification is most of the start-up */
 		bpf_program__set_autoload(s->skel->progs.pt_entry, false);
 		bpf_program__set_autoload(s->skel->progs.pt_return, false);
+		/* nor their maps: the unwind rows alone are 12 MiB to zero */
+		bpf_map__set_max_entries(s->skel->maps.cfi_rows, 1);
+		bpf_map__set_max_entries(s->skel->maps.alloc_table0, 1);
+		bpf_map__set_max_entries(s->skel->maps.stack_recs, 1);
+		bpf_map__set_max_entries(s->skel->maps.stacks, 1);
+		bpf_map__set_max_entries(s->skel->maps.proc_vmas, 1);
 	}
 	phase(o, "opened", t_start);
 	e = peaktrace_bpf__load(s->skel);
