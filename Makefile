@@ -130,8 +130,13 @@ $(OUT)/bench/storm: scripts/storm.c | $(OUT)
 	$(Q)mkdir -p $(OUT)/bench
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror $< -o $@
 
-bench: peaktrace $(OUT)/bench/storm
-	$(Q)scripts/bench
+$(OUT)/bench/cxx_work: scripts/workloads/cxx_work.cc | $(OUT)
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(OUT)/bench
+	$(Q)$(CXX) -O2 -Wall -Wextra -Werror $< -o $@
+
+bench: peaktrace $(OUT)/bench/storm $(OUT)/bench/cxx_work
+	$(Q)scripts/bench all
 
 clean:
 	$(Q)rm -rf $(OUT) peaktrace

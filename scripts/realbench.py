@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Real workloads, whole-run wall time (start and report included): each
+untraced, under peaktrace, peaktrace --rss-only, heaptrack and memray (if
+found: MEMRAY=path, or /opt/memray-venv/bin/memray), interleaved round by
+round, medians of RUNS; printed with the ratio to untraced.
+
+    scripts/realbench.py [RUNS] [WORKLOAD...]      (root; from scripts/bench)
+"""
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+W = os.path.join(ROOT, "scripts", "workloads")
+PY = "/usr/bin/python3"  # Debian's, with Debian's numpy and pandas
+PEAKTRACE = os.path.join(ROOT, "peaktrace")
+
+WORKLOADS = {
+    "numpy-pipeline": ("numpy producer -> consumer (fork, Queue)", [PY, f"{W}/numpy_pipeline.py"], True),
+    "py-objects": ("Python objects (2 M small dicts)", [PY, f"{W}/py_objects.py"], True),
+    "pandas": ("pandas, 2 M rows, groupby + merge", [PY, f"{W}/pandas_groupby.py"], True),
+    "cxx": ("C++ vector growth + 2 M-node hash map", [os.path.join(ROOT, "build", "bench", "cxx_work")], False),
+}
+
+
+def memray_path():
+    for p in (os.environ.get("MEMRAY"), "/opt/memray-venv/bin/memray", shutil.which("memray")):
+        if p and os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def tools(python, tmp):
+    t = [("untraced", lambda cmd: cmd),
+         ("peaktrace", lambda cmd: [PEAKTRACE, "-q", "--"] + cmd),
+         ("--rss-only", lambda cmd: [PEAKTRACE, "-q", "--rss-only", "--"] + cmd)]
+    if shutil.which("heaptrack"):
+        t.append(("heaptrack", lambda cmd: ["heaptrack", "-o", f"{tmp}/ht"] + cmd))
+    m = memray_path()
+    if m and python:
+        t.append(("memray", lambda cmd: [m, "run", "--quiet", "--force", "-o", f"{tmp}/m.bin"] + cmd[1:]))
+    return t
+
+
+def timed(argv, tmp):
+    t = time.perf_counter()
+    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    dt = time.perf_counter() - t
+    for f in os.listdir(tmp):
+        os.unlink(os.path.join(tmp, f))
+    if p.returncode != 0:
+        sys.stderr.write(f"  failed ({p.returncode}): {' '.join(argv)}\n{p.stderr[-400:]}\n")
+        return None
+    return dt
+
+
+def main():
+    args = sys.argv[1:]
+    runs = int(args.pop(0)) if args and args[0].isdigit() else 5
+    chosen = args or list(WORKLOADS)
+    if os.geteuid() != 0:
+        sys.exit("realbench: run as root (BPF)")
+    if not memray_path():
+        print("memray: not found (not a Debian package; build it from source and set MEMRAY=path)")
+    for name in chosen:
+        what, cmd, python = WORKLOADS[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            ts = tools(python, tmp)
+            res = {n: [] for n, _ in ts}
+            for _ in range(runs):
+                for n, wrap in ts:
+                    v = timed(wrap(cmd), tmp)
+                    if v is not None:
+                        res[n].append(v)
+        base = statistics.median(res["untraced"]) if res["untraced"] else None
+        print(f"\n{what}: median of {runs} interleaved runs, wall seconds")
+        for n, _ in ts:
+            if not res[n]:
+                print(f"  {n:<12} failed")
+                continue
+            med = statistics.median(res[n])
+            ratio = f"{med / base:.2f}x" if base else ""
+            print(f"  {n:<12} {med:8.2f} s  {ratio:>7}   (min {min(res[n]):.2f}, max {max(res[n]):.2f})")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
