@@ -25,6 +25,8 @@ struct alloc_call {
 	__u32 depth;
 	__u32 func;
 	__u64 arg[5];
+	__u32 instance;		/* the image its calls count in; 0: not traced yet */
+	__u32 pad;
 };
 
 struct {
@@ -40,11 +42,18 @@ static __always_inline struct alloc_call *call_get(int create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-static __always_inline int inside_allocator(void)
+/*
+ * The calling thread's state, made at its first allocator call, and the
+ * image its calls count in, looked up in tgids once per thread and image
+ * (exec deletes the state, see tree/programs.bpf.h), not at every event.
+ */
+static __always_inline struct alloc_call *call_state(void)
 {
-	struct alloc_call *t = call_get(0);
+	struct alloc_call *t = call_get(1);
 
-	return t && t->depth;
+	if (t && !t->instance)
+		t->instance = current_instance();
+	return t;
 }
 
 /*
@@ -55,17 +64,21 @@ static __always_inline int inside_allocator(void)
 SEC("kprobe")
 int pt_entry(struct pt_regs *ctx)
 {
-	__u32 inst = current_instance();
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = PT_COOKIE_FUNC(cookie);
 	int ra_at_rsp = !!(cookie & PT_COOKIE_RA_AT_RSP);
 	struct alloc_call *t;
+	__u32 inst;
 
-	if (bare_probes || !inst)
+	if (bare_probes)
 		return 0;
+	t = call_state();
+	if (!t || !t->instance)
+		return 0;
+	inst = t->instance;
 	if (cookie & PT_COOKIE_AFTER_SYSCALL) {
 		/* One probe right after the syscall: arguments and result at once. */
-		if (inside_allocator() || (ra_at_rsp && caller_in_libc(ctx, inst)))
+		if (t->depth || (ra_at_rsp && caller_in_libc(ctx, inst)))
 			return 0;
 		if (fn == PT_FN_MMAP) {
 			__u64 r10 = ctx->r10, rcx = ctx->cx;
@@ -80,19 +93,16 @@ int pt_entry(struct pt_regs *ctx)
 		return 0;
 	}
 	if (fn == PT_FN_FREE) {
-		if (!inside_allocator())
+		if (!t->depth)
 			heap_free(ctx, ra_at_rsp, inst, PT_REGS_PARM1(ctx));
 		return 0;
 	}
 	if (fn == PT_FN_MUNMAP) {
 		/* Entry fallback: counted as done; munmap fails only on bad input. */
-		if (!inside_allocator() && !(ra_at_rsp && caller_in_libc(ctx, inst)))
+		if (!t->depth && !(ra_at_rsp && caller_in_libc(ctx, inst)))
 			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
 		return 0;
 	}
-	t = call_get(1);
-	if (!t)
-		return 0;
 	if (t->depth++)
 		return 0;
 	/* the C library's own mappings: the return probe passes them by */
@@ -131,13 +141,14 @@ static __always_inline __u64 mul_or_zero(__u64 a, __u64 b)
 SEC("kprobe")
 int pt_return(struct pt_regs *ctx)
 {
-	__u32 inst = current_instance();
 	__u32 fn = PT_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
 	__u64 ret = PT_REGS_RC(ctx), ptr;
 	struct alloc_call *t;
+	__u32 inst;
 
-	if (bare_probes || !inst)
+	if (bare_probes)
 		return 0;
+	/* no state, or depth 0: no entry was counted (untraced, nested) */
 	t = call_get(0);
 	if (!t || !t->depth)
 		return 0;
@@ -145,6 +156,7 @@ int pt_return(struct pt_regs *ctx)
 		return 0;
 	if (t->func != fn)
 		return 0;
+	inst = t->instance;
 	switch (fn) {
 	case PT_FN_MALLOC:
 	case PT_FN_VALLOC:
