@@ -64,12 +64,11 @@ static __always_inline void model_unlock(struct pt_global *g, int held)
 		__sync_lock_test_and_set(&g->lock, 0);
 }
 
-/* A global function (see bpf/peaktrace.bpf.c): the stack record is looked
- * up here, by its key, not passed in. */
-__noinline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, __s64 count)
+/* Record s (a stack_recs value) of image inst gains bytes and count.  A
+ * global function (see bpf/peaktrace.bpf.c): s arrives as memory of its
+ * size, so a caller that holds the record saves a lookup. */
+__noinline int model_apply_rec(__u32 inst, struct pt_stack_rec *s, __s64 bytes, __s64 count)
 {
-	struct pt_stack_key key = { .instance = inst, .stack_id = stack_id };
-	struct pt_stack_rec *s = bpf_map_lookup_elem(&stack_recs, &key);
 	struct pt_global *g = global_get();
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	__u64 now = bpf_ktime_get_ns();
@@ -81,6 +80,15 @@ __noinline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, __s64 count)
 	pt_model_apply(g, p, s, bytes, count, now);
 	model_unlock(g, held);
 	return 0;
+}
+
+/* The same, the record found by its stack id. */
+static __always_inline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, __s64 count)
+{
+	struct pt_stack_key key = { .instance = inst, .stack_id = stack_id };
+	struct pt_stack_rec *s = bpf_map_lookup_elem(&stack_recs, &key);
+
+	return s ? model_apply_rec(inst, s, bytes, count) : 0;
 }
 
 static __noinline void model_end(__u32 inst, __u64 now)

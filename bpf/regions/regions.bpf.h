@@ -145,9 +145,11 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = addr };
 	struct pt_region r = { .len = page_round(len) };
+	struct pt_stack_rec *rec;
 	struct pt_proc *p;
 
-	if (stack_rec_current(ctx, inst, &r.stack_id))
+	rec = stack_rec_current(ctx, inst, &r.stack_id);
+	if (!rec)
 		return 0;
 	if (bpf_map_update_elem(&regions, &key, &r, BPF_NOEXIST)) {
 		lost_inc(PT_LOST_REGIONS_FULL);
@@ -156,7 +158,7 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 	p = bpf_map_lookup_elem(&procs, &inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, 1);
-	model_apply(inst, r.stack_id, r.len, 1);
+	model_apply_rec(inst, rec, r.len, 1);
 	return 0;
 }
 

@@ -47,24 +47,27 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 	return sid;
 }
 
-/* Makes sure the record of the calling user stack in this image exists
- * (model_apply finds it by its key).  Returns 0, or -1 if the map is full. */
-static __noinline int stack_rec_current(void *ctx, __u32 inst, __u64 *sid_out)
+/* The record of the calling user stack in this image, made if new (its id
+ * in *sid_out); NULL if the map is full.  Inlined: a subprogram cannot
+ * return a pointer into a map. */
+static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
+							       __u64 *sid_out)
 {
 	struct pt_stack_key key = { .instance = inst };
-	struct pt_stack_rec zero = {};
+	struct pt_stack_rec zero = {}, *rec;
 	struct unwind_scratch *sc;
 	__u64 sid = stack_id_current(ctx, inst);
 
 	key.stack_id = sid;
 	*sid_out = sid;
-	if (bpf_map_lookup_elem(&stack_recs, &key))
-		return 0;
+	rec = bpf_map_lookup_elem(&stack_recs, &key);
+	if (rec)
+		return rec;
 	if (bpf_map_update_elem(&stack_recs, &key, &zero, BPF_NOEXIST)) {
-		if (bpf_map_lookup_elem(&stack_recs, &key))
-			return 0;	/* made meanwhile by another thread */
-		lost_inc(PT_LOST_STACKS_FULL);
-		return -1;
+		rec = bpf_map_lookup_elem(&stack_recs, &key);
+		if (!rec)	/* else made meanwhile by another thread */
+			lost_inc(PT_LOST_STACKS_FULL);
+		return rec;
 	}
 	/* a new record: its stack's flags, still in the scratch space */
 	sc = unwind_scratch_get();
@@ -72,7 +75,7 @@ static __noinline int stack_rec_current(void *ctx, __u32 inst, __u64 *sid_out)
 		lost_inc(PT_LOST_TRUNCATED);
 	if (sc && sid != PT_STACK_NONE && sc->partial)
 		lost_inc(PT_LOST_PARTIAL);
-	return 0;
+	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 
 #endif
