@@ -23,7 +23,7 @@
 /* Bytes of user stack copied at once above %rsp for the frame walk. */
 #define PT_STACK_COPY 1024
 /* Allocation tables at most (see "allocs" in bpf/heap/heap.bpf.h). */
-#define PT_ALLOC_TABLES 8
+#define PT_ALLOC_TABLES 12
 /* Overlapping mmap regions handled by one munmap/mremap/MAP_FIXED. */
 #define PT_MAX_OVERLAPS 16
 

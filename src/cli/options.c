@@ -123,7 +123,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
 		break;
 	case OPT_MAX_ALLOCS:
-		/* 8 tables doubling from 1 Mi: about 2^28 */
+		/* 12 tables doubling from 64 Ki (src/collect/tables.c): about 2^28 */
 		if (parse_range(arg, 1024, MAX_ALLOCS_LIMIT, &o->max_allocs))
 			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each live "
 				   "block takes about 100 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);

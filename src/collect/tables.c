@@ -8,8 +8,9 @@
 #include "collect/tables.h"
 #include "peaktrace.skel.h"
 
-/* Entries of the first allocation table (then doubled). */
-#define ALLOC_TABLE0 (1u << 18)
+/* Entries of the first allocation table (then doubled): preallocated, so
+ * small; with PT_ALLOC_TABLES of them, 64 Ki * (2^12 - 1) entries at most. */
+#define ALLOC_TABLE0 (1u << 16)
 
 void alloc_tables__size(struct alloc_tables *t, struct peaktrace_bpf *skel, uint64_t max)
 {
@@ -28,14 +29,14 @@ void alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel)
 /*
  * Checked at every turn of the event loop (at most 50 ms apart): filling
  * the other half takes a traced program far longer (a traced malloc costs
- * over a microsecond).  Hash maps made without preallocation take memory
- * per live record, plus their bucket array (16 bytes per entry of
- * capacity).
+ * over a microsecond).
  */
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	/* preallocated, as the first (see "allocs" in bpf/heap/heap.bpf.h):
+	 * an inner map must have its template's flags */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = 0);
 	uint32_t n = skel->data->alloc_tables, cap, key = n;
 	uint64_t room = t->max - t->cap_total;
 	int fd;
