@@ -1,21 +1,23 @@
 """Real workload: a numpy producer feeding a consumer process through a
-multiprocessing Queue (fork).  The producer builds 4 MiB blocks and
-derived arrays; the consumer reduces them.  Prints the checksum."""
+multiprocessing Queue (fork).  The producer builds batches of arrays from
+64 KiB to 2 MiB and derived ones; the consumer normalises and reduces
+them.  Prints the checksum."""
 import multiprocessing as mp
 import sys
 
 import numpy as np
 
-BLOCKS = int(sys.argv[1]) if len(sys.argv) > 1 else 300
+BATCHES = int(sys.argv[1]) if len(sys.argv) > 1 else 400
 
 
 def produce(q):
     rng = np.random.default_rng(1)
-    for i in range(BLOCKS):
-        a = rng.random(1 << 19)            # 4 MiB
-        b = np.sort(a)                      # another 4 MiB
-        c = np.concatenate([a, b])          # 8 MiB
-        q.put(c[::3].copy())
+    for i in range(BATCHES):
+        n = 8192 << (i % 6)                     # 64 KiB .. 2 MiB of float64
+        a = rng.random(n)
+        b = a * 2.0 + 1.0
+        c = np.concatenate([a, b])
+        q.put([c[::2].copy(), np.cumsum(a)])
     q.put(None)
 
 
@@ -25,7 +27,9 @@ def consume(q, out):
         x = q.get()
         if x is None:
             break
-        total += float(np.sqrt(x).sum())
+        for arr in x:
+            y = (arr - arr.mean()) / (arr.std() + 1.0)
+            total += float(np.abs(y).sum())
     out.put(total)
 
 
