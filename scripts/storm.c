@@ -3,6 +3,8 @@
  * Benchmark workload: a malloc/free storm.  N pairs, sizes 16..4096, 1000
  * blocks live.  Prints the loop's own ns per malloc+free pair on stdout, so
  * a tracer's start-up and report are not in the figure.
+ *   storm N [DEPTH]  the storm run DEPTH calls deep (default 0: 4 frames
+ *                    from main's caller down to malloc)
  *   storm faults R  R rounds of: map 16 MiB, touch every page, unmap, and
  *                   1000 malloc/free pairs; prints ns per page touched
  */
@@ -48,15 +50,30 @@ static int faults(uint64_t rounds)
 	return 0;
 }
 
+static int storm(uint64_t n);
+
+/* depth more frames between main and the storm (not a tail call) */
+static __attribute__((noinline)) int deeper(uint64_t n, unsigned depth)
+{
+	int r = depth ? deeper(n, depth - 1) : storm(n);
+
+	__asm__ volatile("" ::: "memory");
+	return r;
+}
+
 int main(int argc, char **argv)
 {
-	static void *slot[LIVE];
-	uint64_t n, i, t0, t1;
-	uint32_t x = 2463534242u;
-
 	if (argc > 2 && !strcmp(argv[1], "faults"))
 		return faults(strtoull(argv[2], NULL, 10));
-	n = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
+	return deeper(argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000,
+		      argc > 2 ? (unsigned)atoi(argv[2]) : 0);
+}
+
+static __attribute__((noinline)) int storm(uint64_t n)
+{
+	static void *slot[LIVE];
+	uint64_t i, t0, t1;
+	uint32_t x = 2463534242u;
 
 	for (i = 0; i < LIVE; i++)
 		slot[i] = malloc(16);
