@@ -28,7 +28,8 @@ OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hindex.o model/model.o \
 	model/frames.o collect/collected.o collect/proctable.o report/json.o report/report.o \
-	report/report_json.o report/report_text.o report/writers.o probes/placement.o \
+	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
+	report/pb.o report/writers.o probes/placement.o \
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/symbolize.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \

@@ -35,6 +35,16 @@ uint64_t report_view__omitted(const struct report_view *v, unsigned top)
 	return bytes;
 }
 
+const struct report_proc *report__proc(const struct report *r, uint32_t instance)
+{
+	size_t i;
+
+	for (i = 0; i < r->nprocs; i++)
+		if (r->procs[i].instance == instance)
+			return &r->procs[i];
+	return NULL;
+}
+
 void report__free(struct report *r)
 {
 	size_t i, k;

@@ -136,6 +136,9 @@ uint64_t report__map_full(const struct report_lost *l);
 size_t report_view__shown(const struct report_view *v, unsigned top);
 uint64_t report_view__omitted(const struct report_view *v, unsigned top);
 
+/* The process image instance, or NULL. */
+const struct report_proc *report__proc(const struct report *r, uint32_t instance);
+
 void report__free(struct report *r);
 int report__warn(struct report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Whether anything was lost: the report then says so at its top. */

@@ -50,7 +50,8 @@ static void frame(struct json *j, const struct report_frame *f)
 	json__end_object(j);
 }
 
-/* The first `top` stacks of a view; the rest as a count and their bytes. */
+/* Every stack of a view (top: (unsigned)-1), or the first `top` and the
+ * rest as a count and their bytes. */
 static void stacks(struct json *j, const struct report_view *view, unsigned top)
 {
 	size_t i, k, n = report_view__shown(view, top);
@@ -100,7 +101,7 @@ static void proc_rss(struct json *j, const struct report_rss *r)
 	json__end_object(j);
 }
 
-static void process(struct json *j, const struct report_proc *p, unsigned top)
+static void process(struct json *j, const struct report_proc *p)
 {
 	size_t i;
 
@@ -143,7 +144,7 @@ static void process(struct json *j, const struct report_proc *p, unsigned top)
 	json__key(j, "probes_removed");
 	json__bool(j, p->probes_removed);
 	proc_rss(j, &p->rss);
-	stacks(j, &p->stacks, top);
+	stacks(j, &p->stacks, (unsigned)-1);
 	json__end_object(j);
 }
 
@@ -164,10 +165,13 @@ static void counters(struct json *j, const char *key, const struct report *r, in
 	json__end_object(j);
 }
 
+/* Every stack: the JSON is the complete record (--top cuts the text). */
 int report__write_json(const struct report *r, FILE *out, const struct writer_options *o)
 {
 	struct json j;
 	size_t i;
+
+	(void)o;
 
 	json__init(&j, out, 1);
 	json__begin_object(&j);
@@ -200,13 +204,13 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	str_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
 			 "count once per process that maps them");
 	json__end_object(&j);
-	stacks(&j, &r->stacks, o->top);
+	stacks(&j, &r->stacks, (unsigned)-1);
 	json__end_object(&j);
 
 	json__key(&j, "processes");
 	json__begin_array(&j);
 	for (i = 0; i < r->nprocs; i++)
-		process(&j, &r->procs[i], o->top);
+		process(&j, &r->procs[i]);
 	json__end_array(&j);
 
 	counters(&j, "lost", r, 1);

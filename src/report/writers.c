@@ -4,7 +4,12 @@
 
 const struct report_writer report_writers[] = {
 	{ "text", NULL, "the summary on stderr (unless -q)", 0, report__write_text },
-	{ "json", "json", "Write the JSON report to FILE (- for stdout)", 0, report__write_json },
+	{ "json", "json", "Write the JSON report to FILE (- for stdout): every stack", 1,
+	  report__write_json },
+	{ "pprof", "pprof", "Write the stacks at the tree peak as a gzipped pprof profile to FILE "
+	  "(go tool pprof, Pyroscope, Parca)", 1, report__write_pprof },
+	{ "folded", "folded", "Write the stacks at the tree peak as folded stacks to FILE "
+	  "(flamegraph.pl, inferno, speedscope)", 1, report__write_folded },
 };
 
 const size_t report_nwriters = sizeof(report_writers) / sizeof(report_writers[0]);

@@ -80,7 +80,9 @@ static void json_exact(void)
 			  "        \"\\u001b[31mred\\ufffd\xc3\xa9\"\n      ],") != NULL);
 	CHECK(strstr(out, "\"warnings\": [],") != NULL);
 	CHECK(strstr(out, "\"exit_code\": 3,\n      \"exit_signal\": null,") != NULL);
-	CHECK(strstr(out, "\"stacks_total\": 3,\n    \"stacks_omitted_bytes\": 100,") != NULL);
+	/* the JSON lists every stack, whatever --top */
+	CHECK(strstr(out, "\"stacks_total\": 3,\n    \"stacks_omitted_bytes\": 0,") != NULL);
+	CHECK(strstr(out, "\"bytes\": 40,") != NULL);
 	CHECK(strstr(out, "\"lost\": {\n    \"events\": 0,\n    \"unknown_frees\": 0,\n"
 			  "    \"map_full\": 0,") != NULL);
 	CHECK(out[strlen(out) - 1] == '\n' && out[strlen(out) - 2] == '}');
@@ -133,6 +135,24 @@ static void text_report(void)
 	free(out);
 }
 
+static void folded(void)
+{
+	struct writer_options o = { .top = 1 };
+	struct report r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	build(&r);
+	CHECK(report__write_folded(&r, f, &o) == 0);
+	fclose(f);
+	/* every stack, outermost frame first, the process as the root */
+	CHECK_STR(buf, "v 42;libc.so.6+0x27000;make\"it\" 1536\n"
+		       "v 42;[no stack] 60\n"
+		       "v 42;[no stack] 40\n");
+	free(buf);
+}
+
 static void bytes_format(void)
 {
 	char b[32];
@@ -147,6 +167,7 @@ int main(void)
 {
 	json_exact();
 	text_report();
+	folded();
 	bytes_format();
 	return check_report("test_report");
 }

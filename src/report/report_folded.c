@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Folded stacks: one line per stack held at the tree's peak,
+ * "comm pid;outermost;...;innermost bytes", for flamegraph.pl, inferno and
+ * speedscope.  Every stack, whatever --top says.  A frame is its function,
+ * else its module and offset.  Readers split frames at ';' and the count
+ * at the last space, so spaces may stay (C++ names have them); a ';' or a
+ * line break in a name becomes '_'.
+ */
+#include <inttypes.h>
+#include <string.h>
+#include "report/report.h"
+#include "report/writers.h"
+
+static void name(FILE *out, const char *s)
+{
+	for (; *s; s++)
+		fputc(*s == ';' || *s == '\n' || *s == '\r' ? '_' : *s, out);
+}
+
+static void frame(FILE *out, const struct report_frame *f)
+{
+	const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+
+	if (f->function) {
+		name(out, f->function);
+		return;
+	}
+	mod = mod ? mod + 1 : f->module ? f->module : "?";
+	name(out, mod);
+	fprintf(out, "+0x%" PRIx64, f->module_offset);
+}
+
+int report__write_folded(const struct report *r, FILE *out, const struct writer_options *o)
+{
+	size_t i, k;
+
+	(void)o;
+	for (i = 0; i < r->stacks.n; i++) {
+		const struct report_stack *st = &r->stacks.v[i];
+		const struct report_trace *tr = st->trace;
+		const struct report_proc *p = report__proc(r, tr->instance);
+
+		name(out, p && p->comm[0] ? p->comm : "?");
+		fprintf(out, " %u", tr->pid);
+		if (!tr->nframes)
+			fputs(";[no stack]", out);
+		for (k = tr->nframes; k-- > 0;) {
+			fputc(';', out);
+			frame(out, tr->frames[k]);
+		}
+		fprintf(out, " %" PRIu64 "\n", st->bytes);
+	}
+	return ferror(out) ? -1 : 0;
+}
