@@ -42,6 +42,7 @@ enum {
 	OPT_DRIFT,
 	OPT_STACK_DEPTH,
 	OPT_FRAME_POINTERS,
+	OPT_INTERVAL,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
@@ -59,6 +60,9 @@ static const struct argp_option opts[] = {
 	  "built without them", 2 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
 	  "Frames unwound per stack, 1-127 (default 127: deep Python and C++ stacks whole)", 2 },
+	{ "interval", OPT_INTERVAL, "MS", 0,
+	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
+	  "milliseconds (default 20; 0: no timeline)", 2 },
 	{ "drift", OPT_DRIFT, NULL, 0,
 	  "Text report: per process exact and approximate RSS peaks, VmHWM and drift", 2 },
 	{ "rss-only", OPT_RSS_ONLY, NULL, 0,
@@ -150,6 +154,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_FRAME_POINTERS:
 		o->frame_pointers = 1;
 		break;
+	case OPT_INTERVAL:
+		if (parse_range(arg, 0, 3600 * 1000, &o->interval_ms))
+			argp_error(state, "invalid --interval '%s': expected milliseconds, 0 to 3600000",
+				   arg);
+		break;
 	case OPT_STACK_DEPTH:
 		if (parse_range(arg, 1, PT_MAX_STACK_DEPTH, &o->stack_depth))
 			argp_error(state, "invalid --stack-depth '%s': expected 1 to 127", arg);
@@ -225,6 +234,7 @@ int options__parse(int argc, char **argv, struct options *o)
 	o->max_stacks = 1u << 20;
 	o->max_procs = 16384;
 	o->stack_depth = 127;
+	o->interval_ms = 20;
 	/* argp exits with argp_err_exit_status on usage errors. */
 	argp_err_exit_status = PT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o))

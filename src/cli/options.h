@@ -36,6 +36,7 @@ struct options {
 	int drift;		/* --drift: the drift table in the text report */
 	uint32_t stack_depth;	/* --stack-depth */
 	int frame_pointers;	/* --frame-pointers: no unwind tables */
+	uint32_t interval_ms;	/* --interval: timeline sampling, 0 = none */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

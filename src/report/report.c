@@ -61,6 +61,14 @@ void report__free(struct report *r)
 		free(r->traces[i].frames);
 	free(r->traces);
 	frames__free(r->frames);
+	for (i = 0; i < r->timeline.nprocs; i++) {
+		free(r->timeline.procs[i].heap);
+		free(r->timeline.procs[i].rss);
+	}
+	free(r->timeline.procs);
+	free(r->timeline.t_ns);
+	free(r->timeline.heap);
+	free(r->timeline.rss);
 	for (i = 0; i < r->nwarnings; i++)
 		free(r->warnings[i]);
 	free(r->warnings);

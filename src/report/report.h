@@ -89,6 +89,25 @@ struct report_proc {
 	struct report_view stacks;	/* at its own peak */
 };
 
+/* One process image's samples: values for the timeline's samples
+ * first .. first + n - 1 (it was alive for those). */
+struct report_series {
+	uint32_t pid, instance;
+	size_t first, n, cap;
+	uint64_t *heap, *rss;	/* bytes */
+};
+
+/* The tree's live heap and RSS over time (src/collect/timeline.c). */
+struct report_timeline {
+	uint64_t interval_ns;	/* between samples (doubles as they merge) */
+	uint64_t t0_ns, next_ns; /* the start of tracing; the next sample */
+	size_t n, cap;
+	uint64_t *t_ns;		/* since the start of tracing */
+	uint64_t *heap, *rss;	/* bytes */
+	size_t nprocs, capprocs;
+	struct report_series *procs;
+};
+
 /* The counters of PT_COUNTER_LIST (bpf/peaktrace.h), by enum pt_lost. */
 struct report_lost {
 	uint64_t count[PT_LOST_COUNT];
@@ -118,6 +137,7 @@ struct report {
 	struct report_trace *traces;
 	size_t ntraces;
 	struct frame_table *frames;
+	struct report_timeline timeline;	/* empty if not sampled */
 };
 
 /* Each counter: its JSON name, whether it is a loss, and for the text

@@ -15,6 +15,7 @@
 #include "probes/probes.h"
 #include "run/run.h"
 #include "run/session.h"
+#include "collect/timeline.h"
 
 #define STATUS_PERIOD_NS (1000ULL * 1000 * 1000)
 #define EMPTY_CHECK_NS (10ULL * 1000 * 1000)
@@ -44,7 +45,10 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 {
 	uint64_t deadline = s->o->duration > 0 ? s->t0_ns + (uint64_t)(s->o->duration * 1e9) : 0;
 	uint64_t next_status = s->t0_ns + STATUS_PERIOD_NS, next_empty_check = 0, now;
+	/* woken at least as often as the timeline samples */
+	int poll_ms = s->o->interval_ms && s->o->interval_ms < 50 ? (int)s->o->interval_ms : 50;
 
+	timeline__init(&s->report.timeline, s->o->interval_ms * 1000000ULL, s->t0_ns);
 	s->stopped_by = "exit";
 	s->maybe_empty = 1;
 	if (s->probes && !probes__swap_guarded())
@@ -55,7 +59,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 					 { .fd = s->gate, .events = POLLIN } };
 		int n;
 
-		poll(fds, s->gate >= 0 ? 2 : 1, 50);
+		poll(fds, s->gate >= 0 ? 2 : 1, poll_ms);
 		if (s->gate >= 0 && (fds[1].revents & (POLLIN | POLLHUP)))
 			gate_serve(s);
 		n = ring_buffer__consume(s->rb);
@@ -75,6 +79,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			s->stopped_by = "duration";
 			break;
 		}
+		timeline__tick(&s->report.timeline, now, s->skel, &s->procs, sysconf(_SC_PAGESIZE));
 		check_pending_libc(s, now);
 		tables_grow(s);
 		/* the tree can only empty after an exit (seen, or dropped), and
@@ -98,6 +103,9 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		}
 	}
 	s->t_end_ns = now_ns();
+	/* the last point: the tree as tracing stops */
+	s->report.timeline.next_ns = 0;
+	timeline__tick(&s->report.timeline, s->t_end_ns, s->skel, &s->procs, sysconf(_SC_PAGESIZE));
 	/* execs from now on go on without waiting for tables */
 	if (s->gate >= 0)
 		close(s->gate);

@@ -128,3 +128,51 @@ def test_pprof_and_folded_match_the_json():
                and "Showing" not in ln]
         eq(top[0][-1], "child_alloc", f"go tool pprof's top function:\n{p.stdout}")
         check(any(t[-1] == "parent_hold" for t in top), f"parent_hold listed:\n{p.stdout}")
+
+
+def test_timeline_follows_a_known_shape():
+    """Up 40 MiB, down, up 65 MiB, down: the timeline's maximum is the JSON's
+    peak, it shows both levels, and it returns to where it started."""
+    pt = peaktrace(["-q", "--", victim("shape")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    t = r["timeline"]
+    eq(t["interval_ns"], 20 * 1000 * 1000, "interval")
+    heap, rss, ts = t["heap_bytes"], t["rss_bytes"], t["t_ns"]
+    check(len(heap) > 40, f"samples over 1.5 s at 20 ms: {len(heap)}")
+    eq(len(ts), len(heap), "one time per sample")
+    check(all(a < b for a, b in zip(ts, ts[1:])), "times increase")
+    base = heap[0]
+    check(base < 1 * MiB, f"baseline before the first level: {base}")
+    eq(max(heap), r["tree"]["peak_bytes"], "the timeline's maximum is the tree peak")
+    eq(max(heap) - base, 65 * MiB, "the higher level")
+    levels = [v - base for v in heap]
+    first = levels.index(40 * MiB) if 40 * MiB in levels else -1
+    second = levels.index(65 * MiB)
+    check(0 < first < second, f"40 MiB held before 65 MiB: {first}, {second}")
+    check(any(v == 0 for v in levels[first:second]), "down to the baseline between the levels")
+    eq(heap[-1], base, "back to the baseline at the end")
+    check(max(rss) >= 65 * MiB, f"RSS follows the touched blocks: {max(rss)}")
+    peak_t = r["tree"]["peak_time_ns"]
+    check(ts[second - 1] <= peak_t <= ts[second], f"the peak time {peak_t} falls where the "
+          f"timeline reaches it ({ts[second - 1]}..{ts[second]})")
+    (p,) = t["processes"]
+    eq(max(p["heap_bytes"]), 65 * MiB + base, "the process's own series")
+
+
+def test_timeline_stays_bounded():
+    """At 1 ms a 3 s run makes more samples than are kept: pairs merge, the
+    interval doubles, and the maximum (the peak) survives the merging."""
+    shape = victim("shape")
+    pt = peaktrace(["-q", "--interval", "1", "--", "/bin/sh", "-c", f"{shape}; {shape}"])
+    r = pt.report
+    t = r["timeline"]
+    n = len(t["heap_bytes"])
+    check(1024 <= n <= 2048, f"samples kept: {n}")
+    check(t["interval_ns"] >= 2 * 1000 * 1000, f"interval doubled: {t['interval_ns']}")
+    eq(max(t["heap_bytes"]), r["tree"]["peak_bytes"], "the peak survives the merging")
+    check(all(p["first"] + len(p["heap_bytes"]) <= n for p in t["processes"]),
+          "every process series within the samples")
+    eq(max(max(p["heap_bytes"]) for p in t["processes"]), 65 * MiB,
+       "a process's maximum survives too (shape's 65 MiB level)")

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "collect/collect.h"
+#include "collect/timeline.h"
+#include "peaktrace.skel.h"
+#include "util/vec.h"
+
+void timeline__init(struct report_timeline *tl, uint64_t interval_ns, uint64_t t0_ns)
+{
+	memset(tl, 0, sizeof(*tl));
+	tl->interval_ns = interval_ns;
+	tl->t0_ns = t0_ns;
+	tl->next_ns = t0_ns;
+}
+
+static uint64_t max_u64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+/* Merges pairs of samples: sample k becomes the maximum of 2k and 2k+1. */
+static void halve(struct report_timeline *tl)
+{
+	size_t k, i;
+
+	for (k = 0; 2 * k < tl->n; k++) {
+		size_t a = 2 * k, b = a + 1 < tl->n ? a + 1 : a;
+
+		tl->t_ns[k] = tl->t_ns[a];
+		tl->heap[k] = max_u64(tl->heap[a], tl->heap[b]);
+		tl->rss[k] = max_u64(tl->rss[a], tl->rss[b]);
+	}
+	tl->n = k;
+	for (i = 0; i < tl->nprocs; i++) {
+		struct report_series *s = &tl->procs[i];
+		size_t first = s->first / 2, last, g;
+
+		if (!s->n)
+			continue;
+		last = (s->first + s->n - 1) / 2;
+
+		for (g = first; g <= last; g++) {
+			uint64_t h = 0, r = 0;
+			size_t j;
+
+			/* the old samples 2g and 2g+1 that this series has */
+			for (j = 2 * g; j <= 2 * g + 1; j++) {
+				if (j < s->first || j >= s->first + s->n)
+					continue;
+				h = max_u64(h, s->heap[j - s->first]);
+				r = max_u64(r, s->rss[j - s->first]);
+			}
+			s->heap[g - first] = h;
+			s->rss[g - first] = r;
+		}
+		s->first = first;
+		s->n = last - first + 1;
+	}
+	tl->interval_ns *= 2;
+}
+
+static struct report_series *series_of(struct report_timeline *tl, const struct proc_info *pi)
+{
+	struct report_series *s;
+	size_t i;
+
+	/* the newest first: a series is extended at each sample */
+	for (i = tl->nprocs; i-- > 0;)
+		if (tl->procs[i].instance == pi->instance)
+			return &tl->procs[i];
+	if (vec_grow((void **)&tl->procs, &tl->capprocs, tl->nprocs + 1, sizeof(*tl->procs), 16))
+		return NULL;
+	s = &tl->procs[tl->nprocs++];
+	memset(s, 0, sizeof(*s));
+	s->pid = pi->tgid;
+	s->instance = pi->instance;
+	s->first = tl->n - 1;
+	return s;
+}
+
+static void series_add(struct report_series *s, size_t at, uint64_t heap, uint64_t rss)
+{
+	size_t cap = s->cap, i = at - s->first;
+
+	if (i >= s->cap && (vec_grow((void **)&s->heap, &cap, i + 1, sizeof(*s->heap), 64) ||
+			    vec_grow((void **)&s->rss, &s->cap, i + 1, sizeof(*s->rss), 64)))
+		return;
+	/* a gap (not seen at some samples): zeros */
+	while (s->n < i) {
+		s->heap[s->n] = s->rss[s->n] = 0;
+		s->n++;
+	}
+	s->heap[i] = heap;
+	s->rss[i] = rss;
+	s->n = i + 1;
+}
+
+void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_bpf *skel,
+		    const struct proctable *procs, uint64_t page)
+{
+	int fd = bpf_map__fd(skel->maps.procs);
+	struct pt_global g;
+	size_t i;
+
+	if (!tl->interval_ns || now < tl->next_ns)
+		return;
+	tl->next_ns = now + tl->interval_ns;
+	if (collect__read_global(&g, skel))
+		return;
+	if (tl->n == TIMELINE_POINTS)
+		halve(tl);
+	if (tl->n == tl->cap) {
+		size_t c1 = tl->cap, c2 = tl->cap;
+
+		if (vec_grow((void **)&tl->t_ns, &c1, tl->n + 1, sizeof(uint64_t), 256) ||
+		    vec_grow((void **)&tl->heap, &c2, tl->n + 1, sizeof(uint64_t), 256) ||
+		    vec_grow((void **)&tl->rss, &tl->cap, tl->n + 1, sizeof(uint64_t), 256))
+			return;
+	}
+	tl->t_ns[tl->n] = now - tl->t0_ns;
+	tl->heap[tl->n] = g.live_bytes;
+	tl->rss[tl->n] = g.rss_live * page;
+	tl->n++;
+	for (i = 0; i < procs->n; i++) {
+		const struct proc_info *pi = &procs->v[i];
+		struct report_series *s;
+		struct pt_proc p;
+		__u32 key = pi->instance;
+
+		if (pi->ended || pi->untraced || bpf_map_lookup_elem(fd, &key, &p) || !p.alive)
+			continue;
+		s = series_of(tl, pi);
+		if (s)
+			series_add(s, tl->n - 1, p.live_bytes, p.rss_total * page);
+	}
+}
