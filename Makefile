@@ -29,6 +29,7 @@ OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hindex.o model/model.o \
 	model/frames.o collect/collected.o collect/proctable.o report/json.o report/report.o \
 	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
+	report/report_html.o \
 	report/pb.o report/writers.o probes/placement.o \
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/symbolize.o)
 
@@ -68,6 +69,13 @@ $(OUT)/obj/%.o: src/%.c | $(OUT)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# The HTML report's style and script, compiled in (the page fetches nothing).
+$(OUT)/html_assets.h: src/report/html/page.css src/report/html/page.js scripts/embed | $(OUT)
+	$(call msg,EMBED,$@)
+	$(Q)(scripts/embed html_page_css src/report/html/page.css && \
+	     scripts/embed html_page_js src/report/html/page.js) > $@
+$(OUT)/obj/report/report_html.o: $(OUT)/html_assets.h
 
 # Only the stages that use the skeleton (loading, collecting) wait for it.
 $(filter $(OUT)/obj/run/% $(OUT)/obj/collect/%,$(OBJS)): $(OUT)/peaktrace.skel.h

@@ -57,6 +57,16 @@ size_t frames__count(const struct frame_table *ft)
 	return ft->nframes;
 }
 
+size_t frames__index(const struct frame_table *ft, const struct report_frame *f)
+{
+	size_t c;
+
+	for (c = 0; c * CHUNK < ft->nframes; c++)
+		if (f >= ft->chunks[c] && f < ft->chunks[c] + CHUNK)
+			return c * CHUNK + (size_t)(f - ft->chunks[c]);
+	return ft->nframes;
+}
+
 const struct report_frame *frames__at(const struct frame_table *ft, size_t i)
 {
 	return &ft->chunks[i / CHUNK][i % CHUNK];

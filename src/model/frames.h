@@ -31,6 +31,8 @@ int frames__set_chain(struct frame_table *ft, uint32_t instance, uint64_t ip,
 		      const struct report_frame *const *v, size_t n);
 
 size_t frames__count(const struct frame_table *ft);
+/* The index of f, a frame of the table (frames__at(ft, i) == f). */
+size_t frames__index(const struct frame_table *ft, const struct report_frame *f);
 const struct report_frame *frames__at(const struct frame_table *ft, size_t i);
 
 #endif

@@ -8,6 +8,8 @@ const struct report_writer report_writers[] = {
 	  report__write_json },
 	{ "pprof", "pprof", "Write the stacks at the tree peak as a gzipped pprof profile to FILE "
 	  "(go tool pprof, Pyroscope, Parca)", 1, report__write_pprof },
+	{ "html", "html", "Write a self-contained HTML page to FILE: summary, timeline, flame graph "
+	  "of the stacks at the tree peak and at each process's own", 1, report__write_html },
 	{ "folded", "folded", "Write the stacks at the tree peak as folded stacks to FILE "
 	  "(flamegraph.pl, inferno, speedscope)", 1, report__write_folded },
 };

@@ -33,6 +33,7 @@ extern const size_t report_nwriters;
 int report__write_text(const struct report *r, FILE *out, const struct writer_options *o);
 int report__write_json(const struct report *r, FILE *out, const struct writer_options *o);
 int report__write_pprof(const struct report *r, FILE *out, const struct writer_options *o);
+int report__write_html(const struct report *r, FILE *out, const struct writer_options *o);
 int report__write_folded(const struct report *r, FILE *out, const struct writer_options *o);
 
 #endif

@@ -4,6 +4,7 @@ summed per process against the JSON's stacks.
 """
 import collections
 import gzip
+import json
 import os
 import subprocess
 
@@ -176,3 +177,45 @@ def test_timeline_stays_bounded():
           "every process series within the samples")
     eq(max(max(p["heap_bytes"]) for p in t["processes"]), 65 * MiB,
        "a process's maximum survives too (shape's 65 MiB level)")
+
+
+def test_html_report_renders_in_a_browser():
+    """The page, opened from disk in headless Chromium with the network off:
+    the summary's peak, the flame graph's widest allocating function, the
+    timeline's peak marker, nothing fetched, no console error."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    artifacts = os.path.join(root, "build", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+
+    def render(args, shot):
+        with scratch() as d:
+            html = os.path.join(d, "report.html")
+            pt = peaktrace(["-q", "--html", html] + args)
+            size = os.path.getsize(html)
+            check(size < 200 * 1024, f"page size {size}")
+            p = subprocess.run(["node", os.path.join(root, "tests", "browser", "check_html.js"),
+                                html, os.path.join(artifacts, shot)],
+                               capture_output=True, text=True, timeout=120)
+            eq(p.returncode, 0, f"chromium run: {p.stderr[-2000:]}")
+            return pt.report, json.loads(p.stdout)
+
+    r, seen = render(["--", victim("forktree")], "html-report.png")
+    assert_complete(r)
+    eq(seen["errors"], [], "console errors")
+    eq(seen["requests"], [], "requests other than the file")
+    eq(seen["incomplete"], False, "no INCOMPLETE banner on a complete report")
+    eq(seen["summaryPeakBytes"], r["tree"]["peak_bytes"], "summary: the tree's peak")
+    check("40.0 MiB" in seen["summaryPeakText"], f"summary text: {seen['summaryPeakText']}")
+    eq(seen["widestUnderRoot"]["name"], "child_alloc", "the widest allocating function")
+    eq(seen["widestUnderRoot"]["bytes"], 30 * MiB, "its bytes at the peak")
+    eq(seen["peakMarker"]["t"], r["tree"]["peak_time_ns"], "the timeline's peak marker: time")
+    eq(seen["peakMarker"]["bytes"], r["tree"]["peak_bytes"], "the timeline's peak marker: bytes")
+    check(seen["peakMarker"]["visible"], "the peak marker is drawn")
+    eq(len(seen["views"]), 1 + sum(1 for p in r["processes"] if p["stacks"]),
+       "a view for the tree's peak and for each process's own")
+    check(seen["matches"] >= 1, "the search box highlights the matching frame")
+    # a report with losses says so at the top, exactly then
+    r, seen = render(["--max-allocs", "1024", "--", victim("many")], "html-incomplete.png")
+    eq(r["complete"], False, "the JSON: incomplete")
+    eq(seen["incomplete"], True, "the INCOMPLETE banner")
+    eq(seen["errors"], [], "console errors")
