@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The human-readable report (stderr by default). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "util/paths.h"
 #include "util/utf8.h"
@@ -172,9 +173,145 @@ static void drift_table(FILE *out, const struct report *r)
 	}
 }
 
+/*
+ * The processes as a tree: each image under the one it was forked or
+ * exec'd from, in start order (depth-first), with its depth.  Returns the
+ * number placed in order[] (all of them), or 0 if memory ran out.
+ */
+static size_t tree_order(const struct report *r, size_t *order, int *depth)
+{
+	size_t n = r->nprocs, i, k, top = 0, placed = 0;
+	size_t *parent = calloc(n + 1, sizeof(*parent)), *stack = calloc(n + 1, sizeof(*stack));
+	int *sdepth = calloc(n + 1, sizeof(*sdepth));
+
+	if (!parent || !stack || !sdepth) {
+		placed = 0;
+		goto out;
+	}
+	/* procs are in start order: a parent image starts before its child */
+	for (i = 0; i < n; i++) {
+		parent[i] = n;
+		for (k = i; k-- > 0;)
+			if (r->procs[k].instance == r->procs[i].parent_instance) {
+				parent[i] = k;
+				break;
+			}
+	}
+	/* roots, last first on the stack so that the first is shown first */
+	for (i = n; i-- > 0;)
+		if (parent[i] == n) {
+			stack[top] = i;
+			sdepth[top++] = 0;
+		}
+	while (top) {
+		size_t cur = stack[--top];
+		int d = sdepth[top];
+
+		order[placed] = cur;
+		depth[placed++] = d;
+		for (k = n; k-- > 0;)
+			if (parent[k] == cur && top < n) {
+				stack[top] = k;
+				sdepth[top++] = d + 1;
+			}
+	}
+out:
+	free(parent);
+	free(stack);
+	free(sdepth);
+	return placed == n ? placed : 0;
+}
+
+/* Worth a row of its own: what held memory, or ended badly, or is noted. */
+static int worth_a_row(const struct report *r, const struct report_proc *p, int depth)
+{
+	uint64_t scale = r->rss_only ? r->rss.peak_bytes : r->peak_bytes;
+	uint64_t own = r->rss_only ? p->rss.peak_bytes : p->peak_bytes;
+
+	return depth == 0 || own * 100 >= scale || p->heap_note || p->exit_signal ||
+	       (p->exit_code > 0) || p->untraced;
+}
+
+static void exit_status(FILE *out, const struct report_proc *p)
+{
+	char b[16];
+
+	if (p->alive)
+		snprintf(b, sizeof(b), "running");
+	else if (p->exit_signal)
+		snprintf(b, sizeof(b), "sig %d", p->exit_signal);
+	else if (p->exit_code >= 0)
+		snprintf(b, sizeof(b), "%d", p->exit_code);
+	else
+		snprintf(b, sizeof(b), "-");
+	fprintf(out, " %7s  ", b);
+}
+
+static void process_table(FILE *out, const struct report *r)
+{
+	size_t *order = calloc(r->nprocs + 1, sizeof(*order)), i, n, folded = 0;
+	int *depth = calloc(r->nprocs + 1, sizeof(*depth));
+	int *shown_depth = calloc(r->nprocs + 1, sizeof(*shown_depth));
+	uint64_t folded_max = 0;
+	char b1[32], b2[32], b3[32];
+
+	n = order && depth && shown_depth ? tree_order(r, order, depth) : 0;
+	if (!n) { /* out of memory: start order, flat */
+		for (i = 0; order && depth && shown_depth && i < r->nprocs; i++) {
+			order[i] = i;
+			depth[i] = 0;
+		}
+		n = order && depth && shown_depth ? r->nprocs : 0;
+	}
+	fprintf(out, "\n  %-8s %12s %14s %12s %7s  %s\n", "PID", "HEAP PEAK", "AT TREE PEAK",
+		"RSS PEAK", "EXIT", "COMMAND (indented under its parent)");
+	/* depth counts the rows shown above: a child of a folded image moves
+	 * up under the nearest shown ancestor */
+	for (i = 0; i < n; i++) {
+		size_t k = i;
+
+		while (k > 0 && depth[k - 1] >= depth[i])
+			k--;
+		/* k - 1 is the parent row (the last row before i one level up) */
+		shown_depth[i] = depth[i] == 0 || k == 0 ? 0 :
+				 shown_depth[k - 1] + worth_a_row(r, &r->procs[order[k - 1]],
+								  depth[k - 1]);
+	}
+	for (i = 0; i < n; i++) {
+		const struct report_proc *p = &r->procs[order[i]];
+		int d;
+
+		if (!worth_a_row(r, p, depth[i])) {
+			folded++;
+			if (p->peak_bytes > folded_max)
+				folded_max = p->peak_bytes;
+			continue;
+		}
+		fprintf(out, "  %-8u %12s %14s %12s", p->pid,
+			r->rss_only ? "-" : report__bytes(p->peak_bytes, b1, sizeof(b1)),
+			r->rss_only ? "-" : report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)),
+			report__bytes(p->rss.peak_bytes, b3, sizeof(b3)));
+		exit_status(out, p);
+		for (d = 0; d < shown_depth[i] && d < 12; d++)
+			fputs("  ", out);
+		command(out, p);
+		if (p->heap_note && !r->rss_only)
+			fprintf(out, "  (%s)", p->heap_note);
+		fputc('\n', out);
+	}
+	if (folded)
+		fprintf(out, "  (%zu more process image%s, each holding under 1%% of the peak: at most "
+			     "%s; the JSON lists every one)\n", folded, folded == 1 ? "" : "s",
+			report__bytes(folded_max, b1, sizeof(b1)));
+	free(order);
+	free(depth);
+	free(shown_depth);
+}
+
 int report__write_text(const struct report *r, FILE *out, const struct writer_options *o)
 {
 	unsigned top = o->top;
+	size_t shown_procs;
 	char b1[32], b2[32], t[32];
 	size_t i;
 
@@ -198,21 +335,7 @@ int report__write_text(const struct report *r, FILE *out, const struct writer_op
 		     "mapping it\n", report__bytes(r->rss.peak_shmem_bytes, b2, sizeof(b2)));
 	fprintf(out, "  %zu process%s, traced for %s\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
 
-	fprintf(out, "\n  %-8s %-8s %12s %14s %12s  %s\n", "PID", "PPID", "HEAP PEAK", "AT TREE PEAK",
-		"RSS PEAK", "COMMAND");
-	for (i = 0; i < r->nprocs; i++) {
-		const struct report_proc *p = &r->procs[i];
-		char b3[32];
-
-		fprintf(out, "  %-8u %-8u %12s %14s %12s  ", p->pid, p->ppid,
-			r->rss_only ? "-" : report__bytes(p->peak_bytes, b1, sizeof(b1)),
-			r->rss_only ? "-" : report__bytes(p->bytes_at_tree_peak, b2, sizeof(b2)),
-			report__bytes(p->rss.peak_bytes, b3, sizeof(b3)));
-		command(out, p);
-		if (p->heap_note && !r->rss_only)
-			fprintf(out, "  (%s)", p->heap_note);
-		fputc('\n', out);
-	}
+	process_table(out, r);
 
 	if (r->show_drift)
 		drift_table(out, r);
@@ -224,10 +347,15 @@ int report__write_text(const struct report *r, FILE *out, const struct writer_op
 		fprintf(out, "  (none)\n");
 	stack_list(out, &r->stacks, top);
 
-	for (i = 0; i < r->nprocs; i++) {
+	/* own-peak sections for the images that matter: a tenth of the tree
+	 * peak or more; not when there is one (it is the section above) */
+	for (i = 0, shown_procs = 0; i < r->nprocs; i++)
+		shown_procs += r->procs[i].peak_bytes && r->procs[i].stacks.n &&
+			       r->procs[i].peak_bytes * 10 >= r->peak_bytes;
+	for (i = 0; shown_procs > 1 && i < r->nprocs; i++) {
 		const struct report_proc *p = &r->procs[i];
 
-		if (!p->peak_bytes || !p->stacks.n)
+		if (!p->peak_bytes || !p->stacks.n || p->peak_bytes * 10 < r->peak_bytes)
 			continue;
 		seconds(t, sizeof(t), p->peak_time_ns);
 		fprintf(out, "\nAt the own peak of pid %u (", p->pid);

@@ -153,6 +153,37 @@ static void folded(void)
 	free(buf);
 }
 
+/* The process table as a tree: an exec'd image under its fork, a fork
+ * image that held nothing folded into the count line, sizes aligned. */
+static void process_tree(void)
+{
+	static struct report_proc procs[3] = {
+		{ .pid = 10, .ppid = 1, .instance = 1, .comm = "sh", .peak_bytes = 4096,
+		  .exit_code = 0, .start_ns = 1 },
+		{ .pid = 11, .ppid = 10, .instance = 2, .parent_instance = 1, .comm = "sh",
+		  .peak_bytes = 0, .exit_code = 0, .start_ns = 2 },
+		{ .pid = 11, .ppid = 10, .instance = 3, .parent_instance = 2, .comm = "cc1",
+		  .peak_bytes = 8 << 20, .exit_code = 0, .exit_signal = 9, .start_ns = 3 },
+	};
+	struct writer_options o = { .top = 1 };
+	struct report r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	memset(&r, 0, sizeof(r));
+	r.peak_bytes = 8 << 20;
+	r.stopped_by = "exit";
+	r.nprocs = 3;
+	r.procs = procs;
+	CHECK(report__write_text(&r, f, &o) == 0);
+	fclose(f);
+	CHECK(strstr(buf, "  10            4.0 KiB            0 B          0 B       0  [sh]\n"
+			  "  11            8.0 MiB            0 B          0 B   sig 9    [cc1]\n"
+			  "  (1 more process image, each holding under 1% of the peak") != NULL);
+	free(buf);
+}
+
 static void bytes_format(void)
 {
 	char b[32];
@@ -168,6 +199,7 @@ int main(void)
 	json_exact();
 	text_report();
 	folded();
+	process_tree();
 	bytes_format();
 	return check_report("test_report");
 }
