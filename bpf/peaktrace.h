@@ -90,6 +90,8 @@ enum pt_rss_member {
 	  "%llu unmaps that overlapped more regions than handled")                            \
 	X(LOCK_TIMEOUTS, "unlocked_updates", LOSS,                                            \
 	  "%llu updates applied without the model lock (may be inexact)")                     \
+	X(THREAD_STATE, "thread_state_errors", LOSS,                                          \
+	  "%llu allocator calls not counted: their thread's state could not be made")        \
 	X(PROBES_REMOVED, "probes_removed", LOSS,                                             \
 	  "%llu processes whose probes the kernel removed while they ran")                    \
 	X(TRUNCATED, "truncated_stacks", NOTE,                                                \

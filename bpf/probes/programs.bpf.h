@@ -73,7 +73,13 @@ int pt_entry(struct pt_regs *ctx)
 	if (bare_probes)
 		return 0;
 	t = call_state();
-	if (!t || !t->instance)
+	if (!t) {
+		/* out of memory for task storage: say so if the call counted */
+		if (current_instance())
+			lost_inc(PT_LOST_THREAD_STATE);
+		return 0;
+	}
+	if (!t->instance)
 		return 0;
 	inst = t->instance;
 	if (cookie & PT_COOKIE_AFTER_SYSCALL) {

@@ -57,13 +57,14 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	__u64 arg_start, arg_end, len;
 	struct pt_event *e;
 
+	/* the new image: the thread's cached unwind rules and image are the
+	 * old one's (forgotten even for a process no longer in tgids) */
+	bpf_task_storage_delete(&unwind_threads, task);
+	bpf_task_storage_delete(&alloc_calls, task);
 	pinst = bpf_map_lookup_elem(&tgids, &tgid);
 	if (!pinst)
 		return 0;
 	old = *pinst;
-	/* the new image: the thread's cached unwind rules are the old one's */
-	bpf_task_storage_delete(&unwind_threads, task);
-	bpf_task_storage_delete(&alloc_calls, task);
 	model_end(old, bpf_ktime_get_ns());
 	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old, 0);
 	if (!inst) {

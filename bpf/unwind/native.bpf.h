@@ -81,8 +81,12 @@ static __always_inline void stack_window(struct unwind_scratch *sc, __u64 addr)
 	sc->copy_base = addr;
 	sc->copied = PT_STACK_COPY;
 	if (bpf_probe_read_user(sc->copy, PT_STACK_COPY, (void *)addr)) {
-		sc->copied = room < PT_STACK_COPY ? room : PT_STACK_COPY;
-		if (bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)addr))
+		/* what lies above may not be mapped: to the end of the page; if
+		 * the whole copy was in the page, the page itself is not there
+		 * (a failed read leaves zeros, which must not count as read) */
+		sc->copied = room < PT_STACK_COPY ? room : 0;
+		if (sc->copied &&
+		    bpf_probe_read_user(sc->copy, sc->copied & (PT_STACK_COPY - 1), (void *)addr))
 			sc->copied = 0;
 	}
 }

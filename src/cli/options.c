@@ -70,7 +70,9 @@ static const struct argp_option opts[] = {
 	  "binaries too)", 1 },
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
-	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864; memory is taken as they are)", 3 },
+	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864); their tables are made as the "
+	  "program needs them, about 96 bytes of kernel memory per entry, up to 4 entries per "
+	  "live block", 3 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
 	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
 	{ "bench-bare-probes", OPT_BARE, NULL, 0,
@@ -129,8 +131,8 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_ALLOCS:
 		/* 12 tables doubling from 64 Ki (src/collect/tables.c): about 2^28 */
 		if (parse_range(arg, 1024, MAX_ALLOCS_LIMIT, &o->max_allocs))
-			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each live "
-				   "block takes about 100 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
+			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each table entry "
+				   "takes about 96 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
 		break;
 	case OPT_MAX_STACKS:
 		if (parse_range(arg, 1024, MAX_STACKS_LIMIT, &o->max_stacks))
@@ -172,9 +174,11 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --%s '%s': expected a file name, or - for stdout",
 				   w->option, arg);
 		for (i = 0; i < report_nwriters; i++)
-			if (o->out_path[i] && i != (size_t)(key - OPT_WRITER) && !strcmp(arg, "-") &&
-			    !strcmp(o->out_path[i], "-"))
-				argp_error(state, "--%s - and --%s -: only one report can have stdout",
+			if (o->out_path[i] && i != (size_t)(key - OPT_WRITER) &&
+			    !strcmp(o->out_path[i], arg))
+				argp_error(state, !strcmp(arg, "-") ?
+					   "--%s - and --%s -: only one report can have stdout" :
+					   "--%s and --%s name the same file: one would replace the other",
 					   report_writers[i].option, w->option);
 		o->out_path[key - OPT_WRITER] = arg;
 		break;

@@ -15,7 +15,7 @@ struct chain {
 
 struct frame_table {
 	struct report_frame **chunks;
-	size_t nframes, capchunks;
+	size_t nframes, capchunks, madechunks;
 	struct hindex frame_idx;
 	char **strings;
 	size_t nstrings, capstrings;
@@ -38,7 +38,7 @@ void frames__free(struct frame_table *ft)
 
 	if (!ft)
 		return;
-	for (i = 0; i * CHUNK < ft->nframes; i++)
+	for (i = 0; i < ft->madechunks; i++)
 		free(ft->chunks[i]);
 	free(ft->chunks);
 	for (i = 0; i < ft->nstrings; i++)
@@ -99,8 +99,12 @@ static char *intern_string(struct frame_table *ft, const char *s, int *failed)
 		return ft->strings[i];
 	if (vec_grow((void **)&ft->strings, &ft->capstrings, ft->nstrings + 1,
 		     sizeof(*ft->strings), 256) ||
-	    !(ft->strings[ft->nstrings] = strdup(s)) ||
-	    hindex__add(&ft->string_idx, h, ft->nstrings)) {
+	    !(ft->strings[ft->nstrings] = strdup(s))) {
+		*failed = 1;
+		return NULL;
+	}
+	if (hindex__add(&ft->string_idx, h, ft->nstrings)) {
+		free(ft->strings[ft->nstrings]);
 		*failed = 1;
 		return NULL;
 	}
@@ -153,13 +157,15 @@ const struct report_frame *frames__intern(struct frame_table *ft, const struct r
 	i = hindex__find(&ft->frame_idx, h, frame_eq, &k);
 	if (i >= 0)
 		return frames__at(ft, i);
-	if (ft->nframes % CHUNK == 0) {
+	/* a chunk made by an earlier call that then failed is reused */
+	if (ft->nframes % CHUNK == 0 && ft->nframes / CHUNK >= ft->madechunks) {
 		if (vec_grow((void **)&ft->chunks, &ft->capchunks, ft->nframes / CHUNK + 1,
 			     sizeof(*ft->chunks), 16))
 			return NULL;
 		ft->chunks[ft->nframes / CHUNK] = calloc(CHUNK, sizeof(struct report_frame));
 		if (!ft->chunks[ft->nframes / CHUNK])
 			return NULL;
+		ft->madechunks++;
 	}
 	if (hindex__add(&ft->frame_idx, h, ft->nframes))
 		return NULL;

@@ -23,7 +23,8 @@ void frames__free(struct frame_table *ft);
 const struct report_frame *frames__intern(struct frame_table *ft, const struct report_frame *f);
 
 /* The chain of frames address ip of instance resolved to, if it was
- * resolved already: its length, *out pointing at it; else -1. */
+ * resolved already: its length, *out pointing at it (valid until the next
+ * frames__set_chain); else -1. */
 long frames__chain(const struct frame_table *ft, uint32_t instance, uint64_t ip,
 		   const struct report_frame *const **out);
 /* Remembers the chain of (instance, ip).  Returns 0, or -1 out of memory. */

@@ -5,7 +5,8 @@
  * speedscope.  Every stack, whatever --top says.  A frame is its function,
  * else its module and offset.  Readers split frames at ';' and the count
  * at the last space, so spaces may stay (C++ names have them); a ';' or a
- * line break in a name becomes '_'.
+ * control character in a name (a line break, an escape sequence meant for
+ * a terminal) becomes '_'.
  */
 #include <inttypes.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 static void name(FILE *out, const char *s)
 {
 	for (; *s; s++)
-		fputc(*s == ';' || *s == '\n' || *s == '\r' ? '_' : *s, out);
+		fputc(*s == ';' || (unsigned char)*s < 0x20 || *s == 0x7f ? '_' : *s, out);
 }
 
 static void frame(FILE *out, const struct report_frame *f)

@@ -3,10 +3,9 @@
  * pprof: profile.proto, gzip-compressed, as go tool pprof, Pyroscope and
  * Parca read it.  One sample per stack held at the tree's peak, with two
  * values (inuse_space in bytes, inuse_objects as a count) and the process
- * as labels (pid, comm).  A location is one address with the functions
- * inlined there as extra lines (innermost first, as pprof wants); its
- * address is the offset in its module, so the same code in several
- * processes is one location.
+ * as labels (pid, comm).  A location is one address of one image's mapping
+ * with the functions inlined there as extra lines (innermost first, as
+ * pprof wants); its address is the offset in its module.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -71,7 +70,7 @@ static uint64_t find_or_add(struct table *t, struct keyed k, int by_string, int 
 		return (uint64_t)i + !by_string;
 	if (vec_grow((void **)&t->v, &t->cap, t->n + 1, sizeof(*t->v), 64) ||
 	    hindex__add(&t->idx, h, t->n)) {
-		*added = -1;
+		*added = -1;	/* the caller marks the profile out of memory */
 		return 0;
 	}
 	t->v[t->n] = k;
@@ -119,6 +118,7 @@ static uint64_t mapping(struct pprof *pp, const struct report_frame *f)
 	int added;
 	uint64_t id = find_or_add(&pp->mappings, (struct keyed){ f->module, NULL }, 0, &added);
 
+	pp->out.oom |= added < 0;
 	if (added > 0) {
 		pb_reset(&pp->sub);
 		pb_uint(&pp->sub, 1, id);
@@ -142,6 +142,7 @@ static uint64_t function(struct pprof *pp, const struct report_frame *f)
 	id = find_or_add(&pp->functions,
 			 (struct keyed){ name ? (const void *)name : (const void *)f,
 					 name ? (const void *)f->file : NULL }, 0, &added);
+	pp->out.oom |= added < 0;
 	if (added > 0) {
 		uint64_t n = str(pp, fn_name(pp, f));
 
@@ -163,6 +164,7 @@ static uint64_t location(struct pprof *pp, const struct report_frame *const *v, 
 	uint64_t id = find_or_add(&pp->locations, (struct keyed){ v[0], NULL }, 0, &added);
 	size_t k;
 
+	pp->out.oom |= added < 0;
 	if (added > 0) {
 		struct pb loc = { 0 };
 

@@ -21,6 +21,28 @@
 /* How long an exec'd program may take to map its C library. */
 #define LIBC_WAIT_NS (2ULL * 1000 * 1000 * 1000)
 
+/* Threads of pid still running: a leader that called pthread_exit is a
+ * zombie while its other threads go on (and allocate). */
+static int live_threads(pid_t pid)
+{
+	char path[64], line[128];
+	int n = 0, threads = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Threads: %d", &n) == 1) {
+			threads = n;
+			break;
+		}
+	fclose(f);
+	/* the zombie leader is counted among them */
+	return threads - 1;
+}
+
 /*
  * A process registered from userspace can die before BPF knew it (between
  * reading /proc and filling the map): no exit event will come.  Drop it.
@@ -38,7 +60,8 @@ void drop_vanished(struct session *s)
 
 		if (pi->ended || !(pi->instance & USER_INSTANCE_BIT))
 			continue;
-		if (stat_state(pi->tgid, &state, &flags) >= 0 && state != 'Z' && state != 'X')
+		if (stat_state(pi->tgid, &state, &flags) >= 0 && state != 'X' &&
+		    (state != 'Z' || live_threads(pi->tgid) > 0))
 			continue;
 		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) == 0 &&
 		    t.instance == pi->instance)
