@@ -143,3 +143,14 @@ void json__bool(struct json *j, int v)
 	before(j);
 	fputs(v ? "true" : "false", j->out);
 }
+
+void json__u64_array(struct json *j, const char *key, const uint64_t *v, size_t n)
+{
+	size_t i;
+
+	json__key(j, key);
+	json__begin_array(j);
+	for (i = 0; i < n; i++)
+		json__u64(j, v[i]);
+	json__end_array(j);
+}

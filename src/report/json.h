@@ -3,6 +3,7 @@
 #ifndef PT_JSON_H
 #define PT_JSON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,5 +29,7 @@ void json__u64(struct json *j, uint64_t v);
 void json__i64(struct json *j, int64_t v);
 void json__null(struct json *j);
 void json__bool(struct json *j, int v);
+/* "key": [v[0], ..., v[n - 1]] */
+void json__u64_array(struct json *j, const char *key, const uint64_t *v, size_t n);
 
 #endif

@@ -81,17 +81,6 @@ static void view(struct json *j, const struct report *r, const char *label,
 	json__end_object(j);
 }
 
-static void u64s(struct json *j, const char *key, const uint64_t *v, size_t n)
-{
-	size_t i;
-
-	json__key(j, key);
-	json__begin_array(j);
-	for (i = 0; i < n; i++)
-		json__u64(j, v[i]);
-	json__end_array(j);
-}
-
 static void data(struct json *j, const struct report *r)
 {
 	const struct report_timeline *tl = &r->timeline;
@@ -143,9 +132,9 @@ static void data(struct json *j, const struct report *r)
 	json__end_array(j);
 	json__key(j, "timeline");
 	json__begin_object(j);
-	u64s(j, "t_ns", tl->t_ns, tl->n);
-	u64s(j, "heap", tl->heap, tl->n);
-	u64s(j, "rss", tl->rss, tl->n);
+	json__u64_array(j, "t_ns", tl->t_ns, tl->n);
+	json__u64_array(j, "heap", tl->heap, tl->n);
+	json__u64_array(j, "rss", tl->rss, tl->n);
 	json__key(j, "processes");
 	json__begin_array(j);
 	for (i = 0; i < tl->nprocs; i++) {
@@ -154,7 +143,7 @@ static void data(struct json *j, const struct report *r)
 		json__u64(j, tl->procs[i].pid);
 		json__key(j, "first");
 		json__u64(j, tl->procs[i].first);
-		u64s(j, "heap", tl->procs[i].heap, tl->procs[i].n);
+		json__u64_array(j, "heap", tl->procs[i].heap, tl->procs[i].n);
 		json__end_object(j);
 	}
 	json__end_array(j);

@@ -148,17 +148,6 @@ static void process(struct json *j, const struct report_proc *p)
 	json__end_object(j);
 }
 
-static void u64_array(struct json *j, const char *key, const uint64_t *v, size_t n)
-{
-	size_t i;
-
-	json__key(j, key);
-	json__begin_array(j);
-	for (i = 0; i < n; i++)
-		json__u64(j, v[i]);
-	json__end_array(j);
-}
-
 /* Samples over time: the tree's, then each process image's from its first
  * sample (an index into t_ns) on. */
 static void timeline(struct json *j, const struct report_timeline *tl)
@@ -168,9 +157,9 @@ static void timeline(struct json *j, const struct report_timeline *tl)
 	json__key(j, "timeline");
 	json__begin_object(j);
 	u64_field(j, "interval_ns", tl->interval_ns);
-	u64_array(j, "t_ns", tl->t_ns, tl->n);
-	u64_array(j, "heap_bytes", tl->heap, tl->n);
-	u64_array(j, "rss_bytes", tl->rss, tl->n);
+	json__u64_array(j, "t_ns", tl->t_ns, tl->n);
+	json__u64_array(j, "heap_bytes", tl->heap, tl->n);
+	json__u64_array(j, "rss_bytes", tl->rss, tl->n);
 	json__key(j, "processes");
 	json__begin_array(j);
 	for (i = 0; i < tl->nprocs; i++) {
@@ -179,8 +168,8 @@ static void timeline(struct json *j, const struct report_timeline *tl)
 		json__begin_object(j);
 		u64_field(j, "pid", s->pid);
 		u64_field(j, "first", s->first);
-		u64_array(j, "heap_bytes", s->heap, s->n);
-		u64_array(j, "rss_bytes", s->rss, s->n);
+		json__u64_array(j, "heap_bytes", s->heap, s->n);
+		json__u64_array(j, "rss_bytes", s->rss, s->n);
 		json__end_object(j);
 	}
 	json__end_array(j);
