@@ -124,14 +124,14 @@ static int frame_eq(const void *ctx, uint32_t idx)
 	/* interned strings: equal exactly when the pointers are */
 	return a->address == b->address && a->module_offset == b->module_offset &&
 	       a->line == b->line && a->function == b->function && a->module == b->module &&
-	       a->file == b->file && a->inlined == b->inlined &&
+	       a->file == b->file && a->build_id == b->build_id && a->inlined == b->inlined &&
 	       a->inlined_into == b->inlined_into && a->kind == b->kind;
 }
 
 static uint64_t frame_hash(const struct report_frame *f)
 {
 	uint64_t h = HINDEX_SEED;
-	const void *p[3] = { f->function, f->module, f->file };
+	const void *p[4] = { f->function, f->module, f->file, f->build_id };
 	int flags[4] = { f->line, f->inlined, f->inlined_into, (int)f->kind };
 
 	h = hindex__hash(h, &f->address, sizeof(f->address));
@@ -151,6 +151,7 @@ const struct report_frame *frames__intern(struct frame_table *ft, const struct r
 	c.function = intern_string(ft, f->function, &failed);
 	c.module = intern_string(ft, f->module, &failed);
 	c.file = intern_string(ft, f->file, &failed);
+	c.build_id = intern_string(ft, f->build_id, &failed);
 	if (failed)
 		return NULL;
 	h = frame_hash(&c);

@@ -252,6 +252,7 @@ static long address_chain(struct report *r, const struct model_sources *src,
 		free(raw[k].function);
 		free(raw[k].module);
 		free(raw[k].file);
+		free(raw[k].build_id);
 	}
 	if (failed || frames__set_chain(r->frames, tr->instance, ip, chain, n))
 		return -1;

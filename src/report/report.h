@@ -24,6 +24,7 @@ struct report_frame {
 	int inlined;		/* inlined into the next frame (same address) */
 	int inlined_into;	/* the previous frame was inlined here */
 	enum pt_frame_kind kind;
+	char *build_id;		/* the module's GNU build id in hex, or NULL */
 };
 
 /*

@@ -123,6 +123,7 @@ static uint64_t mapping(struct pprof *pp, const struct report_frame *f)
 		pb_reset(&pp->sub);
 		pb_uint(&pp->sub, 1, id);
 		pb_int(&pp->sub, 5, (int64_t)str(pp, f->module ? f->module : "[unknown]"));
+		pb_int(&pp->sub, 6, (int64_t)str(pp, f->build_id));
 		pb_uint(&pp->sub, 7, 1);	/* has_functions */
 		pb_uint(&pp->sub, 8, 1);	/* has_filenames */
 		pb_uint(&pp->sub, 9, 1);	/* has_line_numbers */

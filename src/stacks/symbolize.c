@@ -25,6 +25,7 @@ struct module {
 	Dwfl_Module *mod;
 	GElf_Addr bias;
 	Elf *elf;
+	char build_id[2 * 64 + 1];	/* hex, "" if none */
 };
 
 struct symbolizer {
@@ -202,6 +203,14 @@ static int module_open(struct module *m)
 	if (!m->mod)
 		return -1;
 	m->elf = dwfl_module_getelf(m->mod, &m->bias);
+	{
+		const unsigned char *bits;
+		GElf_Addr at;
+		int n = dwfl_module_build_id(m->mod, &bits, &at), i;
+
+		for (i = 0; i < n && i < 64; i++)
+			snprintf(m->build_id + 2 * i, 3, "%02x", bits[i]);
+	}
 	return m->elf ? 0 : -1;
 }
 
@@ -310,6 +319,8 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 	f->module = strdup(m->path);
 	if (module_open(m))
 		return 1;
+	if (m->build_id[0])
+		f->build_id = strdup(m->build_id);
 	if (elf_offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
 		return 1;
 	vaddr += m->bias;
@@ -353,6 +364,7 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 		caller->address = f->address;
 		caller->module_offset = f->module_offset;
 		caller->module = strdup(m->path);
+		caller->build_id = f->build_id ? strdup(f->build_id) : NULL;
 		caller->inlined_into = 1;
 		if (!dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &file))
 			caller->file = call_file(cu, file);

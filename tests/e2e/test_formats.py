@@ -46,14 +46,16 @@ def _packed(b):
 
 
 def decode_pprof(data):
-    """The samples ((values), {label: value}) and the string table of a
-    gzipped profile.proto."""
-    strings, raw_samples = [], []
+    """The samples ((values), {label: value}), the string table and the
+    mappings ({field: value}) of a gzipped profile.proto."""
+    strings, raw_samples, mappings = [], [], []
     for f, _, v in _fields(gzip.decompress(data)):
         if f == 6:
             strings.append(v.decode())
         elif f == 2:
             raw_samples.append(v)
+        elif f == 3:
+            mappings.append(dict((mf, mv) for mf, _, mv in _fields(v)))
     samples = []
     for s in raw_samples:
         values, labels = [], {}
@@ -66,7 +68,8 @@ def decode_pprof(data):
         samples.append((tuple(values), labels))
     named = [(vals, {strings[k]: (strings[x] if strings[k] == "comm" else x)
                      for k, x in labels.items()}) for vals, labels in samples]
-    return named, strings
+    maps = [{"file": strings[m.get(5, 0)], "build_id": strings[m.get(6, 0)]} for m in mappings]
+    return named, strings, maps
 
 
 def test_pprof_and_folded_match_the_json():
@@ -105,7 +108,10 @@ def test_pprof_and_folded_match_the_json():
         check(";main;" in child[0], f"outer frames before it: {child[0]}")
 
         # pprof, decoded here: one sample per stack, exact values and labels
-        samples, strings = decode_pprof(open(pprof, "rb").read())
+        samples, strings, maps = decode_pprof(open(pprof, "rb").read())
+        victim_maps = [m for m in maps if m["file"] == victim("forktree")]
+        eq(len(victim_maps), 1, f"the victim's mapping: {maps}")
+        check(len(victim_maps[0]["build_id"]) == 40, f"its build id: {victim_maps[0]}")
         eq(sorted(v for v, _ in samples), sorted((s["bytes"], s["allocations"]) for s in stacks),
            "pprof samples (inuse_space, inuse_objects)")
         eq(sorted(lab["pid"] for _, lab in samples), sorted(s["pid"] for s in stacks), "pid labels")

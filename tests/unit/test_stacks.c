@@ -116,10 +116,13 @@ static void symbolization(void)
 	CHECK(f[n - 1].file && strstr(f[n - 1].file, "test_stacks.c"));
 	CHECK_U64(f[n - 1].line, call_line);
 	CHECK_U64(f[n - 1].module_offset, (uint64_t)(uintptr_t)ra - own.start + own.off);
+	/* gcc on Debian links a GNU build id (160-bit SHA-1) */
+	CHECK(f[n - 1].build_id && strlen(f[n - 1].build_id) == 40);
 	for (i = 0; i < n; i++) {
 		free(f[i].function);
 		free(f[i].module);
 		free(f[i].file);
+		free(f[i].build_id);
 	}
 	/* an address no mapping of the image holds: the address alone */
 	memset(f, 0, sizeof(f));
