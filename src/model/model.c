@@ -30,25 +30,25 @@ static uint64_t since(uint64_t t, uint64_t t0)
 	return t > t0 ? t - t0 : 0;
 }
 
-/* The view of the stacks (of one instance, or all if instance is 0) by
- * their value at the tree peak (proc_peak 0) or at their process's peak. */
-static int view_build(struct report *r, const struct collected *c, uint32_t instance,
-		      int proc_peak, struct report_view *out)
+/* The view of the stacks idx[lo..hi) (indices into c->stacks: all of
+ * them, or one instance's) by their value at the tree peak (proc_peak 0) or
+ * at their process's peak. */
+static int view_build(struct report *r, const struct collected *c, const size_t *idx, size_t lo,
+		      size_t hi, int proc_peak, struct report_view *out)
 {
-	struct ranked *v = calloc(c->nstacks ? c->nstacks : 1, sizeof(*v));
-	size_t i, n = 0;
+	struct ranked *v = calloc(hi > lo ? hi - lo : 1, sizeof(*v));
+	size_t j, n = 0;
 
 	out->v = NULL;
 	out->n = 0;
 	if (!v)
 		return -1;
-	for (i = 0; i < c->nstacks; i++) {
+	for (j = lo; j < hi; j++) {
+		size_t i = idx[j];
 		const struct collected_stack *s = &c->stacks[i];
 		const struct collected_proc *p;
 		__u64 bytes, count;
 
-		if (instance && s->key.instance != instance)
-			continue;
 		p = collect__proc(c, s->key.instance);
 		if (!p)
 			continue;
@@ -73,7 +73,8 @@ static int view_build(struct report *r, const struct collected *c, uint32_t inst
 			return -1;
 		}
 	}
-	for (i = 0; i < n; i++) {
+	for (j = 0; j < n; j++) {
+		size_t i = j;
 		struct report_trace *tr = &r->traces[v[i].rec];
 		const struct collected_proc *p = collect__proc(c, v[i].instance);
 
@@ -134,16 +135,54 @@ static void proc_rss(struct report_rss *out, const struct pt_proc *p, uint64_t t
 	out->events = p->rss_events;
 }
 
+/* Stack indices ordered by instance, so that each process's view reads its
+ * own (a run of 12 000 processes read every stack once per process). */
+static const struct collected *sort_c;
+
+static int cmp_by_instance(const void *a, const void *b)
+{
+	uint32_t x = sort_c->stacks[*(const size_t *)a].key.instance;
+	uint32_t y = sort_c->stacks[*(const size_t *)b].key.instance;
+
+	return x < y ? -1 : x > y;
+}
+
+/* [*lo, *hi) of idx: the stacks of instance. */
+static void instance_range(const struct collected *c, const size_t *idx, uint32_t instance,
+			   size_t *lo, size_t *hi)
+{
+	size_t a = 0, b = c->nstacks;
+
+	while (a < b) {
+		size_t m = (a + b) / 2;
+
+		if (c->stacks[idx[m]].key.instance < instance)
+			a = m + 1;
+		else
+			b = m;
+	}
+	*lo = a;
+	for (b = a; b < c->nstacks && c->stacks[idx[b]].key.instance == instance; b++)
+		;
+	*hi = b;
+}
+
 int model__build(struct report *r, const struct collected *c, const struct proctable *t,
 		 uint64_t t0_ns, uint64_t page)
 {
-	size_t i;
+	size_t i, lo, hi, *idx;
+	int ret = -1;
 
 	r->frames = frames__new();
 	r->traces = calloc(c->nstacks ? c->nstacks : 1, sizeof(*r->traces));
-	if (!r->frames || !r->traces)
-		return -1;
+	idx = calloc(c->nstacks ? c->nstacks : 1, sizeof(*idx));
+	if (!r->frames || !r->traces || !idx)
+		goto out;
 	r->ntraces = c->nstacks;
+	for (i = 0; i < c->nstacks; i++)
+		idx[i] = i;
+	sort_c = c;
+	qsort(idx, c->nstacks, sizeof(*idx), cmp_by_instance);
 
 	r->rss.peak_bytes = c->global.rss_peak * page;
 	r->rss.peak_time_ns = c->global.rss_peak ? since(c->global.rss_peak_time_ns, t0_ns) : 0;
@@ -154,12 +193,12 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	r->peak_bytes = c->global.peak_bytes;
 	r->peak_time_ns = c->global.peak_epoch ? since(c->global.peak_time_ns, t0_ns) : 0;
 	r->live_bytes_at_end = c->global.live_bytes;
-	if (view_build(r, c, 0, 0, &r->stacks))
-		return -1;
+	if (view_build(r, c, idx, 0, c->nstacks, 0, &r->stacks))
+		goto out;
 
 	r->procs = calloc(c->nprocs + t->n + 1, sizeof(*r->procs));
 	if (!r->procs)
-		return -1;
+		goto out;
 	for (i = 0; i < c->nprocs; i++) {
 		const struct collected_proc *cp = &c->procs[i];
 		const struct proc_info *pi = proctable__find((struct proctable *)t, cp->instance);
@@ -199,8 +238,9 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 			rp->heap_note = "the kernel removed its probes while it ran: heap incomplete";
 		if (r->rss_only)
 			rp->heap_note = "heap not traced (--rss-only)";
-		if (view_build(r, c, cp->instance, 1, &rp->stacks))
-			return -1;
+		instance_range(c, idx, cp->instance, &lo, &hi);
+		if (view_build(r, c, idx, lo, hi, 1, &rp->stacks))
+			goto out;
 	}
 	/* processes that could not be traced: no BPF record, listed all the same */
 	for (i = 0; i < t->n; i++) {
@@ -224,7 +264,10 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
 
 	memcpy(r->lost.count, c->lost, sizeof(r->lost.count));
-	return 0;
+	ret = 0;
+out:
+	free(idx);
+	return ret;
 }
 
 /* Room for the frames inlined at one address. */
