@@ -24,8 +24,8 @@ static char *render(int json, const struct report *r)
 static void build(struct report *r)
 {
 	static struct report_frame frames[2] = {
-		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0, PT_FRAME_INLINED },
-		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1, PT_FRAME_NATIVE },
+		{ 0x401136, "make\"it\"", "/usr/bin/v\\x", "v.c", 12, 0x1136, 1, 0, PT_FRAME_INLINED, NULL },
+		{ 0x7f0000001000, NULL, "/lib/libc.so.6", NULL, 0, 0x27000, 0, 1, PT_FRAME_NATIVE, NULL },
 	};
 	static const struct report_frame *fp[2] = { &frames[0], &frames[1] };
 	static struct report_trace tr[3] = {
