@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Report lifetime, views, and small helpers the writers share. */
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "model/frames.h"
 #include "report/report.h"
 
@@ -33,6 +35,21 @@ uint64_t report_view__omitted(const struct report_view *v, unsigned top)
 	for (i = report_view__shown(v, top); i < v->n; i++)
 		bytes += v->v[i].bytes;
 	return bytes;
+}
+
+const char *report__module_name(const struct report_frame *f)
+{
+	const char *s = f->module ? strrchr(f->module, '/') : NULL;
+
+	return s ? s + 1 : f->module ? f->module : "?";
+}
+
+const char *report__frame_name(const struct report_frame *f, char *buf, size_t len)
+{
+	if (f->function)
+		return f->function;
+	snprintf(buf, len, "%s+0x%" PRIx64, report__module_name(f), f->module_offset);
+	return buf;
 }
 
 const struct report_proc *report__proc(const struct report *r, uint32_t instance)

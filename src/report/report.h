@@ -157,6 +157,12 @@ uint64_t report__map_full(const struct report_lost *l);
 size_t report_view__shown(const struct report_view *v, unsigned top);
 uint64_t report_view__omitted(const struct report_view *v, unsigned top);
 
+/* The base name of a frame's module, "?" if unknown. */
+const char *report__module_name(const struct report_frame *f);
+/* A frame's name for writers that need one: its function, else
+ * "module+0xoffset" (written into buf). */
+const char *report__frame_name(const struct report_frame *f, char *buf, size_t len);
+
 /* The process image instance, or NULL. */
 const struct report_proc *report__proc(const struct report *r, uint32_t instance);
 

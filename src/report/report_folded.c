@@ -19,21 +19,9 @@ static void name(FILE *out, const char *s)
 		fputc(*s == ';' || (unsigned char)*s < 0x20 || *s == 0x7f ? '_' : *s, out);
 }
 
-static void frame(FILE *out, const struct report_frame *f)
-{
-	const char *mod = f->module ? strrchr(f->module, '/') : NULL;
-
-	if (f->function) {
-		name(out, f->function);
-		return;
-	}
-	mod = mod ? mod + 1 : f->module ? f->module : "?";
-	name(out, mod);
-	fprintf(out, "+0x%" PRIx64, f->module_offset);
-}
-
 int report__write_folded(const struct report *r, FILE *out, const struct writer_options *o)
 {
+	char buf[512];
 	size_t i, k;
 
 	(void)o;
@@ -48,7 +36,7 @@ int report__write_folded(const struct report *r, FILE *out, const struct writer_
 			fputs(";[no stack]", out);
 		for (k = tr->nframes; k-- > 0;) {
 			fputc(';', out);
-			frame(out, tr->frames[k]);
+			name(out, report__frame_name(tr->frames[k], buf, sizeof(buf)));
 		}
 		fprintf(out, " %" PRIu64 "\n", st->bytes);
 	}

@@ -18,12 +18,11 @@
 /* What a frame is, for its colour and its legend. */
 static const char *frame_class(const struct report_frame *f)
 {
-	const char *m = f->module ? strrchr(f->module, '/') : NULL;
+	const char *m = report__module_name(f);
 
 	if (f->kind == PT_FRAME_PYTHON)
 		return "python";
-	m = m ? m + 1 : f->module;
-	if (!m)
+	if (!f->module)
 		return "unknown";
 	if (!strncmp(m, "libc.so", 7) || !strncmp(m, "libc-", 5) || !strncmp(m, "ld-musl", 7) ||
 	    !strncmp(m, "ld-linux", 8))
@@ -31,20 +30,6 @@ static const char *frame_class(const struct report_frame *f)
 	if (strstr(m, ".so"))
 		return "library";
 	return "program";
-}
-
-static void frame_name(struct json *j, const struct report_frame *f)
-{
-	char buf[512];
-	const char *m = f->module ? strrchr(f->module, '/') : NULL;
-
-	if (f->function) {
-		json__string(j, f->function);
-		return;
-	}
-	m = m ? m + 1 : f->module ? f->module : "?";
-	snprintf(buf, sizeof(buf), "%s+0x%" PRIx64, m, f->module_offset);
-	json__string(j, buf);
 }
 
 /* A view's stacks: [bytes, allocations, process, [frames innermost first]]
@@ -85,7 +70,7 @@ static void data(struct json *j, const struct report *r)
 {
 	const struct report_timeline *tl = &r->timeline;
 	size_t i, n = frames__count(r->frames);
-	char label[128];
+	char label[128], name[512];
 
 	json__begin_object(j);
 	json__key(j, "complete");
@@ -166,7 +151,7 @@ static void data(struct json *j, const struct report *r)
 		const struct report_frame *f = frames__at(r->frames, i);
 
 		json__begin_array(j);
-		frame_name(j, f);
+		json__string(j, report__frame_name(f, name, sizeof(name)));
 		json__string(j, frame_class(f));
 		json__string(j, f->file);
 		json__u64(j, (uint64_t)(f->line > 0 ? f->line : 0));

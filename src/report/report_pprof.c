@@ -89,21 +89,15 @@ static uint64_t str(struct pprof *pp, const char *s)
 	return i;
 }
 
-static const char *basename_of(const char *path)
-{
-	const char *s = path ? strrchr(path, '/') : NULL;
-
-	return s ? s + 1 : path ? path : "?";
-}
-
 /* A frame's function name: its own, else module+offset (made and kept). */
 static const char *fn_name(struct pprof *pp, const struct report_frame *f)
 {
-	char *s;
+	char buf[512], *s;
 
 	if (f->function)
 		return f->function;
-	if (asprintf(&s, "%s+0x%" PRIx64, basename_of(f->module), f->module_offset) < 0)
+	s = strdup(report__frame_name(f, buf, sizeof(buf)));
+	if (!s)
 		return "?";
 	if (vec_grow((void **)&pp->owned, &pp->capowned, pp->nowned + 1, sizeof(char *), 64)) {
 		free(s);

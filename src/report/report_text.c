@@ -26,10 +26,9 @@ static void frames(FILE *out, const struct report_trace *s)
 	}
 	for (k = 0; k < s->nframes; k++) {
 		const struct report_frame *f = s->frames[k];
-		const char *mod = f->module ? strrchr(f->module, '/') : NULL;
+		const char *mod = report__module_name(f);
 
 		/* names come from the traced programs' files: written escaped */
-		mod = mod ? mod + 1 : f->module ? f->module : "?";
 		fputs("        ", out);
 		if (f->function)
 			utf8__write_safe(out, f->function);
