@@ -154,3 +154,15 @@ void json__u64_array(struct json *j, const char *key, const uint64_t *v, size_t 
 		json__u64(j, v[i]);
 	json__end_array(j);
 }
+
+void json__u64_field(struct json *j, const char *key, uint64_t v)
+{
+	json__key(j, key);
+	json__u64(j, v);
+}
+
+void json__string_field(struct json *j, const char *key, const char *v)
+{
+	json__key(j, key);
+	json__string(j, v);
+}

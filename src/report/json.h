@@ -29,6 +29,9 @@ void json__u64(struct json *j, uint64_t v);
 void json__i64(struct json *j, int64_t v);
 void json__null(struct json *j);
 void json__bool(struct json *j, int v);
+/* "key": v */
+void json__u64_field(struct json *j, const char *key, uint64_t v);
+void json__string_field(struct json *j, const char *key, const char *v); /* NULL: null */
 /* "key": [v[0], ..., v[n - 1]] */
 void json__u64_array(struct json *j, const char *key, const uint64_t *v, size_t n);
 

@@ -40,10 +40,8 @@ static void view(struct json *j, const struct report *r, const char *label,
 	size_t i, k;
 
 	json__begin_object(j);
-	json__key(j, "label");
-	json__string(j, label);
-	json__key(j, "total");
-	json__u64(j, total);
+	json__string_field(j, "label", label);
+	json__u64_field(j, "total", total);
 	json__key(j, "stacks");
 	json__begin_array(j);
 	for (i = 0; i < v->n; i++) {
@@ -78,35 +76,24 @@ static void data(struct json *j, const struct report *r)
 	json__key(j, "losses");
 	json__begin_object(j);
 	for (i = 0; i < PT_LOST_COUNT; i++)
-		if (report_counters[i].loss && r->lost.count[i]) {
-			json__key(j, report_counters[i].json);
-			json__u64(j, r->lost.count[i]);
-		}
+		if (report_counters[i].loss && r->lost.count[i])
+			json__u64_field(j, report_counters[i].json, r->lost.count[i]);
 	json__end_object(j);
-	json__key(j, "peak_bytes");
-	json__u64(j, r->peak_bytes);
-	json__key(j, "peak_time_ns");
-	json__u64(j, r->peak_time_ns);
-	json__key(j, "rss_peak_bytes");
-	json__u64(j, r->rss.peak_bytes);
-	json__key(j, "rss_peak_time_ns");
-	json__u64(j, r->rss.peak_time_ns);
-	json__key(j, "duration_ns");
-	json__u64(j, r->duration_ns);
+	json__u64_field(j, "peak_bytes", r->peak_bytes);
+	json__u64_field(j, "peak_time_ns", r->peak_time_ns);
+	json__u64_field(j, "rss_peak_bytes", r->rss.peak_bytes);
+	json__u64_field(j, "rss_peak_time_ns", r->rss.peak_time_ns);
+	json__u64_field(j, "duration_ns", r->duration_ns);
 	json__key(j, "processes");
 	json__begin_array(j);
 	for (i = 0; i < r->nprocs; i++) {
 		const struct report_proc *p = &r->procs[i];
 
 		json__begin_object(j);
-		json__key(j, "pid");
-		json__u64(j, p->pid);
-		json__key(j, "comm");
-		json__string(j, p->comm);
-		json__key(j, "peak_bytes");
-		json__u64(j, p->peak_bytes);
-		json__key(j, "start_ns");
-		json__u64(j, p->start_ns);
+		json__u64_field(j, "pid", p->pid);
+		json__string_field(j, "comm", p->comm);
+		json__u64_field(j, "peak_bytes", p->peak_bytes);
+		json__u64_field(j, "start_ns", p->start_ns);
 		json__key(j, "end_ns");
 		if (p->alive)
 			json__null(j);
@@ -124,10 +111,8 @@ static void data(struct json *j, const struct report *r)
 	json__begin_array(j);
 	for (i = 0; i < tl->nprocs; i++) {
 		json__begin_object(j);
-		json__key(j, "pid");
-		json__u64(j, tl->procs[i].pid);
-		json__key(j, "first");
-		json__u64(j, tl->procs[i].first);
+		json__u64_field(j, "pid", tl->procs[i].pid);
+		json__u64_field(j, "first", tl->procs[i].first);
 		json__u64_array(j, "heap", tl->procs[i].heap, tl->procs[i].n);
 		json__end_object(j);
 	}

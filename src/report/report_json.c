@@ -8,24 +8,12 @@
 #include "report/report.h"
 #include "report/writers.h"
 
-static void u64_field(struct json *j, const char *key, uint64_t v)
-{
-	json__key(j, key);
-	json__u64(j, v);
-}
-
-static void str_field(struct json *j, const char *key, const char *v)
-{
-	json__key(j, key);
-	json__string(j, v);
-}
-
 static void hex(struct json *j, const char *key, uint64_t v)
 {
 	char buf[32];
 
 	snprintf(buf, sizeof(buf), "0x%llx", (unsigned long long)v);
-	str_field(j, key, buf);
+	json__string_field(j, key, buf);
 }
 
 #define PT_FRAME_KIND_NAME(name, json) [PT_FRAME_##name] = json,
@@ -34,9 +22,9 @@ static const char *const frame_kinds[PT_FRAME_KIND_COUNT] = { PT_FRAME_KIND_LIST
 static void frame(struct json *j, const struct report_frame *f)
 {
 	json__begin_object(j);
-	str_field(j, "function", f->function);
-	str_field(j, "module", f->module);
-	str_field(j, "file", f->file);
+	json__string_field(j, "function", f->function);
+	json__string_field(j, "module", f->module);
+	json__string_field(j, "file", f->file);
 	json__key(j, "line");
 	if (f->line)
 		json__i64(j, f->line);
@@ -46,7 +34,7 @@ static void frame(struct json *j, const struct report_frame *f)
 	hex(j, "module_offset", f->module_offset);
 	json__key(j, "inlined");
 	json__bool(j, f->inlined);
-	str_field(j, "kind", frame_kinds[f->kind < PT_FRAME_KIND_COUNT ? f->kind : 0]);
+	json__string_field(j, "kind", frame_kinds[f->kind < PT_FRAME_KIND_COUNT ? f->kind : 0]);
 	json__end_object(j);
 }
 
@@ -57,8 +45,8 @@ static void stacks(struct json *j, const struct report_view *view, unsigned top)
 	size_t i, k, n = report_view__shown(view, top);
 	const struct report_stack *v = view->v;
 
-	u64_field(j, "stacks_total", view->n);
-	u64_field(j, "stacks_omitted_bytes", report_view__omitted(view, top));
+	json__u64_field(j, "stacks_total", view->n);
+	json__u64_field(j, "stacks_omitted_bytes", report_view__omitted(view, top));
 	json__key(j, "stacks");
 	json__begin_array(j);
 	for (i = 0; i < n; i++) {
@@ -87,17 +75,17 @@ static void proc_rss(struct json *j, const struct report_rss *r)
 {
 	json__key(j, "rss");
 	json__begin_object(j);
-	u64_field(j, "peak_bytes", r->peak_bytes);
-	u64_field(j, "peak_time_ns", r->peak_time_ns);
-	u64_field(j, "peak_anon_bytes", r->peak_anon_bytes);
-	u64_field(j, "peak_file_bytes", r->peak_file_bytes);
-	u64_field(j, "peak_shmem_bytes", r->peak_shmem_bytes);
-	u64_field(j, "peak_swap_bytes", r->peak_swap_bytes);
-	u64_field(j, "approx_peak_bytes", r->approx_peak_bytes);
-	u64_field(j, "max_drift_bytes", r->max_drift_bytes);
-	u64_field(j, "kernel_hiwater_bytes", r->kernel_hiwater_bytes);
-	u64_field(j, "start_bytes", r->start_bytes);
-	u64_field(j, "events", r->events);
+	json__u64_field(j, "peak_bytes", r->peak_bytes);
+	json__u64_field(j, "peak_time_ns", r->peak_time_ns);
+	json__u64_field(j, "peak_anon_bytes", r->peak_anon_bytes);
+	json__u64_field(j, "peak_file_bytes", r->peak_file_bytes);
+	json__u64_field(j, "peak_shmem_bytes", r->peak_shmem_bytes);
+	json__u64_field(j, "peak_swap_bytes", r->peak_swap_bytes);
+	json__u64_field(j, "approx_peak_bytes", r->approx_peak_bytes);
+	json__u64_field(j, "max_drift_bytes", r->max_drift_bytes);
+	json__u64_field(j, "kernel_hiwater_bytes", r->kernel_hiwater_bytes);
+	json__u64_field(j, "start_bytes", r->start_bytes);
+	json__u64_field(j, "events", r->events);
 	json__end_object(j);
 }
 
@@ -106,21 +94,21 @@ static void process(struct json *j, const struct report_proc *p)
 	size_t i;
 
 	json__begin_object(j);
-	u64_field(j, "pid", p->pid);
-	u64_field(j, "ppid", p->ppid);
-	str_field(j, "comm", p->comm);
+	json__u64_field(j, "pid", p->pid);
+	json__u64_field(j, "ppid", p->ppid);
+	json__string_field(j, "comm", p->comm);
 	json__key(j, "argv");
 	json__begin_array(j);
 	for (i = 0; i < p->argc; i++)
 		json__string(j, p->argv[i]);
 	json__end_array(j);
-	u64_field(j, "peak_bytes", p->peak_bytes);
-	u64_field(j, "peak_time_ns", p->peak_time_ns);
-	u64_field(j, "bytes_at_tree_peak", p->bytes_at_tree_peak);
-	u64_field(j, "live_bytes_at_end", p->live_bytes_at_end);
-	u64_field(j, "allocations", p->allocs);
-	u64_field(j, "frees", p->frees);
-	u64_field(j, "start_ns", p->start_ns);
+	json__u64_field(j, "peak_bytes", p->peak_bytes);
+	json__u64_field(j, "peak_time_ns", p->peak_time_ns);
+	json__u64_field(j, "bytes_at_tree_peak", p->bytes_at_tree_peak);
+	json__u64_field(j, "live_bytes_at_end", p->live_bytes_at_end);
+	json__u64_field(j, "allocations", p->allocs);
+	json__u64_field(j, "frees", p->frees);
+	json__u64_field(j, "start_ns", p->start_ns);
 	json__key(j, "end_ns");
 	if (p->alive)
 		json__null(j);
@@ -138,7 +126,7 @@ static void process(struct json *j, const struct report_proc *p)
 		json__null(j);
 	json__key(j, "heap_traced");
 	json__bool(j, !p->heap_note);
-	str_field(j, "heap_note", p->heap_note);
+	json__string_field(j, "heap_note", p->heap_note);
 	json__key(j, "trace_failed");
 	json__bool(j, p->untraced);
 	json__key(j, "probes_removed");
@@ -156,7 +144,7 @@ static void timeline(struct json *j, const struct report_timeline *tl)
 
 	json__key(j, "timeline");
 	json__begin_object(j);
-	u64_field(j, "interval_ns", tl->interval_ns);
+	json__u64_field(j, "interval_ns", tl->interval_ns);
 	json__u64_array(j, "t_ns", tl->t_ns, tl->n);
 	json__u64_array(j, "heap_bytes", tl->heap, tl->n);
 	json__u64_array(j, "rss_bytes", tl->rss, tl->n);
@@ -166,8 +154,8 @@ static void timeline(struct json *j, const struct report_timeline *tl)
 		const struct report_series *s = &tl->procs[i];
 
 		json__begin_object(j);
-		u64_field(j, "pid", s->pid);
-		u64_field(j, "first", s->first);
+		json__u64_field(j, "pid", s->pid);
+		json__u64_field(j, "first", s->first);
 		json__u64_array(j, "heap_bytes", s->heap, s->n);
 		json__u64_array(j, "rss_bytes", s->rss, s->n);
 		json__end_object(j);
@@ -187,8 +175,8 @@ static void counters(struct json *j, const char *key, const struct report *r, in
 		if (report_counters[i].loss != losses)
 			continue;
 		if (i == PT_LOST_ALLOCS_FULL)
-			u64_field(j, "map_full", report__map_full(&r->lost));
-		u64_field(j, report_counters[i].json, r->lost.count[i]);
+			json__u64_field(j, "map_full", report__map_full(&r->lost));
+		json__u64_field(j, report_counters[i].json, r->lost.count[i]);
 	}
 	json__end_object(j);
 }
@@ -203,11 +191,11 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 
 	json__init(&j, out, 1);
 	json__begin_object(&j);
-	u64_field(&j, "peaktrace", 1);
+	json__u64_field(&j, "peaktrace", 1);
 	json__key(&j, "complete");
 	json__bool(&j, !report__has_losses(r));
-	u64_field(&j, "duration_ns", r->duration_ns);
-	str_field(&j, "stopped_by", r->stopped_by);
+	json__u64_field(&j, "duration_ns", r->duration_ns);
+	json__string_field(&j, "stopped_by", r->stopped_by);
 	json__key(&j, "heap_traced");
 	json__bool(&j, !r->rss_only);
 	json__key(&j, "warnings");
@@ -218,18 +206,18 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 
 	json__key(&j, "tree");
 	json__begin_object(&j);
-	u64_field(&j, "peak_bytes", r->peak_bytes);
-	u64_field(&j, "peak_time_ns", r->peak_time_ns);
-	u64_field(&j, "live_bytes_at_end", r->live_bytes_at_end);
-	u64_field(&j, "heap_at_rss_peak_bytes", r->heap_at_rss_peak_bytes);
+	json__u64_field(&j, "peak_bytes", r->peak_bytes);
+	json__u64_field(&j, "peak_time_ns", r->peak_time_ns);
+	json__u64_field(&j, "live_bytes_at_end", r->live_bytes_at_end);
+	json__u64_field(&j, "heap_at_rss_peak_bytes", r->heap_at_rss_peak_bytes);
 	json__key(&j, "rss");
 	json__begin_object(&j);
-	u64_field(&j, "peak_bytes", r->rss.peak_bytes);
-	u64_field(&j, "peak_time_ns", r->rss.peak_time_ns);
-	u64_field(&j, "peak_shmem_bytes", r->rss.peak_shmem_bytes);
-	u64_field(&j, "at_heap_peak_bytes", r->rss.at_heap_peak_bytes);
-	u64_field(&j, "drift_bound_bytes", r->rss.drift_bound_bytes);
-	str_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
+	json__u64_field(&j, "peak_bytes", r->rss.peak_bytes);
+	json__u64_field(&j, "peak_time_ns", r->rss.peak_time_ns);
+	json__u64_field(&j, "peak_shmem_bytes", r->rss.peak_shmem_bytes);
+	json__u64_field(&j, "at_heap_peak_bytes", r->rss.at_heap_peak_bytes);
+	json__u64_field(&j, "drift_bound_bytes", r->rss.drift_bound_bytes);
+	json__string_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
 			 "count once per process that maps them");
 	json__end_object(&j);
 	stacks(&j, &r->stacks, (unsigned)-1);
