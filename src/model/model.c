@@ -37,15 +37,14 @@ static int view_build(struct report *r, const struct collected *c, const size_t 
 		      size_t hi, int proc_peak, struct report_view *out)
 {
 	struct ranked *v = calloc(hi > lo ? hi - lo : 1, sizeof(*v));
-	size_t j, n = 0;
+	size_t i, j, n = 0;
 
 	out->v = NULL;
 	out->n = 0;
 	if (!v)
 		return -1;
 	for (j = lo; j < hi; j++) {
-		size_t i = idx[j];
-		const struct collected_stack *s = &c->stacks[i];
+		const struct collected_stack *s = &c->stacks[idx[j]];
 		const struct collected_proc *p;
 		__u64 bytes, count;
 
@@ -58,7 +57,7 @@ static int view_build(struct report *r, const struct collected *c, const size_t 
 			pt_model_stack_at_tree_peak(&c->global, &p->p, &s->rec, &bytes, &count);
 		if (!bytes)
 			continue;
-		v[n].rec = i;
+		v[n].rec = idx[j];
 		v[n].instance = s->key.instance;
 		v[n].stack_id = s->key.stack_id;
 		v[n].bytes = bytes;
@@ -73,8 +72,7 @@ static int view_build(struct report *r, const struct collected *c, const size_t 
 			return -1;
 		}
 	}
-	for (j = 0; j < n; j++) {
-		size_t i = j;
+	for (i = 0; i < n; i++) {
 		struct report_trace *tr = &r->traces[v[i].rec];
 		const struct collected_proc *p = collect__proc(c, v[i].instance);
 
@@ -137,12 +135,11 @@ static void proc_rss(struct report_rss *out, const struct pt_proc *p, uint64_t t
 
 /* Stack indices ordered by instance, so that each process's view reads its
  * own (a run of 12 000 processes read every stack once per process). */
-static const struct collected *sort_c;
-
-static int cmp_by_instance(const void *a, const void *b)
+static int cmp_by_instance(const void *a, const void *b, void *ctx)
 {
-	uint32_t x = sort_c->stacks[*(const size_t *)a].key.instance;
-	uint32_t y = sort_c->stacks[*(const size_t *)b].key.instance;
+	const struct collected *c = ctx;
+	uint32_t x = c->stacks[*(const size_t *)a].key.instance;
+	uint32_t y = c->stacks[*(const size_t *)b].key.instance;
 
 	return x < y ? -1 : x > y;
 }
@@ -181,8 +178,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	r->ntraces = c->nstacks;
 	for (i = 0; i < c->nstacks; i++)
 		idx[i] = i;
-	sort_c = c;
-	qsort(idx, c->nstacks, sizeof(*idx), cmp_by_instance);
+	qsort_r(idx, c->nstacks, sizeof(*idx), cmp_by_instance, (void *)c);
 
 	r->rss.peak_bytes = c->global.rss_peak * page;
 	r->rss.peak_time_ns = c->global.rss_peak ? since(c->global.rss_peak_time_ns, t0_ns) : 0;
