@@ -11,9 +11,18 @@
 void timeline__init(struct report_timeline *tl, uint64_t interval_ns, uint64_t t0_ns)
 {
 	memset(tl, 0, sizeof(*tl));
-	tl->interval_ns = interval_ns;
 	tl->t0_ns = t0_ns;
 	tl->next_ns = t0_ns;
+	if (!interval_ns)
+		return;
+	/* the tree's series never grow past TIMELINE_POINTS: made whole */
+	tl->t_ns = calloc(TIMELINE_POINTS, sizeof(*tl->t_ns));
+	tl->heap = calloc(TIMELINE_POINTS, sizeof(*tl->heap));
+	tl->rss = calloc(TIMELINE_POINTS, sizeof(*tl->rss));
+	if (tl->t_ns && tl->heap && tl->rss) {
+		tl->cap = TIMELINE_POINTS;
+		tl->interval_ns = interval_ns;
+	}
 }
 
 static uint64_t max_u64(uint64_t a, uint64_t b)
@@ -62,18 +71,18 @@ static void halve(struct report_timeline *tl)
 	tl->interval_ns *= 2;
 }
 
-static struct report_series *series_of(struct report_timeline *tl, const struct proc_info *pi)
+/* The image's series, made at its first sample (its index kept in the
+ * process table, so a sample does not search the series). */
+static struct report_series *series_of(struct report_timeline *tl, struct proc_info *pi)
 {
 	struct report_series *s;
-	size_t i;
 
-	/* the newest first: a series is extended at each sample */
-	for (i = tl->nprocs; i-- > 0;)
-		if (tl->procs[i].instance == pi->instance)
-			return &tl->procs[i];
+	if (pi->series)
+		return &tl->procs[pi->series - 1];
 	if (vec_grow((void **)&tl->procs, &tl->capprocs, tl->nprocs + 1, sizeof(*tl->procs), 16))
 		return NULL;
 	s = &tl->procs[tl->nprocs++];
+	pi->series = (uint32_t)tl->nprocs;
 	memset(s, 0, sizeof(*s));
 	s->pid = pi->tgid;
 	s->instance = pi->instance;
@@ -99,7 +108,7 @@ static void series_add(struct report_series *s, size_t at, uint64_t heap, uint64
 }
 
 void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_bpf *skel,
-		    const struct proctable *procs, uint64_t page)
+		    struct proctable *procs, uint64_t page)
 {
 	int fd = bpf_map__fd(skel->maps.procs);
 	struct pt_global g;
@@ -110,22 +119,14 @@ void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_b
 	tl->next_ns = now + tl->interval_ns;
 	if (collect__read_global(&g, skel))
 		return;
-	if (tl->n == TIMELINE_POINTS)
+	if (tl->n == tl->cap)
 		halve(tl);
-	if (tl->n == tl->cap) {
-		size_t c1 = tl->cap, c2 = tl->cap;
-
-		if (vec_grow((void **)&tl->t_ns, &c1, tl->n + 1, sizeof(uint64_t), 256) ||
-		    vec_grow((void **)&tl->heap, &c2, tl->n + 1, sizeof(uint64_t), 256) ||
-		    vec_grow((void **)&tl->rss, &tl->cap, tl->n + 1, sizeof(uint64_t), 256))
-			return;
-	}
 	tl->t_ns[tl->n] = now - tl->t0_ns;
 	tl->heap[tl->n] = g.live_bytes;
 	tl->rss[tl->n] = g.rss_live * page;
 	tl->n++;
 	for (i = 0; i < procs->n; i++) {
-		const struct proc_info *pi = &procs->v[i];
+		struct proc_info *pi = &procs->v[i];
 		struct report_series *s;
 		struct pt_proc p;
 		__u32 key = pi->instance;
