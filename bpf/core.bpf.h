@@ -18,6 +18,10 @@ const volatile __u32 bare_probes = 0;
 const volatile __u32 nr_cpus = 1;
 /* Deepest user stack unwound (--stack-depth), at most PT_MAX_STACK_DEPTH. */
 const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
+/* Blocks smaller than this many bytes have their stack captured with
+ * probability size / sample_bytes (--sample-bytes; 0: every stack,
+ * --exact-stacks).  See heap_alloc(). */
+const volatile __u64 sample_bytes = 0;
 /* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;

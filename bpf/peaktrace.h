@@ -20,6 +20,14 @@
 #define PT_MAX_STACK_DEPTH 127
 /* Stack id used when the user stack could not be captured. */
 #define PT_STACK_NONE 0
+/*
+ * Stack sampling of small blocks (bpf/heap/heap.bpf.h): a block smaller
+ * than the sampling rate is charged to its stack's record tagged
+ * PT_STACK_SMALL (stack id | tag) when sampled, else to the image's
+ * PT_STACK_UNSAMPLED record.  Stack hashes never have the tag bit.
+ */
+#define PT_STACK_SMALL (1ULL << 63)
+#define PT_STACK_UNSAMPLED (~0ULL)
 /* Bytes of user stack copied at once above %rsp for the frame walk. */
 #define PT_STACK_COPY 1024
 /* Allocation tables at most (see "allocs" in bpf/heap/heap.bpf.h). */

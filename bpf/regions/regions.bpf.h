@@ -164,7 +164,7 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 	struct pt_stack_rec *rec;
 	struct pt_proc *p;
 
-	rec = stack_rec_current(ctx, inst, &r.stack_id);
+	rec = stack_rec_current(ctx, inst, 0, &r.stack_id);
 	if (!rec)
 		return 0;
 	if (bpf_map_update_elem(&regions, &key, &r, BPF_NOEXIST)) {

@@ -37,7 +37,9 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 
 	if (!sc)
 		return PT_STACK_NONE;
-	sid = unwind_native(ctx, sc, inst);
+	sid = unwind_native(ctx, sc, inst) & ~PT_STACK_SMALL;
+	if (sid == PT_STACK_NONE || sid == (PT_STACK_UNSAMPLED & ~PT_STACK_SMALL))
+		sid = 1;
 	if (!bpf_map_lookup_elem(&stacks, &sid) &&
 	    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&stacks, &sid)) {
@@ -47,19 +49,15 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 	return sid;
 }
 
-/* The record of the calling user stack in this image, made if new (its id
- * in *sid_out); NULL if the map is full.  Inlined: a subprogram cannot
- * return a pointer into a map. */
-static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst,
-							       __u64 *sid_out)
+/* The record of stack sid in image inst, made if new (*made set); NULL if
+ * the map is full.  Inlined: a subprogram cannot return a pointer into a
+ * map. */
+static __always_inline struct pt_stack_rec *stack_rec_of(__u32 inst, __u64 sid, int *made)
 {
-	struct pt_stack_key key = { .instance = inst };
+	struct pt_stack_key key = { .instance = inst, .stack_id = sid };
 	struct pt_stack_rec zero = {}, *rec;
-	struct unwind_scratch *sc;
-	__u64 sid = stack_id_current(ctx, inst);
 
-	key.stack_id = sid;
-	*sid_out = sid;
+	*made = 0;
 	rec = bpf_map_lookup_elem(&stack_recs, &key);
 	if (rec)
 		return rec;
@@ -69,13 +67,31 @@ static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 i
 			lost_inc(PT_LOST_STACKS_FULL);
 		return rec;
 	}
+	*made = 1;
+	return bpf_map_lookup_elem(&stack_recs, &key);
+}
+
+/* The record of the calling user stack in this image, its id or'ed with
+ * tag (0 or PT_STACK_SMALL), made if new; its id in *sid_out. */
+static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 inst, __u64 tag,
+							       __u64 *sid_out)
+{
+	__u64 sid = stack_id_current(ctx, inst);
+	struct unwind_scratch *sc;
+	struct pt_stack_rec *rec;
+	int made;
+
+	*sid_out = sid | tag;
+	rec = stack_rec_of(inst, sid | tag, &made);
+	if (!made)
+		return rec;
 	/* a new record: its stack's flags, still in the scratch space */
 	sc = unwind_scratch_get();
 	if (sc && sid != PT_STACK_NONE && sc->truncated)
 		lost_inc(PT_LOST_TRUNCATED);
 	if (sc && sid != PT_STACK_NONE && sc->partial)
 		lost_inc(PT_LOST_PARTIAL);
-	return bpf_map_lookup_elem(&stack_recs, &key);
+	return rec;
 }
 
 #endif

@@ -43,6 +43,8 @@ enum {
 	OPT_STACK_DEPTH,
 	OPT_FRAME_POINTERS,
 	OPT_INTERVAL,
+	OPT_SAMPLE_BYTES,
+	OPT_EXACT_STACKS,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
@@ -60,6 +62,14 @@ static const struct argp_option opts[] = {
 	  "built without them", 2 },
 	{ "stack-depth", OPT_STACK_DEPTH, "N", 0,
 	  "Frames unwound per stack, 1-127 (default 127: deep Python and C++ stacks whole)", 2 },
+	{ "sample-bytes", OPT_SAMPLE_BYTES, "N", 0,
+	  "Capture the stack of a block smaller than N bytes with probability size/N "
+	  "(default 16384): totals and peaks stay exact, blocks of N bytes or more keep "
+	  "exact stacks, and the split of small blocks' bytes between stacks is estimated "
+	  "(standard error about sqrt(N x bytes) per stack)", 2 },
+	{ "exact-stacks", OPT_EXACT_STACKS, NULL, 0,
+	  "Capture the stack of every block (no sampling; slower on programs that make "
+	  "many small blocks)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
 	  "milliseconds (default 20; 0: no timeline)", 2 },
@@ -161,6 +171,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --interval '%s': expected milliseconds, 0 to 3600000",
 				   arg);
 		break;
+	case OPT_SAMPLE_BYTES:
+		/* the BPF draw multiplies a 32-bit random number by it */
+		if (parse_range(arg, 1, 1u << 30, &o->sample_bytes))
+			argp_error(state, "invalid --sample-bytes '%s': expected 1 to %u (or "
+				   "--exact-stacks for no sampling)", arg, 1u << 30);
+		break;
+	case OPT_EXACT_STACKS:
+		o->exact_stacks = 1;
+		break;
 	case OPT_STACK_DEPTH:
 		if (parse_range(arg, 1, PT_MAX_STACK_DEPTH, &o->stack_depth))
 			argp_error(state, "invalid --stack-depth '%s': expected 1 to 127", arg);
@@ -239,6 +258,7 @@ int options__parse(int argc, char **argv, struct options *o)
 	o->max_procs = 16384;
 	o->stack_depth = 127;
 	o->interval_ms = 20;
+	o->sample_bytes = PT_SAMPLE_BYTES_DEFAULT;
 	/* argp exits with argp_err_exit_status on usage errors. */
 	argp_err_exit_status = PT_EXIT_USAGE;
 	if (argp_parse(&argp, argc, argv, ARGP_IN_ORDER, NULL, o))

@@ -17,6 +17,10 @@ enum pt_exit {
 	PT_EXIT_NOTFOUND = 127,	/* CMD not found */
 };
 
+/* --sample-bytes by default: see heap_stack_rec() in bpf/heap/heap.bpf.h
+ * for the choice. */
+#define PT_SAMPLE_BYTES_DEFAULT 16384
+
 struct options {
 	pid_t pid;		/* -p, or 0 */
 	char **argv;		/* the command after --, or NULL */
@@ -37,6 +41,8 @@ struct options {
 	uint32_t stack_depth;	/* --stack-depth */
 	int frame_pointers;	/* --frame-pointers: no unwind tables */
 	uint32_t interval_ms;	/* --interval: timeline sampling, 0 = none */
+	uint32_t sample_bytes;	/* --sample-bytes */
+	int exact_stacks;	/* --exact-stacks: sample_bytes not used */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

@@ -74,6 +74,7 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 		      &p, &c->nstacks))
 		goto oom;
 	c->stacks = p;
+	c->sample_bytes = skel->rodata->sample_bytes;
 	if (READ_HASH(bpf_map__fd(skel->maps.vmas), struct collected_vma, key, v,
 		      &p, &c->nvmas))
 		goto oom;

@@ -19,6 +19,9 @@ struct collected_proc {
 struct collected_stack {
 	struct pt_stack_key key;
 	struct pt_stack_rec rec;
+	/* of rec's bytes at the tree's peak and at its process's peak, those
+	 * estimated from sampled small blocks (src/model/sampling.c) */
+	uint64_t est_tree_bytes, est_proc_bytes;
 };
 
 struct collected_vma {
@@ -35,6 +38,14 @@ struct collected {
 	struct collected_vma *vmas; /* sorted by (instance, start) */
 	size_t nvmas;
 	uint64_t lost[PT_LOST_COUNT];
+	/* Stack sampling of small blocks (0: every stack captured), and what
+	 * src/model/sampling.c found at the tree's peak. */
+	uint64_t sample_bytes;
+	struct {
+		uint64_t small_bytes;	/* in blocks smaller than sample_bytes */
+		uint64_t sampled_blocks;/* of those, blocks with a stack */
+		uint64_t unattributed_bytes; /* in processes with no sample */
+	} sampling;
 };
 
 struct peaktrace_bpf;

@@ -11,7 +11,7 @@ struct ranked {
 	size_t rec;		/* index in collected stacks = index of its trace */
 	uint32_t instance;
 	uint64_t stack_id;
-	uint64_t bytes, count;
+	uint64_t bytes, count, estimated;
 };
 
 static int cmp_ranked(const void *a, const void *b)
@@ -62,6 +62,7 @@ static int view_build(struct report *r, const struct collected *c, const size_t 
 		v[n].stack_id = s->key.stack_id;
 		v[n].bytes = bytes;
 		v[n].count = count;
+		v[n].estimated = proc_peak ? s->est_proc_bytes : s->est_tree_bytes;
 		n++;
 	}
 	qsort(v, n, sizeof(*v), cmp_ranked);
@@ -81,6 +82,7 @@ static int view_build(struct report *r, const struct collected *c, const size_t 
 		tr->pid = p ? p->p.tgid : 0;
 		out->v[i].bytes = v[i].bytes;
 		out->v[i].allocations = v[i].count;
+		out->v[i].estimated_bytes = v[i].estimated;
 		out->v[i].trace = tr;
 	}
 	out->n = n;
@@ -189,6 +191,10 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 	r->peak_bytes = c->global.peak_bytes;
 	r->peak_time_ns = c->global.peak_epoch ? since(c->global.peak_time_ns, t0_ns) : 0;
 	r->live_bytes_at_end = c->global.live_bytes;
+	r->sampling.sample_bytes = c->sample_bytes;
+	r->sampling.small_bytes = c->sampling.small_bytes;
+	r->sampling.sampled_blocks = c->sampling.sampled_blocks;
+	r->sampling.unattributed_bytes = c->sampling.unattributed_bytes;
 	if (view_build(r, c, idx, 0, c->nstacks, 0, &r->stacks))
 		goto out;
 
@@ -298,6 +304,23 @@ static long address_chain(struct report *r, const struct model_sources *src,
 	return frames__chain(r->frames, tr->instance, ip, out);
 }
 
+/* The small blocks of a process with no sampled one (src/model/sampling.c):
+ * one frame that says so, so every writer shows it as a stack. */
+static int unsampled_frame(struct report *r, struct report_trace *tr)
+{
+	static const struct report_frame label = {
+		.function = "[small blocks: no stack sampled]", .kind = PT_FRAME_NATIVE,
+	};
+	const struct report_frame *f = frames__intern(r->frames, &label);
+
+	tr->frames = f ? malloc(sizeof(*tr->frames)) : NULL;
+	if (!tr->frames)
+		return -1;
+	tr->frames[0] = f;
+	tr->nframes = 1;
+	return 0;
+}
+
 static int trace_symbolize(struct report *r, const struct model_sources *src,
 			   struct report_trace *tr)
 {
@@ -310,6 +333,8 @@ static int trace_symbolize(struct report *r, const struct model_sources *src,
 	tr->symbolized = 1;
 	if (tr->stack_id == PT_STACK_NONE)
 		return 0;
+	if (tr->stack_id == PT_STACK_UNSAMPLED)
+		return unsampled_frame(r, tr);
 	nips = src->stack(src->ctx, tr->stack_id, ips, PT_MAX_STACK_DEPTH, &flags);
 	if (nips < 0)
 		return 0;	/* not in the map: shown without frames */

@@ -47,6 +47,9 @@ struct report_trace {
 struct report_stack {
 	uint64_t bytes;
 	uint64_t allocations;
+	/* of bytes, those estimated from sampled small blocks (and of
+	 * allocations, all but the blocks of --sample-bytes or more) */
+	uint64_t estimated_bytes;
 	const struct report_trace *trace;
 };
 
@@ -139,6 +142,13 @@ struct report {
 	size_t ntraces;
 	struct frame_table *frames;
 	struct report_timeline timeline;	/* empty if not sampled */
+	struct {
+		uint64_t sample_bytes;	/* 0: every stack exact (--exact-stacks) */
+		uint64_t small_bytes;	/* at the tree's peak, in blocks below it */
+		uint64_t sampled_blocks;
+		uint64_t unattributed_bytes; /* of small_bytes, in processes with
+					      * no sampled block then */
+	} sampling;
 };
 
 /* Each counter: its JSON name, whether it is a loss, and for the text

@@ -55,6 +55,7 @@ static void stacks(struct json *j, const struct report_view *view, unsigned top)
 		json__u64(j, v[i].bytes);
 		json__key(j, "allocations");
 		json__u64(j, v[i].allocations);
+		json__u64_field(j, "estimated_bytes", v[i].estimated_bytes);
 		json__key(j, "pid");
 		json__u64(j, v[i].trace->pid);
 		json__key(j, "truncated");
@@ -198,6 +199,13 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	json__string_field(&j, "stopped_by", r->stopped_by);
 	json__key(&j, "heap_traced");
 	json__bool(&j, !r->rss_only);
+	json__key(&j, "stack_sampling");
+	json__begin_object(&j);
+	json__u64_field(&j, "sample_bytes", r->sampling.sample_bytes);
+	json__u64_field(&j, "small_bytes_at_peak", r->sampling.small_bytes);
+	json__u64_field(&j, "sampled_blocks_at_peak", r->sampling.sampled_blocks);
+	json__u64_field(&j, "unattributed_bytes_at_peak", r->sampling.unattributed_bytes);
+	json__end_object(&j);
 	json__key(&j, "warnings");
 	json__begin_array(&j);
 	for (i = 0; i < r->nwarnings; i++)

@@ -53,6 +53,21 @@ static void frames(FILE *out, const struct report_trace *s)
 		fprintf(out, "        ... (the unwinder could go no further)\n");
 }
 
+/* How the small blocks' bytes were split between stacks, if they were. */
+static void sampling_line(FILE *out, const struct report *r)
+{
+	char b1[32], b2[32];
+
+	if (!r->sampling.sample_bytes || !r->sampling.small_bytes)
+		return;
+	fprintf(out, "  ~ estimated: %s of the peak is in blocks under %s, split between stacks by "
+		"%llu sampled blocks (--sample-bytes; standard error about sqrt(%s x bytes) per "
+		"stack; --exact-stacks for exact ones)\n",
+		report__bytes(r->sampling.small_bytes, b1, sizeof(b1)),
+		report__bytes(r->sampling.sample_bytes, b2, sizeof(b2)),
+		(unsigned long long)r->sampling.sampled_blocks, b2);
+}
+
 /* The first `top` stacks of a view, and what the rest hold. */
 static void stack_list(FILE *out, const struct report_view *view, unsigned top)
 {
@@ -61,8 +76,10 @@ static void stack_list(FILE *out, const struct report_view *view, unsigned top)
 	char b[32];
 
 	for (i = 0; i < n; i++) {
-		fprintf(out, "  #%zu  %s in %llu allocation%s, pid %u\n", i + 1,
-			report__bytes(v[i].bytes, b, sizeof(b)),
+		const char *est = v[i].estimated_bytes ? "~" : "";
+
+		fprintf(out, "  #%zu  %s%s in %s%llu allocation%s, pid %u\n", i + 1, est,
+			report__bytes(v[i].bytes, b, sizeof(b)), est,
 			(unsigned long long)v[i].allocations, v[i].allocations == 1 ? "" : "s",
 			v[i].trace->pid);
 		frames(out, v[i].trace);
@@ -344,6 +361,7 @@ int report__write_text(const struct report *r, FILE *out, const struct writer_op
 	fprintf(out, "\nStacks holding memory at the tree peak:\n");
 	if (!r->stacks.n)
 		fprintf(out, "  (none)\n");
+	sampling_line(out, r);
 	stack_list(out, &r->stacks, top);
 
 	/* own-peak sections for the images that matter: a tenth of the tree

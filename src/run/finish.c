@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "model/model.h"
+#include "model/sampling.h"
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
 #include "report/writers.h"
@@ -89,6 +90,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	r->show_drift = s->o->drift;
 	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);
 	if (collect__add_vmas(&s->collected, s->sweep.vmas, s->sweep.nvmas) ||
+	    sampling__fold(&s->collected) ||
 	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)) ||
 	    model__symbolize(r, &src, stacks_needed(s))) {
 		snprintf(err, errlen, "out of memory building the report");

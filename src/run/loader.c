@@ -163,6 +163,7 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
 	s->skel->rodata->bare_probes = o->bare_probes;
 	s->skel->rodata->max_depth = o->stack_depth;
+	s->skel->rodata->sample_bytes = o->exact_stacks ? 0 : o->sample_bytes;
 	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 	if (libbpf_num_possible_cpus() > PT_MAX_CPUS) {
 		snprintf(err, errlen, "more than %d possible CPUs: exact RSS cannot sum them all",

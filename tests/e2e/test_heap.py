@@ -73,7 +73,7 @@ def test_allocation_apis():
 
 def test_allocator_arenas_and_thread_stacks_are_not_heap():
     """Threads whose first allocator call is free(): glibc's arenas and stacks stay out."""
-    pt = peaktrace(["-q", "--", victim("arena_free")])
+    pt = peaktrace(["-q", "--exact-stacks", "--", victim("arena_free")])  # 2 KiB blocks
     r = pt.report
     eq(pt.returncode, 0, "exit status")
     assert_complete(r)
@@ -194,3 +194,50 @@ def test_map_full_is_counted():
     check(r["tree"]["peak_bytes"] <= 1024 * 100 + LIBC_ALLOWANCE, "peak only of what was counted")
     check("INCOMPLETE" in pt.stderr.split("\n\n")[0],
           f"the text report says so at its top: {pt.stderr[:200]!r}")
+
+
+def test_small_block_stacks_sampled():
+    """Blocks under --sample-bytes have their stacks sampled: the peak stays
+    exact, large blocks keep exact stacks, and each stack's small bytes are
+    an estimate within 5 standard errors (sqrt(rate x bytes)) whose parts
+    sum exactly to the small-block bytes at the peak; --exact-stacks gives
+    every stack exactly."""
+    rate = 16 * KiB
+    pt = peaktrace(["--", victim("smallblocks")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    within(r["tree"]["peak_bytes"], 60 * MiB, LIBC_ALLOWANCE, "tree peak (exact)")
+    sm = r["stack_sampling"]
+    eq(sm["sample_bytes"], rate, "the default sampling rate")
+    within(sm["small_bytes_at_peak"], 40 * MiB, LIBC_ALLOWANCE, "small-block bytes at the peak")
+    # 40 MiB at one sample per 16 KiB: 2560 expected, Poisson
+    check(abs(sm["sampled_blocks_at_peak"] - 2560) < 5 * 2560 ** 0.5,
+          f"sampled blocks at the peak: {sm}")
+    st = r["tree"]["stacks"]
+    big = stack_of(st, "big")
+    eq((big["bytes"], big["allocations"], big["estimated_bytes"]), (20 * MiB, 1, 0),
+       "the 20 MiB block: exact")
+    eq(sum(s["estimated_bytes"] for s in st), sm["small_bytes_at_peak"],
+       "the estimates sum to the exact small-block bytes")
+    eq(sum(s["bytes"] for s in st), r["tree"]["peak_bytes"], "the stacks sum to the peak")
+    for fn, true_bytes in (("fill_a", 32 * MiB), ("fill_b", 8 * MiB)):
+        s = stack_of(st, fn)
+        check(s is not None, f"{fn} sampled at all: {[x['frames'][:1] for x in st]}")
+        eq(s["estimated_bytes"], s["bytes"], f"{fn}: all its bytes are estimated")
+        err = 5 * (rate * true_bytes) ** 0.5
+        check(abs(s["bytes"] - true_bytes) <= err,
+              f"{fn}: {s['bytes']} estimated, {true_bytes} true, allowed +-{err:.0f}")
+        check(abs(s["allocations"] - true_bytes // KiB) <= err / KiB,
+              f"{fn}: {s['allocations']} blocks estimated, {true_bytes // KiB} true")
+    check("~ estimated: " in pt.stderr and "  #1  ~" in pt.stderr,
+          f"the text report marks the estimates: {pt.stderr}")
+
+    pt = peaktrace(["-q", "--exact-stacks", "--", victim("smallblocks")])
+    r = pt.report
+    assert_complete(r)
+    eq(r["stack_sampling"]["sample_bytes"], 0, "--exact-stacks: no sampling")
+    st = r["tree"]["stacks"]
+    eq(site_bytes(st, "fill_a"), (32 * MiB, 32768), "fill_a exactly")
+    eq(site_bytes(st, "fill_b"), (8 * MiB, 8192), "fill_b exactly")
+    eq(sum(s["estimated_bytes"] for s in st), 0, "nothing estimated")

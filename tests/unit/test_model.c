@@ -205,10 +205,10 @@ static void build_report(void)
 					 .peak_epoch = 1, .live_bytes = 5 } },
 	};
 	struct collected_stack stacks[4] = {
-		{ { 1, 0, 7 }, { .live_bytes = 100, .live_count = 1 } },
-		{ { 1, 0, 8 }, { .live_bytes = 300, .live_count = 3 } },
-		{ { 1, 0, 9 }, { .live_bytes = 200, .live_count = 2 } },
-		{ { 2, 0, 7 }, { .live_bytes = 5, .live_count = 1 } },
+		{ .key = { 1, 0, 7 }, .rec = { .live_bytes = 100, .live_count = 1 } },
+		{ .key = { 1, 0, 8 }, .rec = { .live_bytes = 300, .live_count = 3 } },
+		{ .key = { 1, 0, 9 }, .rec = { .live_bytes = 200, .live_count = 2 } },
+		{ .key = { 2, 0, 7 }, .rec = { .live_bytes = 5, .live_count = 1 } },
 	};
 	struct collected c = { .global = { .peak_bytes = 605, .peak_epoch = 3, .live_bytes = 605,
 					   .peak_time_ns = 2000 },
