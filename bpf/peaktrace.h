@@ -111,7 +111,11 @@ enum pt_rss_member {
 	X(INHERITED_FREES, "inherited_frees", NOTE,                                           \
 	  "%llu frees in forked children of blocks their parent allocated before the fork")   \
 	X(ALLOCATOR_FREES, "allocator_frees", NOTE,                                           \
-	  "%llu frees by the C library of its own blocks (thread caches at thread exit)")
+	  "%llu frees by the C library of its own blocks (thread caches at thread exit)")      \
+	X(PY_CUT, "python_frames_cut", NOTE,                                                  \
+	  "%llu stacks deeper than 64 Python frames: the innermost kept, the rest cut")       \
+	X(PY_CODES_LOST, "python_codes_lost", LOSS,                                           \
+	  "%llu Python code objects not copied (ring buffer full): their frames are unnamed")
 
 enum pt_lost {
 #define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
@@ -218,10 +222,69 @@ struct pt_tgid {
 /* A user stack, innermost frame first; keyed by a 64-bit hash of its ips. */
 #define PT_STACK_TRUNCATED 1	/* cut at the depth limit */
 #define PT_STACK_PARTIAL 2	/* unwinding stopped before the outermost frame */
+/*
+ * A Python frame (bpf/unwind/python.bpf.h): the code object running, where
+ * in it (bytes from the code object's start to the instruction running;
+ * userspace turns it into a line), and whether the frame was entered from
+ * C (the eval loop's frame that runs it ends there).
+ */
+#define PT_PY_MAX_FRAMES 64
+#define PT_PY_ENTRY 1
+struct pt_py_frame {
+	__u64 code;
+	__u64 fingerprint;	/* of the code object's header: addresses are reused */
+	__u32 instr_off;
+	__u32 flags;		/* PT_PY_* */
+};
+
 struct pt_stack {
 	__u32 nr;
 	__u32 flags;		/* PT_STACK_* */
 	__u64 ips[PT_MAX_STACK_DEPTH];
+	__u32 npy;		/* Python frames, innermost first */
+	__u32 pad;
+	struct pt_py_frame py[PT_PY_MAX_FRAMES];
+};
+
+/*
+ * How to find the Python frames of an image (src/python/detect.c fills it,
+ * keyed by instance): where the interpreter's autoTSSkey is, glibc's
+ * thread-specific data, and the CPython structure offsets of its version.
+ */
+struct pt_py_layout {
+	__u64 tss_key_addr;	/* &_PyRuntime.autoTSSkey._key (the pthread key) */
+	__u32 tsd_base;		/* struct pthread: first-level specific data */
+	__u32 tsd_stride;	/* bytes per key */
+	__u32 tsd_data;		/* the value within an entry */
+	__u32 tstate_cframe;	/* 3.11/3.12: tstate->cframe; 3.13: 0 */
+	__u32 cframe_frame;	/* cframe->current_frame (3.13: tstate's) */
+	__u32 frame_code, frame_previous, frame_instr, frame_entry, frame_owner;
+	__u32 code_filename, code_qualname, code_linetable, code_firstlineno;
+	__u32 str_state, str_ascii_data, str_compact_data;
+	__u32 bytes_size, bytes_data;
+	__u32 version;		/* 0x030b etc. */
+	__u32 pad;
+};
+
+/*
+ * A code object, copied the first time a stack shows it (its own ring
+ * buffer, py_codes): processes that exit before the report are named.
+ * Strings are the raw bytes of CPython's compact str (kind 1, 2 or 4
+ * bytes per character).
+ */
+#define PT_PY_NAME_LEN 128
+#define PT_PY_FILE_LEN 256
+#define PT_PY_LINETABLE_LEN 4096
+struct pt_py_code {
+	__u32 instance;
+	__u32 firstlineno;
+	__u64 code;
+	__u64 fingerprint;
+	__u16 qualname_len, filename_len, linetable_len;
+	__u8 qualname_kind, filename_kind;
+	char qualname[PT_PY_NAME_LEN];
+	char filename[PT_PY_FILE_LEN];
+	__u8 linetable[PT_PY_LINETABLE_LEN];
 };
 
 struct pt_stack_key {

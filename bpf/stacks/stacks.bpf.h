@@ -5,9 +5,9 @@
  * its hash; and the model record of that stack in the image (stack_recs,
  * model/model.h), made when a stack first holds memory there.
  *
- * Stack sources: the native walk today.  A second source (Python frames)
- * plugs in here, after unwind_native(), adding its frames to the same
- * record and mixing them into the same hash.
+ * Stack sources: the native walk, then the Python frames of a CPython
+ * image (unwind/python.bpf.h), added to the same record and mixed into the
+ * same hash.
  */
 #ifndef PT_BPF_STACKS_H
 #define PT_BPF_STACKS_H
@@ -15,6 +15,7 @@
 #include "core.bpf.h"
 #include "model/model.bpf.h"
 #include "unwind/native.bpf.h"
+#include "unwind/python.bpf.h"
 
 /* Distinct stacks, allocated per entry: room costs only when used. */
 struct {
@@ -37,7 +38,9 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 
 	if (!sc)
 		return PT_STACK_NONE;
-	sid = unwind_native(ctx, sc, inst) & ~PT_STACK_SMALL;
+	unwind_native(ctx, sc, inst);
+	sc->py_cut = 0;
+	sid = unwind_python(sc, inst) & ~PT_STACK_SMALL;
 	if (sid == PT_STACK_NONE || sid == (PT_STACK_UNSAMPLED & ~PT_STACK_SMALL))
 		sid = 1;
 	if (!bpf_map_lookup_elem(&stacks, &sid) &&
@@ -91,6 +94,8 @@ static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 i
 		lost_inc(PT_LOST_TRUNCATED);
 	if (sc && sid != PT_STACK_NONE && sc->partial)
 		lost_inc(PT_LOST_PARTIAL);
+	if (sc && sid != PT_STACK_NONE && sc->py_cut)
+		lost_inc(PT_LOST_PY_CUT);
 	return rec;
 }
 

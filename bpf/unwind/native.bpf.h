@@ -58,6 +58,7 @@ struct unwind_scratch {
 	struct pt_stack stack;
 	__u64 hash, prev_hash;
 	__u32 truncated, partial;
+	__u32 py_cut, pad;
 	__u64 ip, sp, bp;	/* the unwinder's registers */
 	__u64 copy_base, copied;
 	__u32 search_lo, search_hi, search_pc, search_first;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "cli/options.h"
 #include "peaktrace.h"
+#include "python/merge.h"
 #include "report/writers.h"
 
 const char *argp_program_version = "peaktrace 0.1";
@@ -45,6 +46,7 @@ enum {
 	OPT_INTERVAL,
 	OPT_SAMPLE_BYTES,
 	OPT_EXACT_STACKS,
+	OPT_PYTHON,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
@@ -70,6 +72,10 @@ static const struct argp_option opts[] = {
 	{ "exact-stacks", OPT_EXACT_STACKS, NULL, 0,
 	  "Capture the stack of every block (no sampling; slower on programs that make "
 	  "many small blocks)", 2 },
+	{ "python", OPT_PYTHON, "MODE", 0,
+	  "Python programs' stacks: merged (default: each eval-loop frame replaced by the "
+	  "Python functions and lines it ran, CPython's glue hidden unless -v), python (Python "
+	  "frames and the native ones below them), native (no Python frames)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
 	  "milliseconds (default 20; 0: no timeline)", 2 },
@@ -179,6 +185,17 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EXACT_STACKS:
 		o->exact_stacks = 1;
+		break;
+	case OPT_PYTHON:
+		if (!strcmp(arg, "merged"))
+			o->python = PY_MERGED;
+		else if (!strcmp(arg, "python"))
+			o->python = PY_ONLY;
+		else if (!strcmp(arg, "native"))
+			o->python = PY_OFF;
+		else
+			argp_error(state, "invalid --python '%s': expected merged, python or native",
+				   arg);
 		break;
 	case OPT_STACK_DEPTH:
 		if (parse_range(arg, 1, PT_MAX_STACK_DEPTH, &o->stack_depth))

@@ -43,6 +43,7 @@ struct options {
 	uint32_t interval_ms;	/* --interval: timeline sampling, 0 = none */
 	uint32_t sample_bytes;	/* --sample-bytes */
 	int exact_stacks;	/* --exact-stacks: sample_bytes not used */
+	int python;		/* --python: enum py_mode (python/merge.h) */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

@@ -85,6 +85,7 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 		alloc_tables__swept(t, skel, i,
 				    sweep_map(sw, t->fd[i], sizeof(struct pt_alloc_key),
 					      sizeof(struct pt_alloc), 0));
+	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout), 0);
 	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),
 		  sizeof(struct pt_region), 0);
 	sweep_map(sw, bpf_map__fd(skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),

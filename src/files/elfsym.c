@@ -104,13 +104,13 @@ int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
 	return load_segment_map(elf, vaddr, 0, off);
 }
 
-int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
-		     uint8_t *code, size_t len)
+/* The default version of the defined dynamic symbol name of one of the
+ * types in types (a bit per STT_*).  Returns 0, or -1 if absent. */
+static int find_symbol(struct elfsym *e, const char *name, unsigned types, GElf_Sym *out)
 {
 	Elf_Data *data = elf_getdata(e->dynsym, NULL);
 	size_t i, n;
 	GElf_Sym sym;
-	ssize_t got;
 
 	if (!data || !e->dynsym_hdr.sh_entsize)
 		return -1;
@@ -120,8 +120,7 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 
 		if (!gelf_getsym(data, i, &sym))
 			continue;
-		if (GELF_ST_TYPE(sym.st_info) != STT_FUNC &&
-		    GELF_ST_TYPE(sym.st_info) != STT_GNU_IFUNC)
+		if (!(types & (1u << GELF_ST_TYPE(sym.st_info))))
 			continue;
 		if (sym.st_shndx == SHN_UNDEF || !sym.st_value)
 			continue;
@@ -132,12 +131,48 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 		if (e->versym && (i + 1) * sizeof(GElf_Versym) <= e->versym->d_size &&
 		    (((GElf_Versym *)e->versym->d_buf)[i] & 0x8000))
 			continue;
-		if (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)
-			return -1; /* a resolver, not the function: not probed */
-		if (elf_vaddr_to_offset(e->elf, sym.st_value, file_offset))
-			return -1;
-		got = pread(e->f.fd, code, len, *file_offset);
-		return got < 0 ? -1 : (int)got;
+		*out = sym;
+		return 0;
 	}
 	return -1;
+}
+
+int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
+		     uint8_t *code, size_t len)
+{
+	GElf_Sym sym;
+	ssize_t got;
+
+	if (find_symbol(e, name, 1u << STT_FUNC | 1u << STT_GNU_IFUNC, &sym))
+		return -1;
+	if (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)
+		return -1; /* a resolver, not the function: not probed */
+	if (elf_vaddr_to_offset(e->elf, sym.st_value, file_offset))
+		return -1;
+	got = pread(e->f.fd, code, len, *file_offset);
+	return got < 0 ? -1 : (int)got;
+}
+
+int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t *size,
+		   void *buf, size_t len)
+{
+	uint64_t off;
+	GElf_Sym sym;
+	ssize_t got;
+
+	if (find_symbol(e, name, 1u << STT_OBJECT | 1u << STT_FUNC, &sym))
+		return -1;
+	*vaddr = sym.st_value;
+	*size = sym.st_size;
+	if (!len)
+		return 0;
+	if (elf_vaddr_to_offset(e->elf, sym.st_value, &off))
+		return -1;
+	got = pread(e->f.fd, buf, len, off);
+	return got < 0 ? -1 : (int)got;
+}
+
+Elf *elfsym__elf(struct elfsym *e)
+{
+	return e->elf;
 }

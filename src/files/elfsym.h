@@ -22,6 +22,14 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 		     uint8_t *code, size_t len);
 
 /*
+ * Finds the exported object or function name: its link-time address and
+ * size, and up to len bytes of it from the file (initialised data, code).
+ * Returns the number of bytes read (0 if len is 0), or -1 if absent.
+ */
+int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t *size,
+		   void *buf, size_t len);
+Elf *elfsym__elf(struct elfsym *e);
+/*
  * File offset <-> link-time address, through the PT_LOAD segment that holds
  * it.  Returns 0, or -1 if no segment does.
  */

@@ -351,6 +351,20 @@ static int trace_symbolize(struct report *r, const struct model_sources *src,
 		memcpy(v + n, chain, k * sizeof(*v));
 		n += k;
 	}
+	if (src->python) {
+		const struct report_frame **merged = NULL;
+		long m = src->python(src->ctx, tr->instance, tr->stack_id, v, n, r->frames, &merged);
+
+		if (m < 0) {
+			free(v);
+			return -1;
+		}
+		if (merged) {
+			free(v);
+			v = merged;
+			n = (size_t)m;
+		}
+	}
 	tr->frames = v;
 	tr->nframes = n;
 	return 0;

@@ -22,6 +22,13 @@ struct model_sources {
 	 * over by the model.  Returns how many (1..max). */
 	size_t (*symbolize)(void *ctx, uint32_t instance, uint64_t ip, struct report_frame *out,
 			    size_t max);
+	/* Optional (NULL: native frames only): the stack's frames with its
+	 * Python frames merged in (src/python/merge.h), given its native
+	 * frames native[0..nn); *out malloc'ed, frames interned in ft.
+	 * Returns how many, or -1 if memory ran out. */
+	long (*python)(void *ctx, uint32_t instance, uint64_t stack_id,
+		       const struct report_frame **native, size_t nn, struct frame_table *ft,
+		       const struct report_frame ***out);
 	void *ctx;
 };
 

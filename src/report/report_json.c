@@ -34,6 +34,8 @@ static void frame(struct json *j, const struct report_frame *f)
 	hex(j, "module_offset", f->module_offset);
 	json__key(j, "inlined");
 	json__bool(j, f->inlined);
+	json__key(j, "python");
+	json__bool(j, f->kind == PT_FRAME_PYTHON);
 	json__string_field(j, "kind", frame_kinds[f->kind < PT_FRAME_KIND_COUNT ? f->kind : 0]);
 	json__end_object(j);
 }

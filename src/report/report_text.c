@@ -41,6 +41,10 @@ static void frames(FILE *out, const struct report_trace *s)
 		}
 		if (f->inlined)
 			fputs(" (inlined)", out);
+		if (f->kind == PT_FRAME_PYTHON) {	/* its file says where */
+			fputc('\n', out);
+			continue;
+		}
 		fputs(" [", out);
 		utf8__write_safe(out, mod);
 		if (!f->function)

@@ -86,6 +86,16 @@ static void add_program_of(struct session *s, pid_t pid, const char *filename)
 		unwind__add_program(s->unwind, filename);
 }
 
+int on_py_code(void *ctx, void *data, size_t len)
+{
+	struct session *s = ctx;
+
+	/* out of memory: that code object's frames stay unnamed */
+	if (len >= sizeof(struct pt_py_code))
+		py_codes__add(&s->py.codes, data);
+	return 0;
+}
+
 int on_event(void *ctx, void *data, size_t len)
 {
 	struct session *s = ctx;

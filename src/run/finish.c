@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "model/model.h"
+#include "model/frames.h"
 #include "model/sampling.h"
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
@@ -58,6 +59,42 @@ static size_t symbolize(void *ctx, uint32_t instance, uint64_t ip, struct report
 	return symbolizer__frames(s->sym, &s->collected, instance, ip, 1, out, max);
 }
 
+/* A stack's Python frames (src/python/), merged with its native ones. */
+static long python_frames(void *ctx, uint32_t instance, uint64_t stack_id,
+			  const struct report_frame **native, size_t nn, struct frame_table *ft,
+			  const struct report_frame ***out)
+{
+	struct session *s = ctx;
+	const struct py_image *img = python__image(&s->py, instance);
+	const struct report_frame *py[PT_PY_MAX_FRAMES];
+	int entry[PT_PY_MAX_FRAMES];
+	struct pt_stack st;
+	__u64 key = stack_id;
+	size_t i, np;
+
+	*out = NULL;
+	if (!img || s->py.mode == PY_OFF ||
+	    bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &key, &st) || !st.npy)
+		return 0;
+	np = st.npy < PT_PY_MAX_FRAMES ? st.npy : PT_PY_MAX_FRAMES;
+	for (i = 0; i < np; i++) {
+		struct report_frame f;
+
+		py_codes__frame(&s->py.codes, instance, &st.py[i], img->code_adaptive, &f);
+		py[i] = frames__intern(ft, &f);
+		free(f.function);
+		free(f.file);
+		if (!py[i])
+			return -1;
+		entry[i] = !!(st.py[i].flags & PT_PY_ENTRY);
+	}
+	*out = calloc(nn + np + 1, sizeof(**out));
+	if (!*out)
+		return -1;
+	return (long)py_merge(native, nn, py, entry, np, img->interp, s->py.mode,
+			      s->py.show_glue, *out);
+}
+
 /* Symbolizes what the chosen writers show: every stack if one lists all. */
 static unsigned stacks_needed(const struct session *s)
 {
@@ -71,7 +108,7 @@ static unsigned stacks_needed(const struct session *s)
 
 int session__report(struct session *s, FILE *const out[], char *err, size_t errlen)
 {
-	struct model_sources src = { stack_of, symbolize, s };
+	struct model_sources src = { stack_of, symbolize, python_frames, s };
 	struct writer_options wo = { .top = s->o->top };
 	struct report *r = &s->report;
 	size_t i;

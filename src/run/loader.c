@@ -31,6 +31,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, ap);
 }
 
+static void py_warn(void *ctx, const char *msg)
+{
+	warn(ctx, "%s", msg);
+}
+
 static void unwind_warning(void *ctx, const char *msg)
 {
 	warn(ctx, "%s", msg);
@@ -191,6 +196,9 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 		bpf_map__set_max_entries(s->skel->maps.stack_recs, 1);
 		bpf_map__set_max_entries(s->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(s->skel->maps.proc_vmas, 1);
+		bpf_map__set_max_entries(s->skel->maps.py_codes, sysconf(_SC_PAGESIZE));
+		bpf_map__set_max_entries(s->skel->maps.py_images, 1);
+		bpf_map__set_max_entries(s->skel->maps.py_seen, 1);
 	}
 	phase(o, "opened", t_start);
 	e = peaktrace_bpf__load(s->skel);
@@ -216,6 +224,18 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	}
 	if (!o->rss_only) {
 		int pair[2] = { -1, -1 };
+
+		s->py.map_fd = bpf_map__fd(s->skel->maps.py_images);
+		s->py.mode = o->python;
+		s->py.show_glue = o->verbose;
+		s->py.verbose = o->verbose;
+		s->py.warn = py_warn;
+		s->py.warn_ctx = s;
+		if (ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.py_codes), on_py_code, s)) {
+			snprintf(err, errlen, "cannot open the Python code ring buffer: %s",
+				 strerror(errno));
+			goto fail;
+		}
 
 		/* the exec gate waits for unwind tables only when there are any */
 		if (!o->frame_pointers &&

@@ -19,9 +19,14 @@
 
 void scan_process(struct session *s, pid_t pid)
 {
+	struct pt_tgid t;
+	__u32 key = (__u32)pid;
+
 	symbolizer__scan_process(s->sym, pid);
 	if (s->unwind)
 		unwind__add_process(s->unwind, pid);
+	if (s->probes && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
+		python__scan(&s->py, pid, t.instance);
 }
 
 uint64_t all_sets(const struct session *s)

@@ -24,6 +24,7 @@
 #include "collect/proctable.h"
 #include "collect/sweep.h"
 #include "collect/tables.h"
+#include "python/python.h"
 #include "report/report.h"
 
 #define USER_INSTANCE_BIT 0x80000000u
@@ -40,6 +41,7 @@ struct session {
 	struct collected collected;
 	struct alloc_tables tables;
 	struct sweep sweep;
+	struct python py;
 	uint32_t next_user_instance;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
@@ -79,6 +81,8 @@ void untraced(struct session *s, pid_t pid, pid_t ppid, const char *why);
 
 /* events.c */
 int on_event(void *ctx, void *data, size_t len);
+/* A Python code object BPF copied (py_codes ring). */
+int on_py_code(void *ctx, void *data, size_t len);
 void gate_serve(struct session *s);
 void check_pending_libc(struct session *s, uint64_t now);
 void drop_vanished(struct session *s);

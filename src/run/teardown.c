@@ -33,6 +33,7 @@ void session__free(struct session *s)
 	collect__free(&s->collected);
 	report__free(&s->report);
 	sweep__free(&s->sweep);
+	python__free(&s->py);
 	free(s);
 }
 

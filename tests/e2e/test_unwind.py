@@ -65,8 +65,9 @@ def test_unwind_without_frame_pointers():
 
 
 def test_unwind_python_interpreter():
-    """Debian's python3 (no frame pointers): a bytearray's native stack."""
-    pt = peaktrace(["-q", "--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
+    """Debian's python3 (no frame pointers): a bytearray's native stack (Python
+    frames off: tests/e2e/test_python.py has them)."""
+    pt = peaktrace(["-q", "--python", "native", "--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
     r = pt.report
     eq(pt.returncode, 0, "exit status")
     big = [s for s in r["tree"]["stacks"] if s["bytes"] >= 64 * MiB]

@@ -220,7 +220,7 @@ static void build_report(void)
 	proctable__init(&t);
 	proctable__add(&t, &launcher);
 	memset(&r, 0, sizeof(r));
-	struct model_sources src = { fake_stack, fake_symbolize, NULL };
+	struct model_sources src = { fake_stack, fake_symbolize, NULL, NULL };
 
 	CHECK(model__build(&r, &c, &t, 1000, 4096) == 0);
 	CHECK_U64(r.peak_bytes, 605);

@@ -66,7 +66,7 @@ static void json_exact(void)
 		"{\n            \"function\": \"make\\\"it\\\"\",\n            \"module\": \"/usr/bin/v\\\\x\",\n"
 		"            \"file\": \"v.c\",\n            \"line\": 12,\n            \"address\": \"0x401136\",\n"
 		"            \"module_offset\": \"0x1136\",\n            \"inlined\": true,\n"
-		"            \"kind\": \"inlined\"\n          }";
+		"            \"python\": false,\n            \"kind\": \"inlined\"\n          }";
 
 	build(&r);
 	out = render(1, &r);

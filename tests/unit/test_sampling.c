@@ -50,7 +50,7 @@ int main(void)
 	struct collected c = { .global = { .peak_epoch = 1, .peak_bytes = 2500, .live_bytes = 2500 },
 			       .procs = procs, .nprocs = 2, .stacks = st, .nstacks = 7,
 			       .sample_bytes = 100 };
-	struct model_sources src = { no_stack, no_symbols, NULL };
+	struct model_sources src = { no_stack, no_symbols, NULL, NULL };
 	struct proctable t;
 	struct report r;
 

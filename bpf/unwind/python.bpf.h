@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The second stack source: the Python frames the calling thread is running,
+ * for images src/python/detect.c found to be CPython (py_images).
+ *
+ * The thread's own PyThreadState comes from the interpreter's autoTSSkey
+ * slot in glibc's thread-specific data: it is right whether the thread
+ * holds the GIL or not (numpy and ctypes allocate with it released), where
+ * _PyRuntime's current thread state is the GIL holder's.  Its frame chain
+ * is walked innermost first; each frame is one read of the frame and one
+ * of its code object's header (the fingerprint that tells a code object
+ * from a later one at the same address).  A code object's names and line
+ * table are copied once per (image, code, fingerprint), the first time a
+ * stack shows it, so processes that end before the report are named.
+ */
+#ifndef PT_BPF_UNWIND_PYTHON_H
+#define PT_BPF_UNWIND_PYTHON_H
+
+#include "core.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct pt_py_layout);
+} py_images SEC(".maps");
+
+struct py_code_key {
+	__u32 instance;
+	__u32 pad;
+	__u64 code;
+	__u64 fingerprint;
+};
+
+/* Code objects copied already.  LRU: one forgotten is copied again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct py_code_key);
+	__type(value, __u8);
+} py_seen SEC(".maps");
+
+/* Code objects for userspace: bursts at import time, so a ring of its own. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 4 << 20);
+} py_codes SEC(".maps");
+
+/* Bytes read of a frame and of a code object's header: every field we
+ * use (the loader checks the layout's offsets are below them); the
+ * buffers are twice that, so a masked offset always fits. */
+#define PY_FRAME_READ 72
+#define PY_CODE_READ 160
+#define PY_STR_READ 48
+#define PY_FRAME_BUF 128
+#define PY_CODE_BUF 256
+
+struct py_scratch {
+	__u8 frame[PY_FRAME_BUF + 8];
+	__u8 code[PY_CODE_BUF + 8];
+	__u8 str[64 + 8];
+};
+
+PT_PERCPU_SCRATCH(py_scratch, struct py_scratch)
+
+/* A field of a copied header at an offset the loader chose (masked for
+ * the verifier; the loader checks every offset fits). */
+#define PY_U64(buf, size, off) (*(__u64 *)((buf) + ((off) & ((size) - 1))))
+
+/* Copies a str object's characters: raw, kind bytes each. */
+static __always_inline void py_str(struct py_scratch *ps, const struct pt_py_layout *L, __u64 obj,
+				   char *out, __u32 max, __u16 *len, __u8 *kind)
+{
+	__u32 state, n, data;
+	__u64 length;
+
+	*len = 0;
+	*kind = 1;
+	if (!obj || bpf_probe_read_user(ps->str, PY_STR_READ, (void *)obj))
+		return;
+	state = *(__u32 *)(ps->str + (L->str_state & 63));
+	length = *(__u64 *)(ps->str + 16);
+	*kind = (state >> 2) & 7;
+	if (!(state & (1 << 5)) || !*kind || *kind == 3 || *kind > 4)
+		return;	/* not compact, or not a kind we know: unnamed */
+	data = (state & (1 << 6)) ? L->str_ascii_data : L->str_compact_data;
+	n = length * *kind < max ? length * *kind : max;
+	if (n > max)
+		n = max;
+	if (n && !bpf_probe_read_user(out, n, (void *)(obj + data)))
+		*len = n;
+}
+
+/* Sends a code object's names and line table to userspace (py_codes). */
+static __noinline int py_code_copy(__u32 inst, __u64 code, __u64 fp, const struct pt_py_layout *L)
+{
+	struct py_scratch *ps = py_scratch_get();
+	struct pt_py_code *ev;
+	__u64 lt;
+	__u32 n;
+
+	if (!ps || !L)
+		return -1;
+	ev = bpf_ringbuf_reserve(&py_codes, sizeof(*ev), 0);
+	if (!ev) {
+		lost_inc(PT_LOST_PY_CODES_LOST);
+		return -1;
+	}
+	ev->instance = inst;
+	ev->code = code;
+	ev->fingerprint = fp;
+	ev->firstlineno = *(__u32 *)(ps->code + (L->code_firstlineno & (PY_CODE_BUF - 1)));
+	py_str(ps, L, PY_U64(ps->code, PY_CODE_BUF, L->code_qualname), ev->qualname,
+	       PT_PY_NAME_LEN, &ev->qualname_len, &ev->qualname_kind);
+	py_str(ps, L, PY_U64(ps->code, PY_CODE_BUF, L->code_filename), ev->filename,
+	       PT_PY_FILE_LEN, &ev->filename_len, &ev->filename_kind);
+	ev->linetable_len = 0;
+	lt = PY_U64(ps->code, PY_CODE_BUF, L->code_linetable);
+	if (lt && !bpf_probe_read_user(ps->str, PY_STR_READ, (void *)lt)) {
+		n = *(__u64 *)(ps->str + (L->bytes_size & 63));
+		if (n > PT_PY_LINETABLE_LEN)
+			n = PT_PY_LINETABLE_LEN;	/* lines past it: unknown */
+		if (n && !bpf_probe_read_user(ev->linetable, n, (void *)(lt + L->bytes_data)))
+			ev->linetable_len = n;
+	}
+	bpf_ringbuf_submit(ev, 0);
+	return 0;
+}
+
+struct py_walk {
+	struct unwind_scratch *sc;
+	struct py_scratch *ps;
+	const struct pt_py_layout *L;
+	__u64 frame;
+	__u32 inst;
+	__u32 cut;
+};
+
+static long py_frame_step(__u64 i, struct py_walk *w)
+{
+	const struct pt_py_layout *L = w->L;
+	struct py_scratch *ps = w->ps;
+	struct py_code_key key = { .instance = w->inst };
+	struct pt_py_frame *f;
+	__u64 code, instr, fp;
+	__u32 n = w->sc->stack.npy;
+	__u8 one = 1;
+
+	if (!w->frame || bpf_probe_read_user(ps->frame, PY_FRAME_READ, (void *)w->frame))
+		return 1;
+	if (n >= PT_PY_MAX_FRAMES) {
+		w->cut = 1;	/* the innermost are kept */
+		return 1;
+	}
+	code = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_code);
+	instr = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_instr);
+	w->frame = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_previous);
+	if (!code || bpf_probe_read_user(ps->code, PY_CODE_READ, (void *)code))
+		return 1;
+	fp = PY_U64(ps->code, PY_CODE_BUF, L->code_qualname) * 31 +
+	     PY_U64(ps->code, PY_CODE_BUF, L->code_filename) * 17 +
+	     PY_U64(ps->code, PY_CODE_BUF, L->code_linetable) +
+	     *(__u32 *)(ps->code + (L->code_firstlineno & (PY_CODE_BUF - 1)));
+	f = &w->sc->stack.py[n & (PT_PY_MAX_FRAMES - 1)];
+	f->code = code;
+	f->fingerprint = fp;
+	f->instr_off = instr > code && instr - code < (1ULL << 31) ? instr - code : 0;
+	f->flags = ps->frame[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
+	w->sc->stack.npy = n + 1;
+	w->sc->hash = (w->sc->hash ^ code ^ fp ^ ((__u64)f->instr_off << 32)) * 0x100000001b3ULL;
+	key.code = code;
+	key.fingerprint = fp;
+	if (!bpf_map_lookup_elem(&py_seen, &key) && !py_code_copy(w->inst, code, fp, L))
+		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
+	return 0;
+}
+
+/* Appends the calling thread's Python frames to sc->stack (npy), mixed
+ * into sc->hash; returns the hash.  Nothing for images not Python or
+ * threads with no Python state (BLAS pools, plain C threads). */
+static __noinline __u64 unwind_python(struct unwind_scratch *sc, __u32 inst)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct py_walk w = { .sc = sc, .inst = inst };
+	__u64 tstate = 0, slot;
+	__u32 key = 0;
+
+	sc->stack.npy = 0;
+	w.L = bpf_map_lookup_elem(&py_images, &inst);
+	w.ps = py_scratch_get();
+	if (!w.L || !w.ps)
+		return sc->hash;
+	if (bpf_probe_read_user(&key, sizeof(key), (void *)w.L->tss_key_addr) || key >= 32)
+		return sc->hash;	/* no key yet, or glibc's second level */
+	slot = task->thread.fsbase + w.L->tsd_base + (__u64)key * w.L->tsd_stride + w.L->tsd_data;
+	if (bpf_probe_read_user(&tstate, sizeof(tstate), (void *)slot) || !tstate)
+		return sc->hash;
+	if (w.L->tstate_cframe) {
+		if (bpf_probe_read_user(&w.frame, sizeof(w.frame),
+					(void *)(tstate + w.L->tstate_cframe)) || !w.frame)
+			return sc->hash;
+		if (bpf_probe_read_user(&w.frame, sizeof(w.frame),
+					(void *)(w.frame + w.L->cframe_frame)))
+			return sc->hash;
+	} else if (bpf_probe_read_user(&w.frame, sizeof(w.frame),
+				       (void *)(tstate + w.L->cframe_frame))) {
+		return sc->hash;
+	}
+	bpf_loop(PT_PY_MAX_FRAMES + 1, py_frame_step, &w, 0);
+	if (w.cut)
+		sc->py_cut = 1;
+	return sc->hash;
+}
+
+#endif

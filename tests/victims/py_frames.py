@@ -1,0 +1,49 @@
+"""Python frames at the peak, by construction (tests/e2e/test_python.py finds
+the lines by their markers).  A worker thread allocates 20 MiB through
+ctypes' malloc with the GIL released while a spinner thread holds it; then
+Loader.load builds 5 x 10 MiB bytearrays in a list comprehension: the peak,
+70 MiB.  Everything is dropped; a child Python then allocates 30 MiB at
+<string>:1 and exits before the report."""
+import ctypes
+import subprocess
+import sys
+import threading
+
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+libc.free.argtypes = [ctypes.c_void_p]
+stop = False
+held = []
+
+
+def spin():
+    n = 0
+    while not stop:
+        n += 1
+
+
+def worker():
+    held.append(libc.malloc(20 << 20))  # LINE:worker
+
+
+class Loader:
+    def load(self, n):
+        return [bytearray(10 << 20) for _ in range(n)]  # LINE:load
+
+
+def main():
+    global stop
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    w = threading.Thread(target=worker)
+    w.start()
+    w.join()
+    stop = True
+    spinner.join()
+    blocks = Loader().load(5)  # LINE:main
+    del blocks
+    libc.free(held.pop())
+    subprocess.run([sys.executable, "-c", "x = bytearray(30 << 20)"], check=True)
+
+
+main()  # LINE:module
