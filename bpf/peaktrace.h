@@ -229,6 +229,10 @@ struct pt_tgid {
  * C (the eval loop's frame that runs it ends there).
  */
 #define PT_PY_MAX_FRAMES 64
+/* Bytes BPF reads of a frame and of a code object's header: every offset
+ * of a layout lies below them (src/python/layouts.c checks). */
+#define PT_PY_FRAME_READ 72
+#define PT_PY_CODE_READ 160
 #define PT_PY_ENTRY 1
 struct pt_py_frame {
 	__u64 code;
@@ -263,7 +267,10 @@ struct pt_py_layout {
 	__u32 str_state, str_ascii_data, str_compact_data;
 	__u32 bytes_size, bytes_data;
 	__u32 version;		/* 0x030b etc. */
-	__u32 pad;
+	/* 3.12 and later: no entry flag; the eval loop pushes a shim frame
+	 * owned by the C stack (owner == shim_owner, 3) below each entry
+	 * frame.  0: frame_entry is the flag (3.11). */
+	__u32 shim_owner;
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -110,6 +111,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	if (o.argv) {
+		/* the command inherits it: every Python object from malloc */
+		if (o.python_malloc)
+			setenv("PYTHONMALLOC", "malloc", 1);
 		/* --json -: the report has stdout, the command's output goes to stderr */
 		if (launch__start(&l, o.argv, options__stdout_report(&o), &nofile,
 				  err, sizeof(err))) {

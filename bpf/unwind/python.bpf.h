@@ -49,8 +49,8 @@ struct {
 /* Bytes read of a frame and of a code object's header: every field we
  * use (the loader checks the layout's offsets are below them); the
  * buffers are twice that, so a masked offset always fits. */
-#define PY_FRAME_READ 72
-#define PY_CODE_READ 160
+#define PY_FRAME_READ PT_PY_FRAME_READ
+#define PY_CODE_READ PT_PY_CODE_READ
 #define PY_STR_READ 48
 #define PY_FRAME_BUF 128
 #define PY_CODE_BUF 256
@@ -133,7 +133,6 @@ struct py_walk {
 	const struct pt_py_layout *L;
 	__u64 frame;
 	__u32 inst;
-	__u32 cut;
 };
 
 static long py_frame_step(__u64 i, struct py_walk *w)
@@ -146,17 +145,25 @@ static long py_frame_step(__u64 i, struct py_walk *w)
 	__u32 n = w->sc->stack.npy;
 	__u8 one = 1;
 
-	if (!w->frame || bpf_probe_read_user(ps->frame, PY_FRAME_READ, (void *)w->frame))
-		return 1;
-	if (n >= PT_PY_MAX_FRAMES) {
-		w->cut = 1;	/* the innermost are kept */
+	if (!w->frame || bpf_probe_read_user(ps->frame, PY_FRAME_READ, (void *)w->frame)) {
+		w->frame = 0;	/* the end, or a frame we cannot read */
 		return 1;
 	}
+	if (n >= PT_PY_MAX_FRAMES)
+		return 1;	/* the innermost are kept; w->frame says more remain */
 	code = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_code);
 	instr = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_instr);
 	w->frame = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_previous);
-	if (!code || bpf_probe_read_user(ps->code, PY_CODE_READ, (void *)code))
+	if (L->shim_owner && ps->frame[L->frame_owner & (PY_FRAME_BUF - 1)] == L->shim_owner) {
+		/* the eval loop's own frame: the one it ran first is an entry */
+		if (n)
+			w->sc->stack.py[(n - 1) & (PT_PY_MAX_FRAMES - 1)].flags |= PT_PY_ENTRY;
+		return 0;
+	}
+	if (!code || bpf_probe_read_user(ps->code, PY_CODE_READ, (void *)code)) {
+		w->frame = 0;
 		return 1;
+	}
 	fp = PY_U64(ps->code, PY_CODE_BUF, L->code_qualname) * 31 +
 	     PY_U64(ps->code, PY_CODE_BUF, L->code_filename) * 17 +
 	     PY_U64(ps->code, PY_CODE_BUF, L->code_linetable) +
@@ -165,7 +172,7 @@ static long py_frame_step(__u64 i, struct py_walk *w)
 	f->code = code;
 	f->fingerprint = fp;
 	f->instr_off = instr > code && instr - code < (1ULL << 31) ? instr - code : 0;
-	f->flags = ps->frame[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
+	f->flags = !L->shim_owner && ps->frame[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
 	w->sc->stack.npy = n + 1;
 	w->sc->hash = (w->sc->hash ^ code ^ fp ^ ((__u64)f->instr_off << 32)) * 0x100000001b3ULL;
 	key.code = code;
@@ -206,8 +213,9 @@ static __noinline __u64 unwind_python(struct unwind_scratch *sc, __u32 inst)
 				       (void *)(tstate + w.L->cframe_frame))) {
 		return sc->hash;
 	}
-	bpf_loop(PT_PY_MAX_FRAMES + 1, py_frame_step, &w, 0);
-	if (w.cut)
+	/* shim frames (3.12+) take steps too: at most one per Python frame */
+	bpf_loop(2 * PT_PY_MAX_FRAMES + 1, py_frame_step, &w, 0);
+	if (w.frame)
 		sc->py_cut = 1;
 	return sc->hash;
 }

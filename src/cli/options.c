@@ -47,6 +47,7 @@ enum {
 	OPT_SAMPLE_BYTES,
 	OPT_EXACT_STACKS,
 	OPT_PYTHON,
+	OPT_PYTHON_MALLOC,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
@@ -76,6 +77,11 @@ static const struct argp_option opts[] = {
 	  "Python programs' stacks: merged (default: each eval-loop frame replaced by the "
 	  "Python functions and lines it ran, CPython's glue hidden unless -v), python (Python "
 	  "frames and the native ones below them), native (no Python frames)", 2 },
+	{ "python-malloc", OPT_PYTHON_MALLOC, NULL, 0,
+	  "With -- CMD: run it with PYTHONMALLOC=malloc, so every Python object comes from "
+	  "malloc and small objects are charged to their own lines instead of to the line "
+	  "that opened their pymalloc arena.  This changes the program's own peak (no "
+	  "arenas, malloc's overhead per object) and costs a trap per object", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
 	  "milliseconds (default 20; 0: no timeline)", 2 },
@@ -153,7 +159,7 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_MAX_STACKS:
 		if (parse_range(arg, 1024, MAX_STACKS_LIMIT, &o->max_stacks))
 			argp_error(state, "invalid --max-stacks '%s': expected 1024 to %u (each stack "
-				   "takes up to 1 KiB of kernel memory)", arg, MAX_STACKS_LIMIT);
+				   "takes up to 2.5 KiB of kernel memory)", arg, MAX_STACKS_LIMIT);
 		break;
 	case OPT_MAX_PROCS:
 		if (parse_range(arg, 16, MAX_PROCS_LIMIT, &o->max_procs))
@@ -185,6 +191,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case OPT_EXACT_STACKS:
 		o->exact_stacks = 1;
+		break;
+	case OPT_PYTHON_MALLOC:
+		o->python_malloc = 1;
 		break;
 	case OPT_PYTHON:
 		if (!strcmp(arg, "merged"))
@@ -229,6 +238,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "give either -p PID or -- CMD, not both");
 		if (!o->pid && !o->argv)
 			argp_error(state, "nothing to trace: give -p PID or -- CMD [ARGS...]");
+		if (o->pid && o->python_malloc)
+			argp_error(state, "--python-malloc sets the environment of a command peaktrace "
+				   "starts: it needs -- CMD, not -p");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;

@@ -44,6 +44,7 @@ struct options {
 	uint32_t sample_bytes;	/* --sample-bytes */
 	int exact_stacks;	/* --exact-stacks: sample_bytes not used */
 	int python;		/* --python: enum py_mode (python/merge.h) */
+	int python_malloc;	/* --python-malloc: CMD runs with PYTHONMALLOC=malloc */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

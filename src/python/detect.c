@@ -43,8 +43,9 @@ static int check_tss(const uint8_t *c, int n, uint64_t fn_vaddr, uint64_t key_va
 			memcpy(&v, c + i + 2, 4);
 			return fn_vaddr + i + 6 + (int64_t)v == key_vaddr;
 		}
-		if (i + 7 <= n && c[i] == 0x48 && c[i + 1] == 0x8d && c[i + 2] == 0xb8) {
-			memcpy(&v, c + i + 3, 4);	/* lea imm32(%rax),%rdi */
+		/* lea imm32(%rax),%reg: the Py_tss_t inside _PyRuntime */
+		if (i + 7 <= n && c[i] == 0x48 && c[i + 1] == 0x8d && (c[i + 2] & 0xc7) == 0x80) {
+			memcpy(&v, c + i + 3, 4);
 			return (uint32_t)v == tss_offset;
 		}
 	}
@@ -80,6 +81,7 @@ static void look_at(struct py_file *f, const char *path)
 	char err[256];
 	struct elfsym *e = elfsym__open(path, err, sizeof(err));
 	const struct py_version_layout *lay;
+	struct py_version_layout from_debug;
 	uint64_t rt, rt_size, pv_vaddr, pv_size, fn_vaddr, fn_size;
 	uint32_t version = 0;
 	uint8_t code[48];
@@ -101,6 +103,20 @@ static void look_at(struct py_file *f, const char *path)
 		snprintf(f->why, sizeof(f->why), "Python %u.%u has no frame layout in peaktrace "
 			 "(it reads %s)", f->major, f->minor, py_layout__supported());
 		goto out;
+	}
+	if (f->major == 3 && f->minor >= 13) {
+		/* the interpreter's own description of its structures */
+		static uint8_t dbg[8 + 8 * 80];
+		char why[160];
+
+		if (elfsym__object(e, "_PyRuntime", &rt, &rt_size, dbg, sizeof(dbg)) !=
+			    (int)sizeof(dbg) ||
+		    py_layout__from_debug(dbg, sizeof(dbg), version, &from_debug, why, sizeof(why))) {
+			snprintf(f->why, sizeof(f->why), "Python %u.%u: %s", f->major, f->minor,
+				 why);
+			goto out;
+		}
+		lay = &from_debug;
 	}
 	f->layout = lay->bpf;
 	f->code_adaptive = lay->code_adaptive;

@@ -23,6 +23,14 @@ const struct py_version_layout *py_layout__find(unsigned major, unsigned minor);
 /* "3.11" ... : the versions with a layout, for messages. */
 const char *py_layout__supported(void);
 
+/* 3.13's layout from its _Py_DebugOffsets (runtime: len bytes of
+ * _PyRuntime from the file), checked against py_version (Py_Version); a
+ * free-threaded build is refused.  Returns 0, or -1 with why filled. */
+int py_layout__from_debug(const void *runtime, size_t len, uint32_t py_version,
+			  struct py_version_layout *out, char *why, size_t whylen);
+/* Whether every offset of L lies within what BPF reads of each object. */
+int py_layout__fits(const struct pt_py_layout *L);
+
 /* The line running at byte offset instr_off of a code object (from the
  * object's start: what BPF records), from its line table: -1 if the table
  * says the instruction has no line, 0 if instr_off is outside it. */

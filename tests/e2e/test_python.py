@@ -3,6 +3,7 @@ holding memory at the peak, with exact lines found by markers in the
 victims; threads that allocate with the GIL released; a child that exits
 before the report; numpy's native frames below the Python ones; deep
 recursion cut with the innermost frames kept."""
+import glob
 import os
 
 from .lib import MiB, ROOT, assert_complete, check, eq, peaktrace
@@ -32,20 +33,25 @@ def holding(stacks, nbytes):
     return found[0]
 
 
-def test_python_functions_and_lines_at_the_peak():
+def check_frames(python, listcomp):
+    """py_frames.py under python: its stacks at the peak, its worker's and
+    its child's, each with exact functions and lines."""
     victim = os.path.join(VICTIMS, "py_frames.py")
     at = lines("py_frames.py")
-    pt = peaktrace(["-q", "--", PYTHON, victim])
+    pt = peaktrace(["-q", "--", python, victim])
     r = pt.report
-    eq(pt.returncode, 0, "exit status")
+    eq(pt.returncode, 0, f"{python}: exit status")
     assert_complete(r)
+    check(not r["warnings"], f"{python}: no warnings: {r['warnings']}")
     st = r["tree"]["stacks"]
     # bytearray(n) asks for n + 1 bytes
     load = holding(st, 5 * (10 * MiB + 1))
     eq(load["allocations"], 5, "the five bytearrays")
-    eq(py_frames(load), [("Loader.load.<locals>.<listcomp>", at["load"]), ("Loader.load", at["load"]),
-                         ("main", at["main"]), ("<module>", at["module"])],
-       "Python frames of the load, innermost first (3.11 runs the list comprehension as a frame)")
+    # 3.11 runs a list comprehension as a frame of its own; 3.12 inlines it
+    comp = [("Loader.load.<locals>.<listcomp>", at["load"])] if listcomp else []
+    eq(py_frames(load), comp + [("Loader.load", at["load"]), ("main", at["main"]),
+                                ("<module>", at["module"])],
+       f"{python}: Python frames of the load, innermost first")
     f = next(f for f in load["frames"] if f["python"])
     eq((f["file"], f["kind"], f["module"]), (victim, "python", None), "a Python frame's fields")
     natives = [f["function"] for f in load["frames"] if not f["python"]]
@@ -64,12 +70,37 @@ def test_python_functions_and_lines_at_the_peak():
     eq([(f["function"], f["file"], f["line"]) for f in cs["frames"] if f["python"]],
        [("<module>", "<string>", 1)], "the exited child's frames")
 
+
+def test_python_functions_and_lines_at_the_peak():
+    victim = os.path.join(VICTIMS, "py_frames.py")
+    check_frames(PYTHON, listcomp=True)
+
     # --python native: no Python frames; merged with -v: the eval loop shown
     pt = peaktrace(["-q", "--python", "native", "--", PYTHON, victim])
     load = holding(pt.report["tree"]["stacks"], 5 * (10 * MiB + 1))
     eq(py_frames(load), [], "--python native")
     check("_PyEval_EvalFrameDefault" in [f["function"] for f in load["frames"]],
           "--python native keeps the eval loop")
+
+
+def other_pythons():
+    """CPython builds besides Debian's, with libpython shared (pyenv's)."""
+    root = os.environ.get("PYENV_ROOT", "/root/.pyenv")
+    found = {}
+    for v in sorted(glob.glob(os.path.join(root, "versions", "3.1[1-9].*", "bin", "python3"))):
+        minor = v.split("versions/")[1].split("/")[0].rsplit(".", 1)[0]
+        found[minor] = v
+    return found
+
+
+def test_python_other_versions():
+    """3.11 (a libpython build), 3.12 (shim frames, inlined comprehensions)
+    and 3.13 (layout from _Py_DebugOffsets), where this machine has them:
+    the versions checked are printed; Debian 12 itself has 3.11 only."""
+    found = other_pythons()
+    print(f"    Python builds checked: {found or 'none besides Debian 3.11 on this machine'}")
+    for minor, python in found.items():
+        check_frames(python, listcomp=minor == "3.11")
 
 
 def test_python_frames_above_numpy():
@@ -99,3 +130,19 @@ def test_python_deep_recursion_keeps_innermost():
     eq(fr[0], ("down", at["bottom"]), "the allocating frame")
     eq(fr[1:], [("down", at["down"])] * 63, "the innermost callers")
     check(r["notes"]["python_frames_cut"] >= 1, f"the cut counted: {r['notes']}")
+
+
+def test_python_malloc_option():
+    """--python-malloc: the command runs with PYTHONMALLOC=malloc, so each
+    small object is its own block on its own line; refused with -p."""
+    src = "import os\nx = [str(i) for i in range(100000)]\nprint(os.environ['PYTHONMALLOC'])\n"
+    pt = peaktrace(["-q", "--python-malloc", "--exact-stacks", "--", PYTHON, "-c", src])
+    eq(pt.stdout.strip(), "malloc", "the command's environment")
+    st = pt.report["tree"]["stacks"]
+    strs = [s for s in st if py_frames(s)[:1] == [("<listcomp>", 2)]]
+    # (single-character strs are interned: a few of the 100000 are not blocks)
+    check(strs and max(s["allocations"] for s in strs) >= 99900,
+          f"each str a block of its own at line 2: {[(s['allocations'], py_frames(s)) for s in st[:5]]}")
+    pt = peaktrace(["-q", "--python-malloc", "-p", "1"])
+    eq(pt.returncode, 2, "--python-malloc with -p: a usage error")
+    check("needs -- CMD" in pt.stderr, f"says why: {pt.stderr}")

@@ -2,10 +2,11 @@
 /*
  * The line-table decoder (src/python/layouts.c) against Python's own
  * co_lines() for every code object of several standard modules (dumped by
- * tests/unit/py_lines.py with Debian's python3.11, the version whose
- * layout peaktrace reads); then the merge rule (src/python/merge.c) on
+ * tests/unit/py_lines.py with Debian's python3.11, and pyenv's 3.12 and
+ * 3.13 where present); then the merge rule (src/python/merge.c) on
  * synthetic stacks.
  */
+#include <glob.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +28,17 @@ static size_t unhex(const char *s, uint8_t *out, size_t max)
 	return n;
 }
 
-static void lines_match_co_lines(void)
+static void lines_match_co_lines(const char *python)
 {
 	static uint8_t table[1 << 16];
 	static char line[1 << 18];
-	FILE *f = popen("/usr/bin/python3.11 tests/unit/py_lines.py", "r");
+	char cmd[512];
+	FILE *f;
 	size_t len = 0, codes = 0, units = 0, wrong = 0;
 	int first = 0;
 
+	snprintf(cmd, sizeof(cmd), "%s tests/unit/py_lines.py", python);
+	f = popen(cmd, "r");
 	if (!CHECK(f != NULL))
 		return;
 	while (fgets(line, sizeof(line), f)) {
@@ -58,7 +62,8 @@ static void lines_match_co_lines(void)
 	CHECK(pclose(f) == 0);
 	CHECK(codes > 500 && units > 50000);
 	CHECK_U64(wrong, 0);
-	printf("line tables: %zu code objects, %zu code units\n", codes, units);
+	printf("%s: line tables of %zu code objects, %zu code units: as co_lines()\n", python, codes,
+	       units);
 	CHECK(py_line(table, len, first, ADAPTIVE, ADAPTIVE - 2) == 0); /* before the code */
 }
 
@@ -119,9 +124,50 @@ static void merge_rule(void)
 	CHECK_STR(s, "PyByteArray_Resize do_thing inner middle cb <module>");
 }
 
+/* 3.13's layout from _Py_DebugOffsets: read, checked, free-threading refused. */
+static void debug_offsets(void)
+{
+	uint8_t rt[8 + 8 * 80] = "xdebugpy";
+	uint64_t *v = (uint64_t *)(rt + 8);
+	struct py_version_layout out;
+	char why[200];
+
+	v[0] = 0x030d00f0;
+	v[22] = 72, v[28] = 8, v[29] = 0, v[30] = 56, v[32] = 70;
+	v[34] = 112, v[36] = 128, v[37] = 136, v[38] = 68, v[42] = 200;
+	v[64] = 16, v[65] = 32, v[67] = 32, v[69] = 40;
+	CHECK(py_layout__from_debug(rt, sizeof(rt), 0x030d00f0, &out, why, sizeof(why)) == 0);
+	CHECK_U64(out.bpf.cframe_frame, 72);
+	CHECK_U64(out.bpf.tstate_cframe, 0);
+	CHECK_U64(out.bpf.shim_owner, 3);
+	CHECK_U64(out.code_adaptive, 200);
+	CHECK_U64(out.bpf.str_compact_data, 56);
+	CHECK_U64(out.tss_offset, 2160);
+	CHECK(py_layout__from_debug(rt, sizeof(rt), 0x030d01f0, &out, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "Py_Version") != NULL);
+	v[1] = 1;	/* free-threaded */
+	CHECK(py_layout__from_debug(rt, sizeof(rt), 0x030d00f0, &out, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "free-threaded") != NULL);
+	v[1] = 0;
+	v[30] = 4096;	/* beyond what BPF reads */
+	CHECK(py_layout__from_debug(rt, sizeof(rt), 0x030d00f0, &out, why, sizeof(why)) == -1);
+	rt[0] = 'y';
+	CHECK(py_layout__from_debug(rt, sizeof(rt), 0x030d00f0, &out, why, sizeof(why)) == -1);
+	CHECK(strstr(why, "cookie") != NULL);
+	CHECK(py_layout__find(3, 10) == NULL && py_layout__find(3, 14) == NULL);
+}
+
 int main(void)
 {
-	lines_match_co_lines();
+	debug_offsets();
+	glob_t g = { 0 };
+
+	lines_match_co_lines("/usr/bin/python3.11");
+	/* other versions where this machine has them (pyenv's) */
+	if (!glob("/root/.pyenv/versions/3.1[23].*/bin/python3", 0, NULL, &g))
+		for (size_t i = 0; i < g.gl_pathc; i++)
+			lines_match_co_lines(g.gl_pathv[i]);
+	globfree(&g);
 	merge_rule();
 	return check_report("test_pylines");
 }
