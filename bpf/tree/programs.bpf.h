@@ -40,6 +40,7 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 		/* fork counted the copied page tables before we knew the mm */
 		rss_update(child->mm, inst, -1);
 	}
+	py_inherit(parent_inst, inst);
 	e = event_reserve(PT_EV_FORK, child);
 	if (!e)
 		return 0;

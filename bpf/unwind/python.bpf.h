@@ -182,6 +182,15 @@ static long py_frame_step(__u64 i, struct py_walk *w)
 	return 0;
 }
 
+/* A forked child runs the same interpreter at the same addresses. */
+static __always_inline void py_inherit(__u32 parent_inst, __u32 inst)
+{
+	struct pt_py_layout *L = bpf_map_lookup_elem(&py_images, &parent_inst);
+
+	if (L)
+		bpf_map_update_elem(&py_images, &inst, L, BPF_ANY);
+}
+
 /* Appends the calling thread's Python frames to sc->stack (npy), mixed
  * into sc->hash; returns the hash.  Nothing for images not Python or
  * threads with no Python state (BLAS pools, plain C threads). */

@@ -243,6 +243,26 @@ void python__scan(struct python *py, pid_t pid, uint32_t instance)
 			sc.interp->major, sc.interp->minor, sc.interp_path);
 }
 
+void python__inherit(struct python *py, uint32_t parent, uint32_t child)
+{
+	const struct py_image *p = python__image(py, parent);
+	struct py_image *img;
+	char *interp;
+
+	if (!p || python__image(py, child))
+		return;
+	interp = strdup(p->interp);
+	if (!interp || vec_grow((void **)&py->img, &py->capimg, py->nimg + 1, sizeof(*img), 16)) {
+		free(interp);
+		return;
+	}
+	p = python__image(py, parent);	/* the array may have moved */
+	img = &py->img[py->nimg++];
+	*img = *p;
+	img->instance = child;
+	img->interp = interp;
+}
+
 const struct py_image *python__image(const struct python *py, uint32_t instance)
 {
 	for (size_t i = 0; i < py->nimg; i++)

@@ -38,6 +38,8 @@ struct python {
 /* Looks for CPython in pid's mappings (instance: its image) and, if found
  * and its layout checks out, tells BPF.  Once per image. */
 void python__scan(struct python *py, pid_t pid, uint32_t instance);
+/* A forked child: its parent's interpreter (BPF copied the layout). */
+void python__inherit(struct python *py, uint32_t parent, uint32_t child);
 const struct py_image *python__image(const struct python *py, uint32_t instance);
 void python__free(struct python *py);
 

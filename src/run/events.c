@@ -149,6 +149,11 @@ int on_event(void *ctx, void *data, size_t len)
 			}
 		}
 		return 0;
+	case PT_EV_FORK:
+		python__inherit(&s->py, ((const struct pt_event *)data)->prev_instance,
+				((const struct pt_event *)data)->instance);
+		proctable__apply(&s->procs, data);
+		return 0;
 	default:
 		proctable__apply(&s->procs, data);
 		return 0;

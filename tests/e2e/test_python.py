@@ -146,3 +146,21 @@ def test_python_malloc_option():
     pt = peaktrace(["-q", "--python-malloc", "-p", "1"])
     eq(pt.returncode, 2, "--python-malloc with -p: a usage error")
     check("needs -- CMD" in pt.stderr, f"says why: {pt.stderr}")
+
+
+def test_python_multiprocessing_each_process_its_own_frames():
+    """A forked consumer and its producer (mp_queue.py): each process's
+    stack at the tree peak names its own function and line; the forked
+    child's Python frames continue through the fork in its parent's code."""
+    at = lines("mp_queue.py")
+    pt = peaktrace(["-q", "--", PYTHON, os.path.join(VICTIMS, "mp_queue.py"), "1"])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    st = r["tree"]["stacks"]
+    cons, prod = holding(st, (48 << 20) + 1), holding(st, (32 << 20) + 1)
+    check(cons["pid"] != prod["pid"], "two processes")
+    eq(py_frames(cons)[0], ("consumer", at["consumer"]), "the consumer's own frame")
+    check(any(fn == "BaseProcess._bootstrap" for fn, _ in py_frames(cons)),
+          f"run by multiprocessing in the child: {py_frames(cons)}")
+    eq(py_frames(prod), [("main", at["producer"]), ("<module>", at["producer"] + 10)],
+       "the producer's frames")

@@ -14,7 +14,7 @@ HOLD_P, HOLD_C = 32 * SCALE, 48 * SCALE
 def consumer(q, both):
     for _ in range(200):
         q.get()
-    held = bytearray(HOLD_C << 20)
+    held = bytearray(HOLD_C << 20)  # LINE:consumer
     both.wait()
     del held
 
@@ -24,7 +24,7 @@ def main():
     q, both = mp.Queue(), mp.Barrier(2)
     c = mp.Process(target=consumer, args=(q, both))
     c.start()
-    held = bytearray(HOLD_P << 20)
+    held = bytearray(HOLD_P << 20)  # LINE:producer
     for i in range(200):
         q.put(("message", i))
     both.wait()
