@@ -263,6 +263,8 @@ struct pt_py_layout {
 	__u32 tstate_cframe;	/* 3.11/3.12: tstate->cframe; 3.13: 0 */
 	__u32 cframe_frame;	/* cframe->current_frame (3.13: tstate's) */
 	__u32 frame_code, frame_previous, frame_instr, frame_entry, frame_owner;
+	__u32 frame_globals;	/* checks a cached code object (python.bpf.h) */
+	__u32 pad;
 	__u32 code_filename, code_qualname, code_linetable, code_firstlineno;
 	__u32 str_state, str_ascii_data, str_compact_data;
 	__u32 bytes_size, bytes_data;

@@ -55,10 +55,37 @@ struct {
 #define PY_FRAME_BUF 128
 #define PY_CODE_BUF 256
 
+/*
+ * What a frame costs.  A user read is about 0.1 us here whatever its size
+ * up to a few KiB; reading each frame and its code object's header made a
+ * 20-deep stack 40 reads (5.5 us).  So:
+ * - frames are read through a window: CPython keeps them contiguous in
+ *   the thread's data stack, callers below callees, so one read of up to
+ *   PY_WIN bytes ending at a frame holds the next several.  It stops at
+ *   the frame's page: below may be unmapped (a chunk's start), and a read
+ *   that fails costs its time and another read (2 KiB windows crossing
+ *   pages made the walk slower than a read per frame);
+ * - each CPU remembers the code objects it read lately (direct-mapped by
+ *   address), with the frame's globals when it read it: a frame whose code
+ *   address and globals match reuses the fingerprint and is not re-read.
+ *   A code object freed and replaced at the same address by one run with
+ *   the same globals (exec'd code in one module) keeps the older one's
+ *   name until the slot is reused: the price of the cache.
+ */
+#define PY_WIN 2048
+#define PY_CODE_SLOTS 512
+struct py_code_slot {
+	__u64 code, globals, fingerprint;
+	__u32 instance, pad;
+};
+
 struct py_scratch {
-	__u8 frame[PY_FRAME_BUF + 8];
+	__u8 win[PY_WIN + PY_FRAME_BUF + 8];
+	__u64 win_base;
+	__u32 win_len, pad;
 	__u8 code[PY_CODE_BUF + 8];
 	__u8 str[64 + 8];
+	struct py_code_slot codes[PY_CODE_SLOTS];
 };
 
 PT_PERCPU_SCRATCH(py_scratch, struct py_scratch)
@@ -135,50 +162,105 @@ struct py_walk {
 	__u32 inst;
 };
 
-static long py_frame_step(__u64 i, struct py_walk *w)
+/* The PT_PY_FRAME_READ bytes of the frame at addr, from the window (read
+ * anew, ending at this frame, if it does not hold them); NULL if
+ * unreadable.  The result is within ps->win[0 .. PY_WIN). */
+static __always_inline __u8 *py_frame_bytes(struct py_scratch *ps, __u64 addr)
+{
+	__u64 base, len;
+
+	if (addr >= ps->win_base && addr + PY_FRAME_READ <= ps->win_base + ps->win_len)
+		return ps->win + ((addr - ps->win_base) & (PY_WIN - 1));
+	/* down to the start of the frame's page at most: the page below may
+	 * not be there (a chunk's start), and a read that fails costs twice */
+	base = addr + PY_FRAME_READ > PY_WIN ? addr + PY_FRAME_READ - PY_WIN : 0;
+	if (base < (addr & ~(PAGE_SIZE - 1)))
+		base = addr & ~(PAGE_SIZE - 1);
+	len = addr + PY_FRAME_READ - base;
+	if (len <= PY_WIN && !bpf_probe_read_user(ps->win, len & (2 * PY_WIN - 1), (void *)base)) {
+		ps->win_base = base;
+		ps->win_len = len;
+		return ps->win + ((addr - base) & (PY_WIN - 1));
+	}
+	/* the window would start in memory that is not there: the frame alone */
+	ps->win_len = 0;
+	if (bpf_probe_read_user(ps->win, PY_FRAME_READ, (void *)addr))
+		return NULL;
+	ps->win_base = addr;
+	ps->win_len = PY_FRAME_READ;
+	return ps->win;
+}
+
+#define PY_FRAME_U64(p, off) (*(__u64 *)((p) + ((off) & (PY_FRAME_BUF - 1))))
+
+/* The fingerprint of code (run with globals): cached, or from its header,
+ * copying the code object to userspace the first time.  0 if unreadable. */
+static __always_inline __u64 py_code_fingerprint(struct py_walk *w, __u64 code, __u64 globals)
 {
 	const struct pt_py_layout *L = w->L;
 	struct py_scratch *ps = w->ps;
-	struct py_code_key key = { .instance = w->inst };
+	struct py_code_slot *slot = &ps->codes[(code >> 4) & (PY_CODE_SLOTS - 1)];
+	struct py_code_key key = { .instance = w->inst, .code = code };
+	__u8 one = 1;
+	__u64 fp;
+
+	if (slot->code == code && slot->globals == globals && slot->instance == w->inst)
+		return slot->fingerprint;
+	if (bpf_probe_read_user(ps->code, PY_CODE_READ, (void *)code))
+		return 0;
+	fp = PY_U64(ps->code, PY_CODE_BUF, L->code_qualname) * 31 +
+	     PY_U64(ps->code, PY_CODE_BUF, L->code_filename) * 17 +
+	     PY_U64(ps->code, PY_CODE_BUF, L->code_linetable) +
+	     *(__u32 *)(ps->code + (L->code_firstlineno & (PY_CODE_BUF - 1))) + 1;
+	key.fingerprint = fp;
+	if (!bpf_map_lookup_elem(&py_seen, &key)) {
+		if (py_code_copy(w->inst, code, fp, L))
+			return fp;	/* not copied: tried again next time */
+		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
+	}
+	slot->code = code;
+	slot->globals = globals;
+	slot->fingerprint = fp;
+	slot->instance = w->inst;
+	return fp;
+}
+
+static long py_frame_step(__u64 i, struct py_walk *w)
+{
+	const struct pt_py_layout *L = w->L;
+	__u32 n = w->sc->stack.npy;
 	struct pt_py_frame *f;
 	__u64 code, instr, fp;
-	__u32 n = w->sc->stack.npy;
-	__u8 one = 1;
+	__u8 *p;
 
-	if (!w->frame || bpf_probe_read_user(ps->frame, PY_FRAME_READ, (void *)w->frame)) {
+	p = w->frame ? py_frame_bytes(w->ps, w->frame) : NULL;
+	if (!p) {
 		w->frame = 0;	/* the end, or a frame we cannot read */
 		return 1;
 	}
 	if (n >= PT_PY_MAX_FRAMES)
 		return 1;	/* the innermost are kept; w->frame says more remain */
-	code = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_code);
-	instr = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_instr);
-	w->frame = PY_U64(ps->frame, PY_FRAME_BUF, L->frame_previous);
-	if (L->shim_owner && ps->frame[L->frame_owner & (PY_FRAME_BUF - 1)] == L->shim_owner) {
+	code = PY_FRAME_U64(p, L->frame_code);
+	instr = PY_FRAME_U64(p, L->frame_instr);
+	w->frame = PY_FRAME_U64(p, L->frame_previous);
+	if (L->shim_owner && p[L->frame_owner & (PY_FRAME_BUF - 1)] == L->shim_owner) {
 		/* the eval loop's own frame: the one it ran first is an entry */
 		if (n)
 			w->sc->stack.py[(n - 1) & (PT_PY_MAX_FRAMES - 1)].flags |= PT_PY_ENTRY;
 		return 0;
 	}
-	if (!code || bpf_probe_read_user(ps->code, PY_CODE_READ, (void *)code)) {
+	fp = code ? py_code_fingerprint(w, code, PY_FRAME_U64(p, L->frame_globals)) : 0;
+	if (!fp) {
 		w->frame = 0;
 		return 1;
 	}
-	fp = PY_U64(ps->code, PY_CODE_BUF, L->code_qualname) * 31 +
-	     PY_U64(ps->code, PY_CODE_BUF, L->code_filename) * 17 +
-	     PY_U64(ps->code, PY_CODE_BUF, L->code_linetable) +
-	     *(__u32 *)(ps->code + (L->code_firstlineno & (PY_CODE_BUF - 1)));
 	f = &w->sc->stack.py[n & (PT_PY_MAX_FRAMES - 1)];
 	f->code = code;
 	f->fingerprint = fp;
 	f->instr_off = instr > code && instr - code < (1ULL << 31) ? instr - code : 0;
-	f->flags = !L->shim_owner && ps->frame[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
+	f->flags = !L->shim_owner && p[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
 	w->sc->stack.npy = n + 1;
 	w->sc->hash = (w->sc->hash ^ code ^ fp ^ ((__u64)f->instr_off << 32)) * 0x100000001b3ULL;
-	key.code = code;
-	key.fingerprint = fp;
-	if (!bpf_map_lookup_elem(&py_seen, &key) && !py_code_copy(w->inst, code, fp, L))
-		bpf_map_update_elem(&py_seen, &key, &one, BPF_ANY);
 	return 0;
 }
 
@@ -222,6 +304,7 @@ static __noinline __u64 unwind_python(struct unwind_scratch *sc, __u32 inst)
 				       (void *)(tstate + w.L->cframe_frame))) {
 		return sc->hash;
 	}
+	w.ps->win_len = 0;	/* another thread's, or another process's */
 	/* shim frames (3.12+) take steps too: at most one per Python frame */
 	bpf_loop(2 * PT_PY_MAX_FRAMES + 1, py_frame_step, &w, 0);
 	if (w.frame)

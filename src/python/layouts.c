@@ -19,18 +19,21 @@
 static const struct py_version_layout layouts[] = {
 	{ 3, 11, 592, 184,
 	  { .tstate_cframe = 56, .cframe_frame = 8, .frame_code = 32, .frame_previous = 48,
+	    .frame_globals = 8,
 	    .frame_instr = 56, .frame_entry = 68, .frame_owner = 69, .code_filename = 112,
 	    .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 72,
 	    .str_state = 32, .str_ascii_data = 48, .str_compact_data = 72, .bytes_size = 16,
 	    .bytes_data = 32, .version = 0x030b } },
 	{ 3, 12, 1544, 192,
 	  { .tstate_cframe = 56, .cframe_frame = 0, .frame_code = 0, .frame_previous = 8,
+	    .frame_globals = 24,
 	    .frame_instr = 56, .frame_owner = 70, .shim_owner = 3, .code_filename = 112,
 	    .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 68,
 	    .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56, .bytes_size = 16,
 	    .bytes_data = 32, .version = 0x030c } },
 	{ 3, 13, 2160, 200,
 	  { .tstate_cframe = 0, .cframe_frame = 72, .frame_code = 0, .frame_previous = 8,
+	    .frame_globals = 24,
 	    .frame_instr = 56, .frame_owner = 70, .shim_owner = 3, .code_filename = 112,
 	    .code_qualname = 128, .code_linetable = 136, .code_firstlineno = 68,
 	    .str_state = 32, .str_ascii_data = 40, .str_compact_data = 56, .bytes_size = 16,
@@ -99,7 +102,8 @@ int py_layout__fits(const struct pt_py_layout *L)
 	return L->cframe_frame < 4096 && L->tstate_cframe < 4096 &&
 	       L->frame_code + 8 <= PT_PY_FRAME_READ && L->frame_previous + 8 <= PT_PY_FRAME_READ &&
 	       L->frame_instr + 8 <= PT_PY_FRAME_READ && L->frame_owner < PT_PY_FRAME_READ &&
-	       L->frame_entry < PT_PY_FRAME_READ && L->code_filename + 8 <= PT_PY_CODE_READ &&
+	       L->frame_entry < PT_PY_FRAME_READ && L->frame_globals + 8 <= PT_PY_FRAME_READ &&
+	       L->code_filename + 8 <= PT_PY_CODE_READ &&
 	       L->code_qualname + 8 <= PT_PY_CODE_READ &&
 	       L->code_linetable + 8 <= PT_PY_CODE_READ &&
 	       L->code_firstlineno + 4 <= PT_PY_CODE_READ && L->str_state + 4 <= 48 &&
