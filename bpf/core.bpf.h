@@ -22,6 +22,13 @@ const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
  * probability size / sample_bytes (--sample-bytes; 0: every stack,
  * --exact-stacks).  See heap_alloc(). */
 const volatile __u64 sample_bytes = 0;
+/* --all, --cgroup: keep each process tree's RSS peak (map trees). */
+const volatile __u32 track_trees = 0;
+/* --cgroup: the cgroup v2 id of the scope and its level in the hierarchy
+ * (0: no cgroup scope).  --all: scope_all. */
+const volatile __u64 scope_cgroup_id = 0;
+const volatile __u32 scope_cgroup_level = 0;
+const volatile __u32 scope_all = 0;
 /* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;

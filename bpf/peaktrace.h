@@ -145,6 +145,8 @@ enum pt_event_type {
 	PT_EV_EXEC = 2,
 	PT_EV_EXIT = 3,
 	PT_EV_VMA = 4,	/* a stack of tgid points into a mapping not seen before */
+	PT_EV_ENTER = 5,	/* tgid entered the scope (--cgroup, --all): register it */
+	PT_EV_LEAVE = 6,	/* tgid (instance) left the --cgroup: it stops counting */
 };
 
 struct pt_event {
@@ -205,7 +207,19 @@ struct pt_proc {
 	__u32 launcher;		/* peaktrace's gated fork: its RSS is not the tree's */
 	__u32 mm_known;		/* BPF has recorded its mm (map mms) */
 	__u32 probes_removed;	/* the kernel took its probes away while it ran */
-	__u32 pad;
+	__u32 tree_root;	/* the instance whose tree it is in (see pt_tree) */
+};
+
+/*
+ * A process tree within the traced scope (--all, --cgroup): a process
+ * whose parent is init or untraced roots one; its descendants are in it.
+ * Keyed by the root's first instance.  RSS in pages, as pt_proc's.
+ */
+struct pt_tree {
+	__u64 rss_live, rss_peak, rss_peak_time_ns;
+	__u64 approx_live, approx_peak;	/* the counters' counts alone */
+	__u64 max_drift;		/* largest |exact - approximate| of the sum */
+	__u64 procs;			/* images that were in it */
 };
 
 /*

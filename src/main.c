@@ -56,10 +56,12 @@ static void forward_and_wait(struct launch *l, int sig)
  * once: the command or pid, and the report file (created now, as a
  * temporary file, so a path that cannot be written stops us here).
  */
-static int check_inputs(const struct options *o, struct outfile *out, char *err, size_t errlen)
+static int check_inputs(const struct options *o, struct cgroup_scope *cg, struct outfile *out,
+			char *err, size_t errlen)
 {
 	char path[4096];
 	size_t i;
+	int r;
 
 	if (o->argv && launch__resolve(o->argv[0], path, sizeof(path))) {
 		int e = errno;
@@ -68,7 +70,9 @@ static int check_inputs(const struct options *o, struct outfile *out, char *err,
 			 strchr(o->argv[0], '/') || e == EACCES ? strerror(e) : "command not found in PATH");
 		return e == EACCES ? PT_EXIT_NOEXEC : PT_EXIT_NOTFOUND;
 	}
-	if (!o->argv && kill(o->pid, 0) && errno == ESRCH) {
+	if (o->cgroup && (r = scope__resolve_cgroup(o->cgroup, cg, err, errlen)))
+		return r;
+	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {
 		snprintf(err, errlen, "no process with pid %d", (int)o->pid);
 		return PT_EXIT_NO_TARGET;
 	}
@@ -84,6 +88,7 @@ int main(int argc, char **argv)
 	struct options o;
 	struct launch l = { .pid = 0, .gate_fd = -1, .status_fd = -1 };
 	struct outfile out[REPORT_WRITERS_MAX] = { { 0 } };
+	struct cgroup_scope cg = { .id = 0 };
 	FILE *out_f[REPORT_WRITERS_MAX];
 	char err[1024] = "", path[4096];
 	sigset_t stops, unblocked;
@@ -94,7 +99,7 @@ int main(int argc, char **argv)
 	ret = options__parse(argc, argv, &o);
 	if (ret >= 0)
 		return ret;
-	ret = check_inputs(&o, out, err, sizeof(err));
+	ret = check_inputs(&o, &cg, out, err, sizeof(err));
 	if (ret)
 		goto out;
 	install_handlers();
@@ -105,7 +110,7 @@ int main(int argc, char **argv)
 	sigaddset(&stops, SIGTERM);
 	sigprocmask(SIG_BLOCK, &stops, &unblocked);
 	getrlimit(RLIMIT_NOFILE, &nofile); /* the command's, before session__open raises ours */
-	s = session__open(&o, err, sizeof(err));
+	s = session__open(&o, &cg, err, sizeof(err));
 	if (!s) {
 		ret = PT_EXIT_FAILED;
 		goto out;
@@ -147,12 +152,14 @@ int main(int argc, char **argv)
 			}
 		}
 	} else {
-		ret = session__add_running(s, o.pid, err, sizeof(err));
+		ret = o.cgroup ? session__add_cgroup(s, err, sizeof(err)) :
+		      o.all ? session__add_all(s, err, sizeof(err)) :
+			      session__add_running(s, o.pid, err, sizeof(err));
 		sigprocmask(SIG_SETMASK, &unblocked, NULL);
 		if (ret)
 			goto out;
 		/* for scripts that must not act before the probes are in place */
-		if (o.verbose)
+		if (o.verbose && o.pid)
 			fprintf(stderr, "peaktrace: attached to pid %d\n", (int)o.pid);
 	}
 

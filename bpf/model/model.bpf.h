@@ -100,7 +100,7 @@ static __noinline void model_end(__u32 inst, __u64 now)
 	if (!g || !p)
 		return;
 	held = model_lock(g);
-	pt_model_end(g, p, now);
+	pt_model_end(g, p, tree_of(p), now);
 	model_unlock(g, held);
 }
 

@@ -87,11 +87,39 @@ PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
  * of a counter fires rss_stat, so the others keep their last values.  The
  * tree's RSS is the sum over live images.
  */
-PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, int member,
+/* The approximate total of p (file + anon + shmem counts). */
+PT_INLINE __u64 pt_model_approx(const struct pt_proc *p)
+{
+	return p->rss_count[PT_RSS_FILE] + p->rss_count[PT_RSS_ANON] + p->rss_count[PT_RSS_SHMEM];
+}
+
+/* p's tree t (may be NULL) gains rss and approx pages (negative: loses). */
+PT_INLINE void pt_model_tree(struct pt_tree *t, __s64 rss, __s64 approx, __u64 now)
+{
+	__u64 drift;
+
+	if (!t)
+		return;
+	t->rss_live += rss;
+	t->approx_live += approx;
+	if ((__s64)t->rss_live > (__s64)t->rss_peak) {
+		t->rss_peak = t->rss_live;
+		t->rss_peak_time_ns = now;
+	}
+	if ((__s64)t->approx_live > (__s64)t->approx_peak)
+		t->approx_peak = t->approx_live;
+	drift = t->rss_live > t->approx_live ? t->rss_live - t->approx_live :
+					       t->approx_live - t->rss_live;
+	if (drift > t->max_drift && (__s64)t->rss_live >= 0 && (__s64)t->approx_live >= 0)
+		t->max_drift = drift;
+}
+
+PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, struct pt_tree *t, int member,
 			    __s64 exact, __s64 count, __u64 now)
 {
 	__u64 v = exact > 0 ? exact : 0, c = count > 0 ? count : 0, total, approx, drift;
 	unsigned int m = member & (PT_RSS_COUNT - 1);
+	__u64 old_approx = pt_model_approx(p);
 
 	if (!p->alive || p->launcher)
 		return;
@@ -105,7 +133,8 @@ PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, int member,
 	if (m == PT_RSS_SWAP)
 		return; /* swap entries are not resident */
 	total = p->rss[PT_RSS_FILE] + p->rss[PT_RSS_ANON] + p->rss[PT_RSS_SHMEM];
-	approx = p->rss_count[PT_RSS_FILE] + p->rss_count[PT_RSS_ANON] + p->rss_count[PT_RSS_SHMEM];
+	approx = pt_model_approx(p);
+	pt_model_tree(t, (__s64)(total - p->rss_total), (__s64)(approx - old_approx), now);
 	g->rss_live += total - p->rss_total;
 	p->rss_total = total;
 	if (total > p->rss_peak) {
@@ -125,11 +154,14 @@ PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, int member,
 	}
 }
 
-/* Process image p ends (exit or exec): its bytes leave the tree now. */
-PT_INLINE void pt_model_end(struct pt_global *g, struct pt_proc *p, __u64 now)
+/* Process image p ends (exit or exec, or it left the --cgroup): its bytes
+ * leave the tree now, and its pages its tree t (may be NULL). */
+PT_INLINE void pt_model_end(struct pt_global *g, struct pt_proc *p, struct pt_tree *t, __u64 now)
 {
 	if (!p->alive)
 		return;
+	if (!p->launcher)
+		pt_model_tree(t, -(__s64)p->rss_total, -(__s64)pt_model_approx(p), now);
 	if (p->tree_snap_epoch != g->peak_epoch) {
 		p->tree_snap_bytes = p->live_bytes;
 		p->tree_snap_epoch = g->peak_epoch;

@@ -103,6 +103,7 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	struct pt_global *g = global_get();
 	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
 	__u64 now = bpf_ktime_get_ns();
+	struct pt_tree *t;
 	int m, held;
 
 	if (!rss_enabled || !co || !p || !g)
@@ -114,10 +115,11 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	for (m = 0; m < PT_RSS_COUNT; m++)
 		if (member < 0 || m == member)
 			rss_read(mm, m, co, &exact[m], &count[m]);
+	t = tree_of(p);
 	held = model_lock(g);
 	for (m = 0; m < PT_RSS_COUNT; m++)
 		if (member < 0 || m == member)
-			pt_model_rss(g, p, m, exact[m], count[m], now);
+			pt_model_rss(g, p, t, m, exact[m], count[m], now);
 	model_unlock(g, held);
 }
 

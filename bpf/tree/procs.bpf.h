@@ -23,6 +23,22 @@ struct {
 	__type(value, struct pt_proc);
 } procs SEC(".maps");
 
+/* Process trees within the scope (--all, --cgroup; track_trees set), by
+ * root instance. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pt_tree);
+} trees SEC(".maps");
+
+static __always_inline struct pt_tree *tree_of(const struct pt_proc *p)
+{
+	__u32 root = p->tree_root;
+
+	return track_trees && root ? bpf_map_lookup_elem(&trees, &root) : NULL;
+}
+
 /* The image whose heap the calling thread's allocator calls count in. */
 static __always_inline __u32 current_instance(void)
 {
@@ -74,10 +90,21 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 		.alive = 1, .start_ns = bpf_ktime_get_ns(),
 	};
 	__u32 inst = instance_new();
+	struct pt_proc *pp = parent_instance ? bpf_map_lookup_elem(&procs, &parent_instance) : NULL;
+	struct pt_tree zero = {}, *tr;
 
+	/* its parent's tree; a tree of its own if the parent is init (pid 1)
+	 * or untraced; an exec stays in the tree its image was in */
+	p.tree_root = pp && pp->tree_root && (pp->tgid != 1 || pp->tgid == tgid) ? pp->tree_root : inst;
 	if (!inst || bpf_map_update_elem(&procs, &inst, &p, BPF_NOEXIST)) {
 		lost_inc(PT_LOST_PROCS_FULL);
 		return 0;
+	}
+	if (track_trees) {
+		bpf_map_update_elem(&trees, &p.tree_root, &zero, BPF_NOEXIST);
+		tr = bpf_map_lookup_elem(&trees, &p.tree_root);
+		if (tr)
+			__sync_fetch_and_add(&tr->procs, 1);
 	}
 	t.instance = inst;
 	t.heap_instance = heap_instance ?: inst;

@@ -15,6 +15,28 @@
 #include "unwind/native.bpf.h"
 #include "probes/programs.bpf.h"
 
+/* Whether cg is the --cgroup scope or below it. */
+static __always_inline int cgroup_in_scope(struct cgroup *cg)
+{
+	struct cgroup *anc = NULL;
+	__u32 level = scope_cgroup_level;
+
+	if (!scope_cgroup_id || !cg || BPF_CORE_READ(cg, level) < (int)level || level > 255)
+		return 0;
+	bpf_probe_read_kernel(&anc, sizeof(anc), &cg->ancestors[level]);
+	return anc && BPF_CORE_READ(anc, kn, id) == scope_cgroup_id;
+}
+
+/* Tells userspace tgid entered the scope: it attaches its probes and
+ * registers it (as for -p). */
+static __always_inline void scope_enter(struct task_struct *task)
+{
+	struct pt_event *e = event_reserve(PT_EV_ENTER, task);
+
+	if (e)
+		bpf_ringbuf_submit(e, 0);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -27,10 +49,16 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 	if ((__u32)child->pid != ctgid) /* a new thread, not a new process */
 		return 0;
 	pt = bpf_map_lookup_elem(&tgids, &ptgid);
-	if (!pt)
-		return 0;
-	parent_inst = pt->instance;
-	inst = proc_start(ctgid, ptgid, parent_inst, shares_mm ? pt->heap_instance : 0);
+	if (!pt) {
+		/* --all: a parent outside it (a kernel thread's helper);
+		 * --cgroup: made straight into it (clone3's CLONE_INTO_CGROUP) */
+		if (scope_cgroup_id && cgroup_in_scope(BPF_CORE_READ(child, cgroups, dfl_cgrp)))
+			scope_enter(child);
+		if (!scope_all)
+			return 0;
+	}
+	parent_inst = pt ? pt->instance : 0;
+	inst = proc_start(ctgid, ptgid, parent_inst, pt && shares_mm ? pt->heap_instance : 0);
 	if (!inst)
 		return 0;
 	/* A CLONE_VM child (vfork, posix_spawn, system) shares its parent's
@@ -162,6 +190,43 @@ int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
 		return 0;
 	e->instance = inst;
 	e->exit_code = BPF_CORE_READ(task, signal, group_exit_code) ?: task->exit_code;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/*
+ * --cgroup: a process moved in from outside is registered by userspace;
+ * one moved out stops counting now (its bytes and pages leave the scope).
+ * Whole processes: the thread-group leader's move stands for them.
+ */
+SEC("tp_btf/cgroup_attach_task")
+int BPF_PROG(pt_cgroup_attach, struct cgroup *dst, const char *path, struct task_struct *task,
+	     bool threadgroup)
+{
+	__u32 tgid = task->tgid, inst;
+	struct pt_tgid *t;
+	struct pt_event *e;
+
+	if (!scope_cgroup_id || (__u32)task->pid != tgid)
+		return 0;
+	/* a move in a cgroup v1 hierarchy (hybrid set-ups) is not ours */
+	if (BPF_CORE_READ(dst, root) != BPF_CORE_READ(task, cgroups, dfl_cgrp, root))
+		return 0;
+	t = bpf_map_lookup_elem(&tgids, &tgid);
+	if (cgroup_in_scope(dst)) {
+		if (!t)
+			scope_enter(task);
+		return 0;
+	}
+	if (!t)
+		return 0;
+	inst = t->instance;
+	model_end(inst, bpf_ktime_get_ns());
+	bpf_map_delete_elem(&tgids, &tgid);
+	e = event_reserve(PT_EV_LEAVE, task);
+	if (!e)
+		return 0;
+	e->instance = inst;
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }

@@ -20,16 +20,21 @@ static const char doc[] =
 	"                                          instruction, with all it starts\n"
 	"  peaktrace [OPTION...] -p PID            trace PID, its descendants and all they\n"
 	"                                          start, until SIGINT/SIGTERM or the tree ends\n"
+	"  peaktrace [OPTION...] --cgroup PATH     trace every process in a cgroup (v2) and\n"
+	"                                          below, those that enter later too, until\n"
+	"                                          SIGINT/SIGTERM or --duration\n"
+	"  peaktrace [OPTION...] -a                every process on the machine, RSS only: each\n"
+	"                                          process's and process tree's exact RSS peak\n"
 	"\n"
 	"The status line and the text report go to stderr; stdout is left to CMD.\n"
 	"With --json -, the JSON report has stdout and CMD's stdout goes to stderr.\n"
 	"Report files are written whole or not at all.  Needs root (CAP_BPF, CAP_PERFMON, CAP_SYS_ADMIN for tracefs).\n"
 	"\n"
 	"Exit status: with -- CMD, CMD's exit status (128+N if signal N killed it);\n"
-	"with -p, 0.  peaktrace's own failures: 2 usage error; 3 -p target does not\n"
-	"exist or is a kernel thread; 125 could not trace (not root, BPF or BTF\n"
-	"unavailable, probes failed; the message says which); 126 CMD not executable;\n"
-	"127 CMD not found.";
+	"with -p, --cgroup or -a, 0.  peaktrace's own failures: 2 usage error; 3 -p\n"
+	"target does not exist or is a kernel thread, or no such --cgroup; 125 could\n"
+	"not trace (not root, BPF or BTF unavailable, probes failed, no cgroup v2; the\n"
+	"message says which); 126 CMD not executable; 127 CMD not found.";
 
 enum {
 	OPT_TOP = 1000,
@@ -48,12 +53,20 @@ enum {
 	OPT_EXACT_STACKS,
 	OPT_PYTHON,
 	OPT_PYTHON_MALLOC,
+	OPT_CGROUP,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
 static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Target:", 1 },
 	{ "pid", 'p', "PID", 0, "Trace a running process and its descendants", 1 },
+	{ "cgroup", OPT_CGROUP, "PATH", 0, "Trace a cgroup v2: a directory (absolute, or relative "
+	  "to the cgroup2 mount) or a systemd unit name (foo.service); every process in it or "
+	  "below, present or entering later; one that leaves stops counting", 1 },
+	{ "all", 'a', NULL, 0, "Every process on the machine, RSS only (no uprobes: heap tracing "
+	  "of everything would make every malloc on the machine trap): exact RSS peaks per "
+	  "process and per process tree (a child of init and its descendants), with drift; "
+	  "until SIGINT/SIGTERM or --duration", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "status", OPT_STATUS, NULL, 0, "With -- CMD, draw the status line on the terminal even "
 	  "though CMD writes there too (with -p it is drawn by default)", 2 },
@@ -130,6 +143,15 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_range(arg, 1, UINT32_MAX, &v) || v > 0x7fffffff)
 			argp_error(state, "invalid pid '%s': expected a positive number", arg);
 		o->pid = (pid_t)v;
+		break;
+	case OPT_CGROUP:
+		if (!*arg)
+			argp_error(state, "invalid --cgroup '': expected a cgroup directory or unit name");
+		o->cgroup = arg;
+		break;
+	case 'a':
+		o->all = 1;
+		o->rss_only = 1;
 		break;
 	case 'q':
 		o->quiet = 1;
@@ -234,13 +256,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		state->next = state->argc;
 		break;
 	case ARGP_KEY_END:
-		if (o->pid && o->argv)
-			argp_error(state, "give either -p PID or -- CMD, not both");
-		if (!o->pid && !o->argv)
-			argp_error(state, "nothing to trace: give -p PID or -- CMD [ARGS...]");
-		if (o->pid && o->python_malloc)
+		if (!!o->pid + !!o->argv + !!o->cgroup + !!o->all > 1)
+			argp_error(state, "give one of -p PID, --cgroup PATH, -a or -- CMD");
+		if (!o->pid && !o->argv && !o->cgroup && !o->all)
+			argp_error(state, "nothing to trace: give -p PID, --cgroup PATH, -a or -- CMD "
+				   "[ARGS...]");
+		if (!o->argv && o->python_malloc)
 			argp_error(state, "--python-malloc sets the environment of a command peaktrace "
-				   "starts: it needs -- CMD, not -p");
+				   "starts: it needs -- CMD");
 		break;
 	default:
 		return ARGP_ERR_UNKNOWN;
@@ -277,7 +300,8 @@ int options__stdout_report(const struct options *o)
 
 int options__parse(int argc, char **argv, struct options *o)
 {
-	struct argp argp = { all_options(), parse_opt, "-- CMD [ARGS...]\n-p PID", doc,
+	struct argp argp = { all_options(), parse_opt, "-- CMD [ARGS...]\n-p PID\n--cgroup PATH\n-a",
+			     doc,
 			     NULL, NULL, NULL };
 
 	memset(o, 0, sizeof(*o));

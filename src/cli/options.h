@@ -23,6 +23,8 @@ enum pt_exit {
 
 struct options {
 	pid_t pid;		/* -p, or 0 */
+	const char *cgroup;	/* --cgroup PATH, or NULL */
+	int all;		/* -a, --all: every process on the machine */
 	char **argv;		/* the command after --, or NULL */
 	int status;		/* --status: the status line with -- CMD too */
 	/* per row of report_writers (report/writers.h): its file (--json

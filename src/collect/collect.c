@@ -75,6 +75,12 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 		goto oom;
 	c->stacks = p;
 	c->sample_bytes = skel->rodata->sample_bytes;
+	if (skel->rodata->track_trees) {
+		if (READ_HASH(bpf_map__fd(skel->maps.trees), struct collected_tree, root, t, &p,
+			      &c->ntrees))
+			goto oom;
+		c->trees = p;
+	}
 	if (READ_HASH(bpf_map__fd(skel->maps.vmas), struct collected_vma, key, v,
 		      &p, &c->nvmas))
 		goto oom;

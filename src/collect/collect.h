@@ -24,6 +24,11 @@ struct collected_stack {
 	uint64_t est_tree_bytes, est_proc_bytes;
 };
 
+struct collected_tree {
+	uint32_t root;		/* instance */
+	struct pt_tree t;
+};
+
 struct collected_vma {
 	struct pt_vma_key key;
 	struct pt_vma v;
@@ -35,6 +40,8 @@ struct collected {
 	size_t nprocs;
 	struct collected_stack *stacks;
 	size_t nstacks;
+	struct collected_tree *trees;	/* --all, --cgroup */
+	size_t ntrees;
 	struct collected_vma *vmas; /* sorted by (instance, start) */
 	size_t nvmas;
 	uint64_t lost[PT_LOST_COUNT];
@@ -56,6 +63,8 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 void collect__sort_vmas(struct collected *c);
 /* Adds code mappings kept outside the maps (of images swept during the run). */
 int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n);
+/* Adds process records kept outside the maps (swept during the run). */
+int collect__add_procs(struct collected *c, const struct collected_proc *v, size_t n);
 /* Only the global counters and lost counters: cheap, for the status line. */
 int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel);
 void collect__free(struct collected *c);

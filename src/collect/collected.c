@@ -34,10 +34,26 @@ int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t
 	return 0;
 }
 
+int collect__add_procs(struct collected *c, const struct collected_proc *v, size_t n)
+{
+	struct collected_proc *all;
+
+	if (!n)
+		return 0;
+	all = realloc(c->procs, (c->nprocs + n) * sizeof(*all));
+	if (!all)
+		return -1;
+	memcpy(all + c->nprocs, v, n * sizeof(*v));
+	c->procs = all;
+	c->nprocs += n;
+	return 0;
+}
+
 void collect__free(struct collected *c)
 {
 	free(c->procs);
 	free(c->stacks);
+	free(c->trees);
 	free(c->vmas);
 	memset(c, 0, sizeof(*c));
 }

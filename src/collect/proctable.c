@@ -128,6 +128,13 @@ struct proc_info *proctable__apply(struct proctable *t, const struct pt_event *e
 		/* The tasks keep their perf events across exec. */
 		tmpl.sets_mask = prev ? prev->sets_mask : 0;
 		return proctable__add(t, &tmpl);
+	case PT_EV_LEAVE:
+		p = proctable__find(t, e->instance);
+		if (p) {
+			end(p, e->time_ns);
+			p->left_scope = 1;
+		}
+		return p;
 	case PT_EV_EXIT:
 		p = proctable__find(t, e->instance);
 		if (p) {

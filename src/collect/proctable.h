@@ -33,6 +33,7 @@ struct proc_info {
 	char note[160];		/* why its heap is not traced, if it is not */
 	int untraced;		/* it should have been traced and could not be: a loss */
 	uint32_t series;	/* its timeline series + 1 (collect/timeline.c), 0: none */
+	int left_scope;		/* moved out of the --cgroup: counted until then */
 };
 
 struct proctable {

@@ -23,6 +23,19 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* A process record of an ended image, kept here instead of in the kernel. */
+static void proc_keep(struct sweep *sw, const void *key, const void *val)
+{
+	struct collected_proc *p;
+
+	/* out of memory: that process is missing from the report */
+	if (vec_grow((void **)&sw->procv, &sw->capprocv, sw->nprocv + 1, sizeof(*p), 1024))
+		return;
+	p = &sw->procv[sw->nprocv++];
+	memcpy(&p->instance, key, sizeof(p->instance));
+	memcpy(&p->p, val, sizeof(p->p));
+}
+
 /* A code mapping of an ended image, kept here instead of in the kernel. */
 static void vma_keep(struct sweep *sw, const void *key, const void *val)
 {
@@ -41,7 +54,8 @@ static void vma_keep(struct sweep *sw, const void *key, const void *val)
  * with the instance; keep, if set, gets each record first.  Batched: one
  * syscall per few thousand records.  Returns how many were deleted.
  */
-static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz, int keep)
+static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
+			  void (*keep)(struct sweep *, const void *, const void *))
 {
 	uint64_t deleted = 0;
 	enum { CHUNK = 4096 };
@@ -62,7 +76,7 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz, int 
 			if (!bsearch(keys + i * ksz, sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32))
 				continue;
 			if (keep)
-				vma_keep(sw, keys + i * ksz, vals + i * vsz);
+				keep(sw, keys + i * ksz, vals + i * vsz);
 			memcpy(del + ndel++ * ksz, keys + i * ksz, ksz);
 		}
 		for (i = 0; i < ndel; i++)
@@ -84,12 +98,16 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 	for (i = 0; i < skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
 		alloc_tables__swept(t, skel, i,
 				    sweep_map(sw, t->fd[i], sizeof(struct pt_alloc_key),
-					      sizeof(struct pt_alloc), 0));
-	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout), 0);
+					      sizeof(struct pt_alloc), NULL));
+	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout),
+		  NULL);
 	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),
-		  sizeof(struct pt_region), 0);
+		  sizeof(struct pt_region), NULL);
 	sweep_map(sw, bpf_map__fd(skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),
-		  1);
+		  vma_keep);
+	if (sw->procs)
+		sweep_map(sw, bpf_map__fd(skel->maps.procs), sizeof(__u32), sizeof(struct pt_proc),
+			  proc_keep);
 	for (i = 0; i < sw->ndead; i++)
 		bpf_map_delete_elem(bpf_map__fd(skel->maps.proc_vmas), &sw->dead[i]);
 	sw->ndead = 0;
@@ -99,5 +117,6 @@ void sweep__free(struct sweep *sw)
 {
 	free(sw->dead);
 	free(sw->vmas);
+	free(sw->procv);
 	memset(sw, 0, sizeof(*sw));
 }

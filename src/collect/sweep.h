@@ -3,7 +3,9 @@
  * Sweeping the records of ended process images out of the BPF maps while
  * the run goes on: their bytes already left the tree, and a worker pool
  * that keeps starting processes would otherwise fill the maps with the
- * dead.  Their code mappings are kept here, for symbols at the report.
+ * dead.  Their code mappings are kept here, for symbols at the report,
+ * and with --all and --cgroup (runs of hours over thousands of processes)
+ * their process records too: the report needs them, the map would fill.
  */
 #ifndef PT_SWEEP_H
 #define PT_SWEEP_H
@@ -20,6 +22,9 @@ struct sweep {
 	size_t ndead, capdead;
 	struct collected_vma *vmas; /* code mappings of swept images */
 	size_t nvmas, capvmas;
+	int procs;		/* sweep the process records too (--all, --cgroup) */
+	struct collected_proc *procv; /* swept process records, for the report */
+	size_t nprocv, capprocv;
 };
 
 /* Instance ended: its records go at the next sweep. */

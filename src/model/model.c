@@ -166,6 +166,45 @@ static void instance_range(const struct collected *c, const size_t *idx, uint32_
 	*hi = b;
 }
 
+static int cmp_tree(const void *a, const void *b)
+{
+	const struct report_tree *x = a, *y = b;
+
+	if (x->rss_peak_bytes != y->rss_peak_bytes)
+		return x->rss_peak_bytes > y->rss_peak_bytes ? -1 : 1;
+	return x->root_instance < y->root_instance ? -1 : x->root_instance > y->root_instance;
+}
+
+/* The scope's process trees (collected with --all, --cgroup), by RSS peak. */
+static int trees_build(struct report *r, const struct collected *c, uint64_t t0_ns, uint64_t page)
+{
+	size_t i;
+
+	if (!c->ntrees)
+		return 0;
+	r->trees = calloc(c->ntrees, sizeof(*r->trees));
+	if (!r->trees)
+		return -1;
+	for (i = 0; i < c->ntrees; i++) {
+		const struct pt_tree *pt = &c->trees[i].t;
+		struct report_tree *rt = &r->trees[r->ntrees];
+
+		if (!pt->procs)
+			continue;
+		rt->root_instance = c->trees[i].root;
+		rt->root = report__proc(r, rt->root_instance);
+		rt->root_pid = rt->root ? rt->root->pid : 0;
+		rt->rss_peak_bytes = pt->rss_peak * page;
+		rt->rss_peak_time_ns = pt->rss_peak ? since(pt->rss_peak_time_ns, t0_ns) : 0;
+		rt->approx_peak_bytes = pt->approx_peak * page;
+		rt->max_drift_bytes = pt->max_drift * page;
+		rt->processes = pt->procs;
+		r->ntrees++;
+	}
+	qsort(r->trees, r->ntrees, sizeof(*r->trees), cmp_tree);
+	return 0;
+}
+
 int model__build(struct report *r, const struct collected *c, const struct proctable *t,
 		 uint64_t t0_ns, uint64_t page)
 {
@@ -234,6 +273,7 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 			}
 			rp->heap_note = pi->note[0] ? pi->note : NULL;
 			rp->untraced = pi->untraced;
+			rp->left_scope = pi->left_scope;
 		}
 		rp->probes_removed = cp->p.probes_removed;
 		if (rp->probes_removed && !rp->heap_note)
@@ -264,6 +304,8 @@ int model__build(struct report *r, const struct collected *c, const struct proct
 		split_argv(rp, pi);
 	}
 	qsort(r->procs, r->nprocs, sizeof(*r->procs), cmp_proc);
+	if (trees_build(r, c, t0_ns, page))
+		goto out;
 
 	memcpy(r->lost.count, c->lost, sizeof(r->lost.count));
 	ret = 0;

@@ -74,6 +74,7 @@ void report__free(struct report *r)
 		free(r->procs[i].stacks.v);
 	}
 	free(r->procs);
+	free(r->trees);
 	for (i = 0; i < r->ntraces; i++)
 		free(r->traces[i].frames);
 	free(r->traces);

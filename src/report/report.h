@@ -53,6 +53,16 @@ struct report_stack {
 	const struct report_trace *trace;
 };
 
+/* A process tree of the scope (--all, --cgroup): a child of init, or a
+ * process whose parent is outside, and its descendants; exact RSS. */
+struct report_tree {
+	uint32_t root_pid, root_instance;
+	const struct report_proc *root;	/* NULL if not in the report */
+	uint64_t rss_peak_bytes, rss_peak_time_ns;
+	uint64_t approx_peak_bytes, max_drift_bytes;
+	uint64_t processes;
+};
+
 /* Every stack holding memory at one moment (the tree's peak, or one
  * process's own peak), by bytes held, largest first.  Writers cut it to
  * --top with report_view__shown(). */
@@ -88,6 +98,7 @@ struct report_proc {
 	int exit_signal;	/* 0 if none */
 	const char *heap_note;	/* why the heap is not traced, or NULL */
 	int probes_removed;	/* the kernel took its probes away: heap incomplete */
+	int left_scope;		/* moved out of the --cgroup: counted until then */
 	int untraced;		/* could not be traced (see heap_note): a loss */
 	struct report_rss rss;
 	struct report_view stacks;	/* at its own peak */
@@ -142,6 +153,12 @@ struct report {
 	size_t ntraces;
 	struct frame_table *frames;
 	struct report_timeline timeline;	/* empty if not sampled */
+	struct {
+		const char *kind;	/* "tree" (-- CMD, -p), "cgroup", "all" */
+		const char *cgroup;	/* the directory, for "cgroup" */
+	} scope;
+	struct report_tree *trees;	/* by RSS peak, largest first */
+	size_t ntrees;
 	struct {
 		uint64_t sample_bytes;	/* 0: every stack exact (--exact-stacks) */
 		uint64_t small_bytes;	/* at the tree's peak, in blocks below it */

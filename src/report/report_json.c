@@ -134,6 +134,8 @@ static void process(struct json *j, const struct report_proc *p)
 	json__bool(j, p->untraced);
 	json__key(j, "probes_removed");
 	json__bool(j, p->probes_removed);
+	json__key(j, "left_scope");
+	json__bool(j, p->left_scope);
 	proc_rss(j, &p->rss);
 	stacks(j, &p->stacks, (unsigned)-1);
 	json__end_object(j);
@@ -141,6 +143,31 @@ static void process(struct json *j, const struct report_proc *p)
 
 /* Samples over time: the tree's, then each process image's from its first
  * sample (an index into t_ns) on. */
+/* The scope's process trees (--all, --cgroup), every one. */
+static void trees(struct json *j, const struct report *r)
+{
+	size_t i;
+
+	if (!r->ntrees)
+		return;
+	json__key(j, "trees");
+	json__begin_array(j);
+	for (i = 0; i < r->ntrees; i++) {
+		const struct report_tree *t = &r->trees[i];
+
+		json__begin_object(j);
+		json__u64_field(j, "root_pid", t->root_pid);
+		json__string_field(j, "root_comm", t->root ? t->root->comm : NULL);
+		json__u64_field(j, "rss_peak_bytes", t->rss_peak_bytes);
+		json__u64_field(j, "rss_peak_time_ns", t->rss_peak_time_ns);
+		json__u64_field(j, "approx_peak_bytes", t->approx_peak_bytes);
+		json__u64_field(j, "max_drift_bytes", t->max_drift_bytes);
+		json__u64_field(j, "processes", t->processes);
+		json__end_object(j);
+	}
+	json__end_array(j);
+}
+
 static void timeline(struct json *j, const struct report_timeline *tl)
 {
 	size_t i;
@@ -201,6 +228,12 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	json__string_field(&j, "stopped_by", r->stopped_by);
 	json__key(&j, "heap_traced");
 	json__bool(&j, !r->rss_only);
+	json__key(&j, "scope");
+	json__begin_object(&j);
+	json__string_field(&j, "kind", r->scope.kind ? r->scope.kind : "tree");
+	if (r->scope.cgroup)
+		json__string_field(&j, "cgroup", r->scope.cgroup);
+	json__end_object(&j);
 	json__key(&j, "stack_sampling");
 	json__begin_object(&j);
 	json__u64_field(&j, "sample_bytes", r->sampling.sample_bytes);
@@ -239,6 +272,7 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 		process(&j, &r->procs[i]);
 	json__end_array(&j);
 
+	trees(&j, r);
 	counters(&j, "lost", r, 1);
 	counters(&j, "notes", r, 0);
 	timeline(&j, &r->timeline);

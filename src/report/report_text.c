@@ -267,6 +267,66 @@ static void exit_status(FILE *out, const struct report_proc *p)
 	fprintf(out, " %7s  ", b);
 }
 
+static int cmp_rss_peak(const void *a, const void *b)
+{
+	const struct report_proc *x = *(const struct report_proc *const *)a;
+	const struct report_proc *y = *(const struct report_proc *const *)b;
+
+	if (x->rss.peak_bytes != y->rss.peak_bytes)
+		return x->rss.peak_bytes > y->rss.peak_bytes ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
+}
+
+/*
+ * --all, --cgroup: the process trees and the processes with the highest
+ * exact RSS peaks (top of each), with when, what the kernel's own
+ * counters showed, and their largest drift.  The JSON has every one.
+ */
+static void scope_tables(FILE *out, const struct report *r, unsigned top)
+{
+	const struct report_proc **v = calloc(r->nprocs + 1, sizeof(*v));
+	char b1[32], b2[32], b3[32], t[32];
+	size_t i, n;
+
+	n = r->ntrees < top ? r->ntrees : top;
+	fprintf(out, "\nProcess trees by exact RSS peak (%zu of %zu; a tree: a child of init, or of a "
+		"process outside the scope, and its descendants):\n", n, r->ntrees);
+	fprintf(out, "  %-8s %12s %9s %12s %10s %6s  %s\n", "ROOT", "RSS PEAK", "AT", "APPROX PEAK",
+		"MAX DRIFT", "PROCS", "ROOT COMMAND");
+	for (i = 0; i < n; i++) {
+		const struct report_tree *tr = &r->trees[i];
+
+		seconds(t, sizeof(t), tr->rss_peak_time_ns);
+		fprintf(out, "  %-8u %12s %9s %12s %10s %6llu  ", tr->root_pid,
+			report__bytes(tr->rss_peak_bytes, b1, sizeof(b1)), t,
+			report__bytes(tr->approx_peak_bytes, b2, sizeof(b2)),
+			report__bytes(tr->max_drift_bytes, b3, sizeof(b3)),
+			(unsigned long long)tr->processes);
+		if (tr->root)
+			command(out, tr->root);
+		fputc('\n', out);
+	}
+	if (!v)
+		return;
+	for (i = 0; i < r->nprocs; i++)
+		v[i] = &r->procs[i];
+	qsort(v, r->nprocs, sizeof(*v), cmp_rss_peak);
+	n = r->nprocs < top ? r->nprocs : top;
+	fprintf(out, "\nProcesses by exact RSS peak (%zu of %zu):\n", n, r->nprocs);
+	fprintf(out, "  %-8s %12s %9s %12s %10s  %s\n", "PID", "RSS PEAK", "AT", "APPROX PEAK",
+		"MAX DRIFT", "COMMAND");
+	for (i = 0; i < n; i++) {
+		seconds(t, sizeof(t), v[i]->rss.peak_time_ns);
+		fprintf(out, "  %-8u %12s %9s %12s %10s  ", v[i]->pid,
+			report__bytes(v[i]->rss.peak_bytes, b1, sizeof(b1)), t,
+			report__bytes(v[i]->rss.approx_peak_bytes, b2, sizeof(b2)),
+			report__bytes(v[i]->rss.max_drift_bytes, b3, sizeof(b3)));
+		command(out, v[i]);
+		fputc('\n', out);
+	}
+	free(v);
+}
+
 static void process_table(FILE *out, const struct report *r)
 {
 	size_t *order = calloc(r->nprocs + 1, sizeof(*order)), i, n, folded = 0;
@@ -339,14 +399,16 @@ int report__write_text(const struct report *r, FILE *out, const struct writer_op
 	losses(out, r);
 	seconds(t, sizeof(t), r->peak_time_ns);
 	if (!r->rss_only) {
-		fprintf(out, "\nHeap peak of the process tree: %s at %s",
+		fprintf(out, "\nHeap peak of the %s: %s at %s", r->scope.cgroup ? "cgroup" : "process tree",
 			report__bytes(r->peak_bytes, b1, sizeof(b1)), t);
 		fprintf(out, " (RSS then %s)\n",
 			report__bytes(r->rss.at_heap_peak_bytes, b2, sizeof(b2)));
 		fprintf(out, "  bytes: requested sizes of live malloc-family blocks + anonymous mmaps\n");
 	}
 	seconds(t, sizeof(t), r->rss.peak_time_ns);
-	fprintf(out, "%sRSS peak of the process tree: %s at %s", r->rss_only ? "\n" : "",
+	fprintf(out, "%sRSS peak of the %s: %s at %s", r->rss_only ? "\n" : "",
+		r->scope.kind && !strcmp(r->scope.kind, "all") ? "machine (every process)" :
+		r->scope.cgroup ? "cgroup" : "process tree",
 		report__bytes(r->rss.peak_bytes, b1, sizeof(b1)), t);
 	if (!r->rss_only)
 		fprintf(out, " (heap then %s)", report__bytes(r->heap_at_rss_peak_bytes, b2, sizeof(b2)));
@@ -355,7 +417,15 @@ int report__write_text(const struct report *r, FILE *out, const struct writer_op
 		     "mapping it\n", report__bytes(r->rss.peak_shmem_bytes, b2, sizeof(b2)));
 	fprintf(out, "  %zu process%s, traced for %s\n", r->nprocs, r->nprocs == 1 ? "" : "es", t);
 
-	process_table(out, r);
+	if (r->scope.cgroup) {
+		fputs("  cgroup ", out);
+		utf8__write_safe(out, r->scope.cgroup);
+		fputc('\n', out);
+	}
+	if (r->ntrees)
+		scope_tables(out, r, top);
+	else
+		process_table(out, r);
 
 	if (r->show_drift)
 		drift_table(out, r);

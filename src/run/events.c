@@ -149,6 +149,14 @@ int on_event(void *ctx, void *data, size_t len)
 			}
 		}
 		return 0;
+	case PT_EV_ENTER:
+		scope_enter(s, (pid_t)((const struct pt_event *)data)->tgid);
+		return 0;
+	case PT_EV_LEAVE:
+		s->maybe_empty = 1;
+		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
+		proctable__apply(&s->procs, data);
+		return 0;
 	case PT_EV_FORK:
 		python__inherit(&s->py, ((const struct pt_event *)data)->prev_instance,
 				((const struct pt_event *)data)->instance);

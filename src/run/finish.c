@@ -124,9 +124,12 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
 	r->rss_only = s->o->rss_only;
+	r->scope.kind = s->o->cgroup ? "cgroup" : s->o->all ? "all" : "tree";
+	r->scope.cgroup = s->o->cgroup ? s->cgroup.path : NULL;
 	r->show_drift = s->o->drift;
 	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);
 	if (collect__add_vmas(&s->collected, s->sweep.vmas, s->sweep.nvmas) ||
+	    collect__add_procs(&s->collected, s->sweep.procv, s->sweep.nprocv) ||
 	    sampling__fold(&s->collected) ||
 	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)) ||
 	    model__symbolize(r, &src, stacks_needed(s))) {

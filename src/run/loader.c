@@ -132,7 +132,8 @@ static int define_libraries(struct session *s, char *err, size_t errlen)
 	return 0;
 }
 
-struct session *session__open(const struct options *o, char *err, size_t errlen)
+struct session *session__open(const struct options *o, const struct cgroup_scope *cg, char *err,
+			      size_t errlen)
 {
 	struct session *s;
 	int e;
@@ -151,6 +152,10 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	}
 	s->o = o;
 	s->gate = -1;
+	if (cg)
+		s->cgroup = *cg;
+	s->scoped = o->all || o->cgroup;
+	s->sweep.procs = s->scoped;
 	proctable__init(&s->procs);
 	s->sym = symbolizer__new();
 	s->skel = peaktrace_bpf__open();
@@ -166,6 +171,11 @@ struct session *session__open(const struct options *o, char *err, size_t errlen)
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.trees, s->scoped ? o->max_procs : 1);
+	s->skel->rodata->track_trees = s->scoped;
+	s->skel->rodata->scope_all = o->all;
+	s->skel->rodata->scope_cgroup_id = o->cgroup && cg ? cg->id : 0;
+	s->skel->rodata->scope_cgroup_level = o->cgroup && cg ? cg->level : 0;
 	s->skel->rodata->bare_probes = o->bare_probes;
 	s->skel->rodata->max_depth = o->stack_depth;
 	s->skel->rodata->sample_bytes = o->exact_stacks ? 0 : o->sample_bytes;

@@ -91,9 +91,20 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			next_empty_check = now + EMPTY_CHECK_NS;
 			if (tree_empty(s)) {
 				ring_buffer__consume(s->rb);
-				break;
+				if (!s->scoped)
+					break;
+				/* a scope lasts until stopped: a cgroup may fill again */
+				if (s->o->cgroup && !s->empty_said) {
+					warn(s, "cgroup %s is empty now: waiting for processes to "
+					     "enter it (until SIGINT or --duration)", s->cgroup.path);
+					s->empty_said = 1;
+				}
 			}
 		}
+		/* a churning scope can end a quarter of the process map's room
+		 * within a status period: swept sooner then */
+		if (s->sweep.procs && s->sweep.ndead >= s->o->max_procs / 4)
+			sweep__run(&s->sweep, s->skel, &s->tables);
 		if (now >= next_status) {
 			s->maybe_empty = 1; /* also when an exit event was lost */
 			drop_vanished(s);

@@ -74,6 +74,31 @@ static uint64_t smaps_rss_pages(pid_t pid)
 	return kb * 1024 / sysconf(_SC_PAGESIZE);
 }
 
+/*
+ * The tree (--all, --cgroup) a process registered from /proc joins: its
+ * parent's, unless the parent is init or untraced (then its own, made
+ * here); as proc_start() decides for those BPF registers.
+ */
+static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
+{
+	int trees = bpf_map__fd(s->skel->maps.trees);
+	struct pt_tree zero = { 0 }, t;
+	struct pt_tgid pt;
+	struct pt_proc pp;
+	__u32 key = ppid, root = inst;
+
+	if (ppid > 1 && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &pt) &&
+	    !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &pt.instance, &pp) &&
+	    pp.tree_root)
+		root = pp.tree_root;
+	bpf_map_update_elem(trees, &root, &zero, BPF_NOEXIST);
+	if (!bpf_map_lookup_elem(trees, &root, &t)) {
+		t.procs++;	/* BPF counts only images it starts: no race on this one */
+		bpf_map_update_elem(trees, &root, &t, BPF_EXIST);
+	}
+	return root;
+}
+
 int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 			uint32_t *instance)
 {
@@ -86,6 +111,8 @@ int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 		return 1;
 	}
 	p.start_ns = now_ns();
+	if (s->scoped)
+		p.tree_root = tree_root_of(s, ppid, inst);
 	if (!launcher) {
 		p.rss_start = smaps_rss_pages(tgid);
 		p.rss_peak = p.rss_start;

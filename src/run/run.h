@@ -25,6 +25,7 @@
 #include "collect/sweep.h"
 #include "collect/tables.h"
 #include "python/python.h"
+#include "run/scope.h"
 #include "report/report.h"
 
 #define USER_INSTANCE_BIT 0x80000000u
@@ -42,6 +43,9 @@ struct session {
 	struct alloc_tables tables;
 	struct sweep sweep;
 	struct python py;
+	struct cgroup_scope cgroup;	/* --cgroup; path empty otherwise */
+	int scoped;		/* --cgroup, --all: runs until stopped, not when empty */
+	int empty_said;		/* --cgroup: said it is empty */
 	uint32_t next_user_instance;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
@@ -58,6 +62,17 @@ uint64_t now_ns(void);
 void warn(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* -v: how long start-up took, stage by stage. */
 void phase(const struct options *o, const char *what, uint64_t t_start);
+
+/* target_pid.c */
+/* Registers pid (probes first) and, if children, its descendants.  depth 0:
+ * the target itself (its failure is the run's).  Returns 0 or PT_EXIT_*. */
+int add_tree(struct session *s, pid_t pid, int depth, int children, char *err, size_t errlen);
+/* Has BPF learn the mms of registered processes (their RSS from now on). */
+int learn_mms(struct session *s, char *err, size_t errlen);
+
+/* target_scope.c */
+/* A process entered the --cgroup (PT_EV_ENTER): registered with its probes. */
+void scope_enter(struct session *s, pid_t tgid);
 
 /* register.c */
 /* A look at pid's mappings: files to symbolize with, modules to unwind. */

@@ -10,12 +10,14 @@
 #include <sys/types.h>
 #include "cli/options.h"
 #include "report/report.h"
+#include "run/scope.h"
 
 struct session;
 
 /* Checks privileges and kernel support, opens, sizes, loads and attaches
  * the BPF programs.  Returns NULL with a message in err. */
-struct session *session__open(const struct options *o, char *err, size_t errlen);
+struct session *session__open(const struct options *o, const struct cgroup_scope *cg, char *err,
+			      size_t errlen);
 void session__free(struct session *s);
 
 /* Loads the unwind tables of the program at path and of the libraries it
@@ -34,6 +36,13 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen);
  * threads.  Returns 0, or an exit code (PT_EXIT_*) with a message.
  */
 int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen);
+/*
+ * --cgroup: registers every process in the cgroup and below (those that
+ * enter later are registered as BPF reports them).  --all: every process
+ * on the machine.  Return 0, or an exit code (PT_EXIT_*) with a message.
+ */
+int session__add_cgroup(struct session *s, char *err, size_t errlen);
+int session__add_all(struct session *s, char *err, size_t errlen);
 
 /*
  * Follows the tree until it is gone, the duration passes, or *stop is set

@@ -21,7 +21,7 @@
  * counters, with a task iterator: from then on their RSS changes are
  * attributed even when made from outside them.
  */
-static int learn_mms(struct session *s, char *err, size_t errlen)
+int learn_mms(struct session *s, char *err, size_t errlen)
 {
 	struct bpf_link *link;
 	char buf[64];
@@ -70,8 +70,8 @@ static int is_peaktrace(pid_t pid)
 	return !strncmp(comm, "peaktrace-anchr\n", 16) || !strncmp(comm, "peaktrace-detach", 16);
 }
 
-/* Registers pid (running) and everything under it, depth first. */
-static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t errlen)
+/* Registers pid (running) and, if children, everything under it, depth first. */
+int add_tree(struct session *s, pid_t pid, int depth, int children, char *err, size_t errlen)
 {
 	char path[96], argvbuf[PT_ARGV_LEN * 4];
 	struct proc_info pi, *np;
@@ -145,6 +145,8 @@ static int add_tree(struct session *s, pid_t pid, int depth, char *err, size_t e
 	scan_process(s, pid);
 
 children:
+	if (!children)
+		return 0;
 	/* Children of every thread. */
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	d = opendir(path);
@@ -159,7 +161,7 @@ children:
 		if (!f)
 			continue;
 		while (!stop_pending() && fscanf(f, "%d", &child) == 1)
-			add_tree(s, child, depth + 1, err, errlen);
+			add_tree(s, child, depth + 1, 1, err, errlen);
 		fclose(f);
 	}
 	if (d)
@@ -179,7 +181,7 @@ int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "pid %d is peaktrace itself", (int)pid);
 		return PT_EXIT_NO_TARGET;
 	}
-	r = add_tree(s, pid, 0, err, errlen);
+	r = add_tree(s, pid, 0, 1, err, errlen);
 	if (!r && learn_mms(s, err, errlen))
 		r = PT_EXIT_FAILED;
 	if (r == PT_EXIT_NO_TARGET && !err[0])

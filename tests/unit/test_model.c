@@ -68,7 +68,7 @@ static void run_sequence(unsigned seed)
 		if (!t.alive[p])
 			continue;
 		if (rnd() % 50 == 0 && step > STEPS / 4) {
-			pt_model_end(&g, &procs[p], step);
+			pt_model_end(&g, &procs[p], NULL, step);
 			t.alive[p] = 0;
 			continue;
 		}
@@ -138,7 +138,7 @@ static void ended_processes(void)
 	__u64 bytes, count;
 
 	pt_model_apply(&g, &a, &sa, 100, 1, 1);	/* tree 100 */
-	pt_model_end(&g, &a, 2);		/* a leaves: tree 0 */
+	pt_model_end(&g, &a, NULL, 2);		/* a leaves: tree 0 */
 	pt_model_apply(&g, &b, &sb, 150, 1, 3);	/* tree 150: new peak without a */
 	CHECK_U64(g.peak_bytes, 150);
 	CHECK_U64(pt_model_proc_at_tree_peak(&g, &a), 0);
@@ -147,7 +147,7 @@ static void ended_processes(void)
 	CHECK_U64(a.live_bytes, 100); /* still held when it ended */
 	pt_model_apply(&g, &a, &sa, 50, 1, 4); /* late event of an ended image: ignored */
 	CHECK_U64(g.live_bytes, 150);
-	pt_model_end(&g, &b, 5);
+	pt_model_end(&g, &b, NULL, 5);
 	CHECK_U64(pt_model_proc_at_tree_peak(&g, &b), 150);
 	pt_model_stack_at_tree_peak(&g, &b, &sb, &bytes, &count);
 	CHECK_U64(bytes, 150);
