@@ -154,6 +154,35 @@ static void ended_processes(void)
 	CHECK_U64(count, 1);
 }
 
+/* A tree's RSS (--all, --cgroup): the sum of its live members' exact
+ * pages, its peak and when, the approximate sum's peak and the drift; a
+ * member that ends takes its pages out. */
+static void tree_rss(void)
+{
+	struct pt_global g = { 0 };
+	struct pt_proc a = { .alive = 1 }, b = { .alive = 1 };
+	struct pt_tree t = { 0 };
+
+	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 100, 90, 1);
+	pt_model_rss(&g, &b, &t, PT_RSS_ANON, 50, 60, 2);
+	CHECK_U64(t.rss_live, 150);
+	CHECK_U64(t.rss_peak, 150);
+	CHECK_U64(t.rss_peak_time_ns, 2);
+	CHECK_U64(t.approx_live, 150);
+	CHECK_U64(t.max_drift, 10);	/* after a alone: 100 exact, 90 counted */
+	pt_model_rss(&g, &a, &t, PT_RSS_FILE, 30, 0, 3);
+	CHECK_U64(t.rss_peak, 180);
+	CHECK_U64(t.max_drift, 30);
+	pt_model_end(&g, &a, &t, 4);
+	CHECK_U64(t.rss_live, 50);
+	CHECK_U64(t.approx_live, 60);
+	CHECK_U64(t.rss_peak, 180);
+	CHECK_U64(t.rss_peak_time_ns, 3);
+	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 500, 500, 5);	/* ended: ignored */
+	CHECK_U64(t.rss_live, 50);
+	CHECK_U64(g.rss_peak, 180);
+}
+
 static int stack_calls, symbolize_calls;
 
 /* Every stack is the same two addresses. */
@@ -264,6 +293,7 @@ int main(void)
 	for (unsigned seed = 0; seed < 200; seed++)
 		run_sequence(seed);
 	ended_processes();
+	tree_rss();
 	build_report();
 	return check_report("test_model");
 }

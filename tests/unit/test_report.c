@@ -194,9 +194,42 @@ static void bytes_format(void)
 	CHECK_STR(report__bytes(3ULL << 40, b, sizeof(b)), "3.0 TiB");
 }
 
+/* -a / --cgroup: the scope, and the trees ranked (text) and listed (JSON). */
+static void scope_trees(void)
+{
+	struct report r;
+	struct report_tree trees[2] = {
+		{ .root_pid = 42, .root_instance = 1, .rss_peak_bytes = 3 << 20,
+		  .rss_peak_time_ns = 2000000, .approx_peak_bytes = 2 << 20, .max_drift_bytes = 1 << 20,
+		  .processes = 3 },
+		{ .root_pid = 7, .root_instance = 9, .rss_peak_bytes = 4096, .processes = 1 },
+	};
+	char *out;
+
+	build(&r);
+	trees[0].root = &r.procs[0];
+	r.trees = trees;
+	r.ntrees = 2;
+	r.rss_only = 1;
+	r.scope.kind = "all";
+	out = render(1, &r);
+	CHECK(strstr(out, "\"scope\": {\n    \"kind\": \"all\"\n  },") != NULL);
+	CHECK(strstr(out, "\"trees\": [\n    {\n      \"root_pid\": 42,\n      \"root_comm\": \"v\",\n"
+			  "      \"rss_peak_bytes\": 3145728,") != NULL);
+	CHECK(strstr(out, "\"root_pid\": 7,\n      \"root_comm\": null,") != NULL);
+	free(out);
+	out = render(0, &r);	/* --top 1 */
+	CHECK(strstr(out, "RSS peak of the machine (every process)") != NULL);
+	CHECK(strstr(out, "Process trees by exact RSS peak (1 of 2;") != NULL);
+	CHECK(strstr(out, "  42            3.0 MiB   0.002 s      2.0 MiB    1.0 MiB      3  v") != NULL);
+	CHECK(strstr(out, "Processes by exact RSS peak (1 of 1)") != NULL);
+	free(out);
+}
+
 int main(void)
 {
 	json_exact();
+	scope_trees();
 	text_report();
 	folded();
 	process_tree();
