@@ -29,6 +29,7 @@ const volatile __u32 track_trees = 0;
 const volatile __u64 scope_cgroup_id = 0;
 const volatile __u32 scope_cgroup_level = 0;
 const volatile __u32 scope_all = 0;
+const volatile __u32 scope_all_heap = 0;	/* -a --heap */
 /* 0 before Linux 6.2 (no per-CPU RSS counters): the RSS code is dead, and
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;

@@ -56,6 +56,8 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 			scope_enter(child);
 		if (!scope_all)
 			return 0;
+		if (scope_all_heap)
+			scope_enter(child);	/* its probes, from userspace */
 	}
 	parent_inst = pt ? pt->instance : 0;
 	inst = proc_start(ctgid, ptgid, parent_inst, pt && shares_mm ? pt->heap_instance : 0);

@@ -54,6 +54,7 @@ enum {
 	OPT_PYTHON,
 	OPT_PYTHON_MALLOC,
 	OPT_CGROUP,
+	OPT_ALL_HEAP,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
 };
 
@@ -63,10 +64,13 @@ static const struct argp_option opts[] = {
 	{ "cgroup", OPT_CGROUP, "PATH", 0, "Trace a cgroup v2: a directory (absolute, or relative "
 	  "to the cgroup2 mount) or a systemd unit name (foo.service); every process in it or "
 	  "below, present or entering later; one that leaves stops counting", 1 },
-	{ "all", 'a', NULL, 0, "Every process on the machine, RSS only (no uprobes: heap tracing "
-	  "of everything would make every malloc on the machine trap): exact RSS peaks per "
-	  "process and per process tree (a child of init and its descendants), with drift; "
-	  "until SIGINT/SIGTERM or --duration", 1 },
+	{ "all", 'a', NULL, 0, "Every process on the machine, RSS only unless --heap: exact RSS "
+	  "peaks per process and per process tree (a child of init and its descendants), with "
+	  "drift; until SIGINT/SIGTERM or --duration", 1 },
+	{ "heap", OPT_ALL_HEAP, NULL, 0, "With -a: trace every process's heap too.  Costly: every "
+	  "malloc and free on the machine then traps into the kernel (2-6 us each here, a "
+	  "malloc-heavy program runs several times slower), and each thread carries 22 "
+	  "perf events", 1 },
 	{ NULL, 0, NULL, 0, "Output:", 2 },
 	{ "status", OPT_STATUS, NULL, 0, "With -- CMD, draw the status line on the terminal even "
 	  "though CMD writes there too (with -p it is drawn by default)", 2 },
@@ -151,7 +155,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		break;
 	case 'a':
 		o->all = 1;
-		o->rss_only = 1;
+		break;
+	case OPT_ALL_HEAP:
+		o->all_heap = 1;
 		break;
 	case 'q':
 		o->quiet = 1;
@@ -261,6 +267,12 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!o->pid && !o->argv && !o->cgroup && !o->all)
 			argp_error(state, "nothing to trace: give -p PID, --cgroup PATH, -a or -- CMD "
 				   "[ARGS...]");
+		if (o->all_heap && !o->all)
+			argp_error(state, "--heap goes with -a (the other scopes trace heaps already)");
+		/* -a: RSS only unless asked (processed here: the order of -a,
+		 * --heap and --rss-only on the command line does not matter) */
+		if (o->all && !o->all_heap)
+			o->rss_only = 1;
 		if (!o->argv && o->python_malloc)
 			argp_error(state, "--python-malloc sets the environment of a command peaktrace "
 				   "starts: it needs -- CMD");

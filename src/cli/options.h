@@ -25,6 +25,7 @@ struct options {
 	pid_t pid;		/* -p, or 0 */
 	const char *cgroup;	/* --cgroup PATH, or NULL */
 	int all;		/* -a, --all: every process on the machine */
+	int all_heap;		/* --heap with -a: their heaps too (every malloc traps) */
 	char **argv;		/* the command after --, or NULL */
 	int status;		/* --status: the status line with -- CMD too */
 	/* per row of report_writers (report/writers.h): its file (--json

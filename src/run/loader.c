@@ -174,6 +174,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	bpf_map__set_max_entries(s->skel->maps.trees, s->scoped ? o->max_procs : 1);
 	s->skel->rodata->track_trees = s->scoped;
 	s->skel->rodata->scope_all = o->all;
+	s->skel->rodata->scope_all_heap = o->all && !o->rss_only;
 	s->skel->rodata->scope_cgroup_id = o->cgroup && cg ? cg->id : 0;
 	s->skel->rodata->scope_cgroup_level = o->cgroup && cg ? cg->level : 0;
 	s->skel->rodata->bare_probes = o->bare_probes;

@@ -64,7 +64,15 @@ int session__add_cgroup(struct session *s, char *err, size_t errlen)
 
 int session__add_all(struct session *s, char *err, size_t errlen)
 {
-	int r = add_tree(s, 1, 0, 1, err, errlen);
+	int r;
+
+	if (s->probes)
+		warn(s, "-a --heap: every malloc and free on this machine traps into the kernel "
+		     "while peaktrace runs (2-6 us each)");
+	/* init as a descendant (depth 1): one it cannot probe (its maps
+	 * unreadable, as in some sandboxes) is reported, the rest traced */
+	r = add_tree(s, 1, 1, 1, err, errlen);
+	err[0] = 0;
 
 	if (!r && learn_mms(s, err, errlen))
 		r = PT_EXIT_FAILED;
@@ -74,16 +82,19 @@ int session__add_all(struct session *s, char *err, size_t errlen)
 	return r;
 }
 
-/* PT_EV_ENTER: a process entered the --cgroup (moved in, or made in it). */
+/* PT_EV_ENTER: a process entered the --cgroup (moved in, or made in it);
+ * with -a --heap, one a kernel thread started (BPF registered it): its
+ * probes. */
 void scope_enter(struct session *s, pid_t tgid)
 {
 	char err[256] = "";
 
-	if (!s->o->cgroup)
+	if (!s->o->cgroup && !(s->o->all && s->probes))
 		return;
 	if (add_tree(s, tgid, 1, 0, err, sizeof(err)) || learn_mms(s, err, sizeof(err)))
-		warn(s, "pid %d entered the cgroup but could not be traced: %s", (int)tgid, err);
+		warn(s, "pid %d entered the scope but could not be traced: %s", (int)tgid, err);
 	else if (s->o->verbose)	/* for scripts: it is traced from now on */
-		fprintf(stderr, "peaktrace: pid %d entered the cgroup\n", (int)tgid);
+		fprintf(stderr, "peaktrace: pid %d %s\n", (int)tgid,
+			s->o->cgroup ? "entered the cgroup" : "started by a kernel thread: probed");
 	s->empty_said = 0;
 }

@@ -5,7 +5,7 @@ import signal
 import subprocess
 import time
 
-from .lib import LIBC_ALLOWANCE, MiB, check, eq, peaktrace, victim, within
+from .lib import LIBC_ALLOWANCE, MiB, check, eq, peaktrace, site_bytes, victim, within
 
 
 def cgroup2_mount():
@@ -163,3 +163,23 @@ def test_scope_errors():
     pt = peaktrace(["-a", "-p", "1"], json=False)
     eq(pt.returncode, 2, "two scopes: usage error")
     check("give one of -p PID, --cgroup PATH, -a or -- CMD" in pt.stderr, f"says so: {pt.stderr}")
+
+
+def test_all_heap_when_asked():
+    """-a --heap: every process's heap too (said to be costly at start); a
+    program started afterwards has its exact heap peak and stacks."""
+    pt = peaktrace(["-v", "-a", "--heap"], wait=False, stdout=None)
+    wait_line(pt, "peaktrace: tracing every process")
+    v = subprocess.run([victim("phases")], timeout=60)
+    eq(v.returncode, 7, "victim exit (its own status)")
+    pt.proc.send_signal(signal.SIGINT)
+    eq(pt.finish(timeout=60), 0, "peaktrace exit status")
+    r = pt.report
+    check(any("every malloc and free on this machine traps" in w for w in r["warnings"]),
+          f"the cost said at start: {r['warnings']}")
+    (p,) = [p for p in r["processes"] if p["argv"][:1] == [victim("phases")]]
+    eq(p["heap_traced"], True, "heap traced")
+    eq(p["peak_bytes"], 80 * MiB, "the victim's exact heap peak")
+    eq(site_bytes(p["stacks"], "phase_b"), (50 * MiB, 5), "its stacks at its peak")
+    pt = peaktrace(["-q", "--heap", "-p", "1"], json=False)
+    eq(pt.returncode, 2, "--heap without -a: usage error")
