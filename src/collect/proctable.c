@@ -16,8 +16,10 @@ void proctable__free(struct proctable *t)
 {
 	size_t i;
 
-	for (i = 0; i < t->n; i++)
-		free(t->v[i].argv);
+	for (i = 0; i < t->nargvs; i++)
+		free(t->argvs[i].s);
+	free(t->argvs);
+	hindex__free(&t->argv_index);
 	free(t->v);
 	free(t->index);
 	memset(t, 0, sizeof(*t));
@@ -53,6 +55,45 @@ static int index_grow(struct proctable *t)
 	return 0;
 }
 
+struct argv_key {
+	const struct proctable *t;
+	const char *s;
+	size_t len;
+};
+
+static int argv_eq(const void *ctx, uint32_t idx)
+{
+	const struct argv_key *k = ctx;
+
+	return k->t->argvs[idx].len == k->len && !memcmp(k->t->argvs[idx].s, k->s, k->len);
+}
+
+/* The interned copy of the command line s, or NULL if memory ran out. */
+static const char *argv_intern(struct proctable *t, const char *s, size_t len)
+{
+	struct argv_key k = { t, s, len };
+	uint64_t h = hindex__hash(HINDEX_SEED, s, len);
+	long i = hindex__find(&t->argv_index, h, argv_eq, &k);
+	struct argv_blob *b;
+
+	if (i >= 0)
+		return t->argvs[i].s;
+	if (vec_grow((void **)&t->argvs, &t->capargvs, t->nargvs + 1, sizeof(*b), 64))
+		return NULL;
+	b = &t->argvs[t->nargvs];
+	b->s = malloc(len);
+	if (!b->s)
+		return NULL;
+	memcpy(b->s, s, len);
+	b->len = len;
+	if (hindex__add(&t->argv_index, h, (uint32_t)t->nargvs)) {
+		free(b->s);
+		return NULL;
+	}
+	t->nargvs++;
+	return b->s;
+}
+
 struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tmpl)
 {
 	struct proc_info *p;
@@ -64,12 +105,8 @@ struct proc_info *proctable__add(struct proctable *t, const struct proc_info *tm
 	p = &t->v[t->n];
 	*p = *tmpl;
 	p->argv = NULL;
-	if (tmpl->argv_len) {
-		p->argv = malloc(tmpl->argv_len);
-		if (!p->argv)
-			return NULL;
-		memcpy(p->argv, tmpl->argv, tmpl->argv_len);
-	}
+	if (tmpl->argv_len && !(p->argv = argv_intern(t, tmpl->argv, tmpl->argv_len)))
+		return NULL;
 	t->n++;
 	index_put(t, t->n - 1);
 	return p;
@@ -121,7 +158,7 @@ struct proc_info *proctable__apply(struct proctable *t, const struct pt_event *e
 		return proctable__add(t, &tmpl);
 	case PT_EV_EXEC:
 		end(prev, e->time_ns);
-		tmpl.argv = (char *)e->argv;
+		tmpl.argv = e->argv;
 		tmpl.argv_len = e->argv_len > PT_ARGV_LEN ? PT_ARGV_LEN : e->argv_len;
 		tmpl.libc_state = LIBC_PENDING;
 		tmpl.pending_since_ns = e->time_ns;

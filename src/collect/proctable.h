@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "peaktrace.h"
+#include "util/hindex.h"
 
 enum libc_state {
 	LIBC_PENDING = 0,	/* exec'd: its libc is not mapped yet */
@@ -20,7 +21,7 @@ enum libc_state {
 struct proc_info {
 	uint32_t instance, prev_instance, tgid, ppid;
 	char comm[PT_COMM_LEN];
-	char *argv;		/* NUL-separated */
+	const char *argv;	/* NUL-separated; interned: equal ones shared */
 	size_t argv_len;
 	uint64_t start_ns, end_ns;
 	int ended;
@@ -41,6 +42,14 @@ struct proctable {
 	size_t n, cap;
 	uint32_t *index;	/* by instance: position + 1, 0 empty */
 	size_t index_cap;
+	/* command lines, each once: a loop starting 100 000 /bin/true (and
+	 * as many forked shells) keeps two, not 200 000 */
+	struct argv_blob {
+		char *s;
+		size_t len;
+	} *argvs;
+	size_t nargvs, capargvs;
+	struct hindex argv_index;
 };
 
 void proctable__init(struct proctable *t);

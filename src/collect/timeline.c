@@ -94,8 +94,10 @@ static void series_add(struct report_series *s, size_t at, uint64_t heap, uint64
 {
 	size_t cap = s->cap, i = at - s->first;
 
-	if (i >= s->cap && (vec_grow((void **)&s->heap, &cap, i + 1, sizeof(*s->heap), 64) ||
-			    vec_grow((void **)&s->rss, &s->cap, i + 1, sizeof(*s->rss), 64)))
+	/* from 4 points: most processes of a churning run live for one or two
+	 * (-a over 20 000 short ones: 1 KiB each at 64) */
+	if (i >= s->cap && (vec_grow((void **)&s->heap, &cap, i + 1, sizeof(*s->heap), 4) ||
+			    vec_grow((void **)&s->rss, &s->cap, i + 1, sizeof(*s->rss), 4)))
 		return;
 	/* a gap (not seen at some samples): zeros */
 	while (s->n < i) {

@@ -129,7 +129,9 @@ int on_event(void *ctx, void *data, size_t len)
 			char name[PT_PATH_LEN + 1];
 
 			snprintf(name, sizeof(name), "%.*s", PT_PATH_LEN, e->filename);
-			symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
+			/* --rss-only, -a: no stacks to name */
+			if (s->probes)
+				symbolizer__add_exe(s->sym, p->tgid, e->exe_dev, e->exe_ino, name);
 			if (s->unwind) {
 				char cwd[64];
 
