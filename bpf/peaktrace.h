@@ -115,7 +115,9 @@ enum pt_rss_member {
 	X(PY_CUT, "python_frames_cut", NOTE,                                                  \
 	  "%llu stacks deeper than 64 Python frames: the innermost kept, the rest cut")       \
 	X(PY_CODES_LOST, "python_codes_lost", LOSS,                                           \
-	  "%llu Python code objects not copied (ring buffer full): their frames are unnamed")
+	  "%llu Python code objects not copied (ring buffer full): their frames are unnamed")  \
+	X(TREES_FULL, "trees_map_full", LOSS,                                                 \
+	  "%llu process trees not kept (tree map full, --max-procs): their RSS peaks missing")
 
 enum pt_lost {
 #define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
@@ -219,7 +221,6 @@ struct pt_tree {
 	__u64 rss_live, rss_peak, rss_peak_time_ns;
 	__u64 approx_live, approx_peak;	/* the counters' counts alone */
 	__u64 max_drift;		/* largest |exact - approximate| of the sum */
-	__u64 procs;			/* images that were in it */
 };
 
 /*

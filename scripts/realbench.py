@@ -9,6 +9,7 @@ round, medians of RUNS; printed with the ratio to untraced.
 import os
 import shutil
 import statistics
+import signal
 import subprocess
 import sys
 import tempfile
@@ -46,9 +47,23 @@ def tools(python, tmp):
     return t
 
 
+# A run that takes this long is stuck (heaptrack has deadlocked at fork in the
+# numpy pipeline here once): its whole process group is killed, the run failed.
+RUN_TIMEOUT = 600
+
+
 def timed(argv, tmp):
     t = time.perf_counter()
-    p = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        _, err = proc.communicate(timeout=RUN_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        sys.stderr.write(f"  timed out after {RUN_TIMEOUT} s: {' '.join(argv)}\n")
+        return None
+    p = subprocess.CompletedProcess(argv, proc.returncode, None, err)
     dt = time.perf_counter() - t
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))

@@ -91,7 +91,7 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 	};
 	__u32 inst = instance_new();
 	struct pt_proc *pp = parent_instance ? bpf_map_lookup_elem(&procs, &parent_instance) : NULL;
-	struct pt_tree zero = {}, *tr;
+	struct pt_tree zero = {};
 
 	/* its parent's tree; a tree of its own if the parent is init (pid 1)
 	 * or untraced; an exec stays in the tree its image was in */
@@ -100,12 +100,10 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 		lost_inc(PT_LOST_PROCS_FULL);
 		return 0;
 	}
-	if (track_trees) {
-		bpf_map_update_elem(&trees, &p.tree_root, &zero, BPF_NOEXIST);
-		tr = bpf_map_lookup_elem(&trees, &p.tree_root);
-		if (tr)
-			__sync_fetch_and_add(&tr->procs, 1);
-	}
+	if (track_trees && p.tree_root == inst &&
+	    bpf_map_update_elem(&trees, &p.tree_root, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&trees, &p.tree_root))
+		lost_inc(PT_LOST_TREES_FULL);
 	t.instance = inst;
 	t.heap_instance = heap_instance ?: inst;
 	if (bpf_map_update_elem(&tgids, &tgid, &t, BPF_ANY)) {

@@ -225,6 +225,12 @@ int BPF_PROG(pt_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	inst = t->instance;
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
+	/* its pages are no one's now; should it come back, it is a new image */
+	if (task->mm) {
+		__u64 key = (__u64)task->mm;
+
+		bpf_map_delete_elem(&mms, &key);
+	}
 	e = event_reserve(PT_EV_LEAVE, task);
 	if (!e)
 		return 0;

@@ -70,6 +70,7 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 		      &p, &c->nprocs))
 		goto oom;
 	c->procs = p;
+	collect__sort_procs(c);
 	if (READ_HASH(bpf_map__fd(skel->maps.stack_recs), struct collected_stack, key, rec,
 		      &p, &c->nstacks))
 		goto oom;

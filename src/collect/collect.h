@@ -36,8 +36,9 @@ struct collected_vma {
 
 struct collected {
 	struct pt_global global;
-	struct collected_proc *procs;
+	struct collected_proc *procs;	/* by instance once collect__sort_procs ran */
 	size_t nprocs;
+	int procs_sorted;
 	struct collected_stack *stacks;
 	size_t nstacks;
 	struct collected_tree *trees;	/* --all, --cgroup */
@@ -63,6 +64,10 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 void collect__sort_vmas(struct collected *c);
 /* Adds code mappings kept outside the maps (of images swept during the run). */
 int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n);
+/* Sorts the process records by instance: collect__proc then searches
+ * them by halves (a scoped run's hundred thousand records were scanned
+ * once per stack). */
+void collect__sort_procs(struct collected *c);
 /* Adds process records kept outside the maps (swept during the run). */
 int collect__add_procs(struct collected *c, const struct collected_proc *v, size_t n);
 /* Only the global counters and lost counters: cheap, for the status line. */

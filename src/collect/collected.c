@@ -46,6 +46,8 @@ int collect__add_procs(struct collected *c, const struct collected_proc *v, size
 	memcpy(all + c->nprocs, v, n * sizeof(*v));
 	c->procs = all;
 	c->nprocs += n;
+	if (c->procs_sorted)
+		collect__sort_procs(c);
 	return 0;
 }
 
@@ -58,10 +60,26 @@ void collect__free(struct collected *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct collected_proc *x = a, *y = b;
+
+	return x->instance < y->instance ? -1 : x->instance > y->instance;
+}
+
+void collect__sort_procs(struct collected *c)
+{
+	qsort(c->procs, c->nprocs, sizeof(*c->procs), cmp_proc);
+	c->procs_sorted = 1;
+}
+
 const struct collected_proc *collect__proc(const struct collected *c, uint32_t instance)
 {
+	struct collected_proc key = { .instance = instance };
 	size_t i;
 
+	if (c->procs_sorted)
+		return bsearch(&key, c->procs, c->nprocs, sizeof(*c->procs), cmp_proc);
 	for (i = 0; i < c->nprocs; i++)
 		if (c->procs[i].instance == instance)
 			return &c->procs[i];

@@ -175,22 +175,64 @@ static int cmp_tree(const void *a, const void *b)
 	return x->root_instance < y->root_instance ? -1 : x->root_instance > y->root_instance;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Images per tree, by root, into count[] (indexed like c->trees).  Counted
+ * here, from the images' records, not kept in the tree's own: BPF and
+ * userspace both register processes, and only BPF writes tree records.
+ */
+static int tree_members(const struct collected *c, uint64_t *count)
+{
+	uint32_t *roots = calloc(c->ntrees + 1, 2 * sizeof(*roots)), *hit;
+	size_t i;
+
+	if (!roots)
+		return -1;
+	for (i = 0; i < c->ntrees; i++) {
+		roots[2 * i] = c->trees[i].root;
+		roots[2 * i + 1] = (uint32_t)i;
+	}
+	qsort(roots, c->ntrees, 2 * sizeof(*roots), cmp_u32);
+	for (i = 0; i < c->nprocs; i++) {
+		uint32_t root = c->procs[i].p.tree_root;
+
+		if (!root || c->procs[i].p.launcher)
+			continue;
+		hit = bsearch(&root, roots, c->ntrees, 2 * sizeof(*roots), cmp_u32);
+		if (hit)
+			count[hit[1]]++;
+	}
+	free(roots);
+	return 0;
+}
+
 /* The scope's process trees (collected with --all, --cgroup), by RSS peak. */
 static int trees_build(struct report *r, const struct collected *c, uint64_t t0_ns, uint64_t page)
 {
+	uint64_t *count;
 	size_t i;
 
 	if (!c->ntrees)
 		return 0;
 	r->trees = calloc(c->ntrees, sizeof(*r->trees));
-	if (!r->trees)
+	count = calloc(c->ntrees, sizeof(*count));
+	if (!r->trees || !count || tree_members(c, count)) {
+		free(count);
 		return -1;
+	}
 	for (i = 0; i < c->ntrees; i++) {
 		const struct pt_tree *pt = &c->trees[i].t;
 		struct report_tree *rt = &r->trees[r->ntrees];
 
-		if (!pt->procs)
-			continue;
+		rt->processes = count[i];
+		if (!rt->processes)
+			continue;	/* made for a process registered elsewhere meanwhile */
 		rt->root_instance = c->trees[i].root;
 		rt->root = report__proc(r, rt->root_instance);
 		rt->root_pid = rt->root ? rt->root->pid : 0;
@@ -198,9 +240,9 @@ static int trees_build(struct report *r, const struct collected *c, uint64_t t0_
 		rt->rss_peak_time_ns = pt->rss_peak ? since(pt->rss_peak_time_ns, t0_ns) : 0;
 		rt->approx_peak_bytes = pt->approx_peak * page;
 		rt->max_drift_bytes = pt->max_drift * page;
-		rt->processes = pt->procs;
 		r->ntrees++;
 	}
+	free(count);
 	qsort(r->trees, r->ntrees, sizeof(*r->trees), cmp_tree);
 	return 0;
 }

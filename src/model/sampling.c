@@ -127,6 +127,28 @@ static void fold_moment(struct collected *c, const struct pt_proc *p, struct col
 	}
 }
 
+/*
+ * One process's records: each moment folded.  Every record's value at the
+ * two peaks is pinned first (its snapshot made current): folding the end
+ * moment rewrites live values, which a record with an older snapshot
+ * would otherwise show at the peaks.
+ */
+static void fold_process(struct collected *c, const struct pt_proc *p, struct collected_stack *v,
+			 size_t n)
+{
+	uint64_t b, k;
+	enum moment m;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		for (m = AT_TREE_PEAK; m <= AT_PROC_PEAK; m++) {
+			rec_get(c, p, &v[i].rec, m, &b, &k);
+			rec_set(c, p, &v[i].rec, m, b, k);
+		}
+	for (m = 0; m < MOMENTS; m++)
+		fold_moment(c, p, v, n, m);
+}
+
 /* Whether s holds bytes at some moment. */
 static int holds(const struct collected *c, const struct pt_proc *p, const struct pt_stack_rec *s)
 {
@@ -164,7 +186,6 @@ int sampling__fold(struct collected *c)
 {
 	struct collected_stack *v;
 	size_t i, lo, n = c->nstacks, kept;
-	enum moment m;
 
 	if (!c->sample_bytes || !n)
 		return 0;
@@ -181,8 +202,7 @@ int sampling__fold(struct collected *c)
 		for (i = lo; i < n && v[i].key.instance == v[lo].key.instance; i++)
 			;
 		if (cp)	/* else nothing reads these records */
-			for (m = 0; m < MOMENTS; m++)
-				fold_moment(c, &cp->p, v + lo, i - lo, m);
+			fold_process(c, &cp->p, v + lo, i - lo);
 		/* an unsampled record (the process's last: the highest id) all
 		 * split up goes with the tagged ones */
 		if (cp && v[i - 1].key.stack_id == PT_STACK_UNSAMPLED &&

@@ -82,7 +82,7 @@ static uint64_t smaps_rss_pages(pid_t pid)
 static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
 {
 	int trees = bpf_map__fd(s->skel->maps.trees);
-	struct pt_tree zero = { 0 }, t;
+	struct pt_tree zero = { 0 };
 	struct pt_tgid pt;
 	struct pt_proc pp;
 	__u32 key = ppid, root = inst;
@@ -91,11 +91,10 @@ static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
 	    !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &pt.instance, &pp) &&
 	    pp.tree_root)
 		root = pp.tree_root;
-	bpf_map_update_elem(trees, &root, &zero, BPF_NOEXIST);
-	if (!bpf_map_lookup_elem(trees, &root, &t)) {
-		t.procs++;	/* BPF counts only images it starts: no race on this one */
-		bpf_map_update_elem(trees, &root, &t, BPF_EXIST);
-	}
+	/* made, never written: BPF updates it from now on (its members are
+	 * counted from their records at report time) */
+	if (root == inst)
+		bpf_map_update_elem(trees, &root, &zero, BPF_NOEXIST);
 	return root;
 }
 

@@ -9,17 +9,47 @@
  */
 #include <dirent.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "run/run.h"
 #include "run/session.h"
+#include "util/readfile.h"
+#include "util/vec.h"
 
-/* Registers the processes of dir and of the cgroups below it.  Returns how
- * many were listed. */
-static size_t add_cgroup_dir(struct session *s, const char *dir, int depth, char *err, size_t errlen)
+struct member {
+	pid_t pid;
+	unsigned long long start;	/* clock ticks after boot (/proc/PID/stat) */
+};
+
+struct members {
+	struct member *v;
+	size_t n, cap;
+};
+
+static unsigned long long start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
+	/* after ")": state, then fields 4..21; starttime is field 22 */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			"%*d %*d %*d %llu", &t) == 1)
+		return t;
+	return 0;
+}
+
+/* The processes of dir and of the cgroups below it. */
+static void list_cgroup(struct members *m, const char *dir, int depth)
 {
 	char path[4200];
 	struct dirent *de;
-	size_t n = 0;
 	FILE *f;
 	DIR *d;
 	int pid;
@@ -27,28 +57,48 @@ static size_t add_cgroup_dir(struct session *s, const char *dir, int depth, char
 	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
 	f = fopen(path, "re");
 	while (f && fscanf(f, "%d", &pid) == 1) {
-		n++;
-		add_tree(s, pid, 1, 0, err, errlen);	/* one that ended meanwhile: skipped */
-		err[0] = 0;
+		if (vec_grow((void **)&m->v, &m->cap, m->n + 1, sizeof(*m->v), 64))
+			break;
+		m->v[m->n].pid = pid;
+		m->v[m->n++].start = start_time(pid);
 	}
 	if (f)
 		fclose(f);
 	if (depth > 64 || !(d = opendir(dir)))
-		return n;
+		return;
 	while ((de = readdir(d))) {
 		if (de->d_type != DT_DIR || de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		n += add_cgroup_dir(s, path, depth + 1, err, errlen);
+		list_cgroup(m, path, depth + 1);
 	}
 	closedir(d);
-	return n;
+}
+
+static int by_start(const void *a, const void *b)
+{
+	const struct member *x = a, *y = b;
+
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->pid < y->pid ? -1 : x->pid > y->pid;
 }
 
 int session__add_cgroup(struct session *s, char *err, size_t errlen)
 {
-	size_t n = add_cgroup_dir(s, s->cgroup.path, 0, err, errlen);
+	struct members m = { 0 };
+	size_t i, n;
 
+	list_cgroup(&m, s->cgroup.path, 0);
+	/* parents before children, whatever the cgroups and their order: a
+	 * child joins its parent's tree only if the parent is known */
+	qsort(m.v, m.n, sizeof(*m.v), by_start);
+	for (i = 0; i < m.n; i++) {
+		add_tree(s, m.v[i].pid, 1, 0, err, errlen);	/* one gone meanwhile: skipped */
+		err[0] = 0;
+	}
+	n = m.n;
+	free(m.v);
 	if (learn_mms(s, err, errlen))
 		return PT_EXIT_FAILED;
 	if (!n) {

@@ -11,6 +11,7 @@
 #include "check.h"
 #include "collect/collect.h"
 #include "model/model.h"
+#include "model/peak_model.h"
 #include "model/sampling.h"
 
 #define S PT_STACK_SMALL
@@ -98,6 +99,38 @@ int main(void)
 	CHECK_STR(r.stacks.v[1].trace->frames[0]->function, "[small blocks: no stack sampled]");
 	report__free(&r);
 	proctable__free(&t);
+
+	/* A process with small blocks, none sampled, at the tree peak (U holds
+	 * them, snapshotted then); later a sampled block on stack 6.  The end
+	 * moment's split must not show at the peak: stack 6 held nothing then. */
+	{
+		struct collected_proc pr = { .instance = 1, .p = { .tgid = 10, .alive = 1,
+								 .peak_epoch = 2 } };
+		struct collected_stack *v = calloc(4, sizeof(*v));
+		struct collected c2 = { .global = { .peak_epoch = 2 }, .procs = &pr, .nprocs = 1,
+					.stacks = v, .nstacks = 2, .sample_bytes = 16384 };
+		const struct collected_stack *six;
+		__u64 b, k;
+
+		v[0] = (struct collected_stack){ .key = { 1, 0, U },
+			.rec = { .live_bytes = 6400, .live_count = 100, .snap_bytes = 12800,
+				 .snap_count = 200, .snap_epoch = 2, .psnap_bytes = 12800,
+				 .psnap_count = 200, .psnap_epoch = 2 } };
+		v[1] = (struct collected_stack){ .key = { 1, 0, 6 | S },
+			.rec = { .live_bytes = 64, .live_count = 1, .snap_epoch = 2, .psnap_epoch = 2 } };
+		CHECK(sampling__fold(&c2) == 0);
+		six = find(&c2, 1, 6);
+		CHECK(six && find(&c2, 1, U));
+		pt_model_stack_at_tree_peak(&c2.global, &pr.p, &six->rec, &b, &k);
+		CHECK_U64(b, 0);
+		pt_model_stack_at_proc_peak(&pr.p, &six->rec, &b, &k);
+		CHECK_U64(b, 0);
+		CHECK_U64(six->rec.live_bytes, 6464);	/* at the end: everything split */
+		pt_model_stack_at_tree_peak(&c2.global, &pr.p, &find(&c2, 1, U)->rec, &b, &k);
+		CHECK_U64(b, 12800);
+		CHECK_U64(c2.sampling.unattributed_bytes, 12800);
+		free(c2.stacks);
+	}
 
 	/* no sampling: nothing changes */
 	c.sample_bytes = 0;
