@@ -127,7 +127,7 @@ void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_b
 	tl->heap[tl->n] = g.live_bytes;
 	tl->rss[tl->n] = g.rss_live * page;
 	tl->n++;
-	for (i = 0; i < procs->n; i++) {
+	for (i = 0; !tl->no_procs && i < procs->n; i++) {
 		struct proc_info *pi = &procs->v[i];
 		struct report_series *s;
 		struct pt_proc p;

@@ -121,6 +121,9 @@ struct report_timeline {
 	uint64_t *heap, *rss;	/* bytes */
 	size_t nprocs, capprocs;
 	struct report_series *procs;
+	/* -a: the machine's series only; one per process of hundreds of
+	 * thousands would cost a scan of them all at every sample */
+	int no_procs;
 };
 
 /* The counters of PT_COUNTER_LIST (bpf/peaktrace.h), by enum pt_lost. */

@@ -49,6 +49,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 	int poll_ms = s->o->interval_ms && s->o->interval_ms < 50 ? (int)s->o->interval_ms : 50;
 
 	timeline__init(&s->report.timeline, s->o->interval_ms * 1000000ULL, s->t0_ns);
+	s->report.timeline.no_procs = s->o->all;
 	s->stopped_by = "exit";
 	s->maybe_empty = 1;
 	if (s->probes && !probes__swap_guarded())
