@@ -43,12 +43,21 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 	sid = unwind_python(sc, inst) & ~PT_STACK_SMALL;
 	if (sid == PT_STACK_NONE || sid == (PT_STACK_UNSAMPLED & ~PT_STACK_SMALL))
 		sid = 1;
-	if (!bpf_map_lookup_elem(&stacks, &sid) &&
-	    bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&stacks, &sid)) {
+	if (bpf_map_lookup_elem(&stacks, &sid))
+		return sid;
+	if (bpf_map_update_elem(&stacks, &sid, &sc->stack, BPF_NOEXIST)) {
+		if (bpf_map_lookup_elem(&stacks, &sid))
+			return sid;	/* kept meanwhile by another thread */
 		lost_inc(PT_LOST_STACK_ERRORS);
 		return PT_STACK_NONE;
 	}
+	/* a new stack: its flags counted once, whatever records it gets */
+	if (sc->truncated)
+		lost_inc(PT_LOST_TRUNCATED);
+	if (sc->partial)
+		lost_inc(PT_LOST_PARTIAL);
+	if (sc->py_cut)
+		lost_inc(PT_LOST_PY_CUT);
 	return sid;
 }
 
@@ -80,23 +89,10 @@ static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 i
 							       __u64 *sid_out)
 {
 	__u64 sid = stack_id_current(ctx, inst);
-	struct unwind_scratch *sc;
-	struct pt_stack_rec *rec;
 	int made;
 
 	*sid_out = sid | tag;
-	rec = stack_rec_of(inst, sid | tag, &made);
-	if (!made)
-		return rec;
-	/* a new record: its stack's flags, still in the scratch space */
-	sc = unwind_scratch_get();
-	if (sc && sid != PT_STACK_NONE && sc->truncated)
-		lost_inc(PT_LOST_TRUNCATED);
-	if (sc && sid != PT_STACK_NONE && sc->partial)
-		lost_inc(PT_LOST_PARTIAL);
-	if (sc && sid != PT_STACK_NONE && sc->py_cut)
-		lost_inc(PT_LOST_PY_CUT);
-	return rec;
+	return stack_rec_of(inst, sid | tag, &made);
 }
 
 #endif
