@@ -25,6 +25,10 @@ struct {
 	__type(value, struct pt_py_layout);
 } py_images SEC(".maps");
 
+/* Set by userspace when it gives BPF its first Python image: until then a
+ * captured stack skips the py_images lookup (most runs trace no Python). */
+__u32 py_any;
+
 struct py_code_key {
 	__u32 instance;
 	__u32 pad;
@@ -284,6 +288,8 @@ static __noinline __u64 unwind_python(struct unwind_scratch *sc, __u32 inst)
 	__u32 key = 0;
 
 	sc->stack.npy = 0;
+	if (!py_any)
+		return sc->hash;
 	w.L = bpf_map_lookup_elem(&py_images, &inst);
 	w.ps = py_scratch_get();
 	if (!w.L || !w.ps)

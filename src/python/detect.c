@@ -24,10 +24,18 @@ struct py_file {
 	uint64_t dev, ino;
 	int python;		/* exports _PyRuntime and Py_Version */
 	char why[200];		/* why its frames cannot be read; "" if they can */
+	int warned;		/* why was said (once per file) */
 	unsigned major, minor;
 	uint64_t tss_key_vaddr;	/* link-time address of the pthread key */
 	uint32_t code_adaptive;
 	struct pt_py_layout layout;
+	/* the link-time address at file offset map_offset (for a load bias) */
+	int map_known;
+	uint64_t map_offset, map_vaddr;
+	/* a C library: glibc's thread-specific data layout, decoded once
+	 * (0 not yet, 1 read into tsd, -1 not recognised: see why) */
+	int tsd_state;
+	struct pt_py_layout tsd;
 };
 
 /* The autoTSSkey offset as PyGILState_GetThisThreadState uses it: 1 if it
@@ -149,98 +157,128 @@ static struct py_file *file_of(struct python *py, const char *path, const struct
 	return f;
 }
 
+/* One look at a process's code files: the interpreter's and the C
+ * library's entries in py->files (indices: the array grows meanwhile). */
 struct scan {
 	struct python *py;
-	struct py_file *interp;
-	char interp_path[4096];
+	long interp, libc;	/* -1: none */
+	char interp_path[4096], libc_path[4096];
 	uint64_t bias;
-	char libc[4096];
 };
+
+/* The load bias of f mapped as m, its file read once per mapping offset. */
+static int file_bias(struct py_file *f, const char *path, const struct procmap *m, uint64_t *bias)
+{
+	if (!f->map_known || f->map_offset != m->offset) {
+		struct elfsym *e = elfsym__open(path, NULL, 0);
+		int bad = !e || elf_offset_to_vaddr(elfsym__elf(e), m->offset, &f->map_vaddr);
+
+		if (e)
+			elfsym__free(e);
+		if (bad)
+			return -1;
+		f->map_known = 1;
+		f->map_offset = m->offset;
+	}
+	*bias = m->start - f->map_vaddr;
+	return 0;
+}
 
 static int each_file(const char *path, const struct procmap *m, void *arg)
 {
 	struct scan *sc = arg;
 	struct py_file *f;
 
-	if (procmap__is_libc(m->path) && !sc->libc[0])
-		snprintf(sc->libc, sizeof(sc->libc), "%s", path);
-	if (sc->interp)
+	if (sc->libc < 0 && procmap__is_libc(m->path) && (f = file_of(sc->py, path, m))) {
+		sc->libc = f - sc->py->files;
+		snprintf(sc->libc_path, sizeof(sc->libc_path), "%s", path);
+	}
+	if (sc->interp >= 0)
 		return 0;
 	f = file_of(sc->py, path, m);
-	if (f && f->python) {
-		struct elfsym *e = elfsym__open(path, NULL, 0);
-		uint64_t v;
-
-		if (e && !elf_offset_to_vaddr(elfsym__elf(e), m->offset, &v)) {
-			sc->interp = f;
-			sc->bias = m->start - v;
-			snprintf(sc->interp_path, sizeof(sc->interp_path), "%s", m->path);
-		}
-		if (e)
-			elfsym__free(e);
+	if (f && f->python && !file_bias(f, path, m, &sc->bias)) {
+		sc->interp = f - sc->py->files;
+		snprintf(sc->interp_path, sizeof(sc->interp_path), "%s", m->path);
 	}
 	return 0;
 }
 
-static void warn_once(struct python *py, struct py_file *f, const char *msg)
+/* glibc's thread-specific data layout into L, from libc f (path); -1 with
+ * f->why filled if its pthread_getspecific is not one we can read. */
+static int libc_tsd(struct py_file *f, const char *path, struct pt_py_layout *L)
+{
+	if (!f->tsd_state) {
+		struct elfsym *e = elfsym__open(path, NULL, 0);
+		uint8_t code[64];
+		uint64_t off;
+		int n = e ? elfsym__function(e, "pthread_getspecific", &off, code, sizeof(code)) : -1;
+
+		f->tsd_state = n > 0 && !decode_tsd(code, n, &f->tsd) ? 1 : -1;
+		if (f->tsd_state < 0)
+			snprintf(f->why, sizeof(f->why), "glibc's thread-specific data layout not "
+				 "recognised in pthread_getspecific of %.100s", path);
+		if (e)
+			elfsym__free(e);
+	}
+	if (f->tsd_state < 0)
+		return -1;
+	L->tsd_base = f->tsd.tsd_base;
+	L->tsd_stride = f->tsd.tsd_stride;
+	L->tsd_data = f->tsd.tsd_data;
+	return 0;
+}
+
+/* Says once per file why its processes get no Python frames. */
+static void warn_once(struct python *py, struct py_file *f)
 {
 	char buf[300];
 
-	if (!py->warn || f->why[0] == '!')
+	if (!py->warn || f->warned)
 		return;
-	snprintf(buf, sizeof(buf), "no Python frames: %s", msg);
+	snprintf(buf, sizeof(buf), "no Python frames: %s", f->why);
 	py->warn(py->warn_ctx, buf);
-	memmove(f->why + 1, f->why, sizeof(f->why) - 1);	/* said once per file */
-	f->why[0] = '!';
+	f->warned = 1;
 }
 
 void python__scan(struct python *py, pid_t pid, uint32_t instance)
 {
-	struct scan sc = { .py = py };
+	struct scan sc = { .py = py, .interp = -1, .libc = -1 };
+	struct py_file *f;
 	struct pt_py_layout L;
 	struct py_image *img;
-	uint64_t fn_off;
-	uint8_t code[64];
-	int n;
 
 	if (py->mode == PY_OFF || !instance || python__image(py, instance))
 		return;
 	procmap__each_code_file(pid, each_file, &sc);
-	if (!sc.interp)
+	if (sc.interp < 0)
 		return;
-	if (sc.interp->why[0]) {
-		warn_once(py, sc.interp, sc.interp->why[0] == '!' ? sc.interp->why + 1 : sc.interp->why);
+	f = &py->files[sc.interp];
+	if (f->why[0]) {
+		warn_once(py, f);
 		return;
 	}
-	L = sc.interp->layout;
-	if (sc.libc[0]) {
-		struct elfsym *e = elfsym__open(sc.libc, NULL, 0);
-
-		n = e ? elfsym__function(e, "pthread_getspecific", &fn_off, code, sizeof(code)) : -1;
-		if (n <= 0 || decode_tsd(code, n, &L)) {
-			snprintf(sc.interp->why, sizeof(sc.interp->why), "glibc's thread-specific data "
-				 "layout not recognised in pthread_getspecific of %.100s", sc.libc);
-			warn_once(py, sc.interp, sc.interp->why);
-		}
-		if (e)
-			elfsym__free(e);
-		if (sc.interp->why[0])
-			return;
-	} else {
-		return;	/* no glibc (musl): its thread-specific data is another layout */
+	/* no glibc (musl): its thread-specific data is another layout */
+	if (sc.libc < 0)
+		return;
+	L = f->layout;
+	if (libc_tsd(&py->files[sc.libc], sc.libc_path, &L)) {
+		warn_once(py, &py->files[sc.libc]);
+		return;
 	}
-	L.tss_key_addr = sc.bias + sc.interp->tss_key_vaddr;
+	L.tss_key_addr = sc.bias + f->tss_key_vaddr;
 	if (vec_grow((void **)&py->img, &py->capimg, py->nimg + 1, sizeof(*img), 16))
 		return;
 	if (bpf_map_update_elem(py->map_fd, &instance, &L, BPF_ANY))
 		return;	/* map full: native frames only */
+	if (py->any)
+		*py->any = 1;
 	img = &py->img[py->nimg++];
 	img->instance = instance;
-	img->code_adaptive = sc.interp->code_adaptive;
+	img->code_adaptive = f->code_adaptive;
 	img->interp = strdup(sc.interp_path);
 	if (py->verbose)
 		fprintf(stderr, "peaktrace: pid %d: Python %u.%u in %s: Python frames on\n", pid,
-			sc.interp->major, sc.interp->minor, sc.interp_path);
+			f->major, f->minor, sc.interp_path);
 }
 
 void python__inherit(struct python *py, uint32_t parent, uint32_t child)

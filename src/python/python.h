@@ -22,6 +22,7 @@ struct py_file;
 
 struct python {
 	int map_fd;		/* py_images */
+	volatile uint32_t *any;	/* BPF's py_any: set at the first Python image */
 	enum py_mode mode;
 	int show_glue;		/* -v */
 	int verbose;

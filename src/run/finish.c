@@ -36,18 +36,28 @@ static uint64_t drift_bound_pages(void)
 
 /* The model's sources (model/model.h): stacks from the BPF map, symbols
  * from the files the run collected. */
-static int stack_of(void *ctx, uint64_t stack_id, uint64_t *ips, size_t max, uint32_t *flags)
+/* Stack stack_id from the BPF map (the last one read kept), or NULL. */
+static const struct pt_stack *read_stack(struct session *s, uint64_t stack_id)
 {
-	struct session *s = ctx;
-	struct pt_stack st;
 	__u64 key = stack_id;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &key, &st) ||
-	    st.nr > PT_MAX_STACK_DEPTH || st.nr > max)
+	if (s->last_stack.valid && s->last_stack.id == stack_id)
+		return &s->last_stack.st;
+	s->last_stack.valid = !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &key,
+						   &s->last_stack.st);
+	s->last_stack.id = stack_id;
+	return s->last_stack.valid ? &s->last_stack.st : NULL;
+}
+
+static int stack_of(void *ctx, uint64_t stack_id, uint64_t *ips, size_t max, uint32_t *flags)
+{
+	const struct pt_stack *st = read_stack(ctx, stack_id);
+
+	if (!st || st->nr > PT_MAX_STACK_DEPTH || st->nr > max)
 		return -1;
-	memcpy(ips, st.ips, st.nr * sizeof(*ips));
-	*flags = st.flags;
-	return (int)st.nr;
+	memcpy(ips, st->ips, st->nr * sizeof(*ips));
+	*flags = st->flags;
+	return (int)st->nr;
 }
 
 static size_t symbolize(void *ctx, uint32_t instance, uint64_t ip, struct report_frame *out,
@@ -68,25 +78,23 @@ static long python_frames(void *ctx, uint32_t instance, uint64_t stack_id,
 	const struct py_image *img = python__image(&s->py, instance);
 	const struct report_frame *py[PT_PY_MAX_FRAMES];
 	int entry[PT_PY_MAX_FRAMES];
-	struct pt_stack st;
-	__u64 key = stack_id;
+	const struct pt_stack *st;
 	size_t i, np;
 
 	*out = NULL;
-	if (!img || s->py.mode == PY_OFF ||
-	    bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.stacks), &key, &st) || !st.npy)
+	if (!img || s->py.mode == PY_OFF || !(st = read_stack(s, stack_id)) || !st->npy)
 		return 0;
-	np = st.npy < PT_PY_MAX_FRAMES ? st.npy : PT_PY_MAX_FRAMES;
+	np = st->npy < PT_PY_MAX_FRAMES ? st->npy : PT_PY_MAX_FRAMES;
 	for (i = 0; i < np; i++) {
 		struct report_frame f;
 
-		py_codes__frame(&s->py.codes, instance, &st.py[i], img->code_adaptive, &f);
+		py_codes__frame(&s->py.codes, instance, &st->py[i], img->code_adaptive, &f);
 		py[i] = frames__intern(ft, &f);
 		free(f.function);
 		free(f.file);
 		if (!py[i])
 			return -1;
-		entry[i] = !!(st.py[i].flags & PT_PY_ENTRY);
+		entry[i] = !!(st->py[i].flags & PT_PY_ENTRY);
 	}
 	*out = calloc(nn + np + 1, sizeof(**out));
 	if (!*out)

@@ -237,6 +237,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		int pair[2] = { -1, -1 };
 
 		s->py.map_fd = bpf_map__fd(s->skel->maps.py_images);
+		s->py.any = &s->skel->bss->py_any;
 		s->py.mode = o->python;
 		s->py.show_glue = o->verbose;
 		s->py.verbose = o->verbose;

@@ -43,6 +43,13 @@ struct session {
 	struct alloc_tables tables;
 	struct sweep sweep;
 	struct python py;
+	/* the stack the report read last: its native and Python frames are
+	 * asked for one after the other (src/run/finish.c) */
+	struct {
+		uint64_t id;
+		int valid;
+		struct pt_stack st;
+	} last_stack;
 	struct cgroup_scope cgroup;	/* --cgroup; path empty otherwise */
 	int scoped;		/* --cgroup, --all: runs until stopped, not when empty */
 	int empty_said;		/* --cgroup: said it is empty */
@@ -67,8 +74,9 @@ void phase(const struct options *o, const char *what, uint64_t t_start);
 /* Registers pid (probes first) and, if children, its descendants.  depth 0:
  * the target itself (its failure is the run's).  Returns 0 or PT_EXIT_*. */
 int add_tree(struct session *s, pid_t pid, int depth, int children, char *err, size_t errlen);
-/* Has BPF learn the mms of registered processes (their RSS from now on). */
-int learn_mms(struct session *s, char *err, size_t errlen);
+/* Has BPF learn the mms of registered processes (their RSS from now on):
+ * of pid's tasks, or of every task if pid is 0. */
+int learn_mms(struct session *s, pid_t pid, char *err, size_t errlen);
 
 /* target_scope.c */
 /* A process entered the --cgroup (PT_EV_ENTER): registered with its probes. */

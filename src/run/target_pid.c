@@ -19,17 +19,24 @@
 /*
  * Has BPF record the mm of every registered process and read its RSS
  * counters, with a task iterator: from then on their RSS changes are
- * attributed even when made from outside them.
+ * attributed even when made from outside them.  pid: that process's tasks
+ * only (one that entered a --cgroup), all of them if 0, or if the kernel
+ * (before 6.1) cannot iterate one process.
  */
-int learn_mms(struct session *s, char *err, size_t errlen)
+int learn_mms(struct session *s, pid_t pid, char *err, size_t errlen)
 {
-	struct bpf_link *link;
+	union bpf_iter_link_info info = { .task = { .pid = (__u32)pid } };
+	LIBBPF_OPTS(bpf_iter_attach_opts, one, .link_info = &info, .link_info_len = sizeof(info));
+	struct bpf_link *link = NULL;
 	char buf[64];
 	int fd;
 
 	if (!s->rss)
 		return 0;
-	link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, NULL);
+	if (pid > 0)
+		link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, &one);
+	if (!link)
+		link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, NULL);
 	if (!link) {
 		snprintf(err, errlen, "cannot run the task iterator: %s", strerror(errno));
 		return -1;
@@ -182,7 +189,7 @@ int session__add_running(struct session *s, pid_t pid, char *err, size_t errlen)
 		return PT_EXIT_NO_TARGET;
 	}
 	r = add_tree(s, pid, 0, 1, err, errlen);
-	if (!r && learn_mms(s, err, errlen))
+	if (!r && learn_mms(s, 0, err, errlen))
 		r = PT_EXIT_FAILED;
 	if (r == PT_EXIT_NO_TARGET && !err[0])
 		snprintf(err, errlen, "pid %d exited before tracing could start", (int)pid);

@@ -99,7 +99,7 @@ int session__add_cgroup(struct session *s, char *err, size_t errlen)
 	}
 	n = m.n;
 	free(m.v);
-	if (learn_mms(s, err, errlen))
+	if (learn_mms(s, 0, err, errlen))
 		return PT_EXIT_FAILED;
 	if (!n) {
 		warn(s, "cgroup %s is empty: waiting for processes to enter it (until SIGINT or "
@@ -124,7 +124,7 @@ int session__add_all(struct session *s, char *err, size_t errlen)
 	r = add_tree(s, 1, 1, 1, err, errlen);
 	err[0] = 0;
 
-	if (!r && learn_mms(s, err, errlen))
+	if (!r && learn_mms(s, 0, err, errlen))
 		r = PT_EXIT_FAILED;
 	/* for scripts: processes started from now on are followed */
 	if (!r && s->o->verbose)
@@ -141,7 +141,9 @@ void scope_enter(struct session *s, pid_t tgid)
 
 	if (!s->o->cgroup && !(s->o->all && s->probes))
 		return;
-	if (add_tree(s, tgid, 1, 0, err, sizeof(err)) || learn_mms(s, err, sizeof(err)))
+	/* one a kernel thread started (-a --heap): BPF recorded its mm at fork */
+	if (add_tree(s, tgid, 1, 0, err, sizeof(err)) ||
+	    (s->o->cgroup && learn_mms(s, tgid, err, sizeof(err))))
 		warn(s, "pid %d entered the scope but could not be traced: %s", (int)tgid, err);
 	else if (s->o->verbose)	/* for scripts: it is traced from now on */
 		fprintf(stderr, "peaktrace: pid %d %s\n", (int)tgid,
