@@ -18,34 +18,36 @@ void collect__sort_vmas(struct collected *c)
 	qsort(c->vmas, c->nvmas, sizeof(*c->vmas), cmp_vma);
 }
 
-int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n)
+/* Appends v[0..n) (esz bytes each) to the array *arr of *len: grown once,
+ * to the exact size.  Returns 0, or -1 if memory ran out. */
+static int append(void *arr, size_t *len, const void *v, size_t n, size_t esz)
 {
-	struct collected_vma *all;
+	void *all = realloc(*(void **)arr, (*len + n) * esz);
 
-	if (!n)
-		return 0;
-	all = realloc(c->vmas, (c->nvmas + n) * sizeof(*all));	/* once: exact size */
 	if (!all)
 		return -1;
-	memcpy(all + c->nvmas, v, n * sizeof(*v));
-	c->vmas = all;
-	c->nvmas += n;
+	memcpy((char *)all + *len * esz, v, n * esz);
+	*(void **)arr = all;
+	*len += n;
+	return 0;
+}
+
+int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n)
+{
+	if (!n)
+		return 0;
+	if (append(&c->vmas, &c->nvmas, v, n, sizeof(*v)))
+		return -1;
 	collect__sort_vmas(c);
 	return 0;
 }
 
 int collect__add_procs(struct collected *c, const struct collected_proc *v, size_t n)
 {
-	struct collected_proc *all;
-
 	if (!n)
 		return 0;
-	all = realloc(c->procs, (c->nprocs + n) * sizeof(*all));
-	if (!all)
+	if (append(&c->procs, &c->nprocs, v, n, sizeof(*v)))
 		return -1;
-	memcpy(all + c->nprocs, v, n * sizeof(*v));
-	c->procs = all;
-	c->nprocs += n;
 	if (c->procs_sorted)
 		collect__sort_procs(c);
 	return 0;

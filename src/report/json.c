@@ -166,3 +166,18 @@ void json__string_field(struct json *j, const char *key, const char *v)
 	json__key(j, key);
 	json__string(j, v);
 }
+
+void json__bool_field(struct json *j, const char *key, int v)
+{
+	json__key(j, key);
+	json__bool(j, v);
+}
+
+void json__u64_or_null_field(struct json *j, const char *key, int present, uint64_t v)
+{
+	json__key(j, key);
+	if (present)
+		json__u64(j, v);
+	else
+		json__null(j);
+}

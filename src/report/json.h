@@ -32,6 +32,9 @@ void json__bool(struct json *j, int v);
 /* "key": v */
 void json__u64_field(struct json *j, const char *key, uint64_t v);
 void json__string_field(struct json *j, const char *key, const char *v); /* NULL: null */
+void json__bool_field(struct json *j, const char *key, int v);
+/* v if present, else null */
+void json__u64_or_null_field(struct json *j, const char *key, int present, uint64_t v);
 /* "key": [v[0], ..., v[n - 1]] */
 void json__u64_array(struct json *j, const char *key, const uint64_t *v, size_t n);
 

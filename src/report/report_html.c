@@ -71,8 +71,7 @@ static void data(struct json *j, const struct report *r)
 	char label[128], name[512];
 
 	json__begin_object(j);
-	json__key(j, "complete");
-	json__bool(j, !report__has_losses(r));
+	json__bool_field(j, "complete", !report__has_losses(r));
 	json__key(j, "losses");
 	json__begin_object(j);
 	for (i = 0; i < PT_LOST_COUNT; i++)
@@ -94,11 +93,7 @@ static void data(struct json *j, const struct report *r)
 		json__string_field(j, "comm", p->comm);
 		json__u64_field(j, "peak_bytes", p->peak_bytes);
 		json__u64_field(j, "start_ns", p->start_ns);
-		json__key(j, "end_ns");
-		if (p->alive)
-			json__null(j);
-		else
-			json__u64(j, p->end_ns);
+		json__u64_or_null_field(j, "end_ns", !p->alive, p->end_ns);
 		json__end_object(j);
 	}
 	json__end_array(j);

@@ -32,10 +32,8 @@ static void frame(struct json *j, const struct report_frame *f)
 		json__null(j);
 	hex(j, "address", f->address);
 	hex(j, "module_offset", f->module_offset);
-	json__key(j, "inlined");
-	json__bool(j, f->inlined);
-	json__key(j, "python");
-	json__bool(j, f->kind == PT_FRAME_PYTHON);
+	json__bool_field(j, "inlined", f->inlined);
+	json__bool_field(j, "python", f->kind == PT_FRAME_PYTHON);
 	json__string_field(j, "kind", frame_kinds[f->kind < PT_FRAME_KIND_COUNT ? f->kind : 0]);
 	json__end_object(j);
 }
@@ -60,10 +58,8 @@ static void stacks(struct json *j, const struct report_view *view, unsigned top)
 		json__u64_field(j, "estimated_bytes", v[i].estimated_bytes);
 		json__key(j, "pid");
 		json__u64(j, v[i].trace->pid);
-		json__key(j, "truncated");
-		json__bool(j, v[i].trace->truncated);
-		json__key(j, "partial");
-		json__bool(j, v[i].trace->partial);
+		json__bool_field(j, "truncated", v[i].trace->truncated);
+		json__bool_field(j, "partial", v[i].trace->partial);
 		json__key(j, "frames");
 		json__begin_array(j);
 		for (k = 0; k < v[i].trace->nframes; k++)
@@ -112,37 +108,20 @@ static void process(struct json *j, const struct report_proc *p)
 	json__u64_field(j, "allocations", p->allocs);
 	json__u64_field(j, "frees", p->frees);
 	json__u64_field(j, "start_ns", p->start_ns);
-	json__key(j, "end_ns");
-	if (p->alive)
-		json__null(j);
-	else
-		json__u64(j, p->end_ns);
-	json__key(j, "exit_code");
-	if (p->exit_code >= 0 && !p->exit_signal)
-		json__i64(j, p->exit_code);
-	else
-		json__null(j);
-	json__key(j, "exit_signal");
-	if (p->exit_signal)
-		json__i64(j, p->exit_signal);
-	else
-		json__null(j);
-	json__key(j, "heap_traced");
-	json__bool(j, !p->heap_note);
+	json__u64_or_null_field(j, "end_ns", !p->alive, p->end_ns);
+	json__u64_or_null_field(j, "exit_code", p->exit_code >= 0 && !p->exit_signal,
+				(uint64_t)p->exit_code);
+	json__u64_or_null_field(j, "exit_signal", p->exit_signal != 0, (uint64_t)p->exit_signal);
+	json__bool_field(j, "heap_traced", !p->heap_note);
 	json__string_field(j, "heap_note", p->heap_note);
-	json__key(j, "trace_failed");
-	json__bool(j, p->untraced);
-	json__key(j, "probes_removed");
-	json__bool(j, p->probes_removed);
-	json__key(j, "left_scope");
-	json__bool(j, p->left_scope);
+	json__bool_field(j, "trace_failed", p->untraced);
+	json__bool_field(j, "probes_removed", p->probes_removed);
+	json__bool_field(j, "left_scope", p->left_scope);
 	proc_rss(j, &p->rss);
 	stacks(j, &p->stacks, (unsigned)-1);
 	json__end_object(j);
 }
 
-/* Samples over time: the tree's, then each process image's from its first
- * sample (an index into t_ns) on. */
 /* The scope's process trees (--all, --cgroup), every one. */
 static void trees(struct json *j, const struct report *r)
 {
@@ -168,6 +147,8 @@ static void trees(struct json *j, const struct report *r)
 	json__end_array(j);
 }
 
+/* Samples over time: the tree's, then each process image's from its first
+ * sample (an index into t_ns) on. */
 static void timeline(struct json *j, const struct report_timeline *tl)
 {
 	size_t i;
@@ -222,12 +203,10 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	json__init(&j, out, 1);
 	json__begin_object(&j);
 	json__u64_field(&j, "peaktrace", 1);
-	json__key(&j, "complete");
-	json__bool(&j, !report__has_losses(r));
+	json__bool_field(&j, "complete", !report__has_losses(r));
 	json__u64_field(&j, "duration_ns", r->duration_ns);
 	json__string_field(&j, "stopped_by", r->stopped_by);
-	json__key(&j, "heap_traced");
-	json__bool(&j, !r->rss_only);
+	json__bool_field(&j, "heap_traced", !r->rss_only);
 	json__key(&j, "scope");
 	json__begin_object(&j);
 	json__string_field(&j, "kind", r->scope.kind ? r->scope.kind : "tree");

@@ -105,6 +105,7 @@ int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	switch (((const struct pt_event *)data)->type) {
 	case PT_EV_EXIT:
+	case PT_EV_LEAVE:	/* moved out of the --cgroup: ended for us */
 		s->maybe_empty = 1;
 		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
 		proctable__apply(&s->procs, data);
@@ -153,11 +154,6 @@ int on_event(void *ctx, void *data, size_t len)
 		return 0;
 	case PT_EV_ENTER:
 		scope_enter(s, (pid_t)((const struct pt_event *)data)->tgid);
-		return 0;
-	case PT_EV_LEAVE:
-		s->maybe_empty = 1;
-		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
-		proctable__apply(&s->procs, data);
 		return 0;
 	case PT_EV_FORK:
 		python__inherit(&s->py, ((const struct pt_event *)data)->prev_instance,
