@@ -27,7 +27,7 @@ SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hindex.o model/model.o model/sampling.o python/layouts.o python/merge.o \
-	model/frames.o collect/collected.o collect/proctable.o report/json.o report/report.o \
+	model/frames.o collect/blocks.o collect/collected.o collect/proctable.o report/json.o report/report.o \
 	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
 	report/report_html.o \
 	report/pb.o report/writers.o probes/placement.o \

@@ -42,9 +42,12 @@ const volatile __u32 rss_enabled = 1;
 #define PAGE_SIZE 4096ULL
 
 /* The tree's figures and the model lock.  Map sizes are set by the loader
- * before load (bpf_map__set_max_entries, src/run/loader.c). */
+ * before load (bpf_map__set_max_entries, src/run/loader.c).  Mappable:
+ * userspace takes the lock to sweep the allocation tables
+ * (src/collect/tables.c). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct pt_global);

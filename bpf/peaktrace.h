@@ -170,6 +170,22 @@ struct pt_event {
 };
 
 /*
+ * Live bytes per (process image, stack), with the lazy snapshots that give
+ * the value at the tree's peak and at the process's own peak: the first
+ * change after a new peak saves the value the record had at that peak.
+ */
+struct pt_stack_rec {
+	__u64 live_bytes;
+	__u64 live_count;
+	__u64 snap_bytes;	/* at tree peak snap_epoch */
+	__u64 snap_count;
+	__u64 snap_epoch;
+	__u64 psnap_bytes;	/* at process peak psnap_epoch */
+	__u64 psnap_count;
+	__u64 psnap_epoch;
+};
+
+/*
  * One traced process image.  An instance ends at exit or exec; exec starts
  * a new one for the same tgid, so an old image's records never mix with a
  * new one's, and a recycled pid gets a new instance too.
@@ -210,6 +226,10 @@ struct pt_proc {
 	__u32 mm_known;		/* BPF has recorded its mm (map mms) */
 	__u32 probes_removed;	/* the kernel took its probes away while it ran */
 	__u32 tree_root;	/* the instance whose tree it is in (see pt_tree) */
+	/* its blocks under --sample-bytes whose stacks were not sampled: the
+	 * record of stack PT_STACK_UNSAMPLED, kept here to save the heap's
+	 * hot path a map lookup per event */
+	struct pt_stack_rec unsampled;
 };
 
 /*
@@ -317,29 +337,18 @@ struct pt_stack_key {
 	__u64 stack_id;		/* hash of the ips; PT_STACK_NONE if not captured */
 };
 
-/*
- * Live bytes per (process image, stack), with the lazy snapshots that give
- * the value at the tree's peak and at the process's own peak: the first
- * change after a new peak saves the value the record had at that peak.
- */
-struct pt_stack_rec {
-	__u64 live_bytes;
-	__u64 live_count;
-	__u64 snap_bytes;	/* at tree peak snap_epoch */
-	__u64 snap_count;
-	__u64 snap_epoch;
-	__u64 psnap_bytes;	/* at process peak psnap_epoch */
-	__u64 psnap_count;
-	__u64 psnap_epoch;
-};
-
 struct pt_alloc_key {
 	__u32 instance;
 	__u32 pad;
 	__u64 addr;
 };
 
-struct pt_alloc {
+/* A live heap block: one slot of an allocation table (open addressing,
+ * bpf/heap/blocks.h; addr PT_BLOCK_EMPTY or PT_BLOCK_TOMB: a free slot). */
+struct pt_block {
+	__u64 addr;
+	__u32 instance;
+	__u32 pad;
 	__u64 size;
 	__u64 stack_id;
 };

@@ -12,28 +12,25 @@
 #include "probes/libc_calls.bpf.h"
 
 /*
- * Live blocks.  A program may hold tens of millions of them, but one map
- * sized for that would take hundreds of MiB from every run.  Instead:
- * tables that grow.  Table 0 is made at load; when the newest table is half
- * full the loader adds one twice its size (src/collect/tables.c) and bumps
- * alloc_tables.  New blocks go into the newest table; lookups try the
- * newest first.
+ * Live blocks.  A program may hold tens of millions of them, but one table
+ * sized for that would take GiBs from every run.  Instead: tables that
+ * grow.  Table 0 is made at load; when the newest table is half full the
+ * loader adds one twice its size (src/collect/tables.c), sets its mask and
+ * bumps alloc_tables.  New blocks go into the newest table; lookups try the
+ * newest first (most blocks die young).
  *
- * Preallocated: an insert takes an element from a per-CPU free list
- * instead of allocating one.  The C++ workload of scripts/bench at 1 M
- * nodes ran in 12.9 s instead of 16.3 s (medians of 5 interleaved runs).
- * The cost: about 96 bytes per entry of capacity (16 without preallocation),
- * taken when a table is made (table 0: 64 Ki entries, 6 MiB).  A table is
- * added when the newest is half full, so right after one is added the
- * capacity is up to 4 times the live blocks: a program holding 16 M blocks
- * has about 6 GiB of tables.
+ * Each table is an array of struct pt_block slots searched by open
+ * addressing (bpf/heap/blocks.h, which says why not a hash map), under the
+ * model lock: a block's insert or removal and its bytes in the model are
+ * one step.  32 bytes per slot, 2 to 4 slots per live block.  Mappable:
+ * userspace sweeps ended images' blocks out in place, under the same lock.
  */
 struct alloc_table {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(map_flags, 0);
-	__uint(max_entries, 1 << 20);
-	__type(key, struct pt_alloc_key);
-	__type(value, struct pt_alloc);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1 << 17);
+	__type(key, __u32);
+	__type(value, struct pt_block);
 } alloc_table0 SEC(".maps");
 
 struct {
@@ -45,68 +42,152 @@ struct {
 	.values = { [0] = &alloc_table0 },
 };
 
-/* Tables in use, and live records per table (read by the loader). */
+/* Live blocks at most (--max-allocs): past it, allocations are counted as
+ * lost (the tables may have room; the user set the limit). */
+const volatile __u64 max_allocs = 1 << 26;
+
+/* Tables in use, each one's slots - 1, live blocks per table and in all
+ * (kept under the model lock; read by the loader). */
 __u32 alloc_tables = 1;
+__u64 blocks_live;
+__u32 alloc_mask[PT_ALLOC_TABLES] = { [0] = (1 << 17) - 1 };
 __u64 alloc_live[PT_ALLOC_TABLES];
 
-static __always_inline void *alloc_table(__u32 t)
+/* Slot i of table t (a pt_block_walk's table), NULL if out of reach. */
+static __always_inline struct pt_block *block_slot(__u64 t, __u32 i)
 {
-	return bpf_map_lookup_elem(&allocs, &t);
+	__u32 k = t;
+	void *table = bpf_map_lookup_elem(&allocs, &k);
+
+	return table ? bpf_map_lookup_elem(table, &i) : NULL;
 }
 
-static __always_inline void alloc_live_add(__u32 t, __s64 n)
+#define PT_BLOCK_SLOT(w, i) block_slot((w)->table, (i))
+#define PT_BLOCK_LOOP(n, cb, w) bpf_loop((n), (cb), (w), 0)
+#include "heap/blocks.h"
+
+static __always_inline void alloc_walk_init(struct pt_block_walk *w, __u32 t, __u32 inst,
+					    __u64 addr)
 {
-	if (t < PT_ALLOC_TABLES)
-		__sync_fetch_and_add(&alloc_live[t], n);
+	pt_block_walk_init(w, t, t < PT_ALLOC_TABLES ? alloc_mask[t] : 0, inst, addr);
 }
 
 /*
- * Removes the record of the block at key and accounts its bytes out.
- * Returns 0, or -1 if no table has it.
+ * The table operations, lock held.  Global functions (see
+ * bpf/peaktrace.bpf.c): each loop is verified once, not once per table per
+ * caller (which took the verifier past its million instructions).
  */
-__noinline int heap_release(__u32 inst, __u64 addr)
+
+/* Where inst's block at addr is, as table << 32 | slot; -1 if nowhere. */
+__noinline __s64 block_find(__u32 inst, __u64 addr)
 {
-	struct pt_alloc_key k = { .instance = inst, .addr = addr }, *key = &k;
+	struct pt_block_walk w;
 	__u32 n = alloc_tables, i, t;
-	struct pt_alloc *a, old;
-	void *table;
 
 	for (i = 0; i < PT_ALLOC_TABLES; i++) {
 		if (i >= n)
 			break;
 		t = n - 1 - i;	/* the newest first: most blocks die young */
-		table = alloc_table(t);
-		if (!table)
-			continue;
-		a = bpf_map_lookup_elem(table, key);
-		if (!a)
-			continue;
-		old = *a;
-		/* Only the thread whose delete succeeds accounts it (double free). */
-		if (bpf_map_delete_elem(table, key))
-			return 0;
-		alloc_live_add(t, -1);
-		model_apply(key->instance, old.stack_id,
-			    -(__s64)old.size, -1);
-		return 0;
+		alloc_walk_init(&w, t, inst, addr);
+		if (pt_block_find(&w) >= 0)
+			return ((__s64)t << 32) | (__u32)w.found;
 	}
 	return -1;
 }
 
+/* Empties slot at of table t. */
+__noinline int block_remove(__u32 t, __u32 at)
+{
+	struct pt_block_walk w;
+
+	if (t >= PT_ALLOC_TABLES)
+		return 0;
+	alloc_walk_init(&w, t, 0, 0);
+	pt_block_remove(&w, at);
+	alloc_live[t]--;
+	blocks_live--;
+	return 0;
+}
+
+/* Puts a block in table t: 0, -1 if a block is already at addr, -2 if
+ * the table has no room for it. */
+__noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
+{
+	struct pt_block b = { .addr = addr, .instance = inst, .size = size, .stack_id = stack_id };
+	struct pt_block_walk w;
+	__s64 at;
+
+	if (t >= PT_ALLOC_TABLES)
+		return -2;
+	alloc_walk_init(&w, t, inst, addr);
+	at = pt_block_insert(&w, &b);
+	if (at < 0)
+		return at;
+	alloc_live[t]++;
+	blocks_live++;
+	return 0;
+}
+
+/* Record stack_id of image p (inst): its own unsampled record, else one
+ * of stack_recs. */
+static __always_inline struct pt_stack_rec *heap_rec(struct pt_proc *p, __u32 inst,
+						     __u64 stack_id)
+{
+	struct pt_stack_key key = { .instance = inst, .stack_id = stack_id };
+
+	if (stack_id == PT_STACK_UNSAMPLED)
+		return p ? &p->unsampled : NULL;
+	return bpf_map_lookup_elem(&stack_recs, &key);
+}
+
+/* Removes inst's block at addr and accounts its bytes out; -1 if no table
+ * has it. */
+static __always_inline int release_held(struct pt_global *g, __u32 inst, __u64 addr)
+{
+	__s64 where = block_find(inst, addr);
+	struct pt_proc *p;
+	struct pt_block *b;
+	__u64 size, sid;
+
+	if (where < 0)
+		return -1;
+	b = block_slot(where >> 32, (__u32)where);
+	if (!b)
+		return -1;
+	size = b->size;
+	sid = b->stack_id;
+	block_remove(where >> 32, (__u32)where);
+	p = bpf_map_lookup_elem(&procs, &inst);
+	model_apply_held(g, p, heap_rec(p, inst, sid), -(__s64)size, -1);
+	return 0;
+}
+
+/* Removes the record of the block at addr and accounts its bytes out.
+ * Returns 0, or -1 if no table has it. */
+__noinline int heap_release(__u32 inst, __u64 addr)
+{
+	struct pt_global *g = global_get();
+	int held, r;
+
+	if (!g)
+		return 0;
+	held = model_lock(g);
+	r = release_held(g, inst, addr);
+	model_unlock(g, held);
+	return r;
+}
+
 static __noinline int alloc_known(__u32 inst, __u64 addr)
 {
-	struct pt_alloc_key key = { .instance = inst, .addr = addr };
-	__u32 n = alloc_tables, i;
-	void *table;
+	struct pt_global *g = global_get();
+	int held, r;
 
-	for (i = 0; i < PT_ALLOC_TABLES; i++) {
-		if (i >= n)
-			break;
-		table = alloc_table(i);
-		if (table && bpf_map_lookup_elem(table, &key))
-			return 1;
-	}
-	return 0;
+	if (!g)
+		return 0;
+	held = model_lock(g);
+	r = block_find(inst, addr) >= 0;
+	model_unlock(g, held);
+	return r;
 }
 
 /*
@@ -141,8 +222,6 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
 		count_unknown_free(regs, ra_at_rsp, inst, addr);
 }
 
-#define STALE_CHECK_MIN (64 << 10)
-
 /*
  * The record a new block of size bytes is charged to.  Unwinding is most
  * of the cost of a traced allocation, and most allocations are small: the
@@ -155,61 +234,73 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
  * total and peak stays exact; only how a process's small-block bytes split
  * between stacks is estimated, at report time (src/model/sampling.c).
  */
-static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, __u32 inst,
-							    __u64 size, __u64 *sid)
+static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, struct pt_proc *p,
+							    __u32 inst, __u64 size, __u64 *sid)
 {
-	int made;
-
 	if (!sample_bytes || size >= sample_bytes)
 		return stack_rec_current(ctx, inst, 0, sid);
 	if ((((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
 		return stack_rec_current(ctx, inst, PT_STACK_SMALL, sid);
 	*sid = PT_STACK_UNSAMPLED;
-	return stack_rec_of(inst, PT_STACK_UNSAMPLED, &made);
+	return &p->unsampled;
+}
+
+/*
+ * A record still at a new block's address was freed where no probe saw it
+ * (a free inside an allocator call, as from a signal handler): it is
+ * released first.  The newest table's insert finds it; an older table may
+ * hold it too, but looking there costs every allocation a walk per table,
+ * so only blocks of STALE_CHECK_MIN bytes or more look: a stale small
+ * record, which takes a free no probe could see, stays counted.
+ */
+#define STALE_CHECK_MIN (64 << 10)
+
+/* Puts block b in the newest table that has room (the newest unless the
+ * loader has not added one in time).  Lock held.  Returns 0, -1 if full. */
+static __always_inline int block_put(struct pt_global *g, const struct pt_block *b)
+{
+	__u32 n = alloc_tables, i;
+	int r;
+
+	if (blocks_live >= max_allocs)
+		return -1;
+	for (i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (i >= n)
+			break;
+		r = block_insert(n - 1 - i, b->instance, b->addr, b->size, b->stack_id);
+		if (r == -1) {
+			/* stale record at this address: out, then in */
+			release_held(g, b->instance, b->addr);
+			r = block_insert(n - 1 - i, b->instance, b->addr, b->size, b->stack_id);
+		}
+		if (!r)
+			return 0;
+	}
+	return -1;
 }
 
 __noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
 {
-	struct pt_alloc_key key = { .instance = inst, .addr = addr };
-	__u32 n = alloc_tables, newest = n - 1;
+	struct pt_block b = { .addr = addr, .instance = inst, .size = size };
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
-	struct pt_alloc a = {};
-	void *table;
+	int held;
 
-	if (!addr || newest >= PT_ALLOC_TABLES)
+	if (addr <= PT_BLOCK_TOMB || !g || !p)
 		return 0;
-	rec = heap_stack_rec(ctx, inst, size, &a.stack_id);
+	/* the stack first, outside the lock: unwinding is the long part */
+	rec = heap_stack_rec(ctx, p, inst, size, &b.stack_id);
 	if (!rec)
 		return 0;
-	a.size = size;
-	table = alloc_table(newest);
-	if (!table)
-		return 0;
-	/*
-	 * A record still at this address: freed where no probe saw it (a free
-	 * inside an allocator call, as from a signal handler).  Release it
-	 * first.  The newest table's insert finds it; an older table may hold
-	 * it too, but looking there costs every allocation a cache miss per
-	 * table once tables hold millions of blocks (the C++ workload of
-	 * scripts/bench: 0.8 us of 3 per traced malloc in bucket walks), so
-	 * only blocks of STALE_CHECK_MIN bytes or more look: a stale small
-	 * record, which takes a free no probe could see, stays counted.
-	 */
-	if (n > 1 && size >= STALE_CHECK_MIN)
-		heap_release(inst, addr);
-	if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
-		if (!bpf_map_lookup_elem(table, &key)) {
-			lost_inc(PT_LOST_ALLOCS_FULL);
-			return 0;
-		}
-		heap_release(inst, addr);
-		if (bpf_map_update_elem(table, &key, &a, BPF_NOEXIST)) {
-			lost_inc(PT_LOST_ALLOCS_FULL);
-			return 0;
-		}
-	}
-	alloc_live_add(newest, 1);
-	model_apply_rec(inst, rec, size, 1);
+	held = model_lock(g);
+	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
+		release_held(g, inst, addr);
+	if (block_put(g, &b))
+		lost_inc(PT_LOST_ALLOCS_FULL);
+	else
+		model_apply_held(g, p, rec, size, 1);
+	model_unlock(g, held);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core.bpf.h"
 #include "tree/procs.bpf.h"
+#define PT_MODEL_CLOCK() bpf_ktime_get_ns()
 #include "model/peak_model.h"
 
 /* Tries for the model lock before updating without it (counted): a holder
@@ -64,20 +65,29 @@ static __always_inline void model_unlock(struct pt_global *g, int held)
 		__sync_lock_test_and_set(&g->lock, 0);
 }
 
-/* Record s (a stack_recs value) of image inst gains bytes and count.  A
- * global function (see bpf/peaktrace.bpf.c): s arrives as memory of its
- * size, so a caller that holds the record saves a lookup. */
+/* Record s (a stack_recs value, or p's unsampled record) of image p gains
+ * bytes and count; the caller holds the model lock (or gave up on it,
+ * counted). */
+static __always_inline void model_apply_held(struct pt_global *g, struct pt_proc *p,
+					     struct pt_stack_rec *s, __s64 bytes, __s64 count)
+{
+	if (p && s)
+		pt_model_apply(g, p, s, bytes, count, 0);
+}
+
+/* The same for image inst, taking the lock.  A global function (see
+ * bpf/peaktrace.bpf.c): s arrives as memory of its size, so a caller that
+ * holds the record saves a lookup. */
 __noinline int model_apply_rec(__u32 inst, struct pt_stack_rec *s, __s64 bytes, __s64 count)
 {
 	struct pt_global *g = global_get();
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
-	__u64 now = bpf_ktime_get_ns();
 	int held;
 
 	if (!g || !p || !s)
 		return 0;
 	held = model_lock(g);
-	pt_model_apply(g, p, s, bytes, count, now);
+	model_apply_held(g, p, s, bytes, count);
 	model_unlock(g, held);
 	return 0;
 }

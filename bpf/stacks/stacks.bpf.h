@@ -61,15 +61,13 @@ __noinline __u64 stack_id_current(struct pt_regs *ctx, __u32 inst)
 	return sid;
 }
 
-/* The record of stack sid in image inst, made if new (*made set); NULL if
- * the map is full.  Inlined: a subprogram cannot return a pointer into a
- * map. */
-static __always_inline struct pt_stack_rec *stack_rec_of(__u32 inst, __u64 sid, int *made)
+/* The record of stack sid in image inst, made if new; NULL if the map is
+ * full.  Inlined: a subprogram cannot return a pointer into a map. */
+static __always_inline struct pt_stack_rec *stack_rec_of(__u32 inst, __u64 sid)
 {
 	struct pt_stack_key key = { .instance = inst, .stack_id = sid };
 	struct pt_stack_rec zero = {}, *rec;
 
-	*made = 0;
 	rec = bpf_map_lookup_elem(&stack_recs, &key);
 	if (rec)
 		return rec;
@@ -79,7 +77,6 @@ static __always_inline struct pt_stack_rec *stack_rec_of(__u32 inst, __u64 sid, 
 			lost_inc(PT_LOST_STACKS_FULL);
 		return rec;
 	}
-	*made = 1;
 	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 
@@ -89,10 +86,9 @@ static __always_inline struct pt_stack_rec *stack_rec_current(void *ctx, __u32 i
 							       __u64 *sid_out)
 {
 	__u64 sid = stack_id_current(ctx, inst);
-	int made;
 
 	*sid_out = sid | tag;
-	return stack_rec_of(inst, sid | tag, &made);
+	return stack_rec_of(inst, sid | tag);
 }
 
 #endif

@@ -110,8 +110,7 @@ static const struct argp_option opts[] = {
 	{ NULL, 0, NULL, 0, "Limits:", 3 },
 	{ "duration", OPT_DURATION, "SEC", 0, "Stop tracing after SEC seconds", 3 },
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864); their tables are made as the "
-	  "program needs them, about 96 bytes of kernel memory per entry, up to 4 entries per "
-	  "live block", 3 },
+	  "program needs them, 32 bytes of kernel memory per slot, 2 to 4 slots per live block", 3 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
 	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384)", 3 },
 	{ "bench-bare-probes", OPT_BARE, NULL, 0,
@@ -179,10 +178,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 			argp_error(state, "invalid --duration '%s': expected seconds > 0", arg);
 		break;
 	case OPT_MAX_ALLOCS:
-		/* 12 tables doubling from 64 Ki (src/collect/tables.c): about 2^28 */
+		/* 2 slots per block in 12 tables doubling from 128 Ki (src/collect/tables.c) */
 		if (parse_range(arg, 1024, MAX_ALLOCS_LIMIT, &o->max_allocs))
-			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each table entry "
-				   "takes about 96 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
+			argp_error(state, "invalid --max-allocs '%s': expected 1024 to %u (each takes 64 to "
+				   "128 bytes of kernel memory)", arg, MAX_ALLOCS_LIMIT);
 		break;
 	case OPT_MAX_STACKS:
 		if (parse_range(arg, 1024, MAX_STACKS_LIMIT, &o->max_stacks))

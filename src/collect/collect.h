@@ -70,6 +70,9 @@ int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t
 void collect__sort_procs(struct collected *c);
 /* Adds process records kept outside the maps (swept during the run). */
 int collect__add_procs(struct collected *c, const struct collected_proc *v, size_t n);
+/* Adds each process's unsampled-blocks record (kept in its process record,
+ * see pt_proc) as its PT_STACK_UNSAMPLED stack; after collect__add_procs. */
+int collect__add_unsampled(struct collected *c);
 /* Only the global counters and lost counters: cheap, for the status line. */
 int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel);
 void collect__free(struct collected *c);

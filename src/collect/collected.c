@@ -53,6 +53,23 @@ int collect__add_procs(struct collected *c, const struct collected_proc *v, size
 	return 0;
 }
 
+int collect__add_unsampled(struct collected *c)
+{
+	for (size_t i = 0; i < c->nprocs; i++) {
+		const struct pt_stack_rec *u = &c->procs[i].p.unsampled;
+		struct collected_stack st = { .key = { .instance = c->procs[i].instance,
+						       .stack_id = PT_STACK_UNSAMPLED },
+					      .rec = *u };
+
+		/* a record the model never touched says nothing */
+		if (!u->live_count && !u->snap_epoch && !u->psnap_epoch)
+			continue;
+		if (append(&c->stacks, &c->nstacks, &st, 1, sizeof(st)))
+			return -1;
+	}
+	return 0;
+}
+
 void collect__free(struct collected *c)
 {
 	free(c->procs);

@@ -95,10 +95,7 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 	if (!sw->ndead)
 		return;
 	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
-	for (i = 0; i < skel->data->alloc_tables && i < PT_ALLOC_TABLES; i++)
-		alloc_tables__swept(t, skel, i,
-				    sweep_map(sw, t->fd[i], sizeof(struct pt_alloc_key),
-					      sizeof(struct pt_alloc), NULL));
+	alloc_tables__sweep(t, skel, sw->dead, sw->ndead);
 	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout),
 		  NULL);
 	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),

@@ -1,78 +1,179 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/blocks.h"
 #include "collect/tables.h"
 #include "peaktrace.skel.h"
 
-/* Entries of the first allocation table (then doubled): preallocated, so
- * small; with PT_ALLOC_TABLES of them, 64 Ki * (2^12 - 1) entries at most. */
-#define ALLOC_TABLE0 (1u << 16)
+
+/* Slots of the first table (then doubled): 4 MiB. */
+#define ALLOC_TABLE0 (1u << 17)
+#define ALLOC_TABLE_MIN 1024u
+/* Slots swept per hold of the model lock: a few tens of microseconds. */
+#define SWEEP_CHUNK 4096u
+
+/* Tables hold up to half their slots before the next is added. */
+static uint64_t slots_max(const struct alloc_tables *t)
+{
+	return 2 * t->max;
+}
 
 void alloc_tables__size(struct alloc_tables *t, struct peaktrace_bpf *skel, uint64_t max)
 {
+	uint32_t cap = ALLOC_TABLE0;
+
 	memset(t, 0, sizeof(*t));
 	t->max = max;
-	t->cap[0] = max < ALLOC_TABLE0 ? max : ALLOC_TABLE0;
-	t->cap_total = t->cap[0];
-	bpf_map__set_max_entries(skel->maps.alloc_table0, t->cap[0]);
+	skel->rodata->max_allocs = max;
+	while (cap > ALLOC_TABLE_MIN && cap > slots_max(t))
+		cap /= 2;
+	if (!max)	/* --rss-only: no heap */
+		cap = 1;
+	t->cap[0] = cap;
+	t->cap_total = cap;
+	bpf_map__set_max_entries(skel->maps.alloc_table0, cap);
+	skel->data->alloc_mask[0] = cap - 1;
 }
 
-void alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel)
+static void *map_shared(int fd, size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t page_up(size_t len)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (len + pg - 1) / pg * pg;
+}
+
+int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
+			 size_t errlen)
 {
 	t->fd[0] = bpf_map__fd(skel->maps.alloc_table0);
+	t->slots[0] = map_shared(t->fd[0], page_up((size_t)t->cap[0] * sizeof(struct pt_block)));
+	t->global = map_shared(bpf_map__fd(skel->maps.global), page_up(sizeof(struct pt_global)));
+	if (!t->slots[0] || !t->global) {
+		snprintf(err, errlen, "cannot map the allocation table or the model lock (%s)",
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 /*
  * Checked at every turn of the event loop (at most 50 ms apart): filling
  * the other half takes a traced program far longer (a traced malloc costs
- * over a microsecond).
+ * over a microsecond); if it does fill, BPF puts blocks in older tables
+ * with room before it counts any as lost.
  */
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen)
 {
-	/* preallocated, as the first (see "allocs" in bpf/heap/heap.bpf.h):
-	 * an inner map must have its template's flags */
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = 0);
+	/* an inner map must have its template's flags (bpf/heap/heap.bpf.h) */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	uint32_t n = skel->data->alloc_tables, cap, key = n;
-	uint64_t room = t->max - t->cap_total;
+	uint64_t room = slots_max(t) > t->cap_total ? slots_max(t) - t->cap_total : 0;
+	struct pt_block *slots = NULL;
 	int fd;
 
-	if (n >= PT_ALLOC_TABLES || !room || skel->bss->alloc_live[n - 1] < t->cap[n - 1] / 2)
+	if (n >= PT_ALLOC_TABLES || __atomic_load_n(&skel->bss->alloc_live[n - 1], __ATOMIC_RELAXED) <
+	    t->cap[n - 1] / 2)
 		return 0;
-	cap = 2 * (uint64_t)t->cap[n - 1] < room ? 2 * t->cap[n - 1] : (uint32_t)room;
-	if (cap < 1024)
-		cap = 1024;
-	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "alloc_table", sizeof(struct pt_alloc_key),
-			    sizeof(struct pt_alloc), cap, &opts);
-	if (fd < 0 || bpf_map_update_elem(bpf_map__fd(skel->maps.allocs), &key, &fd, BPF_ANY)) {
-		snprintf(err, errlen, "cannot add an allocation table of %u entries (%s): allocations "
+	cap = 2 * t->cap[n - 1];
+	while (cap > ALLOC_TABLE_MIN && cap > room)
+		cap /= 2;
+	if (cap > room)
+		return 0;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "alloc_table", sizeof(__u32),
+			    sizeof(struct pt_block), cap, &opts);
+	if (fd >= 0)
+		slots = map_shared(fd, page_up((size_t)cap * sizeof(struct pt_block)));
+	skel->data->alloc_mask[n] = cap - 1;
+	if (!slots || bpf_map_update_elem(bpf_map__fd(skel->maps.allocs), &key, &fd, BPF_ANY)) {
+		snprintf(err, errlen, "cannot add an allocation table of %u slots (%s): allocations "
 			 "past the current tables are counted as lost", cap, strerror(errno));
+		if (slots)
+			munmap(slots, page_up((size_t)cap * sizeof(struct pt_block)));
 		if (fd >= 0)
 			close(fd);
-		t->cap_total = t->max; /* do not try again */
+		t->cap_total = slots_max(t); /* do not try again */
 		return -1;
 	}
 	t->fd[n] = fd;
 	t->cap[n] = cap;
+	t->slots[n] = slots;
 	t->cap_total += cap;
 	__atomic_store_n(&skel->data->alloc_tables, n + 1, __ATOMIC_SEQ_CST);
 	return cap;
 }
 
-void alloc_tables__swept(struct alloc_tables *t, struct peaktrace_bpf *skel, size_t i, uint64_t n)
+/* The model lock, as BPF takes it (model_lock in bpf/model/model.bpf.h). */
+static void lock_take(struct pt_global *g)
 {
-	(void)t;
-	/* the tables' fill, which decides when to add one */
-	__atomic_fetch_sub(&skel->bss->alloc_live[i], n, __ATOMIC_SEQ_CST);
+	unsigned int spins = 0;
+	__u32 zero = 0;
+
+	while (!__atomic_compare_exchange_n(&g->lock, &zero, 1, 0, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		zero = 0;
+		if (++spins % 1024 == 0)
+			sched_yield();
+	}
+}
+
+static void lock_give(struct pt_global *g)
+{
+	__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
+}
+
+uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
+			     const uint32_t *dead, size_t n)
+{
+	uint32_t tables = __atomic_load_n(&skel->data->alloc_tables, __ATOMIC_SEQ_CST);
+	uint64_t swept = 0;
+
+	if (!n || !t->global)
+		return 0;
+	for (uint32_t k = 0; k < tables && k < PT_ALLOC_TABLES; k++) {
+		struct pt_block *slots = t->slots[k];
+
+		if (!slots)
+			continue;
+		for (uint32_t lo = 0; lo < t->cap[k]; lo += SWEEP_CHUNK) {
+			uint32_t hi = lo + SWEEP_CHUNK < t->cap[k] ? lo + SWEEP_CHUNK : t->cap[k];
+			uint64_t out;
+
+			lock_take(t->global);
+			out = blocks__sweep(slots, t->cap[k], lo, hi, dead, n);
+			/* the fill (BPF keeps it under the lock too) */
+			skel->bss->alloc_live[k] -= out;
+			skel->bss->blocks_live -= out;
+			lock_give(t->global);
+			swept += out;
+		}
+	}
+	return swept;
 }
 
 void alloc_tables__close(struct alloc_tables *t)
 {
-	for (size_t i = 1; i < PT_ALLOC_TABLES; i++)
-		if (t->fd[i] > 0)
+	for (size_t i = 0; i < PT_ALLOC_TABLES; i++) {
+		if (t->slots[i])
+			munmap(t->slots[i], page_up((size_t)t->cap[i] * sizeof(struct pt_block)));
+		if (i > 0 && t->fd[i] > 0)
 			close(t->fd[i]);
+	}
+	if (t->global)
+		munmap(t->global, page_up(sizeof(struct pt_global)));
+	memset(t, 0, sizeof(*t));
 }

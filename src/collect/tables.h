@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The allocation tables that grow (see "allocs" in bpf/heap/heap.bpf.h): the
- * first is sized before load, the next ones are made here as they fill.
+ * first is sized before load, the next ones are made here as they fill, and
+ * ended images' blocks are swept out of them here, in place.
  */
 #ifndef PT_TABLES_H
 #define PT_TABLES_H
@@ -14,23 +15,29 @@ struct peaktrace_bpf;
 
 struct alloc_tables {
 	int fd[PT_ALLOC_TABLES];
-	uint32_t cap[PT_ALLOC_TABLES];
-	uint64_t cap_total, max;
+	uint32_t cap[PT_ALLOC_TABLES];	/* slots, a power of two */
+	struct pt_block *slots[PT_ALLOC_TABLES]; /* mapped */
+	uint64_t cap_total, max;	/* slots made, at most */
+	struct pt_global *global;	/* mapped: the model lock */
 };
 
-/* Before load: the first table's size, from max (--max-allocs) in all. */
+/* Before load: the first table's size, for up to max (--max-allocs) live
+ * blocks in all. */
 void alloc_tables__size(struct alloc_tables *t, struct peaktrace_bpf *skel, uint64_t max);
-/* After load. */
-void alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel);
+/* After load: maps the first table and the lock.  -1 with a message in err. */
+int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
+			 size_t errlen);
 /*
  * Adds a table twice the size of the newest once that one is half full, up
- * to max in all.  Returns the entries added (0 if none was needed), or -1
+ * to max in all.  Returns the slots added (0 if none was needed), or -1
  * with a message in err (then no more are tried).
  */
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen);
-/* n records of table i were deleted from userspace (sweep.c). */
-void alloc_tables__swept(struct alloc_tables *t, struct peaktrace_bpf *skel, size_t i, uint64_t n);
+/* Removes the blocks of the n instances in dead (sorted) from every table,
+ * under the model lock, a few thousand slots at a time.  Returns how many. */
+uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
+			     const uint32_t *dead, size_t n);
 void alloc_tables__close(struct alloc_tables *t);
 
 #endif

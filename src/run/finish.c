@@ -138,6 +138,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	r->rss.drift_bound_bytes = drift_bound_pages() * sysconf(_SC_PAGESIZE);
 	if (collect__add_vmas(&s->collected, s->sweep.vmas, s->sweep.nvmas) ||
 	    collect__add_procs(&s->collected, s->sweep.procv, s->sweep.nprocv) ||
+	    collect__add_unsampled(&s->collected) ||
 	    sampling__fold(&s->collected) ||
 	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)) ||
 	    model__symbolize(r, &src, stacks_needed(s))) {

@@ -165,7 +165,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	}
 	/* Map sizes are policy: set before load.  The first allocation table
 	 * is small; more are added as it fills (collect/tables.c). */
-	alloc_tables__size(&s->tables, s->skel, o->max_allocs);
+	alloc_tables__size(&s->tables, s->skel, o->rss_only ? 0 : o->max_allocs);
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
 	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
@@ -203,7 +203,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		bpf_program__set_autoload(s->skel->progs.pt_return, false);
 		/* nor their maps: the unwind rows alone are 12 MiB to zero */
 		bpf_map__set_max_entries(s->skel->maps.cfi_rows, 1);
-		bpf_map__set_max_entries(s->skel->maps.alloc_table0, 1);
 		bpf_map__set_max_entries(s->skel->maps.stack_recs, 1);
 		bpf_map__set_max_entries(s->skel->maps.stacks, 1);
 		bpf_map__set_max_entries(s->skel->maps.proc_vmas, 1);
@@ -220,7 +219,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 			 strerror(-e), o->verbose ? "" : "; run with -v for the verifier's log");
 		goto fail;
 	}
-	alloc_tables__loaded(&s->tables, s->skel);
+	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen))
+		goto fail;
 	phase(o, "BPF loaded", t_start);
 	e = peaktrace_bpf__attach(s->skel);
 	if (e) {
