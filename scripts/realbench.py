@@ -47,22 +47,25 @@ def tools(python, tmp):
     return t
 
 
-# A run that takes this long is stuck (heaptrack has deadlocked at fork in the
-# numpy pipeline here once): its whole process group is killed, the run failed.
-RUN_TIMEOUT = 600
+# A run this many times slower than the untraced one (and over a minute) is
+# stuck: heaptrack deadlocks at fork in the numpy pipeline here now and then.
+# Its whole process group is killed, the run failed, and that tool is not
+# run again on that workload.
+STUCK_RATIO, STUCK_MIN = 100, 60
+STUCK = "stuck"
 
 
-def timed(argv, tmp):
+def timed(argv, tmp, timeout):
     t = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     try:
-        _, err = proc.communicate(timeout=RUN_TIMEOUT)
+        _, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        sys.stderr.write(f"  timed out after {RUN_TIMEOUT} s: {' '.join(argv)}\n")
-        return None
+        sys.stderr.write(f"  stuck: killed after {timeout:.0f} s: {' '.join(argv)}\n")
+        return STUCK
     p = subprocess.CompletedProcess(argv, proc.returncode, None, err)
     dt = time.perf_counter() - t
     for f in os.listdir(tmp):
@@ -86,16 +89,23 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             ts = tools(python, tmp)
             res = {n: [] for n, _ in ts}
+            stuck = set()
             for _ in range(runs):
                 for n, wrap in ts:
-                    v = timed(wrap(cmd), tmp)
-                    if v is not None:
+                    if n in stuck:
+                        continue
+                    base = res["untraced"]
+                    limit = max(STUCK_MIN, STUCK_RATIO * min(base)) if base else None
+                    v = timed(wrap(cmd), tmp, limit)
+                    if v is STUCK:
+                        stuck.add(n)
+                    elif v is not None:
                         res[n].append(v)
         base = statistics.median(res["untraced"]) if res["untraced"] else None
         print(f"\n{what}: median of {runs} interleaved runs, wall seconds")
         for n, _ in ts:
             if not res[n]:
-                print(f"  {n:<12} failed")
+                print(f"  {n:<12} {'stuck (killed)' if n in stuck else 'failed'}")
                 continue
             med = statistics.median(res[n])
             ratio = f"{med / base:.2f}x" if base else ""

@@ -1,15 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <stdlib.h>
 #include "collect/blocks.h"
-
-#define PT_BLOCK_SLOT(w, i) ((struct pt_block *)(uintptr_t)(w)->table + (i))
-#define PT_BLOCK_LOOP(n, cb, w)                                                \
-	do {                                                                   \
-		for (__u32 i_ = 0; i_ < (n); i_++)                             \
-			if ((cb)(i_, (w)))                                     \
-				break;                                         \
-	} while (0)
-#include "heap/blocks.h"
+#include "collect/blocks_mem.h"
 
 int64_t blocks__find(struct pt_block *slots, uint32_t cap, uint32_t inst, uint64_t addr)
 {

@@ -88,6 +88,29 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
 	return deleted;
 }
 
+/*
+ * The allocation tables' sweep reads every slot (GiBs for a program of
+ * millions of blocks), so only the ended images that may have blocks left
+ * in them go to it: those that allocated more than they freed, and those
+ * whose record is gone.  Returns 0, or -1 (out of memory: sweep them all).
+ */
+static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
+{
+	uint32_t *left = malloc(sw->ndead * sizeof(*left));
+	int fd = bpf_map__fd(skel->maps.procs);
+	struct pt_proc p;
+	size_t i, n = 0;
+
+	if (!left)
+		return -1;
+	for (i = 0; i < sw->ndead; i++)
+		if (bpf_map_lookup_elem(fd, &sw->dead[i], &p) || p.allocs != p.frees)
+			left[n++] = sw->dead[i];
+	alloc_tables__sweep(t, skel, left, n);
+	free(left);
+	return 0;
+}
+
 void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
 {
 	size_t i;
@@ -95,7 +118,8 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 	if (!sw->ndead)
 		return;
 	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
-	alloc_tables__sweep(t, skel, sw->dead, sw->ndead);
+	if (sweep_blocks(sw, skel, t))
+		alloc_tables__sweep(t, skel, sw->dead, sw->ndead);
 	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout),
 		  NULL);
 	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),

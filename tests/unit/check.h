@@ -10,6 +10,18 @@
 
 static int check_passed, check_failed;
 
+/* A reproducible pseudo-random sequence (xorshift64): set rnd_state to a
+ * seed, then call rnd(). */
+static uint64_t rnd_state = 88172645463325252ULL;
+
+static inline uint64_t rnd(void)
+{
+	rnd_state ^= rnd_state << 13;
+	rnd_state ^= rnd_state >> 7;
+	rnd_state ^= rnd_state << 17;
+	return rnd_state;
+}
+
 #define CHECK(cond) check_((cond), #cond, __FILE__, __LINE__)
 #define CHECK_U64(a, b) check_u64_((uint64_t)(a), (uint64_t)(b), #a, #b, __FILE__, __LINE__)
 #define CHECK_STR(a, b) check_str_((a), (b), #a, __FILE__, __LINE__)

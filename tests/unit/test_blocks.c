@@ -16,14 +16,7 @@
 
 /* The second build of the algorithm, with a short shift. */
 #define PT_BLOCK_SHIFT 3
-#define PT_BLOCK_SLOT(w, i) ((struct pt_block *)(uintptr_t)(w)->table + (i))
-#define PT_BLOCK_LOOP(n, cb, w)                                                \
-	do {                                                                   \
-		for (__u32 i_ = 0; i_ < (n); i_++)                             \
-			if ((cb)(i_, (w)))                                     \
-				break;                                         \
-	} while (0)
-#include "heap/blocks.h"
+#include "collect/blocks_mem.h"
 
 #define CAP 256u
 #define MAXLIVE 200
@@ -65,16 +58,6 @@ static const struct impl impls[] = {
 	{ "userspace build", blocks__find, blocks__insert, blocks__remove },
 	{ "shift cut at 3", short_find, short_insert, short_remove },
 };
-
-static uint64_t rnd_state = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
 
 /* Keys crowd: 3 images, addresses from a few hundred 16-byte steps. */
 static struct pt_block random_block(void)

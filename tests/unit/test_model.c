@@ -27,16 +27,6 @@ struct truth {
 	int64_t at_proc[NPROC][NSTACK], at_proc_count[NPROC][NSTACK];
 };
 
-static uint64_t rnd_state = 88172645463325252ULL;
-
-static uint64_t rnd(void)
-{
-	rnd_state ^= rnd_state << 13;
-	rnd_state ^= rnd_state >> 7;
-	rnd_state ^= rnd_state << 17;
-	return rnd_state;
-}
-
 static int64_t tree_total(const struct truth *t)
 {
 	int64_t sum = 0;
