@@ -82,33 +82,49 @@ static __always_inline void alloc_walk_init(struct pt_block_walk *w, __u32 t, __
 
 /* A walk through the tables, newest first (most blocks die young). */
 struct tables_walk {
-	struct pt_block_walk w;
 	__u64 addr, size, stack_id;
 	__u32 instance;
 	__u32 n;		/* tables in use when the walk began */
 	__s64 result;
 };
 
-static long find_in_table(__u32 i, void *ctx)
+/* The slot of inst's block at addr in table t, or -1. */
+__noinline __s64 block_find_in(__u32 t, __u32 inst, __u64 addr)
+{
+	struct pt_block_walk w;
+
+	if (t >= PT_ALLOC_TABLES)
+		return -1;
+	alloc_walk_init(&w, t, inst, addr);
+	return pt_block_find(&w);
+}
+
+static long find_in_older(__u32 i, void *ctx)
 {
 	struct tables_walk *tw = ctx;
-	__u32 t = tw->n - 1 - i;
+	__u32 t = tw->n - 2 - i;
+	__s64 at;
 
-	if (i >= tw->n)
+	if (i + 1 >= tw->n)
 		return 1;
-	alloc_walk_init(&tw->w, t, tw->instance, tw->addr);
-	if (pt_block_find(&tw->w) < 0)
+	at = block_find_in(t, tw->instance, tw->addr);
+	if (at < 0)
 		return 0;
-	tw->result = ((__s64)t << 32) | (__u32)tw->w.found;
+	tw->result = ((__s64)t << 32) | (__u32)at;
 	return 1;
 }
 
-/* Where inst's block at addr is, as table << 32 | slot; -1 if nowhere. */
+/* Where inst's block at addr is, as table << 32 | slot; -1 if nowhere.
+ * The newest table first, and directly: it holds most blocks. */
 __noinline __s64 block_find(__u32 inst, __u64 addr)
 {
 	struct tables_walk tw = { .addr = addr, .instance = inst, .n = alloc_tables, .result = -1 };
+	__s64 at = block_find_in(tw.n - 1, inst, addr);
 
-	bpf_loop(PT_ALLOC_TABLES, find_in_table, &tw, 0);
+	if (at >= 0)
+		return ((__s64)(tw.n - 1) << 32) | (__u32)at;
+	if (tw.n > 1)
+		bpf_loop(PT_ALLOC_TABLES, find_in_older, &tw, 0);
 	return tw.result;
 }
 
@@ -272,27 +288,35 @@ static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, 
  */
 #define STALE_CHECK_MIN (64 << 10)
 
-static long put_in_table(__u32 i, void *ctx)
+/* Puts the walk's block in table t, first releasing a stale record of
+ * the same address (freed where no probe saw it): 0, or -2 if t has no
+ * room for it. */
+static __always_inline int put_in(struct tables_walk *tw, __u32 t)
 {
-	struct tables_walk *tw = ctx;
-	__u32 t = tw->n - 1 - i;
 	struct pt_global *g;
+	int r = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
 
-	if (i >= tw->n)
-		return 1;
-	tw->result = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
-	if (tw->result == -1) {
-		/* stale record at this address: out, then in */
+	if (r == -1) {
 		g = global_get();
 		if (g)
 			release_held(g, tw->instance, tw->addr);
-		tw->result = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
+		r = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
 	}
+	return r;
+}
+
+static long put_in_older(__u32 i, void *ctx)
+{
+	struct tables_walk *tw = ctx;
+
+	if (i + 1 >= tw->n)
+		return 1;
+	tw->result = put_in(tw, tw->n - 2 - i);
 	return tw->result == 0;
 }
 
-/* Puts block b in the newest table that has room (the newest unless the
- * loader has not added one in time).  Lock held.  Returns 0, -1 if full. */
+/* Puts block b in the newest table, or if the loader has not added one in
+ * time, the newest that has room.  Lock held.  Returns 0, -1 if full. */
 static __always_inline int block_put(const struct pt_block *b)
 {
 	struct tables_walk tw = { .addr = b->addr, .size = b->size, .stack_id = b->stack_id,
@@ -300,7 +324,10 @@ static __always_inline int block_put(const struct pt_block *b)
 
 	if (blocks_live >= max_allocs)
 		return -1;
-	bpf_loop(PT_ALLOC_TABLES, put_in_table, &tw, 0);
+	if (!put_in(&tw, tw.n - 1))
+		return 0;
+	if (tw.n > 1)
+		bpf_loop(PT_ALLOC_TABLES, put_in_older, &tw, 0);
 	return tw.result ? -1 : 0;
 }
 
