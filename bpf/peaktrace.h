@@ -97,7 +97,8 @@ enum pt_rss_member {
 	X(OVERLAPS, "region_overlaps_dropped", LOSS,                                          \
 	  "%llu unmaps that overlapped more regions than handled")                            \
 	X(LOCK_TIMEOUTS, "unlocked_updates", LOSS,                                            \
-	  "%llu updates applied without the model lock (may be inexact)")                     \
+	  "%llu updates that waited too long for the model lock (heap blocks not counted, "  \
+	  "others applied without it)")                                                       \
 	X(THREAD_STATE, "thread_state_errors", LOSS,                                          \
 	  "%llu allocator calls not counted: their thread's state could not be made")        \
 	X(PROBES_REMOVED, "probes_removed", LOSS,                                             \
@@ -230,6 +231,7 @@ struct pt_proc {
 	 * record of stack PT_STACK_UNSAMPLED, kept here to save the heap's
 	 * hot path a map lookup per event */
 	struct pt_stack_rec unsampled;
+	__u64 blocks;		/* its records in the allocation tables */
 };
 
 /*
@@ -344,7 +346,10 @@ struct pt_alloc_key {
 };
 
 /* A live heap block: one slot of an allocation table (open addressing,
- * bpf/heap/blocks.h; addr PT_BLOCK_EMPTY or PT_BLOCK_TOMB: a free slot). */
+ * bpf/heap/blocks.h), at most PT_BLOCK_PROBES - 1 slots past its home. */
+#define PT_BLOCK_PROBES 64
+#define PT_BLOCK_EMPTY 0ULL	/* addr of a slot never used, or emptied */
+#define PT_BLOCK_TOMB 1ULL	/* addr of a slot freed where a shift stopped */
 struct pt_block {
 	__u64 addr;
 	__u32 instance;

@@ -37,12 +37,10 @@
 #define PT_INLINE static inline __attribute__((always_inline))
 #endif
 
-#define PT_BLOCK_PROBES 64
+/* PT_BLOCK_PROBES, PT_BLOCK_EMPTY and PT_BLOCK_TOMB: bpf/peaktrace.h */
 #ifndef PT_BLOCK_SHIFT	/* the unit test makes it small, to make tombstones */
 #define PT_BLOCK_SHIFT 256
 #endif
-#define PT_BLOCK_EMPTY 0ULL	/* addr of a slot never used, or emptied */
-#define PT_BLOCK_TOMB 1ULL	/* addr of a slot freed where a shift stopped */
 
 /* One lookup, insert or removal in one table. */
 struct pt_block_walk {

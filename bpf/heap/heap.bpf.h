@@ -191,35 +191,43 @@ static __always_inline int release_held(struct pt_global *g, __u32 inst, __u64 a
 	sid = b->stack_id;
 	block_remove(where >> 32, (__u32)where);
 	p = bpf_map_lookup_elem(&procs, &inst);
+	if (p)
+		p->blocks--;
 	model_apply_held(g, p, heap_rec(p, inst, sid), -(__s64)size, -1);
 	return 0;
 }
+
+/*
+ * Every change of the tables holds the model lock: a shift half done by a
+ * holder that was preempted must not meet another thread's insert or
+ * removal (a block could be left in two slots, or in none).  So an event
+ * whose wait for the lock gave up (counted in model_lock) is dropped, and
+ * the report says it is incomplete.
+ */
 
 /* Removes the record of the block at addr and accounts its bytes out.
  * Returns 0, or -1 if no table has it. */
 __noinline int heap_release(__u32 inst, __u64 addr)
 {
 	struct pt_global *g = global_get();
-	int held, r;
+	int r;
 
-	if (!g)
+	if (!g || !model_lock(g))
 		return 0;
-	held = model_lock(g);
 	r = release_held(g, inst, addr);
-	model_unlock(g, held);
+	model_unlock(g, 1);
 	return r;
 }
 
 static __noinline int alloc_known(__u32 inst, __u64 addr)
 {
 	struct pt_global *g = global_get();
-	int held, r;
+	int r;
 
-	if (!g)
-		return 0;
-	held = model_lock(g);
+	if (!g || !model_lock(g))
+		return 1;	/* the drop is counted as such, not as this free's */
 	r = block_find(inst, addr) >= 0;
-	model_unlock(g, held);
+	model_unlock(g, 1);
 	return r;
 }
 
@@ -337,22 +345,22 @@ __noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 siz
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
-	int held;
 
 	if (addr <= PT_BLOCK_TOMB || !g || !p)
 		return 0;
 	/* the stack first, outside the lock: unwinding is the long part */
 	rec = heap_stack_rec(ctx, p, inst, size, &b.stack_id);
-	if (!rec)
+	if (!rec || !model_lock(g))
 		return 0;
-	held = model_lock(g);
 	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
 		release_held(g, inst, addr);
-	if (block_put(&b))
+	if (block_put(&b)) {
 		lost_inc(PT_LOST_ALLOCS_FULL);
-	else
+	} else {
+		p->blocks++;
 		model_apply_held(g, p, rec, size, 1);
-	model_unlock(g, held);
+	}
+	model_unlock(g, 1);
 	return 0;
 }
 

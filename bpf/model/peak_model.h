@@ -46,6 +46,9 @@ PT_INLINE void pt_model_snapshot(struct pt_global *g, struct pt_proc *p,
  * storm of scripts/bench a clock read was about 40 ns of each event).
  */
 #ifndef PT_MODEL_CLOCK
+#ifdef __bpf__
+#error "define PT_MODEL_CLOCK() before including peak_model.h (bpf/model/model.bpf.h)"
+#endif
 #define PT_MODEL_CLOCK() 0
 #endif
 

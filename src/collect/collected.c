@@ -32,6 +32,13 @@ static int append(void *arr, size_t *len, const void *v, size_t n, size_t esz)
 	return 0;
 }
 
+/* A record the model never touched says nothing (any block it had got a
+ * process peak epoch, see pt_model_apply). */
+static int rec_touched(const struct pt_stack_rec *r)
+{
+	return r->live_count || r->snap_epoch || r->psnap_epoch;
+}
+
 int collect__add_vmas(struct collected *c, const struct collected_vma *v, size_t n)
 {
 	if (!n)
@@ -55,17 +62,25 @@ int collect__add_procs(struct collected *c, const struct collected_proc *v, size
 
 int collect__add_unsampled(struct collected *c)
 {
-	for (size_t i = 0; i < c->nprocs; i++) {
-		const struct pt_stack_rec *u = &c->procs[i].p.unsampled;
-		struct collected_stack st = { .key = { .instance = c->procs[i].instance,
-						       .stack_id = PT_STACK_UNSAMPLED },
-					      .rec = *u };
+	size_t i, n = 0;
+	struct collected_stack *all, *st;
 
-		/* a record the model never touched says nothing */
-		if (!u->live_count && !u->snap_epoch && !u->psnap_epoch)
+	for (i = 0; i < c->nprocs; i++)
+		n += rec_touched(&c->procs[i].p.unsampled);
+	if (!n)
+		return 0;
+	all = realloc(c->stacks, (c->nstacks + n) * sizeof(*all));
+	if (!all)
+		return -1;
+	c->stacks = all;
+	for (i = 0; i < c->nprocs; i++) {
+		if (!rec_touched(&c->procs[i].p.unsampled))
 			continue;
-		if (append(&c->stacks, &c->nstacks, &st, 1, sizeof(st)))
-			return -1;
+		st = &c->stacks[c->nstacks++];
+		memset(st, 0, sizeof(*st));
+		st->key.instance = c->procs[i].instance;
+		st->key.stack_id = PT_STACK_UNSAMPLED;
+		st->rec = c->procs[i].p.unsampled;
 	}
 	return 0;
 }

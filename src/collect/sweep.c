@@ -90,9 +90,9 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
 
 /*
  * The allocation tables' sweep reads every slot (GiBs for a program of
- * millions of blocks), so only the ended images that may have blocks left
- * in them go to it: those that allocated more than they freed, and those
- * whose record is gone.  Returns 0, or -1 (out of memory: sweep them all).
+ * millions of blocks), so only the ended images that have blocks left in
+ * them go to it (and those whose record is gone).  Returns 0, or -1 (out
+ * of memory: sweep them all).
  */
 static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
 {
@@ -104,7 +104,7 @@ static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct all
 	if (!left)
 		return -1;
 	for (i = 0; i < sw->ndead; i++)
-		if (bpf_map_lookup_elem(fd, &sw->dead[i], &p) || p.allocs != p.frees)
+		if (bpf_map_lookup_elem(fd, &sw->dead[i], &p) || p.blocks)
 			left[n++] = sw->dead[i];
 	alloc_tables__sweep(t, skel, left, n);
 	free(left);

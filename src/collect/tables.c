@@ -16,8 +16,9 @@
 /* Slots of the first table (then doubled): 4 MiB. */
 #define ALLOC_TABLE0 (1u << 17)
 #define ALLOC_TABLE_MIN 1024u
-/* Slots swept per hold of the model lock: a few tens of microseconds. */
-#define SWEEP_CHUNK 4096u
+/* Slots swept per hold of the model lock (a few microseconds: BPF events
+ * wait meanwhile). */
+#define SWEEP_CHUNK 1024u
 
 /* Tables hold up to half their slots before the next is added. */
 static uint64_t slots_max(const struct alloc_tables *t)
@@ -151,10 +152,15 @@ uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
 			continue;
 		for (uint32_t lo = 0; lo < t->cap[k]; lo += SWEEP_CHUNK) {
 			uint32_t hi = lo + SWEEP_CHUNK < t->cap[k] ? lo + SWEEP_CHUNK : t->cap[k];
+			/* Between two holds, a removal in BPF may shift a block back
+			 * into the chunk before, but never past its home, which is
+			 * at most PT_BLOCK_PROBES - 1 slots back: those are looked
+			 * at again. */
+			uint32_t from = lo >= PT_BLOCK_PROBES ? lo - (PT_BLOCK_PROBES - 1) : 0;
 			uint64_t out;
 
 			lock_take(t->global);
-			out = blocks__sweep(slots, t->cap[k], lo, hi, dead, n);
+			out = blocks__sweep(slots, t->cap[k], from, hi, dead, n);
 			/* the fill (BPF keeps it under the lock too) */
 			skel->bss->alloc_live[k] -= out;
 			skel->bss->blocks_live -= out;
