@@ -114,6 +114,14 @@ static unsigned stacks_needed(const struct session *s)
 	return s->o->top;
 }
 
+/* -v: how long the report's steps take after tracing stopped. */
+static void phase_after(const struct session *s, const char *what)
+{
+	if (s->o->verbose && s->t_end_ns)
+		fprintf(stderr, "peaktrace: %s %.3f s after tracing stopped\n", what,
+			(now_ns() - s->t_end_ns) / 1e9);
+}
+
 int session__report(struct session *s, FILE *const out[], char *err, size_t errlen)
 {
 	struct model_sources src = { stack_of, symbolize, python_frames, s };
@@ -131,6 +139,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	ring_buffer__consume(s->rb);
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
+	phase_after(s, "maps read");
 	r->rss_only = s->o->rss_only;
 	r->scope.kind = s->o->cgroup ? "cgroup" : s->o->all ? "all" : "tree";
 	r->scope.cgroup = s->o->cgroup ? s->cgroup.path : NULL;
@@ -140,11 +149,16 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	    collect__add_procs(&s->collected, s->sweep.procv, s->sweep.nprocv) ||
 	    collect__add_unsampled(&s->collected) ||
 	    sampling__fold(&s->collected) ||
-	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)) ||
-	    model__symbolize(r, &src, stacks_needed(s))) {
+	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE))) {
 		snprintf(err, errlen, "out of memory building the report");
 		return -1;
 	}
+	phase_after(s, "model built");
+	if (model__symbolize(r, &src, stacks_needed(s))) {
+		snprintf(err, errlen, "out of memory building the report");
+		return -1;
+	}
+	phase_after(s, "stacks symbolized");
 	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
 	r->stopped_by = s->stopped_by;
 	for (i = 0; i < report_nwriters; i++) {
@@ -160,5 +174,6 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 			return -1;
 		}
 	}
+	phase_after(s, "reports written");
 	return 0;
 }
