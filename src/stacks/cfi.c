@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unwind tables from .eh_frame with libdw.
+ * Unwind tables from .eh_frame.
  *
  * Why unwind in BPF from tables rather than copy the stack and unwind in
  * userspace (perf --call-graph dwarf): allocations are accounted per stack
@@ -9,13 +9,10 @@
  * counted.  The tables are compact (12 bytes a row) and built once per
  * file.  Frame pointers remain the fallback for code without tables.
  *
- * libdw answers "what is the rule at this address" (dwarf_cfi_addrframe)
- * with the range the answer holds for; walking the executable segment from
- * range to range yields the rows.  Addresses without CFI get an UNKNOWN row
- * so that they do not inherit the rule of the function before them.
+ * The rows come from each FDE's program run once (stacks/ehframe.c); code
+ * of the executable segment that no FDE covers gets an UNKNOWN row, so that
+ * it does not inherit the rule of the function before it.
  */
-#include <dwarf.h>
-#include <elfutils/libdw.h>
 #include <fcntl.h>
 #include <gelf.h>
 #include <stdio.h>
@@ -25,15 +22,12 @@
 #include <unistd.h>
 #include "files/elffile.h"
 #include "stacks/cfi.h"
+#include "stacks/ehframe.h"
 #include "files/procmaps.h"
 #include "util/vec.h"
 
-#define DW_REG_RBP 6
-#define DW_REG_RSP 7
-#define DW_REG_RA 16
-
-static int push(struct cfi_table *t, uint64_t pc, int cfa_reg, int64_t cfa_off, int rbp_saved,
-		int64_t rbp_off)
+int cfi__push(struct cfi_table *t, uint64_t pc, int cfa_reg, int64_t cfa_off, int rbp_saved,
+	      int64_t rbp_off)
 {
 	struct pt_cfi_row *r;
 
@@ -58,68 +52,104 @@ static int push(struct cfi_table *t, uint64_t pc, int cfa_reg, int64_t cfa_off, 
 	return 0;
 }
 
-/* The rule at one address: CFA = reg + off; %rbp saved at CFA + off? */
-static int rule(Dwarf_Frame *f, int *cfa_reg, int64_t *cfa_off, int *rbp_saved, int64_t *rbp_off)
-{
-	Dwarf_Op *ops, mem[3];
-	size_t n;
+/* Bounds on the work one file can cause (a crafted file claims anything):
+ * libc takes 30 k rows, LAPACK 150 k. */
+#define CFI_MAX_ROWS (4u << 20)
 
-	*cfa_reg = PT_CFA_UNKNOWN;
-	*cfa_off = 0;
-	*rbp_saved = 0;
-	*rbp_off = 0;
-	if (dwarf_frame_cfa(f, &ops, &n) || n != 1)
-		return 0;
-	if (ops[0].atom == DW_OP_bregx) {
-		if (ops[0].number == DW_REG_RSP || ops[0].number == DW_REG_RBP) {
-			*cfa_reg = ops[0].number == DW_REG_RSP ? PT_CFA_RSP : PT_CFA_RBP;
-			*cfa_off = (int64_t)ops[0].number2;
+/* The .eh_frame bytes of the file and their address: the section, or,
+ * without section headers, what PT_GNU_EH_FRAME's header points at, up to
+ * the end of the segment holding it.  Returns 0, or -1. */
+static int eh_frame_of(Elf *elf, const uint8_t **sec, size_t *size, uint64_t *addr)
+{
+	size_t shstrndx, nph, fsize, i;
+	const uint8_t *file;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	GElf_Phdr ph, hdr;
+	int have_hdr = 0;
+
+	if (!elf_getshdrstrndx(elf, &shstrndx)) {
+		while ((scn = elf_nextscn(elf, scn))) {
+			const char *name;
+			Elf_Data *d;
+
+			if (!gelf_getshdr(scn, &sh) || sh.sh_type == SHT_NOBITS)
+				continue;
+			name = elf_strptr(elf, shstrndx, sh.sh_name);
+			if (!name || strcmp(name, ".eh_frame"))
+				continue;
+			d = elf_rawdata(scn, NULL);
+			if (!d || !d->d_buf)
+				return -1;
+			*sec = d->d_buf;
+			*size = d->d_size;
+			*addr = sh.sh_addr;
+			return 0;
 		}
-	} else if (ops[0].atom == DW_OP_breg0 + DW_REG_RSP || ops[0].atom == DW_OP_breg0 + DW_REG_RBP) {
-		*cfa_reg = ops[0].atom == DW_OP_breg0 + DW_REG_RSP ? PT_CFA_RSP : PT_CFA_RBP;
-		*cfa_off = (int64_t)ops[0].number;
 	}
-	if (*cfa_reg == PT_CFA_UNKNOWN)
-		return 0;
-	/* an undefined return address marks the outermost frame (_start) */
-	if (dwarf_frame_register(f, DW_REG_RA, mem, &ops, &n) == 0 && n == 0 && ops) {
-		*cfa_reg = PT_CFA_END;
+	file = (const uint8_t *)elf_rawfile(elf, &fsize);
+	if (!file || elf_getphdrnum(elf, &nph))
+		return -1;
+	for (i = 0; i < nph; i++)
+		if (gelf_getphdr(elf, i, &hdr) && hdr.p_type == PT_GNU_EH_FRAME) {
+			have_hdr = 1;
+			break;
+		}
+	/* the header: version 1, then eh_frame_ptr in its encoding (sdata4,
+	 * pc-relative, is what linkers write) */
+	if (!have_hdr || hdr.p_offset + 8 > fsize || file[hdr.p_offset] != 1 ||
+	    file[hdr.p_offset + 1] != 0x1b)
+		return -1;
+	*addr = hdr.p_vaddr + 4 + (uint64_t)(int64_t)(int32_t)((uint32_t)file[hdr.p_offset + 4] |
+		(uint32_t)file[hdr.p_offset + 5] << 8 | (uint32_t)file[hdr.p_offset + 6] << 16 |
+		(uint32_t)file[hdr.p_offset + 7] << 24);
+	for (i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || *addr < ph.p_vaddr ||
+		    *addr >= ph.p_vaddr + ph.p_filesz || ph.p_offset + ph.p_filesz > fsize)
+			continue;
+		*sec = file + ph.p_offset + (*addr - ph.p_vaddr);
+		*size = ph.p_filesz - (*addr - ph.p_vaddr);
 		return 0;
 	}
-	if (dwarf_frame_register(f, DW_REG_RBP, mem, &ops, &n))
+	return -1;
+}
+
+struct build {
+	struct cfi_table *t;
+	uint64_t lo, hi;
+	int too_many, oom;
+};
+
+static int emit_row(void *ctx, uint64_t pc, int cfa_reg, int64_t cfa_off, int rbp_saved,
+		    int64_t rbp_off)
+{
+	struct build *b = ctx;
+
+	if (pc < b->lo || pc >= b->hi)
 		return 0;
-	if (n == 0)
-		return 0; /* same value (or undefined: left as it is) */
-	/* saved at CFA + off: [DW_OP_call_frame_cfa, DW_OP_plus_uconst off] or
-	 * [DW_OP_call_frame_cfa, DW_OP_consts off, DW_OP_plus] */
-	if (n == 2 && ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_plus_uconst) {
-		*rbp_saved = 1;
-		*rbp_off = (int64_t)ops[1].number;
-	} else if (n == 3 && ops[0].atom == DW_OP_call_frame_cfa && ops[1].atom == DW_OP_consts &&
-		   ops[2].atom == DW_OP_plus) {
-		*rbp_saved = 1;
-		*rbp_off = (int64_t)ops[1].number;
-	} else {
-		*cfa_reg = PT_CFA_UNKNOWN; /* a rule BPF cannot follow */
+	if (b->t->n >= CFI_MAX_ROWS) {
+		b->too_many = 1;
+		return -1;
+	}
+	if (cfi__push(b->t, pc, cfa_reg, cfa_off, rbp_saved, rbp_off)) {
+		b->oom = 1;
+		return -1;
 	}
 	return 0;
 }
 
-/* Bounds on the work one file can cause (a crafted file claims anything):
- * libc takes 30 k rows and about 40 k lookups. */
-#define CFI_MAX_LOOKUPS (8u << 20)
-#define CFI_MAX_ROWS (4u << 20)
-
 int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 {
-	uint64_t lo = 0, hi = 0, addr, lookups = 0, gap = 0, size, in_file;
+	uint64_t lo = 0, hi = 0, size, in_file, covered, sec_addr;
+	struct ehframe_fde *fdes = NULL;
+	struct build b = { .t = t };
+	const uint8_t *sec;
 	struct stat st;
 	int found = 0, ret = -1, fd;
-	Dwarf_CFI *cfi = NULL;
 	struct elf_file ef;
+	size_t i, nph, nfde = 0, sec_size;
 	Elf *elf;
 	GElf_Phdr ph;
-	size_t i, nph;
 
 	memset(t, 0, sizeof(*t));
 	if (elf_file__open(&ef, path, 0, 0) && ef.fd < 0) {
@@ -151,47 +181,34 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 			 found ? "executable segment above 4 GiB" : "no executable segment");
 		goto out;
 	}
-	cfi = dwarf_getcfi_elf(elf);
-	if (!cfi) {
+	if (eh_frame_of(elf, &sec, &sec_size, &sec_addr)) {
 		snprintf(err, errlen, "%s: no call-frame information (.eh_frame)", path);
 		goto out;
 	}
-	for (addr = lo; addr < hi;) {
-		Dwarf_Frame *f = NULL;
-		Dwarf_Addr start, end;
-		int64_t cfa_off, rbp_off;
-		int cfa_reg, rbp_saved;
-
-		/* bounded work whatever the file says: lookups and rows */
-		if (++lookups > CFI_MAX_LOOKUPS || t->n >= CFI_MAX_ROWS) {
-			snprintf(err, errlen, "%s: call-frame information too large or too sparse "
-				 "(%llu lookups): not used", path, (unsigned long long)lookups);
+	if (ehframe__fdes(sec, sec_size, sec_addr, &fdes, &nfde))
+		goto oom;
+	b.lo = lo;
+	b.hi = hi;
+	/* in address order; code between FDEs (and before an FDE overlapping
+	 * one already placed: its rows are not used) is unknown */
+	for (i = 0, covered = lo; i < nfde; i++) {
+		if (fdes[i].end <= lo || fdes[i].start >= hi || fdes[i].start < covered)
+			continue;
+		if (fdes[i].start > covered && cfi__push(t, covered, PT_CFA_UNKNOWN, 0, 0, 0))
+			goto oom;
+		if (ehframe__rows(sec, sec_size, sec_addr, &fdes[i], emit_row, &b)) {
+			if (b.oom)
+				goto oom;
+			snprintf(err, errlen, "%s: call-frame information too large (over %u rows): "
+				 "not used", path, CFI_MAX_ROWS);
 			cfi__free(t);
 			goto out;
 		}
-		if (dwarf_cfi_addrframe(cfi, addr, &f) || dwarf_frame_info(f, &start, &end, NULL) < 0 ||
-		    end <= addr) {
-			free(f);
-			if (!gap && push(t, addr, PT_CFA_UNKNOWN, 0, 0, 0))
-				goto oom;
-			/* gaps between functions are small: byte by byte, then
-			 * in growing strides (a function found inside a stride
-			 * is entered at its own start, below) */
-			addr += gap < 16 ? 1 : 16;
-			gap++;
-			continue;
-		}
-		rule(f, &cfa_reg, &cfa_off, &rbp_saved, &rbp_off);
-		free(f);
-		/* after a stride, the function began before addr */
-		if (gap && start < addr && start >= lo && (!t->n || start > t->rows[t->n - 1].pc))
-			addr = start;
-		gap = 0;
-		if (push(t, addr, cfa_reg, cfa_off, rbp_saved, rbp_off))
-			goto oom;
-		addr = end;
+		covered = fdes[i].end;
 	}
-	if (push(t, hi, PT_CFA_UNKNOWN, 0, 0, 0))
+	if (covered < hi && cfi__push(t, covered, PT_CFA_UNKNOWN, 0, 0, 0))
+		goto oom;
+	if (cfi__push(t, hi, PT_CFA_UNKNOWN, 0, 0, 0))
 		goto oom;
 	ret = 0;
 	goto out;
@@ -199,8 +216,7 @@ oom:
 	snprintf(err, errlen, "out of memory building unwind tables for %s", path);
 	cfi__free(t);
 out:
-	if (cfi)
-		dwarf_cfi_end(cfi);
+	free(fdes);
 	elf_file__close(&ef);
 	return ret;
 }
