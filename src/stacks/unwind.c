@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -18,12 +19,17 @@
 #include "stacks/unwind.h"
 #include "util/vec.h"
 
+/* An array map's element: its value rounded up to 8 bytes. */
+#define ROW_STRIDE ((sizeof(struct pt_cfi_row) + 7) / 8 * 8)
+
 struct unwind {
 	int rows_fd, modules_fd, verbose;
 	volatile uint64_t *generation;	/* BPF's cfi_generation */
 	unwind_warn_fn warn;		/* warnings go into the report */
 	void *warn_ctx;
 	uint32_t next_row, max_rows;
+	uint8_t *rows;			/* cfi_rows mapped (NULL: written by syscall) */
+	size_t rows_len;
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
 	size_t nseen, capseen;
 	int full_warned;
@@ -43,6 +49,10 @@ struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *gener
 	u->warn_ctx = warn_ctx;
 	u->max_rows = max_rows;
 	u->verbose = verbose;
+	u->rows_len = (size_t)max_rows * ROW_STRIDE;
+	u->rows = mmap(NULL, u->rows_len, PROT_READ | PROT_WRITE, MAP_SHARED, rows_fd, 0);
+	if (u->rows == MAP_FAILED)
+		u->rows = NULL;
 	return u;
 }
 
@@ -50,6 +60,8 @@ void unwind__free(struct unwind *u)
 {
 	if (!u)
 		return;
+	if (u->rows)
+		munmap(u->rows, u->rows_len);
 	free(u->seen);
 	free(u);
 }
@@ -75,11 +87,20 @@ static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 	return 0;
 }
 
+/* Rows are written at next_row and after; the module's entry, written
+ * next by syscall, makes them visible to BPF. */
 static int load_rows(struct unwind *u, const struct cfi_table *t)
 {
-	__u32 *keys = malloc(t->n * sizeof(*keys)), n = t->n, i;
+	__u32 *keys, n = t->n, i;
 	int err;
 
+	if (u->rows) {
+		for (i = 0; i < n; i++)
+			memcpy(u->rows + (size_t)(u->next_row + i) * ROW_STRIDE, &t->rows[i],
+			       sizeof(t->rows[i]));
+		return 0;
+	}
+	keys = malloc(t->n * sizeof(*keys));
 	if (!keys)
 		return -1;
 	for (i = 0; i < n; i++)
