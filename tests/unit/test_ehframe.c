@@ -14,10 +14,12 @@
 #include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include "check.h"
 #include "files/elffile.h"
 #include "stacks/cfi.h"
+#include "stacks/ehframe.h"
 #include "util/vec.h"
 
 #define DW_REG_RBP 6
@@ -180,6 +182,91 @@ static int compare(const char *path, int required)
 	return 1;
 }
 
+/* --- a hostile section: mutated bytes ------------------------------------ */
+
+struct order {
+	const struct ehframe_fde *f;
+	uint64_t last;
+	int bad;
+};
+
+/* Rows come in order, within their FDE, whatever the bytes say. */
+static int check_row(void *ctx, uint64_t pc, int cfa_reg, int64_t cfa_off, int rbp_saved,
+		     int64_t rbp_off)
+{
+	struct order *o = ctx;
+
+	(void)cfa_off, (void)rbp_saved, (void)rbp_off;
+	if (pc < o->f->start || pc >= o->f->end || pc < o->last || cfa_reg < 0 ||
+	    cfa_reg > PT_CFA_END)
+		o->bad = 1;
+	o->last = pc;
+	return 0;
+}
+
+/* libc's .eh_frame with random bytes changed, 300 times over: the reader
+ * stays inside the buffer (the copy ends where an unmapped page begins: a
+ * read past it faults) and keeps its promises: FDEs sorted and not empty,
+ * rows in order within their FDE, rules the table knows. */
+static void mutated(void)
+{
+	struct elf_file ef;
+	Elf_Scn *scn = NULL;
+	size_t shstrndx, pg = (size_t)sysconf(_SC_PAGESIZE);
+	const uint8_t *orig = NULL;
+	size_t size = 0;
+	uint64_t addr = 0;
+	GElf_Shdr sh;
+
+	if (!CHECK(elf_file__open(&ef, "/usr/lib/x86_64-linux-gnu/libc.so.6", 0, 0) == 0) ||
+	    elf_getshdrstrndx(ef.elf, &shstrndx))
+		return;
+	while ((scn = elf_nextscn(ef.elf, scn)))
+		if (gelf_getshdr(scn, &sh) &&
+		    !strcmp(elf_strptr(ef.elf, shstrndx, sh.sh_name) ?: "", ".eh_frame")) {
+			Elf_Data *d = elf_rawdata(scn, NULL);
+
+			orig = d ? d->d_buf : NULL;
+			size = d ? d->d_size : 0;
+			addr = sh.sh_addr;
+		}
+	if (!CHECK(orig && size)) {
+		elf_file__close(&ef);
+		return;
+	}
+	size_t span = (size + pg - 1) / pg * pg + pg;
+	uint8_t *area = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint8_t *buf = area + (span - pg) - size;
+	int bad = 0, fdes_seen = 0;
+
+	CHECK(area != MAP_FAILED);
+	mprotect(area + span - pg, pg, PROT_NONE);
+	rnd_state = 0x1234567;
+	for (int round = 0; round < 300; round++) {
+		struct ehframe_fde *f = NULL;
+		size_t n = 0;
+
+		memcpy(buf, orig, size);
+		for (int k = 0; k < 1 + (int)(rnd() % 64); k++)
+			buf[rnd() % size] = (uint8_t)rnd();
+		if (ehframe__fdes(buf, size, addr, &f, &n))
+			continue;
+		for (size_t i = 0; i < n; i++) {
+			struct order o = { .f = &f[i], .last = 0 };
+
+			bad |= f[i].end <= f[i].start || (i && f[i].start < f[i - 1].start);
+			ehframe__rows(buf, size, addr, &f[i], check_row, &o);
+			bad |= o.bad;
+		}
+		fdes_seen += n > 0;
+		free(f);
+	}
+	CHECK(!bad);
+	CHECK(fdes_seen > 250);	/* most mutations leave most of it readable */
+	munmap(area, span);
+	elf_file__close(&ef);
+}
+
 int main(void)
 {
 	static const char *const required[] = {
@@ -202,5 +289,6 @@ int main(void)
 		compare(required[i], 1);
 	for (size_t i = 0; i < sizeof(optional) / sizeof(*optional); i++)
 		compare(optional[i], 0);
+	mutated();
 	return check_report("test_ehframe");
 }
