@@ -97,15 +97,16 @@ static int eh_frame_of(Elf *elf, const uint8_t **sec, size_t *size, uint64_t *ad
 		}
 	/* the header: version 1, then eh_frame_ptr in its encoding (sdata4,
 	 * pc-relative, is what linkers write) */
-	if (!have_hdr || hdr.p_offset + 8 > fsize || file[hdr.p_offset] != 1 ||
-	    file[hdr.p_offset + 1] != 0x1b)
+	if (!have_hdr || hdr.p_offset > fsize || fsize - hdr.p_offset < 8 ||
+	    file[hdr.p_offset] != 1 || file[hdr.p_offset + 1] != 0x1b)
 		return -1;
 	*addr = hdr.p_vaddr + 4 + (uint64_t)(int64_t)(int32_t)((uint32_t)file[hdr.p_offset + 4] |
 		(uint32_t)file[hdr.p_offset + 5] << 8 | (uint32_t)file[hdr.p_offset + 6] << 16 |
 		(uint32_t)file[hdr.p_offset + 7] << 24);
 	for (i = 0; i < nph; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || *addr < ph.p_vaddr ||
-		    *addr >= ph.p_vaddr + ph.p_filesz || ph.p_offset + ph.p_filesz > fsize)
+		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || ph.p_offset > fsize ||
+		    ph.p_filesz > fsize - ph.p_offset || *addr < ph.p_vaddr ||
+		    *addr - ph.p_vaddr >= ph.p_filesz)
 			continue;
 		*sec = file + ph.p_offset + (*addr - ph.p_vaddr);
 		*size = ph.p_filesz - (*addr - ph.p_vaddr);
@@ -116,7 +117,6 @@ static int eh_frame_of(Elf *elf, const uint8_t **sec, size_t *size, uint64_t *ad
 
 struct build {
 	struct cfi_table *t;
-	uint64_t lo, hi;
 	int too_many, oom;
 };
 
@@ -125,8 +125,6 @@ static int emit_row(void *ctx, uint64_t pc, int cfa_reg, int64_t cfa_off, int rb
 {
 	struct build *b = ctx;
 
-	if (pc < b->lo || pc >= b->hi)
-		return 0;
 	if (b->t->n >= CFI_MAX_ROWS) {
 		b->too_many = 1;
 		return -1;
@@ -140,14 +138,13 @@ static int emit_row(void *ctx, uint64_t pc, int cfa_reg, int64_t cfa_off, int rb
 
 int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 {
-	uint64_t lo = 0, hi = 0, size, in_file, covered, sec_addr;
-	struct ehframe_fde *fdes = NULL;
+	uint64_t lo = 0, hi = 0, size, in_file, sec_addr;
 	struct build b = { .t = t };
 	const uint8_t *sec;
 	struct stat st;
 	int found = 0, ret = -1, fd;
 	struct elf_file ef;
-	size_t i, nph, nfde = 0, sec_size;
+	size_t i, nph, sec_size;
 	Elf *elf;
 	GElf_Phdr ph;
 
@@ -171,7 +168,8 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 		in_file = fstat(fd, &st) || ph.p_offset > (uint64_t)st.st_size ? 0 :
 			  (uint64_t)st.st_size - ph.p_offset;
 		lo = ph.p_vaddr;
-		hi = lo + (size < in_file ? size : in_file);
+		size = size < in_file ? size : in_file;
+		hi = lo + size < lo ? UINT64_MAX : lo + size;	/* refused below */
 		t->vaddr_minus_offset = (int64_t)ph.p_vaddr - (int64_t)ph.p_offset;
 		found = 1;
 		break;
@@ -185,29 +183,14 @@ int cfi__build(const char *path, struct cfi_table *t, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: no call-frame information (.eh_frame)", path);
 		goto out;
 	}
-	if (ehframe__fdes(sec, sec_size, sec_addr, &fdes, &nfde))
-		goto oom;
-	b.lo = lo;
-	b.hi = hi;
-	/* in address order; code between FDEs (and before an FDE overlapping
-	 * one already placed: its rows are not used) is unknown */
-	for (i = 0, covered = lo; i < nfde; i++) {
-		if (fdes[i].end <= lo || fdes[i].start >= hi || fdes[i].start < covered)
-			continue;
-		if (fdes[i].start > covered && cfi__push(t, covered, PT_CFA_UNKNOWN, 0, 0, 0))
+	if (ehframe__table(sec, sec_size, sec_addr, lo, hi, emit_row, &b)) {
+		if (!b.too_many)
 			goto oom;
-		if (ehframe__rows(sec, sec_size, sec_addr, &fdes[i], emit_row, &b)) {
-			if (b.oom)
-				goto oom;
-			snprintf(err, errlen, "%s: call-frame information too large (over %u rows): "
-				 "not used", path, CFI_MAX_ROWS);
-			cfi__free(t);
-			goto out;
-		}
-		covered = fdes[i].end;
+		snprintf(err, errlen, "%s: call-frame information too large (over %u rows): "
+			 "not used", path, CFI_MAX_ROWS);
+		cfi__free(t);
+		goto out;
 	}
-	if (covered < hi && cfi__push(t, covered, PT_CFA_UNKNOWN, 0, 0, 0))
-		goto oom;
 	if (cfi__push(t, hi, PT_CFA_UNKNOWN, 0, 0, 0))
 		goto oom;
 	ret = 0;
@@ -216,7 +199,6 @@ oom:
 	snprintf(err, errlen, "out of memory building unwind tables for %s", path);
 	cfi__free(t);
 out:
-	free(fdes);
 	elf_file__close(&ef);
 	return ret;
 }

@@ -13,8 +13,10 @@
  * What a row says (what the BPF unwinder can follow): the CFA is %rsp or
  * %rbp plus an offset; %rbp is unchanged or saved at CFA + an offset; the
  * return address is at CFA - 8 (undefined: the outermost frame).  Any
- * other rule makes the row UNKNOWN.  Everything read is bounded by the
- * section: a crafted file gets rows that say UNKNOWN, or an error.
+ * other rule makes the row UNKNOWN, and so does everything after an
+ * instruction that cannot be followed.  Everything read is bounded by the
+ * section, each CIE is read once, and each FDE's program once: a crafted
+ * file gets rows that say UNKNOWN, or an error, in time linear in its size.
  */
 #include <gelf.h>
 #include <stdlib.h>
@@ -91,6 +93,10 @@ static uint64_t rd_ptr(struct rd *r, uint8_t enc, uint64_t here)
 
 	if (enc == 0xff) /* omit */
 		return 0;
+	if (enc & 0x80) {	/* indirect: the value would be where it points */
+		r->bad = 1;
+		return 0;
+	}
 	switch (enc & 0x0f) {
 	case 0x00: v = rd_bytes(r, 8); break;
 	case 0x01: v = rd_uleb(r); break;
@@ -120,19 +126,27 @@ struct regrule {
 
 /* The part of a frame state a row needs. */
 struct state {
-	int cfa_reg;		/* DWARF register, -1: an expression */
+	int cfa_reg;		/* DWARF register; -1: unknown, or an expression */
 	int64_t cfa_off;
 	struct regrule rbp, ra;
 };
 
 struct cie {
+	size_t off;		/* where it is in the section */
 	uint64_t caf;		/* code alignment factor */
 	int64_t daf;		/* data alignment factor */
 	uint8_t fde_enc;	/* pointer encoding of FDE addresses */
-	int has_aug_data;	/* 'z': augmentation data length present */
-	struct rd init;		/* initial instructions */
-	struct state start;	/* the state they leave */
+	uint8_t has_aug_data;	/* 'z': augmentation data length present */
+	uint8_t ok;		/* parsed, and its initial program followed */
+	struct state start;	/* the state its initial instructions leave */
 };
+
+/* Products of a factor and an operand, wrapping (a crafted operand must
+ * not be undefined behaviour). */
+static int64_t times(uint64_t v, int64_t factor)
+{
+	return (int64_t)(v * (uint64_t)factor);
+}
 
 static struct regrule *reg_of(struct state *s, uint64_t reg)
 {
@@ -164,6 +178,11 @@ static void row_of(const struct state *s, int *cfa_reg, int64_t *cfa_off, int *r
 		*cfa_reg = PT_CFA_END;
 		return;
 	}
+	/* BPF reads the return address at CFA - 8 */
+	if (s->ra.kind != RULE_OFFSET || s->ra.off != -8) {
+		*cfa_off = 0;
+		return;
+	}
 	*cfa_reg = s->cfa_reg == REG_RSP ? PT_CFA_RSP : PT_CFA_RBP;
 	if (s->rbp.kind == RULE_OFFSET) {
 		*rbp_saved = 1;
@@ -173,14 +192,15 @@ static void row_of(const struct state *s, int *cfa_reg, int64_t *cfa_off, int *r
 	}
 }
 
-/* Runs a call-frame program.  With emit, every advance closes the row
- * [*loc, new loc) of the state so far; stops at limit. */
+/* A call-frame program being run.  With emit, every advance closes the row
+ * [loc, new loc) of the state so far; rows stop at limit. */
 struct run {
 	const struct cie *cie;
-	uint64_t loc, limit;
+	const uint8_t *sec;
+	uint64_t sec_addr, loc, limit;
 	struct state st;
 	struct state saved[STATE_DEPTH];
-	unsigned depth, lost_depth;
+	unsigned depth;
 	ehframe_emit_fn emit;
 	void *ctx;
 	int failed;
@@ -204,271 +224,286 @@ static int advance(struct run *x, uint64_t to)
 	return 0;
 }
 
+static void skip_block(struct rd *r)
+{
+	uint64_t n = rd_uleb(r);
+
+	if (n > (uint64_t)(r->end - r->p))
+		r->bad = 1;
+	else
+		r->p += n;
+}
+
+/* Runs the program in r.  Returns 0, or -1 if emit stopped it.  An
+ * instruction it cannot follow sets failed, with the state unknown, and
+ * ends the program. */
 static int run_program(struct run *x, struct rd *r)
 {
 	const struct cie *c = x->cie;
+	struct state *init = (struct state *)&c->start;
 
 	while (r->p < r->end && !r->bad) {
 		uint8_t op = (uint8_t)rd_bytes(r, 1), low = op & 0x3f;
-		uint64_t reg, n;
+		uint64_t reg, delta = 0;
 		struct regrule *rr;
+		int moves = 0;
 
 		switch (op & 0xc0) {
 		case 0x40: /* advance_loc */
-			if (advance(x, x->loc + low * c->caf))
-				return -1;
-			continue;
+			delta = low;
+			moves = 1;
+			break;
 		case 0x80: /* offset */
-			set_rule(&x->st, low, RULE_OFFSET, (int64_t)rd_uleb(r) * c->daf);
+			set_rule(&x->st, low, RULE_OFFSET, times(rd_uleb(r), c->daf));
 			continue;
 		case 0xc0: /* restore */
 			rr = reg_of(&x->st, low);
 			if (rr)
-				*rr = *reg_of((struct state *)&c->start, low);
+				*rr = *reg_of(init, low);
 			continue;
-		}
-		switch (op) {
-		case 0x00: /* nop */
-			break;
-		case 0x01: /* set_loc */
-			if (advance(x, rd_ptr(r, c->fde_enc, 0)))
-				return -1;
-			break;
-		case 0x02:
-			if (advance(x, x->loc + rd_bytes(r, 1) * c->caf))
-				return -1;
-			break;
-		case 0x03:
-			if (advance(x, x->loc + rd_bytes(r, 2) * c->caf))
-				return -1;
-			break;
-		case 0x04:
-			if (advance(x, x->loc + rd_bytes(r, 4) * c->caf))
-				return -1;
-			break;
-		case 0x05: /* offset_extended */
-			reg = rd_uleb(r);
-			set_rule(&x->st, reg, RULE_OFFSET, (int64_t)rd_uleb(r) * c->daf);
-			break;
-		case 0x06: /* restore_extended */
-			reg = rd_uleb(r);
-			rr = reg_of(&x->st, reg);
-			if (rr)
-				*rr = *reg_of((struct state *)&c->start, reg);
-			break;
-		case 0x07: /* undefined */
-			set_rule(&x->st, rd_uleb(r), RULE_UNDEF, 0);
-			break;
-		case 0x08: /* same_value */
-			set_rule(&x->st, rd_uleb(r), RULE_SAME, 0);
-			break;
-		case 0x09: /* register */
-			reg = rd_uleb(r);
-			rd_uleb(r);
-			set_rule(&x->st, reg, RULE_OTHER, 0);
-			break;
-		case 0x0a: /* remember_state */
-			if (x->depth < STATE_DEPTH)
+		default:
+			switch (op) {
+			case 0x00: /* nop */
+				break;
+			case 0x01: /* set_loc */
+				reg = rd_ptr(r, c->fde_enc, x->sec_addr + (uint64_t)(r->p - x->sec));
+				if (!r->bad && advance(x, reg))
+					return -1;
+				break;
+			case 0x02: delta = rd_bytes(r, 1); moves = 1; break;
+			case 0x03: delta = rd_bytes(r, 2); moves = 1; break;
+			case 0x04: delta = rd_bytes(r, 4); moves = 1; break;
+			case 0x05: /* offset_extended */
+				reg = rd_uleb(r);
+				set_rule(&x->st, reg, RULE_OFFSET, times(rd_uleb(r), c->daf));
+				break;
+			case 0x06: /* restore_extended */
+				reg = rd_uleb(r);
+				rr = reg_of(&x->st, reg);
+				if (rr)
+					*rr = *reg_of(init, reg);
+				break;
+			case 0x07: /* undefined */
+				set_rule(&x->st, rd_uleb(r), RULE_UNDEF, 0);
+				break;
+			case 0x08: /* same_value */
+				set_rule(&x->st, rd_uleb(r), RULE_SAME, 0);
+				break;
+			case 0x09: /* register */
+				reg = rd_uleb(r);
+				rd_uleb(r);
+				set_rule(&x->st, reg, RULE_OTHER, 0);
+				break;
+			case 0x0a: /* remember_state */
+				if (x->depth >= STATE_DEPTH)
+					goto cannot;
 				x->saved[x->depth++] = x->st;
-			else
-				x->lost_depth++;
-			break;
-		case 0x0b: /* restore_state */
-			if (x->lost_depth)
-				x->lost_depth--, x->failed = 1;
-			else if (x->depth)
+				break;
+			case 0x0b: /* restore_state */
+				if (!x->depth)
+					goto cannot;
 				x->st = x->saved[--x->depth];
-			break;
-		case 0x0c: /* def_cfa */
-			x->st.cfa_reg = (int)rd_uleb(r);
-			x->st.cfa_off = (int64_t)rd_uleb(r);
-			break;
-		case 0x0d: /* def_cfa_register */
-			x->st.cfa_reg = (int)rd_uleb(r);
-			break;
-		case 0x0e: /* def_cfa_offset */
-			x->st.cfa_off = (int64_t)rd_uleb(r);
-			break;
-		case 0x0f: /* def_cfa_expression */
-			n = rd_uleb(r);
-			rd_bytes(r, 0);
-			if (n > (uint64_t)(r->end - r->p))
-				r->bad = 1;
-			else
-				r->p += n;
-			x->st.cfa_reg = -1;
-			break;
-		case 0x10: /* expression */
-		case 0x16: /* val_expression */
-			reg = rd_uleb(r);
-			n = rd_uleb(r);
-			if (n > (uint64_t)(r->end - r->p))
-				r->bad = 1;
-			else
-				r->p += n;
-			set_rule(&x->st, reg, RULE_OTHER, 0);
-			break;
-		case 0x11: /* offset_extended_sf */
-			reg = rd_uleb(r);
-			set_rule(&x->st, reg, RULE_OFFSET, rd_sleb(r) * c->daf);
-			break;
-		case 0x12: /* def_cfa_sf */
-			x->st.cfa_reg = (int)rd_uleb(r);
-			x->st.cfa_off = rd_sleb(r) * c->daf;
-			break;
-		case 0x13: /* def_cfa_offset_sf */
-			x->st.cfa_off = rd_sleb(r) * c->daf;
-			break;
-		case 0x14: /* val_offset */
-			reg = rd_uleb(r);
-			rd_uleb(r);
-			set_rule(&x->st, reg, RULE_OTHER, 0);
-			break;
-		case 0x15: /* val_offset_sf */
-			reg = rd_uleb(r);
-			rd_sleb(r);
-			set_rule(&x->st, reg, RULE_OTHER, 0);
-			break;
-		case 0x2e: /* GNU_args_size */
-			rd_uleb(r);
-			break;
-		case 0x2f: /* GNU_negative_offset_extended */
-			reg = rd_uleb(r);
-			set_rule(&x->st, reg, RULE_OFFSET, -(int64_t)rd_uleb(r) * c->daf);
-			break;
-		default: /* an operation this reader does not know: the rest is unknown */
-			x->failed = 1;
-			return 0;
+				break;
+			case 0x0c: /* def_cfa */
+				x->st.cfa_reg = (int)(rd_uleb(r) & 0xffff);
+				x->st.cfa_off = (int64_t)rd_uleb(r);
+				break;
+			case 0x0d: /* def_cfa_register */
+				reg = rd_uleb(r);
+				if (x->st.cfa_reg < 0)	/* no offset to keep */
+					goto cannot;
+				x->st.cfa_reg = (int)(reg & 0xffff);
+				break;
+			case 0x0e: /* def_cfa_offset */
+				x->st.cfa_off = (int64_t)rd_uleb(r);
+				break;
+			case 0x0f: /* def_cfa_expression */
+				skip_block(r);
+				x->st.cfa_reg = -1;
+				break;
+			case 0x10: /* expression */
+			case 0x16: /* val_expression */
+				reg = rd_uleb(r);
+				skip_block(r);
+				set_rule(&x->st, reg, RULE_OTHER, 0);
+				break;
+			case 0x11: /* offset_extended_sf */
+				reg = rd_uleb(r);
+				set_rule(&x->st, reg, RULE_OFFSET, times((uint64_t)rd_sleb(r), c->daf));
+				break;
+			case 0x12: /* def_cfa_sf */
+				x->st.cfa_reg = (int)(rd_uleb(r) & 0xffff);
+				x->st.cfa_off = times((uint64_t)rd_sleb(r), c->daf);
+				break;
+			case 0x13: /* def_cfa_offset_sf */
+				x->st.cfa_off = times((uint64_t)rd_sleb(r), c->daf);
+				break;
+			case 0x14: /* val_offset */
+				reg = rd_uleb(r);
+				rd_uleb(r);
+				set_rule(&x->st, reg, RULE_OTHER, 0);
+				break;
+			case 0x15: /* val_offset_sf */
+				reg = rd_uleb(r);
+				rd_sleb(r);
+				set_rule(&x->st, reg, RULE_OTHER, 0);
+				break;
+			case 0x2e: /* GNU_args_size */
+				rd_uleb(r);
+				break;
+			case 0x2f: /* GNU_negative_offset_extended */
+				reg = rd_uleb(r);
+				set_rule(&x->st, reg, RULE_OFFSET, -times(rd_uleb(r), c->daf));
+				break;
+			default: /* an operation this reader does not know */
+				goto cannot;
+			}
 		}
+		if (moves && !r->bad && advance(x, x->loc + delta * c->caf))
+			return -1;
 	}
-	if (r->bad)
-		x->failed = 1;
+	if (!r->bad)
+		return 0;
+cannot:
+	/* from here on the state is not known */
+	x->failed = 1;
+	x->st.cfa_reg = -1;
 	return 0;
 }
 
-/* Parses the CIE at offset off of the section; 0, or -1 if malformed. */
-static int parse_cie(const uint8_t *sec, size_t size, size_t off, struct cie *c)
+/* An entry's header: its content in *r (after the length), its offset in
+ * *id_at.  Returns 1, 0 at the end (terminator, 64-bit length entries,
+ * which no x86-64 toolchain writes, or a length past the section). */
+static int entry_at(const uint8_t *sec, size_t size, size_t off, struct rd *r, size_t *next)
 {
-	struct rd r = { sec + off, sec + size, 0 };
-	uint64_t len = rd_bytes(&r, 4), id;
+	uint64_t len;
+
+	if (off > size || size - off < 4)
+		return 0;
+	r->p = sec + off;
+	r->end = sec + size;
+	r->bad = 0;
+	len = rd_bytes(r, 4);
+	if (len == 0 || len == 0xffffffff || len > (uint64_t)(r->end - r->p))
+		return 0;
+	r->end = r->p + len;
+	*next = off + 4 + (size_t)len;
+	return 1;
+}
+
+/* Parses the CIE at off into c (c->ok says whether it can be used). */
+static void parse_cie(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t off,
+		      struct cie *c)
+{
 	const char *aug;
 	uint8_t version;
+	struct rd r;
 	struct run x;
+	size_t next;
 
 	memset(c, 0, sizeof(*c));
-	if (len == 0xffffffff)
-		len = rd_bytes(&r, 8);
-	if (r.bad || len > (uint64_t)(r.end - r.p))
-		return -1;
-	r.end = r.p + len;
-	id = rd_bytes(&r, 4);
+	c->off = off;
+	if (!entry_at(sec, size, off, &r, &next) || rd_bytes(&r, 4) != 0)
+		return;
 	version = (uint8_t)rd_bytes(&r, 1);
-	if (r.bad || id != 0 || (version != 1 && version != 3))
-		return -1;
+	if (r.bad || (version != 1 && version != 3))
+		return;
 	aug = (const char *)r.p;
 	while (r.p < r.end && *r.p)
 		r.p++;
 	rd_bytes(&r, 1);
 	if (r.bad || strstr(aug, "eh"))
-		return -1;
+		return;
 	c->caf = rd_uleb(&r);
 	c->daf = rd_sleb(&r);
 	if (version == 1)
 		rd_bytes(&r, 1);
 	else
 		rd_uleb(&r);
-	c->fde_enc = 0;
 	if (aug[0] == 'z') {
 		uint64_t alen = rd_uleb(&r);
-		const uint8_t *after = r.p + alen;
+		const uint8_t *after;
+		uint8_t enc;
 
 		if (r.bad || alen > (uint64_t)(r.end - r.p))
-			return -1;
+			return;
+		after = r.p + alen;
 		c->has_aug_data = 1;
-		for (const char *a = aug + 1; *a && !r.bad; a++) {
-			if (*a == 'R')
+		for (const char *a = aug + 1; *a && !r.bad && r.p <= after; a++) {
+			if (*a == 'R') {
 				c->fde_enc = (uint8_t)rd_bytes(&r, 1);
-			else if (*a == 'L')
+			} else if (*a == 'L') {
 				rd_bytes(&r, 1);
-			else if (*a == 'P')
-				rd_ptr(&r, (uint8_t)rd_bytes(&r, 1) & 0x7f, 0);
-			else if (*a != 'S' && *a != 'B')
+			} else if (*a == 'P') {
+				/* the personality routine: not needed, only passed */
+				enc = (uint8_t)rd_bytes(&r, 1);
+				if ((enc & 0x70) == 0x50) { /* aligned */
+					uint64_t at = sec_addr + (uint64_t)(r.p - sec);
+
+					rd_bytes(&r, (size_t)((8 - (at & 7)) & 7));
+					rd_bytes(&r, 8);
+				} else if (enc != 0xff) {
+					rd_ptr(&r, enc & 0x0f, 0);
+				}
+			} else if (*a != 'S' && *a != 'B') {
 				break;	/* unknown: the length says where data ends */
+			}
 		}
+		if (r.bad || r.p > after)
+			return;
 		r.p = after;
 	}
 	if (r.bad)
-		return -1;
-	c->init = r;
-	/* the initial state: CFA unknown until the program says */
+		return;
 	memset(&x, 0, sizeof(x));
 	x.cie = c;
+	x.sec = sec;
+	x.sec_addr = sec_addr;
 	x.st.cfa_reg = -1;
-	x.limit = ~0ULL;
+	x.limit = 0;	/* an advance in a CIE moves nothing */
 	run_program(&x, &r);
 	c->start = x.st;
-	return 0;
+	c->ok = !x.failed;
 }
+
+struct fde {
+	uint64_t start, end;
+	size_t off;		/* the entry */
+	size_t cie;		/* index into the parsed CIEs */
+};
 
 static int cmp_fde(const void *a, const void *b)
 {
-	const struct ehframe_fde *x = a, *y = b;
+	const struct fde *x = a, *y = b;
 
-	return x->start < y->start ? -1 : x->start > y->start;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;	/* the first in the section */
 }
 
-/* The CIE an FDE at id_at names by id, cached: most FDEs share one. */
-static int cie_for(const uint8_t *sec, size_t size, size_t id_at, uint64_t id, struct cie *c,
-		   size_t *cached)
+static int cmp_size(const void *a, const void *b)
 {
-	if (id > id_at)
-		return -1;	/* points before the section */
-	if (id_at - id != *cached) {
-		*cached = id_at - id;
-		if (parse_cie(sec, size, *cached, c)) {
-			*cached = (size_t)-1;
-			return -1;
-		}
-	}
-	return 0;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	return x < y ? -1 : x > y;
 }
 
-/* Reads the entry at *off: its FDE's range and program in *r, or nothing
- * (a CIE, an FDE naming a bad CIE).  Returns 1 for an FDE, 0 for anything
- * else, -1 at the end or if the section is cut short. */
-static int next_entry(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t *off,
-		      struct cie *c, size_t *cached, struct ehframe_fde *f, struct rd *prog)
+/* Reads the FDE header at off (after the length) with its CIE c: range
+ * and program.  Returns 1, or 0 if it cannot be used. */
+static int fde_at(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t off,
+		  const struct cie *c, struct fde *f, struct rd *prog)
 {
-	struct rd r = { sec + *off, sec + size, 0 };
-	uint64_t len, id, range;
-	size_t id_at;
+	struct rd r;
+	size_t next;
+	uint64_t range;
 
-	if (*off + 4 > size)
-		return -1;
-	len = rd_bytes(&r, 4);
-	if (len == 0)
-		return -1;	/* terminator */
-	if (len == 0xffffffff)
-		len = rd_bytes(&r, 8);
-	if (r.bad || len > (uint64_t)(r.end - r.p))
-		return -1;
-	f->off = *off;
-	*off = (size_t)(r.p - sec) + len;
-	r.end = r.p + len;
-	id_at = (size_t)(r.p - sec);
-	id = rd_bytes(&r, 4);
-	if (r.bad || id == 0 || cie_for(sec, size, id_at, id, c, cached))
+	if (!c->ok || !entry_at(sec, size, off, &r, &next))
 		return 0;
-	f->start = rd_ptr(&r, c->fde_enc, sec_addr + (size_t)(r.p - sec));
+	rd_bytes(&r, 4);	/* the CIE pointer */
+	f->start = rd_ptr(&r, c->fde_enc, sec_addr + (uint64_t)(r.p - sec));
 	range = rd_ptr(&r, c->fde_enc & 0x0f, 0);
-	if (c->has_aug_data) {
-		uint64_t alen = rd_uleb(&r);
-
-		if (alen > (uint64_t)(r.end - r.p))
-			r.bad = 1;
-		else
-			r.p += alen;
-	}
+	if (c->has_aug_data)
+		skip_block(&r);
 	if (r.bad || !range || f->start + range < f->start)
 		return 0;
 	f->end = f->start + range;
@@ -476,51 +511,123 @@ static int next_entry(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t
 	return 1;
 }
 
-int ehframe__fdes(const uint8_t *sec, size_t size, uint64_t sec_addr, struct ehframe_fde **out,
-		  size_t *n)
-{
-	size_t off = 0, cached = (size_t)-1, cap = 0;
-	struct ehframe_fde f, *v = NULL;
-	struct cie c;
-	struct rd prog;
-	int e;
+/* Passes rows on to the caller, from lo on: a row that began before lo
+ * (an FDE straddling it) is given at lo. */
+struct clip {
+	ehframe_emit_fn emit;
+	void *ctx;
+	uint64_t lo, hi;
+	int pending, cfa_reg, rbp_saved;
+	int64_t cfa_off, rbp_off;
+};
 
-	*n = 0;
-	while ((e = next_entry(sec, size, sec_addr, &off, &c, &cached, &f, &prog)) >= 0) {
-		if (!e)
-			continue;
-		if (vec_grow((void **)&v, &cap, *n + 1, sizeof(*v), 1024)) {
-			free(v);
-			return -1;
-		}
-		v[(*n)++] = f;
+static int clip_row(void *ctx, uint64_t pc, int cfa_reg, int64_t cfa_off, int rbp_saved,
+		    int64_t rbp_off)
+{
+	struct clip *k = ctx;
+
+	if (pc >= k->hi)
+		return 0;
+	if (pc < k->lo) {
+		k->pending = 1;
+		k->cfa_reg = cfa_reg;
+		k->cfa_off = cfa_off;
+		k->rbp_saved = rbp_saved;
+		k->rbp_off = rbp_off;
+		return 0;
 	}
-	qsort(v, *n, sizeof(*v), cmp_fde);
-	*out = v;
-	return 0;
+	if (k->pending && pc > k->lo &&
+	    k->emit(k->ctx, k->lo, k->cfa_reg, k->cfa_off, k->rbp_saved, k->rbp_off))
+		return -1;
+	k->pending = 0;
+	return k->emit(k->ctx, pc, cfa_reg, cfa_off, rbp_saved, rbp_off);
 }
 
-int ehframe__rows(const uint8_t *sec, size_t size, uint64_t sec_addr, const struct ehframe_fde *f,
-		  ehframe_emit_fn emit, void *ctx)
+int ehframe__table(const uint8_t *sec, size_t size, uint64_t sec_addr, uint64_t lo, uint64_t hi,
+		   ehframe_emit_fn emit, void *ctx)
 {
-	size_t off = f->off, cached = (size_t)-1;
-	struct ehframe_fde g;
-	struct cie c;
-	struct rd prog;
-	struct run x;
+	size_t off = 0, next, nf = 0, capf = 0, i, *offs = NULL, ncie = 0;
+	struct clip k = { .emit = emit, .ctx = ctx, .lo = lo, .hi = hi };
+	struct cie *cies = NULL;
+	struct fde *fdes = NULL, f;
+	uint64_t covered = lo;
+	struct rd r, prog;
+	int ret = -1;
 
-	if (next_entry(sec, size, sec_addr, &off, &c, &cached, &g, &prog) != 1)
-		return 0;
-	memset(&x, 0, sizeof(x));
-	x.cie = &c;
-	x.st = c.start;
-	x.loc = g.start;
-	x.limit = g.end;
-	x.emit = emit;
-	x.ctx = ctx;
-	if (run_program(&x, &prog))
-		return -1;
-	if (x.failed)
-		x.st.cfa_reg = -1;	/* from where it could not be followed */
-	return advance(&x, x.limit);
+	/* the FDEs and the CIEs they name */
+	while (entry_at(sec, size, off, &r, &next)) {
+		size_t id_at = off + 4;
+		uint64_t id = rd_bytes(&r, 4);
+
+		off = next;
+		if (r.bad || id == 0 || id > id_at)
+			continue;
+		f.off = id_at - 4;
+		f.cie = id_at - id;	/* an offset for now */
+		if (vec_grow((void **)&fdes, &capf, nf + 1, sizeof(*fdes), 1024))
+			goto out;
+		fdes[nf++] = f;
+	}
+	/* each CIE parsed once */
+	if (nf && !(offs = malloc(nf * sizeof(*offs))))
+		goto out;
+	for (i = 0; i < nf; i++)
+		offs[i] = fdes[i].cie;
+	if (nf)
+		qsort(offs, nf, sizeof(*offs), cmp_size);
+	for (i = 0, ncie = 0; i < nf; i++)
+		if (!i || offs[i] != offs[i - 1])
+			offs[ncie++] = offs[i];
+	if (ncie && !(cies = malloc(ncie * sizeof(*cies))))
+		goto out;
+	for (i = 0; i < ncie; i++)
+		parse_cie(sec, size, sec_addr, offs[i], &cies[i]);
+	/* their ranges, in address order */
+	for (i = 0; i < nf; i++) {
+		size_t *hit = bsearch(&fdes[i].cie, offs, ncie, sizeof(*offs), cmp_size);
+
+		fdes[i].cie = hit ? (size_t)(hit - offs) : 0;
+		if (!hit || !fde_at(sec, size, sec_addr, fdes[i].off, &cies[fdes[i].cie], &f, &prog))
+			fdes[i].end = fdes[i].start = 0;
+		else
+			fdes[i].start = f.start, fdes[i].end = f.end;
+	}
+	if (nf)
+		qsort(fdes, nf, sizeof(*fdes), cmp_fde);
+	/* rows: each FDE's, and UNKNOWN where none covers (an FDE overlapping
+	 * one already placed is not used) */
+	for (i = 0; i < nf; i++) {
+		struct run x;
+
+		if (fdes[i].end <= covered || fdes[i].start >= hi ||
+		    (fdes[i].start < covered && covered > lo))
+			continue;
+		if (fdes[i].start > covered && emit(ctx, covered, PT_CFA_UNKNOWN, 0, 0, 0))
+			goto out;
+		fde_at(sec, size, sec_addr, fdes[i].off, &cies[fdes[i].cie], &f, &prog);
+		memset(&x, 0, sizeof(x));
+		x.cie = &cies[fdes[i].cie];
+		x.sec = sec;
+		x.sec_addr = sec_addr;
+		x.st = x.cie->start;
+		x.loc = f.start;
+		x.limit = f.end;
+		x.emit = clip_row;
+		x.ctx = &k;
+		k.pending = 0;
+		if (run_program(&x, &prog) || advance(&x, x.limit))
+			goto out;
+		if (k.pending && emit(ctx, lo, k.cfa_reg, k.cfa_off, k.rbp_saved, k.rbp_off))
+			goto out;	/* the straddling FDE's last row covers lo */
+		k.pending = 0;
+		covered = f.end;
+	}
+	if (covered < hi && emit(ctx, covered, PT_CFA_UNKNOWN, 0, 0, 0))
+		goto out;
+	ret = 0;
+out:
+	free(fdes);
+	free(offs);
+	free(cies);
+	return ret;
 }

@@ -8,6 +8,7 @@ import ctypes
 import subprocess
 import sys
 import threading
+import time
 
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
@@ -33,6 +34,11 @@ class Loader:
 
 def main():
     global stop
+    # ctypes mapped libffi at import: peaktrace builds a module's unwind
+    # table when it sees the mapping, and until then unwinds it by frame
+    # pointer (ffi_call_unix64 has none).  The worker's stack must go
+    # through libffi by its table: a moment for it.
+    time.sleep(0.5)
     spinner = threading.Thread(target=spin)
     spinner.start()
     w = threading.Thread(target=worker)
@@ -43,7 +49,11 @@ def main():
     blocks = Loader().load(5)  # LINE:main
     del blocks
     libc.free(held.pop())
-    subprocess.run([sys.executable, "-c", "x = bytearray(30 << 20)"], check=True)
+    # the child's frames need peaktrace to have seen its C library mapped
+    # (README: a few ms after the exec; the start-up's allocations wait
+    # for nobody): it allocates after a moment, still on <string>:1
+    subprocess.run([sys.executable, "-c", "import time; time.sleep(0.3); x = bytearray(30 << 20)"],
+                   check=True)
 
 
 main()  # LINE:module
