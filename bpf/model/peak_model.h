@@ -43,7 +43,8 @@ PT_INLINE void pt_model_snapshot(struct pt_global *g, struct pt_proc *p,
 /*
  * The time of a new peak when the caller passes now = 0: the BPF side reads
  * the clock only when a peak moves (most events do not; on the malloc/free
- * storm of scripts/bench a clock read was about 40 ns of each event).
+ * storm of scripts/bench a clock read was about 40 ns of each event), and
+ * once per event at most.
  */
 #ifndef PT_MODEL_CLOCK
 #ifdef __bpf__
@@ -51,6 +52,13 @@ PT_INLINE void pt_model_snapshot(struct pt_global *g, struct pt_proc *p,
 #endif
 #define PT_MODEL_CLOCK() 0
 #endif
+
+PT_INLINE __u64 pt_model_now(__u64 *now)
+{
+	if (!*now)
+		*now = PT_MODEL_CLOCK();
+	return *now;
+}
 
 /* A change of `bytes` live bytes and `count` live blocks on stack record s
  * of process image p, at time now (0: read PT_MODEL_CLOCK() if needed). */
@@ -72,11 +80,9 @@ PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
 	if (bytes == 0)
 		return;
 	p->allocs++;
-	if (!now && (p->live_bytes > p->peak_bytes || g->live_bytes > g->peak_bytes))
-		now = PT_MODEL_CLOCK();
 	if (p->live_bytes > p->peak_bytes) {
 		p->peak_bytes = p->live_bytes;
-		p->peak_time_ns = now;
+		p->peak_time_ns = pt_model_now(&now);
 		p->peak_epoch++;
 		s->psnap_bytes = s->live_bytes;
 		s->psnap_count = s->live_count;
@@ -84,7 +90,7 @@ PT_INLINE void pt_model_apply(struct pt_global *g, struct pt_proc *p,
 	}
 	if (g->live_bytes > g->peak_bytes) {
 		g->peak_bytes = g->live_bytes;
-		g->peak_time_ns = now;
+		g->peak_time_ns = pt_model_now(&now);
 		g->peak_epoch++;
 		g->rss_at_heap_peak = g->rss_live;
 		s->snap_bytes = s->live_bytes;
@@ -107,8 +113,9 @@ PT_INLINE __u64 pt_model_approx(const struct pt_proc *p)
 	return p->rss_count[PT_RSS_FILE] + p->rss_count[PT_RSS_ANON] + p->rss_count[PT_RSS_SHMEM];
 }
 
-/* p's tree t (may be NULL) gains rss and approx pages (negative: loses). */
-PT_INLINE void pt_model_tree(struct pt_tree *t, __s64 rss, __s64 approx, __u64 now)
+/* p's tree t (may be NULL) gains rss and approx pages (negative: loses);
+ * *now as pt_model_now reads it. */
+PT_INLINE void pt_model_tree(struct pt_tree *t, __s64 rss, __s64 approx, __u64 *now)
 {
 	__u64 drift;
 
@@ -118,7 +125,7 @@ PT_INLINE void pt_model_tree(struct pt_tree *t, __s64 rss, __s64 approx, __u64 n
 	t->approx_live += approx;
 	if ((__s64)t->rss_live > (__s64)t->rss_peak) {
 		t->rss_peak = t->rss_live;
-		t->rss_peak_time_ns = now;
+		t->rss_peak_time_ns = pt_model_now(now);
 	}
 	if ((__s64)t->approx_live > (__s64)t->approx_peak)
 		t->approx_peak = t->approx_live;
@@ -129,7 +136,7 @@ PT_INLINE void pt_model_tree(struct pt_tree *t, __s64 rss, __s64 approx, __u64 n
 }
 
 PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, struct pt_tree *t, int member,
-			    __s64 exact, __s64 count, __u64 now)
+			    __s64 exact, __s64 count, __u64 *now)
 {
 	__u64 v = exact > 0 ? exact : 0, c = count > 0 ? count : 0, total, approx, drift;
 	unsigned int m = member & (PT_RSS_COUNT - 1);
@@ -153,7 +160,7 @@ PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, struct pt_tr
 	p->rss_total = total;
 	if (total > p->rss_peak) {
 		p->rss_peak = total;
-		p->rss_peak_time_ns = now;
+		p->rss_peak_time_ns = pt_model_now(now);
 	}
 	if (approx > p->rss_approx_peak)
 		p->rss_approx_peak = approx;
@@ -162,7 +169,7 @@ PT_INLINE void pt_model_rss(struct pt_global *g, struct pt_proc *p, struct pt_tr
 		p->rss_max_drift = drift;
 	if (g->rss_live > g->rss_peak) {
 		g->rss_peak = g->rss_live;
-		g->rss_peak_time_ns = now;
+		g->rss_peak_time_ns = pt_model_now(now);
 		g->rss_shmem_at_peak = g->rss_shmem_live;
 		g->heap_at_rss_peak = g->live_bytes;
 	}
@@ -175,7 +182,7 @@ PT_INLINE void pt_model_end(struct pt_global *g, struct pt_proc *p, struct pt_tr
 	if (!p->alive)
 		return;
 	if (!p->launcher)
-		pt_model_tree(t, -(__s64)p->rss_total, -(__s64)pt_model_approx(p), now);
+		pt_model_tree(t, -(__s64)p->rss_total, -(__s64)pt_model_approx(p), &now);
 	if (p->tree_snap_epoch != g->peak_epoch) {
 		p->tree_snap_bytes = p->live_bytes;
 		p->tree_snap_epoch = g->peak_epoch;

@@ -102,7 +102,7 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
 	struct pt_global *g = global_get();
 	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
-	__u64 now = bpf_ktime_get_ns();
+	__u64 now = 0;	/* read if a peak moves */
 	struct pt_tree *t;
 	int m, held;
 
@@ -119,7 +119,7 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	held = model_lock(g);
 	for (m = 0; m < PT_RSS_COUNT; m++)
 		if (member < 0 || m == member)
-			pt_model_rss(g, p, t, m, exact[m], count[m], now);
+			pt_model_rss(g, p, t, m, exact[m], count[m], &now);
 	model_unlock(g, held);
 }
 

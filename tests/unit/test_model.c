@@ -153,14 +153,14 @@ static void tree_rss(void)
 	struct pt_proc a = { .alive = 1 }, b = { .alive = 1 };
 	struct pt_tree t = { 0 };
 
-	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 100, 90, 1);
-	pt_model_rss(&g, &b, &t, PT_RSS_ANON, 50, 60, 2);
+	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 100, 90, &(__u64){1});
+	pt_model_rss(&g, &b, &t, PT_RSS_ANON, 50, 60, &(__u64){2});
 	CHECK_U64(t.rss_live, 150);
 	CHECK_U64(t.rss_peak, 150);
 	CHECK_U64(t.rss_peak_time_ns, 2);
 	CHECK_U64(t.approx_live, 150);
 	CHECK_U64(t.max_drift, 10);	/* after a alone: 100 exact, 90 counted */
-	pt_model_rss(&g, &a, &t, PT_RSS_FILE, 30, 0, 3);
+	pt_model_rss(&g, &a, &t, PT_RSS_FILE, 30, 0, &(__u64){3});
 	CHECK_U64(t.rss_peak, 180);
 	CHECK_U64(t.max_drift, 30);
 	pt_model_end(&g, &a, &t, 4);
@@ -168,7 +168,7 @@ static void tree_rss(void)
 	CHECK_U64(t.approx_live, 60);
 	CHECK_U64(t.rss_peak, 180);
 	CHECK_U64(t.rss_peak_time_ns, 3);
-	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 500, 500, 5);	/* ended: ignored */
+	pt_model_rss(&g, &a, &t, PT_RSS_ANON, 500, 500, &(__u64){5});	/* ended: ignored */
 	CHECK_U64(t.rss_live, 50);
 	CHECK_U64(g.rss_peak, 180);
 }
