@@ -12,7 +12,8 @@
  *   unwind/native.bpf.h      the native unwinder (CFI tables, frame pointers)
  *   stacks/stacks.bpf.h      stack capture and interning
  *   probes/libc_calls.bpf.h  calls the C library makes for itself
- *   heap/heap.bpf.h          heap blocks (malloc family)
+ *   heap/heap.bpf.h          heap blocks (malloc family), in tables searched
+ *                            by heap/blocks.h (shared with userspace, unit-tested)
  *   regions/regions.bpf.h    anonymous mmap regions
  *   rss/rss.bpf.h            exact RSS (per-CPU counters summed)
  *   probes/programs.bpf.h    the uprobe programs (allocator entry and return)
