@@ -64,6 +64,8 @@ enum pt_func {
 #define PT_COOKIE_ARG4_IN_R10 0x200
 /* Nothing before the probe moved %rsp: the return address is at (%rsp). */
 #define PT_COOKIE_RA_AT_RSP 0x400
+/* A return probe (the same program serves both). */
+#define PT_COOKIE_RETURN 0x800
 
 /* The kernel's RSS counters (enum in include/linux/mm_types_task.h). */
 enum pt_rss_member {

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The uprobe programs on the C library's allocator entry points (attached
- * by the loader through tracefs probe events, see src/probes/probes.c):
- * one at the entry (or where src/probes/placement.c proved the arguments
- * are still in place), one at the return; the heap and region concerns do
- * the accounting.
+ * The uprobe program on the C library's allocator entry points (attached
+ * by the loader through tracefs probe events, see src/probes/probes.c): at
+ * the entry (or where src/probes/placement.c proved the arguments are still
+ * in place) and at the return; the heap and region concerns do the
+ * accounting.
  */
 #ifndef PT_BPF_PROBE_PROGRAMS_H
 #define PT_BPF_PROBE_PROGRAMS_H
@@ -61,17 +61,13 @@ static __always_inline struct alloc_call *call_state(void)
  * arguments are still in place).  Calls made by the allocator itself
  * (malloc's own mmap, realloc calling malloc) are nested and ignored.
  */
-SEC("kprobe")
-int pt_entry(struct pt_regs *ctx)
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 fn = PT_COOKIE_FUNC(cookie);
 	int ra_at_rsp = !!(cookie & PT_COOKIE_RA_AT_RSP);
 	struct alloc_call *t;
 	__u32 inst;
 
-	if (bare_probes)
-		return 0;
 	t = call_state();
 	if (!t) {
 		/* out of memory for task storage: say so if the call counted */
@@ -144,16 +140,14 @@ static __always_inline __u64 mul_or_zero(__u64 a, __u64 b)
 	return (hi << 32) + lo;
 }
 
-SEC("kprobe")
-int pt_return(struct pt_regs *ctx)
+/* Probe at a function's return. */
+static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 {
-	__u32 fn = PT_COOKIE_FUNC(bpf_get_attach_cookie(ctx));
+	__u32 fn = PT_COOKIE_FUNC(cookie);
 	__u64 ret = PT_REGS_RC(ctx), ptr;
 	struct alloc_call *t;
 	__u32 inst;
 
-	if (bare_probes)
-		return 0;
 	/* no state, or depth 0: no entry was counted (untraced, nested) */
 	t = call_get(0);
 	if (!t || !t->depth)
@@ -200,6 +194,24 @@ int pt_return(struct pt_regs *ctx)
 		break;
 	}
 	return 0;
+}
+
+/*
+ * One program for every allocator probe, entry and return (the cookie
+ * says which): the two share nearly all their code (the heap, regions and
+ * the unwinder), and as two programs the verifier went through it twice,
+ * 70 of the 190 ms of loading at every start.
+ */
+SEC("kprobe")
+int pt_probe(struct pt_regs *ctx)
+{
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+
+	if (bare_probes)
+		return 0;
+	if (cookie & PT_COOKIE_RETURN)
+		return on_return(ctx, cookie);
+	return on_entry(ctx, cookie);
 }
 
 #endif

@@ -100,7 +100,7 @@ struct probe_set {
 };
 
 struct probes {
-	struct bpf_program *entry, *ret;
+	struct bpf_program *prog;	/* every probe's, entry and return */
 	int libc_files_fd;
 	struct tracefs *tfs;
 	pid_t anchor;
@@ -172,8 +172,7 @@ static pid_t anchor_start(int tgids_fd, int procs_fd, int gate_sock)
 	return pid;
 }
 
-struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
-			   int libc_files_fd, int tgids_fd, int procs_fd, int gate_sock, char *err,
+struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd, int procs_fd, int gate_sock, char *err,
 			   size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
@@ -182,8 +181,7 @@ struct probes *probes__new(struct bpf_program *entry, struct bpf_program *ret,
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	pr->entry = entry;
-	pr->ret = ret;
+	pr->prog = prog;
 	pr->libc_files_fd = libc_files_fd;
 	pr->tfs = tracefs__open(err, errlen);
 	if (!pr->tfs) {
@@ -350,7 +348,7 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	p->offset = offset;
 	p->is_return = is_return;
 	p->where = *where;
-	p->cookie = f->fn | (is_return ? 0 : where->cookie_flags);
+	p->cookie = f->fn | (is_return ? PT_COOKIE_RETURN : where->cookie_flags);
 	/* named after what it probes: runs share it (src/probes/tracefs.c) */
 	snprintf(name, sizeof(name), "%s_%c_%llx_%llx_%llx", f->name, is_return ? 'r' : 'e',
 		 (unsigned long long)s->dev, (unsigned long long)s->ino,
@@ -370,8 +368,7 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 		return -1;
 	}
 	opts.bpf_cookie = p->cookie;
-	p->link = bpf_program__attach_perf_event_opts(is_return ? pr->ret : pr->entry,
-						      p->anchor_fd, &opts);
+	p->link = bpf_program__attach_perf_event_opts(pr->prog, p->anchor_fd, &opts);
 	if (!p->link) {
 		snprintf(err, errlen, "cannot attach BPF program to uprobe %s: %s", name,
 			 strerror(errno));

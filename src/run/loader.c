@@ -199,8 +199,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	}
 	if (o->rss_only) {
 		/* no uprobes: their programs' verification is most of the start-up */
-		bpf_program__set_autoload(s->skel->progs.pt_entry, false);
-		bpf_program__set_autoload(s->skel->progs.pt_return, false);
+		bpf_program__set_autoload(s->skel->progs.pt_probe, false);
 		/* nor their maps: the unwind rows alone are 12 MiB to zero */
 		bpf_map__set_max_entries(s->skel->maps.cfi_rows, 1);
 		bpf_map__set_max_entries(s->skel->maps.stack_recs, 1);
@@ -253,7 +252,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		if (!o->frame_pointers &&
 		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
 			s->gate = pair[0];
-		s->probes = probes__new(s->skel->progs.pt_entry, s->skel->progs.pt_return,
+		s->probes = probes__new(s->skel->progs.pt_probe,
 					bpf_map__fd(s->skel->maps.libc_files),
 					bpf_map__fd(s->skel->maps.tgids),
 					bpf_map__fd(s->skel->maps.procs), pair[1], err, errlen);
