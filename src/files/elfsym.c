@@ -73,7 +73,8 @@ void elfsym__free(struct elfsym *e)
 	free(e);
 }
 
-static int load_segment_map(Elf *elf, uint64_t value, int from_offset, uint64_t *out)
+static int load_segment_map(Elf *elf, uint64_t value, int from_offset, uint64_t *out,
+			    uint64_t *left)
 {
 	size_t i, n;
 	GElf_Phdr ph;
@@ -86,8 +87,10 @@ static int load_segment_map(Elf *elf, uint64_t value, int from_offset, uint64_t 
 		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD)
 			continue;
 		start = from_offset ? ph.p_offset : ph.p_vaddr;
-		if (value >= start && value < start + ph.p_filesz) {
+		if (value >= start && value - start < ph.p_filesz) {
 			*out = value - start + (from_offset ? ph.p_vaddr : ph.p_offset);
+			if (left)
+				*left = ph.p_filesz - (value - start);
 			return 0;
 		}
 	}
@@ -96,12 +99,12 @@ static int load_segment_map(Elf *elf, uint64_t value, int from_offset, uint64_t 
 
 int elf_offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr)
 {
-	return load_segment_map(elf, off, 1, vaddr);
+	return load_segment_map(elf, off, 1, vaddr, NULL);
 }
 
-int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off)
+int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off, uint64_t *left)
 {
-	return load_segment_map(elf, vaddr, 0, off);
+	return load_segment_map(elf, vaddr, 0, off, left);
 }
 
 /* The default version of the defined dynamic symbol name of one of the
@@ -147,7 +150,7 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 		return -1;
 	if (GELF_ST_TYPE(sym.st_info) == STT_GNU_IFUNC)
 		return -1; /* a resolver, not the function: not probed */
-	if (elf_vaddr_to_offset(e->elf, sym.st_value, file_offset))
+	if (elf_vaddr_to_offset(e->elf, sym.st_value, file_offset, NULL))
 		return -1;
 	got = pread(e->f.fd, code, len, *file_offset);
 	return got < 0 ? -1 : (int)got;
@@ -166,7 +169,7 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 	*size = sym.st_size;
 	if (!len)
 		return 0;
-	if (elf_vaddr_to_offset(e->elf, sym.st_value, &off))
+	if (elf_vaddr_to_offset(e->elf, sym.st_value, &off, NULL))
 		return -1;
 	got = pread(e->f.fd, buf, len, off);
 	return got < 0 ? -1 : (int)got;

@@ -31,9 +31,10 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 Elf *elfsym__elf(struct elfsym *e);
 /*
  * File offset <-> link-time address, through the PT_LOAD segment that holds
- * it.  Returns 0, or -1 if no segment does.
+ * it; *left (if not NULL): the segment's file bytes from there on.
+ * Returns 0, or -1 if no segment does.
  */
 int elf_offset_to_vaddr(Elf *elf, uint64_t off, uint64_t *vaddr);
-int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off);
+int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off, uint64_t *left);
 
 #endif

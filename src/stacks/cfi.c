@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "files/elffile.h"
+#include "files/elfsym.h"
 #include "stacks/cfi.h"
 #include "stacks/ehframe.h"
 #include "files/procmaps.h"
@@ -65,7 +66,8 @@ static int eh_frame_of(Elf *elf, const uint8_t **sec, size_t *size, uint64_t *ad
 	const uint8_t *file;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
-	GElf_Phdr ph, hdr;
+	GElf_Phdr hdr;
+	uint64_t off, left;
 	int have_hdr = 0;
 
 	if (!elf_getshdrstrndx(elf, &shstrndx)) {
@@ -103,16 +105,12 @@ static int eh_frame_of(Elf *elf, const uint8_t **sec, size_t *size, uint64_t *ad
 	*addr = hdr.p_vaddr + 4 + (uint64_t)(int64_t)(int32_t)((uint32_t)file[hdr.p_offset + 4] |
 		(uint32_t)file[hdr.p_offset + 5] << 8 | (uint32_t)file[hdr.p_offset + 6] << 16 |
 		(uint32_t)file[hdr.p_offset + 7] << 24);
-	for (i = 0; i < nph; i++) {
-		if (!gelf_getphdr(elf, i, &ph) || ph.p_type != PT_LOAD || ph.p_offset > fsize ||
-		    ph.p_filesz > fsize - ph.p_offset || *addr < ph.p_vaddr ||
-		    *addr - ph.p_vaddr >= ph.p_filesz)
-			continue;
-		*sec = file + ph.p_offset + (*addr - ph.p_vaddr);
-		*size = ph.p_filesz - (*addr - ph.p_vaddr);
-		return 0;
-	}
-	return -1;
+	/* up to the end of its segment, which must be in the file */
+	if (elf_vaddr_to_offset(elf, *addr, &off, &left) || off > fsize || left > fsize - off)
+		return -1;
+	*sec = file + off;
+	*size = left;
+	return 0;
 }
 
 struct build {

@@ -18,7 +18,6 @@
  * section, each CIE is read once, and each FDE's program once: a crafted
  * file gets rows that say UNKNOWN, or an error, in time linear in its size.
  */
-#include <gelf.h>
 #include <stdlib.h>
 #include <string.h>
 #include "stacks/ehframe.h"
@@ -132,7 +131,6 @@ struct state {
 };
 
 struct cie {
-	size_t off;		/* where it is in the section */
 	uint64_t caf;		/* code alignment factor */
 	int64_t daf;		/* data alignment factor */
 	uint8_t fde_enc;	/* pointer encoding of FDE addresses */
@@ -402,7 +400,6 @@ static void parse_cie(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t
 	size_t next;
 
 	memset(c, 0, sizeof(*c));
-	c->off = off;
 	if (!entry_at(sec, size, off, &r, &next) || rd_bytes(&r, 4) != 0)
 		return;
 	version = (uint8_t)rd_bytes(&r, 1);
@@ -470,6 +467,7 @@ struct fde {
 	uint64_t start, end;
 	size_t off;		/* the entry */
 	size_t cie;		/* index into the parsed CIEs */
+	struct rd prog;		/* its call-frame program */
 };
 
 static int cmp_fde(const void *a, const void *b)
@@ -488,16 +486,16 @@ static int cmp_size(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Reads the FDE header at off (after the length) with its CIE c: range
- * and program.  Returns 1, or 0 if it cannot be used. */
-static int fde_at(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t off,
-		  const struct cie *c, struct fde *f, struct rd *prog)
+/* Reads the header of FDE f (its off set) with its CIE c: range and
+ * program.  Returns 1, or 0 if it cannot be used. */
+static int fde_at(const uint8_t *sec, size_t size, uint64_t sec_addr, const struct cie *c,
+		  struct fde *f)
 {
 	struct rd r;
 	size_t next;
 	uint64_t range;
 
-	if (!c->ok || !entry_at(sec, size, off, &r, &next))
+	if (!c->ok || !entry_at(sec, size, f->off, &r, &next))
 		return 0;
 	rd_bytes(&r, 4);	/* the CIE pointer */
 	f->start = rd_ptr(&r, c->fde_enc, sec_addr + (uint64_t)(r.p - sec));
@@ -507,7 +505,7 @@ static int fde_at(const uint8_t *sec, size_t size, uint64_t sec_addr, size_t off
 	if (r.bad || !range || f->start + range < f->start)
 		return 0;
 	f->end = f->start + range;
-	*prog = r;
+	f->prog = r;
 	return 1;
 }
 
@@ -549,9 +547,9 @@ int ehframe__table(const uint8_t *sec, size_t size, uint64_t sec_addr, uint64_t 
 	size_t off = 0, next, nf = 0, capf = 0, i, *offs = NULL, ncie = 0;
 	struct clip k = { .emit = emit, .ctx = ctx, .lo = lo, .hi = hi };
 	struct cie *cies = NULL;
-	struct fde *fdes = NULL, f;
+	struct fde *fdes = NULL, f = { 0 };
 	uint64_t covered = lo;
-	struct rd r, prog;
+	struct rd r;
 	int ret = -1;
 
 	/* the FDEs and the CIEs they name */
@@ -587,10 +585,8 @@ int ehframe__table(const uint8_t *sec, size_t size, uint64_t sec_addr, uint64_t 
 		size_t *hit = bsearch(&fdes[i].cie, offs, ncie, sizeof(*offs), cmp_size);
 
 		fdes[i].cie = hit ? (size_t)(hit - offs) : 0;
-		if (!hit || !fde_at(sec, size, sec_addr, fdes[i].off, &cies[fdes[i].cie], &f, &prog))
+		if (!hit || !fde_at(sec, size, sec_addr, &cies[fdes[i].cie], &fdes[i]))
 			fdes[i].end = fdes[i].start = 0;
-		else
-			fdes[i].start = f.start, fdes[i].end = f.end;
 	}
 	if (nf)
 		qsort(fdes, nf, sizeof(*fdes), cmp_fde);
@@ -604,23 +600,22 @@ int ehframe__table(const uint8_t *sec, size_t size, uint64_t sec_addr, uint64_t 
 			continue;
 		if (fdes[i].start > covered && emit(ctx, covered, PT_CFA_UNKNOWN, 0, 0, 0))
 			goto out;
-		fde_at(sec, size, sec_addr, fdes[i].off, &cies[fdes[i].cie], &f, &prog);
 		memset(&x, 0, sizeof(x));
 		x.cie = &cies[fdes[i].cie];
 		x.sec = sec;
 		x.sec_addr = sec_addr;
 		x.st = x.cie->start;
-		x.loc = f.start;
-		x.limit = f.end;
+		x.loc = fdes[i].start;
+		x.limit = fdes[i].end;
 		x.emit = clip_row;
 		x.ctx = &k;
 		k.pending = 0;
-		if (run_program(&x, &prog) || advance(&x, x.limit))
+		if (run_program(&x, &fdes[i].prog) || advance(&x, x.limit))
 			goto out;
 		if (k.pending && emit(ctx, lo, k.cfa_reg, k.cfa_off, k.rbp_saved, k.rbp_off))
 			goto out;	/* the straddling FDE's last row covers lo */
 		k.pending = 0;
-		covered = f.end;
+		covered = fdes[i].end;
 	}
 	if (covered < hi && emit(ctx, covered, PT_CFA_UNKNOWN, 0, 0, 0))
 		goto out;

@@ -270,6 +270,37 @@ static void mutated(void)
 	elf_file__close(&ef);
 }
 
+/* Without section headers, .eh_frame is found through PT_GNU_EH_FRAME:
+ * libc copied with its section header table dropped gives the same rows. */
+static void no_section_headers(void)
+{
+	const char *path = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+	char copy[] = "/tmp/peaktrace-test-ehframe-XXXXXX", err[256];
+	struct cfi_table a, b;
+	static uint8_t buf[4 << 20];
+	FILE *in = fopen(path, "rb");
+	size_t n = in ? fread(buf, 1, sizeof(buf), in) : 0;
+	int fd = mkstemp(copy);
+
+	if (in)
+		fclose(in);
+	if (!CHECK(n > 0x40 && n < sizeof(buf) && fd >= 0))
+		return;
+	memset(buf + 0x28, 0, 8);	/* e_shoff */
+	memset(buf + 0x3c, 0, 4);	/* e_shnum, e_shstrndx */
+	CHECK(write(fd, buf, n) == (ssize_t)n);
+	close(fd);
+	if (CHECK(cfi__build(path, &a, err, sizeof(err)) == 0) &&
+	    CHECK(cfi__build(copy, &b, err, sizeof(err)) == 0)) {
+		CHECK_U64(b.n, a.n);
+		CHECK(b.n == a.n && !memcmp(a.rows, b.rows, a.n * sizeof(*a.rows)));
+		printf("  %s without section headers: %zu rows, the same\n", path, b.n);
+		cfi__free(&a);
+		cfi__free(&b);
+	}
+	unlink(copy);
+}
+
 int main(void)
 {
 	static const char *const required[] = {
@@ -293,6 +324,7 @@ int main(void)
 		compare(required[i], 1);
 	for (size_t i = 0; i < sizeof(optional) / sizeof(*optional); i++)
 		compare(optional[i], 0);
+	no_section_headers();
 	mutated();
 	return check_report("test_ehframe");
 }
