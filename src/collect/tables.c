@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/blocks.h"
 #include "collect/tables.h"
 #include "peaktrace.skel.h"
+#include "util/mapmem.h"
 
 
 /* Slots of the first table (then doubled): 4 MiB. */
@@ -43,26 +43,12 @@ void alloc_tables__size(struct alloc_tables *t, struct peaktrace_bpf *skel, uint
 	skel->data->alloc_mask[0] = cap - 1;
 }
 
-static void *map_shared(int fd, size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
-static size_t page_up(size_t len)
-{
-	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-
-	return (len + pg - 1) / pg * pg;
-}
-
 int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			 size_t errlen)
 {
 	t->fd[0] = bpf_map__fd(skel->maps.alloc_table0);
-	t->slots[0] = map_shared(t->fd[0], page_up((size_t)t->cap[0] * sizeof(struct pt_block)));
-	t->global = map_shared(bpf_map__fd(skel->maps.global), page_up(sizeof(struct pt_global)));
+	t->slots[0] = mapmem__map(t->fd[0], t->cap[0], sizeof(struct pt_block));
+	t->global = mapmem__map(bpf_map__fd(skel->maps.global), 1, sizeof(struct pt_global));
 	if (!t->slots[0] || !t->global) {
 		snprintf(err, errlen, "cannot map the allocation table or the model lock (%s)",
 			 strerror(errno));
@@ -98,13 +84,12 @@ long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char
 	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "alloc_table", sizeof(__u32),
 			    sizeof(struct pt_block), cap, &opts);
 	if (fd >= 0)
-		slots = map_shared(fd, page_up((size_t)cap * sizeof(struct pt_block)));
+		slots = mapmem__map(fd, cap, sizeof(struct pt_block));
 	skel->data->alloc_mask[n] = cap - 1;
 	if (!slots || bpf_map_update_elem(bpf_map__fd(skel->maps.allocs), &key, &fd, BPF_ANY)) {
 		snprintf(err, errlen, "cannot add an allocation table of %u slots (%s): allocations "
 			 "past the current tables are counted as lost", cap, strerror(errno));
-		if (slots)
-			munmap(slots, page_up((size_t)cap * sizeof(struct pt_block)));
+		mapmem__unmap(slots, cap, sizeof(struct pt_block));
 		if (fd >= 0)
 			close(fd);
 		t->cap_total = slots_max(t); /* do not try again */
@@ -174,12 +159,10 @@ uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
 void alloc_tables__close(struct alloc_tables *t)
 {
 	for (size_t i = 0; i < PT_ALLOC_TABLES; i++) {
-		if (t->slots[i])
-			munmap(t->slots[i], page_up((size_t)t->cap[i] * sizeof(struct pt_block)));
+		mapmem__unmap(t->slots[i], t->cap[i], sizeof(struct pt_block));
 		if (i > 0 && t->fd[i] > 0)
 			close(t->fd[i]);
 	}
-	if (t->global)
-		munmap(t->global, page_up(sizeof(struct pt_global)));
+	mapmem__unmap(t->global, 1, sizeof(struct pt_global));
 	memset(t, 0, sizeof(*t));
 }

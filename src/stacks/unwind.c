@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -17,10 +16,8 @@
 #include "files/procmaps.h"
 #include "files/elffile.h"
 #include "stacks/unwind.h"
+#include "util/mapmem.h"
 #include "util/vec.h"
-
-/* An array map's element: its value rounded up to 8 bytes. */
-#define ROW_STRIDE ((sizeof(struct pt_cfi_row) + 7) / 8 * 8)
 
 struct unwind {
 	int rows_fd, modules_fd, verbose;
@@ -29,7 +26,6 @@ struct unwind {
 	void *warn_ctx;
 	uint32_t next_row, max_rows;
 	uint8_t *rows;			/* cfi_rows mapped (NULL: written by syscall) */
-	size_t rows_len;
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
 	size_t nseen, capseen;
 	int full_warned;
@@ -49,10 +45,7 @@ struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *gener
 	u->warn_ctx = warn_ctx;
 	u->max_rows = max_rows;
 	u->verbose = verbose;
-	u->rows_len = (size_t)max_rows * ROW_STRIDE;
-	u->rows = mmap(NULL, u->rows_len, PROT_READ | PROT_WRITE, MAP_SHARED, rows_fd, 0);
-	if (u->rows == MAP_FAILED)
-		u->rows = NULL;
+	u->rows = mapmem__map(rows_fd, max_rows, sizeof(struct pt_cfi_row));
 	return u;
 }
 
@@ -60,8 +53,7 @@ void unwind__free(struct unwind *u)
 {
 	if (!u)
 		return;
-	if (u->rows)
-		munmap(u->rows, u->rows_len);
+	mapmem__unmap(u->rows, u->max_rows, sizeof(struct pt_cfi_row));
 	free(u->seen);
 	free(u);
 }
@@ -95,8 +87,10 @@ static int load_rows(struct unwind *u, const struct cfi_table *t)
 	int err;
 
 	if (u->rows) {
+		size_t stride = mapmem__stride(sizeof(*t->rows));
+
 		for (i = 0; i < n; i++)
-			memcpy(u->rows + (size_t)(u->next_row + i) * ROW_STRIDE, &t->rows[i],
+			memcpy(u->rows + (size_t)(u->next_row + i) * stride, &t->rows[i],
 			       sizeof(t->rows[i]));
 		return 0;
 	}
