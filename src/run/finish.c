@@ -114,14 +114,6 @@ static unsigned stacks_needed(const struct session *s)
 	return s->o->top;
 }
 
-/* -v: how long the report's steps take after tracing stopped. */
-static void phase_after(const struct session *s, const char *what)
-{
-	if (s->o->verbose && s->t_end_ns)
-		fprintf(stderr, "peaktrace: %s %.3f s after tracing stopped\n", what,
-			(now_ns() - s->t_end_ns) / 1e9);
-}
-
 int session__report(struct session *s, FILE *const out[], char *err, size_t errlen)
 {
 	struct model_sources src = { stack_of, symbolize, python_frames, s };
@@ -139,7 +131,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	ring_buffer__consume(s->rb);
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
-	phase_after(s, "maps read");
+	phase(s->o, "report: maps read", s->t_end_ns);
 	r->rss_only = s->o->rss_only;
 	r->scope.kind = s->o->cgroup ? "cgroup" : s->o->all ? "all" : "tree";
 	r->scope.cgroup = s->o->cgroup ? s->cgroup.path : NULL;
@@ -153,12 +145,12 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 		snprintf(err, errlen, "out of memory building the report");
 		return -1;
 	}
-	phase_after(s, "model built");
+	phase(s->o, "report: model built", s->t_end_ns);
 	if (model__symbolize(r, &src, stacks_needed(s))) {
 		snprintf(err, errlen, "out of memory building the report");
 		return -1;
 	}
-	phase_after(s, "stacks symbolized");
+	phase(s->o, "report: stacks symbolized", s->t_end_ns);
 	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
 	r->stopped_by = s->stopped_by;
 	for (i = 0; i < report_nwriters; i++) {
@@ -174,6 +166,6 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 			return -1;
 		}
 	}
-	phase_after(s, "reports written");
+	phase(s->o, "report: reports written", s->t_end_ns);
 	return 0;
 }
