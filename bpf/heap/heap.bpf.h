@@ -283,7 +283,7 @@ static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, 
 	if ((((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
 		return stack_rec_current(ctx, inst, PT_STACK_SMALL, sid);
 	*sid = PT_STACK_UNSAMPLED;
-	return &p->unsampled;
+	return heap_rec(p, inst, *sid);
 }
 
 /*

@@ -67,7 +67,8 @@ struct session {
 uint64_t now_ns(void);
 /* A warning goes to stderr now (unless -q) and into the report. */
 void warn(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* -v: how long start-up took, stage by stage. */
+/* -v: when a stage ended, counted from t_start (start-up's stages from the
+ * launch, the report's from the end of tracing). */
 void phase(const struct options *o, const char *what, uint64_t t_start);
 
 /* target_pid.c */
