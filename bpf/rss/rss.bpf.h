@@ -74,7 +74,7 @@ static __noinline int cpu_offsets_init(struct cpu_offsets *co)
 }
 
 /* Reads one RSS counter: its count, and count plus every CPU's delta.
- * mm is a trusted BTF pointer here: count and the per-CPU pointer are
+ * mm is a read-only cast (core.bpf.h): count and the per-CPU pointer are
  * plain loads; only the per-CPU slots need a helper. */
 static __always_inline void rss_read(struct mm_struct *mm, int member, struct cpu_offsets *co,
 				     __s64 *exact, __s64 *count)
@@ -94,9 +94,11 @@ static __always_inline void rss_read(struct mm_struct *mm, int member, struct cp
 	*exact = sum;
 }
 
-/* Counter `member` of mm changed (all of them if member < 0). */
-static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
+/* Counter `member` of the mm at mm_addr changed (all of them if
+ * member < 0).  Global: checked once, not at each of its four callers. */
+__noinline int rss_update(__u64 mm_addr, __u32 inst, int member)
 {
+	struct mm_struct *mm = PT_KERNEL_CAST(mm_addr, struct mm_struct);
 	__u32 zero = 0;
 	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
@@ -106,10 +108,10 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 	struct pt_tree *t;
 	int m, held;
 
-	if (!rss_enabled || !co || !p || !g)
-		return;
+	if (!rss_enabled || !co || !p || !g || !mm)
+		return 0;
 	if (!co->ready && cpu_offsets_init(co))
-		return;
+		return 0;
 	if (!p->rss_events) /* first sight: the other counters are unknown yet */
 		member = -1;
 	for (m = 0; m < PT_RSS_COUNT; m++)
@@ -121,13 +123,13 @@ static __noinline void rss_update(struct mm_struct *mm, __u32 inst, int member)
 		if (member < 0 || m == member)
 			pt_model_rss(g, p, t, m, exact[m], count[m], &now);
 	model_unlock(g, held);
+	return 0;
 }
 
-/* Returns 0 if mm is now inst's. */
-static __always_inline int mm_record(struct mm_struct *mm, __u32 inst, __u64 flags)
+/* Returns 0 if the mm at key is now inst's. */
+static __always_inline int mm_record(__u64 key, __u32 inst, __u64 flags)
 {
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
-	__u64 key = (__u64)mm;
 
 	if (bpf_map_update_elem(&mms, &key, &inst, flags))
 		return -1;
@@ -141,9 +143,8 @@ static __always_inline int mm_record(struct mm_struct *mm, __u32 inst, __u64 fla
  * pt_learn_mms for the processes the loader registers (-p).  A bystander's
  * page fault pays this one lookup.
  */
-static __always_inline __u32 mm_instance(struct mm_struct *mm)
+static __always_inline __u32 mm_instance(__u64 key)
 {
-	__u64 key = (__u64)mm;
 	__u32 *inst = bpf_map_lookup_elem(&mms, &key);
 
 	return inst ? *inst : 0;
@@ -156,12 +157,12 @@ int pt_learn_mms(struct bpf_iter__task *ctx)
 {
 	struct task_struct *task = ctx->task;
 	struct pt_tgid *t;
-	struct mm_struct *mm;
+	__u64 mm;
 	__u32 tgid;
 
 	if (!task || task->pid != task->tgid)
 		return 0;
-	mm = task->mm;
+	mm = (__u64)BPF_CORE_READ(task, mm);
 	tgid = task->tgid;
 	t = bpf_map_lookup_elem(&tgids, &tgid);
 	if (!mm || !t)
@@ -174,13 +175,16 @@ int pt_learn_mms(struct bpf_iter__task *ctx)
 	return 0;
 }
 
-SEC("tp_btf/rss_stat")
-int BPF_PROG(pt_rss_stat, struct mm_struct *mm, int member)
+/* A raw tracepoint, not tp_btf: its arguments come as plain numbers, which
+ * the global rss_update() takes (a trusted pointer it would refuse). */
+SEC("raw_tp/rss_stat")
+int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
 {
+	__u64 mm = ctx->args[0];
 	__u32 inst = mm_instance(mm);
 
 	if (inst)
-		rss_update(mm, inst, member);
+		rss_update(mm, inst, (int)ctx->args[1]);
 	return 0;
 }
 

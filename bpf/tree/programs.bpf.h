@@ -41,7 +41,8 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	int shares_mm = child->mm == parent->mm;
+	__u64 mm = (__u64)BPF_CORE_READ(child, mm);
+	int shares_mm = mm == (__u64)BPF_CORE_READ(parent, mm);
 	struct pt_tgid *pt;
 	__u32 inst, parent_inst;
 	struct pt_event *e;
@@ -65,10 +66,10 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 		return 0;
 	/* A CLONE_VM child (vfork, posix_spawn, system) shares its parent's
 	 * mm until it execs: the mm stays the parent's, counted once. */
-	if (child->mm && !shares_mm) {
-		mm_record(child->mm, inst, BPF_ANY);
+	if (mm && !shares_mm) {
+		mm_record(mm, inst, BPF_ANY);
 		/* fork counted the copied page tables before we knew the mm */
-		rss_update(child->mm, inst, -1);
+		rss_update(mm, inst, -1);
 	}
 	py_inherit(parent_inst, inst);
 	e = event_reserve(PT_EV_FORK, child);
@@ -85,7 +86,7 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = task->tgid, *pinst, old, inst;
-	__u64 arg_start, arg_end, len;
+	__u64 mm, arg_start, arg_end, len;
 	struct pt_event *e;
 
 	/* the new image: the thread's cached unwind rules and image are the
@@ -102,9 +103,10 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 		bpf_map_delete_elem(&tgids, &tgid);
 		return 0;
 	}
-	if (task->mm) {
-		mm_record(task->mm, inst, BPF_ANY);
-		rss_update(task->mm, inst, -1);
+	mm = (__u64)BPF_CORE_READ(task, mm);
+	if (mm) {
+		mm_record(mm, inst, BPF_ANY);
+		rss_update(mm, inst, -1);
 	}
 	e = event_reserve(PT_EV_EXEC, task);
 	if (!e)
@@ -139,7 +141,7 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
  */
 static __always_inline void check_probe_owner(struct task_struct *task)
 {
-	struct perf_event_context *ctx = task->perf_event_ctxp;
+	struct perf_event_context *ctx = BPF_CORE_READ(task, perf_event_ctxp);
 	struct task_struct *target;
 	struct list_head *first;
 	struct perf_event *ev;
@@ -184,7 +186,7 @@ int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
 		return 0;
 	inst = *pinst;
 	check_probe_owner(task);
-	record_hiwater(task->mm, inst);
+	record_hiwater(BPF_CORE_READ(task, mm), inst);
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
 	e = event_reserve(PT_EV_EXIT, task);
@@ -208,6 +210,7 @@ int BPF_PROG(pt_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	__u32 tgid = task->tgid, inst;
 	struct pt_tgid *t;
 	struct pt_event *e;
+	__u64 mm;
 
 	if (!scope_cgroup_id || (__u32)task->pid != tgid)
 		return 0;
@@ -226,11 +229,9 @@ int BPF_PROG(pt_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
 	/* its pages are no one's now; should it come back, it is a new image */
-	if (task->mm) {
-		__u64 key = (__u64)task->mm;
-
-		bpf_map_delete_elem(&mms, &key);
-	}
+	mm = (__u64)BPF_CORE_READ(task, mm);
+	if (mm)
+		bpf_map_delete_elem(&mms, &mm);
 	e = event_reserve(PT_EV_LEAVE, task);
 	if (!e)
 		return 0;
