@@ -34,21 +34,6 @@ const volatile __u32 scope_all_heap = 0;	/* -a --heap */
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;
 
-/*
- * Kernel structures reached from a trusted pointer are read through a
- * read-only cast of their address (kfunc bpf_rdonly_cast, Linux 6.2), not
- * by loading the pointer field: at each pass over such a load (task->mm
- * in a tp_btf program) the verifier looks up "mm_struct__safe_trusted" and
- * three names like it in the whole kernel BTF, one linear search each,
- * about 2 ms of start-up per load here.  Loads through the cast pointer
- * are the fault-tolerant kind, no slower, with no trust to check; and a
- * global function can take the address as a plain number.
- */
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym;
-
-#define PT_KERNEL_CAST(addr, type) \
-	((type *)bpf_rdonly_cast((void *)(addr), bpf_core_type_id_kernel(type)))
-
 #define PROT_NONE 0x0
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20

@@ -73,18 +73,39 @@ static __noinline int cpu_offsets_init(struct cpu_offsets *co)
 	return 0;
 }
 
-/* Reads one RSS counter: its count, and count plus every CPU's delta.
- * mm is a read-only cast (core.bpf.h): count and the per-CPU pointer are
- * plain loads; only the per-CPU slots need a helper. */
-static __always_inline void rss_read(struct mm_struct *mm, int member, struct cpu_offsets *co,
+/*
+ * Reads one RSS counter of the mm at address mm: its count, and count plus
+ * every CPU's delta.  The address is a number, not the trusted pointer the
+ * tracepoints give: at each pass over a load of a pointer field through a
+ * trusted pointer (task->mm, the counter's per-CPU pointer) the verifier
+ * searches the whole kernel BTF for "mm_struct__safe_trusted" and three
+ * names like it, about 2 ms of start-up per load here; and a number lets
+ * rss_update() be a global function, checked once per program instead of
+ * at each caller.  The count and the per-CPU pointer come in one read.
+ */
+static __always_inline void rss_read(__u64 mm, int member, struct cpu_offsets *co,
 				     __s64 *exact, __s64 *count)
 {
-	struct percpu_counter *pc = &mm->rss_stat[member & (PT_RSS_COUNT - 1)];
-	__u64 counters = (__u64)pc->counters;
-	__s64 sum = pc->count;
+	struct mm_struct *m = (struct mm_struct *)mm;
+	__u64 pc = (__u64)__builtin_preserve_access_index(&m->rss_stat[member & (PT_RSS_COUNT - 1)]);
+	__u32 from = bpf_core_field_offset(struct percpu_counter, count);
+	__u32 span = bpf_core_field_offset(struct percpu_counter, counters) + 8 - from;
+	__u64 fields[8], counters = 0;
+	__s64 sum = 0;
 	__s32 v;
 	__u32 cpu;
 
+	/* span is a constant once relocated: the verifier keeps one side */
+	if (span <= sizeof(fields)) {
+		/* a failed read leaves zeros: no count, no per-CPU pointer */
+		bpf_probe_read_kernel(fields, span, (void *)(pc + from));
+		sum = fields[0];
+		counters = fields[(span / 8 - 1) & 7];
+	} else {
+		bpf_probe_read_kernel(&sum, sizeof(sum), (void *)(pc + from));
+		bpf_probe_read_kernel(&counters, sizeof(counters),
+				      (void *)(pc + from + span - 8));
+	}
 	*count = sum;
 	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
 		v = 0;
@@ -94,11 +115,10 @@ static __always_inline void rss_read(struct mm_struct *mm, int member, struct cp
 	*exact = sum;
 }
 
-/* Counter `member` of the mm at mm_addr changed (all of them if
+/* Counter `member` of the mm at address mm changed (all of them if
  * member < 0).  Global: checked once, not at each of its four callers. */
-__noinline int rss_update(__u64 mm_addr, __u32 inst, int member)
+__noinline int rss_update(__u64 mm, __u32 inst, int member)
 {
-	struct mm_struct *mm = PT_KERNEL_CAST(mm_addr, struct mm_struct);
 	__u32 zero = 0;
 	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
