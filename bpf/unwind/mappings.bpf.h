@@ -88,21 +88,15 @@ struct mapping_scratch {
 PT_PERCPU_SCRATCH(mapping_scratch, struct mapping_scratch)
 
 /* Records a code mapping of inst (once) and tells userspace about it. */
-static __always_inline void vma_remember(__u32 inst, struct file *f, __u64 start, __u64 end,
-					 __u64 file_off)
+static __always_inline void vma_remember(__u32 inst, const struct unwind_vma *u, const char *name)
 {
-	struct pt_vma_key key = { .instance = inst, .start = start };
-	struct pt_vma v = { .end = end, .file_offset = file_off };
+	struct pt_vma_key key = { .instance = inst, .start = u->start };
+	struct pt_vma v = { .end = u->end, .file_offset = u->file_off, .dev = u->dev, .ino = u->ino };
 	struct pt_event *e;
 
 	if (bpf_map_lookup_elem(&vmas, &key))
 		return;
-	if (f) {
-		v.ino = BPF_CORE_READ(f, f_inode, i_ino);
-		v.dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-		bpf_probe_read_kernel_str(v.name, sizeof(v.name),
-					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
-	}
+	__builtin_memcpy(v.name, name, sizeof(v.name));
 	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST)) {
 		if (!bpf_map_lookup_elem(&vmas, &key))
 			lost_inc(PT_LOST_VMAS_FULL);
@@ -136,10 +130,21 @@ static __always_inline void unwind_vma_table(struct unwind_vma *u)
 	}
 }
 
+/* A try at the kernel's mapping of an address (bpf_find_vma), and what it
+ * found: the mapping, and its file's name. */
+struct vma_try {
+	__u64 addr;
+	struct unwind_vma u;
+	char name[PT_FILE_NAME_LEN];
+};
+
+/* Under the mmap lock: reads only.  The map updates and the event come
+ * after, outside the callback, which the verifier checks once per state
+ * of its caller. */
 static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vma,
-			     struct unwind_vma *u)
+			     struct vma_try *t)
 {
-	struct mapping_scratch *ms = mapping_scratch_get();
+	struct unwind_vma *u = &t->u;
 	struct file *f;
 
 	u->start = BPF_CORE_READ(vma, vm_start);
@@ -147,18 +152,14 @@ static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vm
 	u->file_off = BPF_CORE_READ(vma, vm_pgoff) * PAGE_SIZE;
 	u->valid = 1;
 	u->exec = !!(BPF_CORE_READ(vma, vm_flags) & 0x4 /* VM_EXEC */);
-	u->has_table = 0;
-	/* before the table lookup: a table added meanwhile makes it stale */
-	u->gen = (__u32)cfi_generation;
 	f = BPF_CORE_READ(vma, vm_file);
-	/* every frame's mapping passes here once per image (then it is cached) */
-	if (ms && u->exec)
-		vma_remember(ms->instance, f, u->start, u->end, u->file_off);
 	if (!f)
 		return 0;
 	u->ino = BPF_CORE_READ(f, f_inode, i_ino);
 	u->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	unwind_vma_table(u);
+	if (u->exec)
+		bpf_probe_read_kernel_str(t->name, sizeof(t->name),
+					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	return 0;
 }
 
@@ -185,6 +186,15 @@ static long vma_cache_step(__u64 k, struct vma_scan *vs)
 	return 0;
 }
 
+/* One try: a loop callback, so that the verifier checks bpf_find_vma()'s
+ * callback once, not once per try (the four tries, unrolled, were half of
+ * the uprobe program's verification). */
+static long vma_try_step(__u64 k, struct vma_try *t)
+{
+	bpf_find_vma(bpf_get_current_task_btf(), t->addr, unwind_vma_found, t, 0);
+	return t->u.valid ? 1 : 0;
+}
+
 /* The mapping of image ms->instance holding addr, into ms->vma: from the
  * process's cache, else from the kernel.  Not found (the mmap lock was
  * busy): valid = 0, and the caller falls back (frame pointers). */
@@ -192,7 +202,7 @@ __noinline int unwind_find_vma(__u64 addr)
 {
 	struct mapping_scratch *ms = mapping_scratch_get();
 	struct proc_vma_cache *pc, *zero;
-	struct unwind_vma u = {};
+	struct vma_try t = { .addr = addr };	/* name too: it goes into vmas */
 	__u32 inst, z = 0;
 	int k;
 
@@ -224,12 +234,20 @@ __noinline int unwind_find_vma(__u64 addr)
 		}
 	}
 	/* the lock is only tried: give a sibling's mmap a few chances to end */
-	for (k = 0; k < 4 && !u.valid; k++)
-		bpf_find_vma(bpf_get_current_task_btf(), addr, unwind_vma_found, &u, 0);
-	ms->vma = u;
-	if (pc && u.valid) {
+	bpf_loop(4, vma_try_step, &t, 0);
+	if (t.u.valid) {
+		/* before the table lookup: a table added meanwhile makes it stale */
+		t.u.gen = (__u32)cfi_generation;
+		/* every frame's mapping passes here once per image (then it is cached) */
+		if (t.u.exec)
+			vma_remember(inst, &t.u, t.name);
+		if (t.u.ino)
+			unwind_vma_table(&t.u);
+	}
+	ms->vma = t.u;
+	if (pc && t.u.valid) {
 		k = __sync_fetch_and_add(&pc->next, 1) & (VMA_CACHE - 1);
-		pc->vma[k] = u;
+		pc->vma[k] = t.u;
 	}
 	return 0;
 }
