@@ -132,6 +132,9 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	if (collect__read(&s->collected, s->skel, err, errlen))
 		return -1;
 	phase(s->o, "report: maps read", s->t_end_ns);
+	if (s->o->verbose) /* what --max-procs and --max-stacks bound */
+		fprintf(stderr, "peaktrace: %zu process images, %zu stack records\n",
+			s->collected.nprocs, s->collected.nstacks);
 	r->rss_only = s->o->rss_only;
 	r->scope.kind = s->o->cgroup ? "cgroup" : s->o->all ? "all" : "tree";
 	r->scope.cgroup = s->o->cgroup ? s->cgroup.path : NULL;
