@@ -23,6 +23,7 @@
  *   the library, and the inherited events on traced tasks carry none.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <errno.h>
@@ -46,6 +47,7 @@
 #include "probes/probes.h"
 #include "files/procmaps.h"
 #include "probes/tracefs.h"
+#include "probes/turns.h"
 #include "util/vec.h"
 
 #define CODE_BYTES 64
@@ -197,38 +199,29 @@ struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgid
 	return pr;
 }
 
-struct release {
-	struct bpf_link *link;	/* may be NULL */
-	int fd;			/* may be -1 */
-};
-
-static void *release_one(void *arg)
+static void *close_one(void *arg)
 {
-	struct release *r = arg;
-
-	bpf_link__destroy(r->link);
-	if (r->fd >= 0)
-		close(r->fd);
+	close(*(int *)arg);
 	return NULL;
 }
 
 /*
- * Detaching a BPF program from a uprobe's tracepoint, and closing the last
- * perf event of a uprobe, each wait for an RCU grace period: about 0.1 s
- * here, 2.4 s for 22 probes done one by one (libbpf-tools memleak's slow
- * exit).  Done from threads at once, the waits overlap.
+ * The traced tasks' events: closing one takes the kernel's event mutex
+ * and rewrites that task's breakpoints, a wait each; from threads at once,
+ * the waits overlap.  (They are never a uprobe's last events: the anchor
+ * events hold them until sets_free.)
  */
-static void release_parallel(struct release *r, size_t n)
+static void fds_release(int *fds, size_t n)
 {
 	pthread_t *t = calloc(n ? n : 1, sizeof(*t));
 	char *started = calloc(n ? n : 1, 1);
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (t && started && !pthread_create(&t[i], NULL, release_one, &r[i]))
+		if (t && started && !pthread_create(&t[i], NULL, close_one, &fds[i]))
 			started[i] = 1;
 		else
-			release_one(&r[i]);
+			close(fds[i]);
 	}
 	for (i = 0; i < n; i++)
 		if (started && started[i])
@@ -237,58 +230,37 @@ static void release_parallel(struct release *r, size_t n)
 	free(started);
 }
 
-static void fds_release(const int *fds, size_t n)
-{
-	struct release *r = calloc(n ? n : 1, sizeof(*r));
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (r) {
-			r[i].fd = fds[i];
-		} else {
-			close(fds[i]);
-		}
-	}
-	if (r)
-		release_parallel(r, n);
-	free(r);
-}
-
-/* The BPF programs leave the probes first (fast); the anchor events, whose
- * closing may unregister the uprobes (slow), after linger_s seconds. */
+/* The BPF programs leave the probes first (fast: the anchor events still
+ * hold the uprobes); the anchor events, whose closing may unregister the
+ * uprobes (slow), after linger_s seconds, one per turn (probes/turns.h). */
 static void sets_free(struct probe_set **sets, size_t nsets, unsigned linger_s)
 {
-	size_t i, n = 0;
-	struct release *r;
-	int j;
+	size_t i;
+	int j, turn;
 
 	for (i = 0; i < nsets; i++)
 		for (j = 0; j < sets[i]->n; j++) {
 			bpf_link__destroy(sets[i]->probes[j].link);
 			sets[i]->probes[j].link = NULL;
-			n++;
 		}
 	if (linger_s)
 		sleep(linger_s);
-	r = calloc(n ? n : 1, sizeof(*r));
-	n = 0;
 	for (i = 0; i < nsets; i++) {
 		for (j = 0; j < sets[i]->n; j++) {
 			struct probe *p = &sets[i]->probes[j];
 
-			if (r) {
-				r[n].link = NULL;
-				r[n++].fd = p->anchor_fd;
-			} else if (p->anchor_fd >= 0) {
-				close(p->anchor_fd);
-			}
+			if (p->anchor_fd < 0)
+				continue;
+			turn = linger_s ? turn_begin() : -1;
+			close(p->anchor_fd);
+			turn_end(turn);
+			/* a starting run waiting for a turn gets it now */
+			if (turn >= 0)
+				usleep(5000);
 		}
 		free(sets[i]->tids);
 		free(sets[i]);
 	}
-	if (r)
-		release_parallel(r, n);
-	free(r);
 }
 
 static void set_free(struct probe_set *s)
@@ -314,17 +286,22 @@ void probes__free(struct probes *pr, unsigned linger_s)
 	/*
 	 * Closing the last perf event on a definition unregisters its uprobe,
 	 * which waits for RCU under the kernel's global event mutex: 0.1 s per
-	 * probe here, 4 s for all, during which any other run's probe set-up
-	 * waits.  Keeping the events open a while lets a run that starts
-	 * meanwhile (a script running peaktrace once per case) find the
-	 * uprobes registered and attach at once; its own teardown then does
-	 * the same, and only the last one pays, with nobody waiting.
+	 * probe here, 4 s for all.  Keeping the events open a while lets a run
+	 * that starts meanwhile (a script running peaktrace once per case)
+	 * find the uprobes registered and attach at once; its own teardown
+	 * then does the same, and only the last one pays, one probe per turn
+	 * (probes/turns.h), so that a run starting then waits for one probe,
+	 * not all.
 	 */
 	sets_free(pr->sets, pr->nsets, linger_s);
 	free(pr->sets);
 	free(pr->fds);
-	if (linger_s)
+	if (linger_s) {
+		int turn = turn_begin();
+
 		tracefs__remove_unused(pr->tfs);
+		turn_end(turn);
+	}
 	tracefs__free(pr->tfs);
 	free(pr);
 }
@@ -336,7 +313,7 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	struct probe *p = &s->probes[s->n];
 	LIBBPF_OPTS(bpf_perf_event_opts, opts);
 	char name[64];
-	int tries;
+	int tries, link_fd;
 
 	if (s->n >= MAX_PROBES) {
 		snprintf(err, errlen, "too many probes for %s", s->path);
@@ -368,10 +345,17 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 		return -1;
 	}
 	opts.bpf_cookie = p->cookie;
-	p->link = bpf_program__attach_perf_event_opts(pr->prog, p->anchor_fd, &opts);
+	/* The link owns (and closes at its destruction) a descriptor of its
+	 * own: the anchor's stays open until the teardown's linger is over,
+	 * so that destroying the link does not unregister the uprobe. */
+	link_fd = fcntl(p->anchor_fd, F_DUPFD_CLOEXEC, 0);
+	p->link = link_fd < 0 ? NULL :
+		  bpf_program__attach_perf_event_opts(pr->prog, link_fd, &opts);
 	if (!p->link) {
 		snprintf(err, errlen, "cannot attach BPF program to uprobe %s: %s", name,
 			 strerror(errno));
+		if (link_fd >= 0)
+			close(link_fd);
 		close(p->anchor_fd);
 		p->anchor_fd = -1;
 		return -1;
@@ -385,7 +369,7 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 {
 	struct probe_set *s = calloc(1, sizeof(*s));
 	uint64_t starts[PT_FN_COUNT + 4];
-	int j, nstarts = 0;
+	int j, nstarts = 0, turn;
 	struct elfsym *e;
 	size_t i;
 
@@ -401,6 +385,7 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 		free(s);
 		return NULL;
 	}
+	turn = turn_begin();
 	for (i = 0; i < sizeof(probe_fns) / sizeof(probe_fns[0]); i++) {
 		const struct probe_fn *f = &probe_fns[i];
 		uint8_t code[CODE_BYTES];
@@ -428,6 +413,7 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 			goto fail;
 	}
 	elfsym__free(e);
+	turn_end(turn);
 	for (j = 0; j < s->n; j++)
 		if (!strcmp(s->probes[j].fn_name, "malloc"))
 			return s;
@@ -436,6 +422,7 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 	return NULL;
 fail:
 	elfsym__free(e);
+	turn_end(turn);
 	set_free(s);
 	return NULL;
 }
