@@ -256,7 +256,7 @@ static void sets_free(struct probe_set **sets, size_t nsets, unsigned linger_s)
 			turn_end(turn);
 			/* a starting run waiting for a turn gets it now */
 			if (turn >= 0)
-				usleep(5000);
+				usleep(TURN_GAP_US);
 		}
 		free(sets[i]->tids);
 		free(sets[i]);

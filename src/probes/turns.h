@@ -14,8 +14,16 @@
 #define PT_PROBES_TURNS_H
 
 /* Waits for and takes a turn; returns what turn_end() needs (-1: no turn
- * could be taken, the caller goes on without). */
+ * could be taken, or none within 2 s: the caller goes on without).  The
+ * turn is the open file's lock: a child forked meanwhile would hold it. */
 int turn_begin(void);
 void turn_end(int turn);
+
+/* turn_begin() on another lock file (the unit test's). */
+int turn_begin_at(const char *path);
+
+/* What a teardown leaves between two of its turns: several of
+ * turn_begin()'s polls, so that a starting run gets the next one. */
+#define TURN_GAP_US 20000
 
 #endif
