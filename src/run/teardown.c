@@ -76,6 +76,11 @@ void session__finish(struct session *s)
 			dup2(fd, STDERR_FILENO);
 		}
 		prctl(PR_SET_NAME, "peaktrace-detach");
+		/* the process-tree and RSS programs leave now: lingering, they
+		 * would run for nothing at every fork, exec and page fault on
+		 * the machine (the allocator probes' programs leave first thing
+		 * in probes__free) */
+		peaktrace_bpf__detach(s->skel);
 		s->probe_linger_s = PROBE_LINGER_S;
 		session__free(s);
 		_exit(0);
