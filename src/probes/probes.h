@@ -13,15 +13,12 @@
 struct bpf_program;
 struct probes;
 
-struct execgate_maps;
-
 /* prog: the program every probe runs (its cookie says entry or return);
  * libc_files_fd: the BPF map of C library files (dev, ino) probed;
- * gate_maps and gate_sock for the exec gate the anchor serves
- * (run/execgate.h). */
-struct probes *probes__new(struct bpf_program *prog, int libc_files_fd,
-			   const struct execgate_maps *gate_maps, int gate_sock, char *err,
-			   size_t errlen);
+ * tgids_fd, procs_fd and gate_sock for the exec gate the anchor serves
+ * (execgate.h). */
+struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
+			   int procs_fd, int gate_sock, char *err, size_t errlen);
 /* 0 if this kernel refused PERF_SAMPLE_READ on inherited events (before
  * 6.12): children may then lose their probes (counted, see bpf/). */
 int probes__swap_guarded(void);

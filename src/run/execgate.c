@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "files/procmaps.h"
 #include "run/execgate.h"
 #include "peaktrace.h"
 
@@ -110,21 +109,7 @@ static int held(int tgids_fd, int procs_fd, uint32_t pid)
 	return bpf_map_lookup_elem(procs_fd, &t.instance, &p) || !p.launcher;
 }
 
-/* Whether the file open as fd has its unwind table loaded. */
-static int table_loaded(int modules_fd, int fd)
-{
-	struct pt_cfi_module_key key;
-	struct pt_cfi_module mod;
-	struct stat st;
-
-	if (modules_fd < 0 || fstat(fd, &st))
-		return 0;
-	key.dev = procmap__kernel_dev(st.st_dev);
-	key.ino = st.st_ino;
-	return !bpf_map_lookup_elem(modules_fd, &key, &mod);
-}
-
-void execgate__serve(const struct execgate_maps *maps, int sock)
+void execgate__serve(int tgids_fd, int procs_fd, int sock)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	/* no gate wanted (--frame-pointers: no tables to wait for): no cost */
@@ -153,8 +138,7 @@ void execgate__serve(const struct execgate_maps *maps, int sock)
 			if (m->fd < 0)
 				continue;
 			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
-			    held(maps->tgids, maps->procs, m->pid) &&
-			    !table_loaded(maps->modules, m->fd)) {
+			    held(tgids_fd, procs_fd, m->pid)) {
 				struct traced_exec *x = malloc(sizeof(*x));
 				pthread_attr_t a;
 				pthread_t th;

@@ -21,19 +21,12 @@ struct execgate_request {
 	int32_t fd;
 };
 
-/* The BPF maps the gate reads: the traced processes (tgids, procs) and
- * the files that have an unwind table (cfi_modules). */
-struct execgate_maps {
-	int tgids, procs, modules;
-};
-
 /*
- * The gate's loop, in the anchor process: never returns.  sock:
- * peaktrace's end receives requests and answers each with one byte.  A
- * file whose table is loaded already goes on at once, without asking (a
- * shell loop exec'ing the same programs paid 1.5 ms per exec for the
- * round trip).  Without fanotify, it just waits.
+ * The gate's loop, in the anchor process: never returns.  tgids_fd and
+ * procs_fd: the BPF maps of traced processes; sock: peaktrace's end
+ * receives requests and answers each with one byte.  Without fanotify, it
+ * just waits.
  */
-void execgate__serve(const struct execgate_maps *maps, int sock) __attribute__((noreturn));
+void execgate__serve(int tgids_fd, int procs_fd, int sock) __attribute__((noreturn));
 
 #endif

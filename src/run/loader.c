@@ -16,7 +16,6 @@
 #include <bpf/libbpf.h>
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
-#include "run/execgate.h"
 #include "run/run.h"
 #include "run/session.h"
 #include "stacks/symbolize.h"
@@ -234,7 +233,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		goto fail;
 	}
 	if (!o->rss_only) {
-		struct execgate_maps gate_maps;
 		int pair[2] = { -1, -1 };
 
 		s->py.map_fd = bpf_map__fd(s->skel->maps.py_images);
@@ -254,12 +252,10 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		if (!o->frame_pointers &&
 		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
 			s->gate = pair[0];
-		gate_maps.tgids = bpf_map__fd(s->skel->maps.tgids);
-		gate_maps.procs = bpf_map__fd(s->skel->maps.procs);
-		gate_maps.modules = bpf_map__fd(s->skel->maps.cfi_modules);
 		s->probes = probes__new(s->skel->progs.pt_probe,
-					bpf_map__fd(s->skel->maps.libc_files), &gate_maps, pair[1],
-					err, errlen);
+					bpf_map__fd(s->skel->maps.libc_files),
+					bpf_map__fd(s->skel->maps.tgids),
+					bpf_map__fd(s->skel->maps.procs), pair[1], err, errlen);
 		if (pair[1] >= 0)
 			close(pair[1]);
 		if (!s->probes || define_libraries(s, err, errlen))
