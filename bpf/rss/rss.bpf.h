@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Exact RSS: the kernel's per-CPU RSS counters summed at every change
- * (tp_btf/rss_stat), beside the approximate count /proc shows, and the
+ * (raw tracepoint rss_stat), beside the approximate count /proc shows, and the
  * kernel's own high-water mark at exit.
  */
 #ifndef PT_BPF_RSS_H
@@ -83,29 +83,32 @@ static __noinline int cpu_offsets_init(struct cpu_offsets *co)
  * rss_update() be a global function, checked once per program instead of
  * at each caller.  The count and the per-CPU pointer come in one read.
  */
-static __always_inline void rss_read(__u64 mm, int member, struct cpu_offsets *co,
-				     __s64 *exact, __s64 *count)
+static __always_inline int rss_read(__u64 mm, int member, struct cpu_offsets *co,
+				    __s64 *exact, __s64 *count)
 {
-	struct mm_struct *m = (struct mm_struct *)mm;
-	__u64 pc = (__u64)__builtin_preserve_access_index(&m->rss_stat[member & (PT_RSS_COUNT - 1)]);
-	__u32 from = bpf_core_field_offset(struct percpu_counter, count);
-	__u32 span = bpf_core_field_offset(struct percpu_counter, counters) + 8 - from;
-	__u64 fields[8], counters = 0;
-	__s64 sum = 0;
+	__u64 pc = mm + bpf_core_field_offset(struct mm_struct, rss_stat) +
+		   (__u64)(member & (PT_RSS_COUNT - 1)) * bpf_core_type_size(struct percpu_counter);
+	__u32 at_count = bpf_core_field_offset(struct percpu_counter, count);
+	__u32 at_counters = bpf_core_field_offset(struct percpu_counter, counters);
+	__u64 fields[8], counters;
+	__s64 sum;
 	__s32 v;
 	__u32 cpu;
 
-	/* span is a constant once relocated: the verifier keeps one side */
-	if (span <= sizeof(fields)) {
-		/* a failed read leaves zeros: no count, no per-CPU pointer */
-		bpf_probe_read_kernel(fields, span, (void *)(pc + from));
+	/* Both in one read where the per-CPU pointer follows the count
+	 * closely (8 and 32 on 6.2 and later); the offsets are constants once
+	 * relocated, and the verifier keeps one side. */
+	if (at_counters > at_count && at_counters + 8 - at_count <= sizeof(fields)) {
+		if (bpf_probe_read_kernel(fields, at_counters + 8 - at_count, (void *)(pc + at_count)))
+			return -1;
 		sum = fields[0];
-		counters = fields[(span / 8 - 1) & 7];
-	} else {
-		bpf_probe_read_kernel(&sum, sizeof(sum), (void *)(pc + from));
-		bpf_probe_read_kernel(&counters, sizeof(counters),
-				      (void *)(pc + from + span - 8));
+		counters = fields[((at_counters - at_count) / 8) & 7];
+	} else if (bpf_probe_read_kernel(&sum, sizeof(sum), (void *)(pc + at_count)) ||
+		   bpf_probe_read_kernel(&counters, sizeof(counters), (void *)(pc + at_counters))) {
+		return -1;
 	}
+	if (!counters)
+		return -1;
 	*count = sum;
 	for (cpu = 0; cpu < PT_MAX_CPUS && cpu < nr_cpus; cpu++) {
 		v = 0;
@@ -113,6 +116,7 @@ static __always_inline void rss_read(__u64 mm, int member, struct cpu_offsets *c
 		sum += v;
 	}
 	*exact = sum;
+	return 0;
 }
 
 /* Counter `member` of the mm at address mm changed (all of them if
@@ -134,9 +138,11 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 		return 0;
 	if (!p->rss_events) /* first sight: the other counters are unknown yet */
 		member = -1;
+	/* counters that cannot be read (an mm going away) are left as they
+	 * were: the values are absolute, the next change sets them right */
 	for (m = 0; m < PT_RSS_COUNT; m++)
-		if (member < 0 || m == member)
-			rss_read(mm, m, co, &exact[m], &count[m]);
+		if ((member < 0 || m == member) && rss_read(mm, m, co, &exact[m], &count[m]))
+			return 0;
 	t = tree_of(p);
 	held = model_lock(g);
 	for (m = 0; m < PT_RSS_COUNT; m++)

@@ -236,7 +236,7 @@ static void fds_release(int *fds, size_t n)
 static void sets_free(struct probe_set **sets, size_t nsets, unsigned linger_s)
 {
 	size_t i;
-	int j, turn;
+	int j, turn, turns = linger_s > 0;
 
 	for (i = 0; i < nsets; i++)
 		for (j = 0; j < sets[i]->n; j++) {
@@ -251,7 +251,10 @@ static void sets_free(struct probe_set **sets, size_t nsets, unsigned linger_s)
 
 			if (p->anchor_fd < 0)
 				continue;
-			turn = linger_s ? turn_begin() : -1;
+			turn = turns ? turn_begin() : -1;
+			/* none to be had (a run stopped holding it): on
+			 * without, not 2 s per probe */
+			turns = turn >= 0;
 			close(p->anchor_fd);
 			turn_end(turn);
 			/* a starting run waiting for a turn gets it now */
@@ -422,8 +425,8 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 	return NULL;
 fail:
 	elfsym__free(e);
+	set_free(s);	/* within the turn: it may unregister uprobes */
 	turn_end(turn);
-	set_free(s);
 	return NULL;
 }
 

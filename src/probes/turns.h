@@ -4,8 +4,9 @@
  * event of a uprobe unregisters it, about 0.1 s under the kernel's global
  * event mutex, and every perf_event_open on a tracepoint takes that mutex
  * too.  A finished run's teardown closes its probes' events one at a time,
- * each in a turn; a starting run takes one turn for all of its probe
- * set-up: it waits for at most the one close in progress, and once its own
+ * each in a turn; a starting run takes one turn for each set of probes
+ * it defines: it waits for the close in progress (and for other runs'
+ * turns, if several start at once), not for all of them, and once its own
  * events hold the uprobes, the teardown's closes no longer unregister them
  * (measured: a run started during another's teardown spent 2.6-3.7 s
  * defining its probes; with turns, under 0.2 s).

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -73,6 +74,63 @@ struct traced_exec {
 static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
 
 /*
+ * The files whose request peaktrace has answered: their tables and their
+ * libraries' are loaded, so a later traced exec of one goes on at once,
+ * without asking (a shell loop exec'ing the same programs paid 1.5 ms per
+ * exec for the round trip).  Known by device, inode and change time (an
+ * inode reused by another file is another file); a full set asks again.
+ */
+#define SERVED_SLOTS 4096
+#define SERVED_PROBES 16
+
+struct served_file {
+	uint64_t dev, ino, ctime_ns;	/* ino 0: empty */
+};
+
+static struct served_file served[SERVED_SLOTS];
+static pthread_mutex_t served_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int served_key(int fd, struct served_file *k)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || !st.st_ino)
+		return -1;
+	k->dev = st.st_dev;
+	k->ino = st.st_ino;
+	k->ctime_ns = (uint64_t)st.st_ctim.tv_sec * 1000000000ULL + st.st_ctim.tv_nsec;
+	return 0;
+}
+
+/* Whether the file open as fd was served (add: and records it if not). */
+static int served_lookup(int fd, int add)
+{
+	struct served_file k;
+	uint64_t h;
+	int i, found = 0;
+
+	if (served_key(fd, &k))
+		return 0;
+	h = (k.ino * 0x9e3779b97f4a7c15ULL) ^ (k.dev * 0xc2b2ae3d27d4eb4fULL);
+	pthread_mutex_lock(&served_lock);
+	for (i = 0; i < SERVED_PROBES; i++) {
+		struct served_file *f = &served[(h + i) % SERVED_SLOTS];
+
+		if (f->ino == k.ino && f->dev == k.dev && f->ctime_ns == k.ctime_ns) {
+			found = 1;
+			break;
+		}
+		if (!f->ino) {
+			if (add)
+				*f = k;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&served_lock);
+	return found;
+}
+
+/*
  * In a thread of its own, so that execs outside the tree are answered at
  * once meanwhile: asks peaktrace to load the table of the file being
  * exec'd (one request at a time), waits for its byte, the timeout, or its
@@ -86,10 +144,11 @@ static void *ask(void *arg)
 	char c;
 
 	pthread_mutex_lock(&one_at_a_time);
+	/* answered: remembered; else (peaktrace gone, or busy past the
+	 * timeout) it is allowed anyway and asked about again next time */
 	if (write(x->sock, &req, sizeof(req)) == sizeof(req) &&
-	    poll(&p, 1, GATE_WAIT_MS) == 1 && read(x->sock, &c, 1) < 0) {
-		/* peaktrace went away: allow */
-	}
+	    poll(&p, 1, GATE_WAIT_MS) == 1 && read(x->sock, &c, 1) == 1)
+		served_lookup(x->fd, 1);
 	pthread_mutex_unlock(&one_at_a_time);
 	allow(x->fan, x->fd);
 	free(x);
@@ -138,7 +197,7 @@ void execgate__serve(int tgids_fd, int procs_fd, int sock)
 			if (m->fd < 0)
 				continue;
 			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
-			    held(tgids_fd, procs_fd, m->pid)) {
+			    held(tgids_fd, procs_fd, m->pid) && !served_lookup(m->fd, 0)) {
 				struct traced_exec *x = malloc(sizeof(*x));
 				pthread_attr_t a;
 				pthread_t th;

@@ -24,8 +24,8 @@ struct execgate_request {
 /*
  * The gate's loop, in the anchor process: never returns.  tgids_fd and
  * procs_fd: the BPF maps of traced processes; sock: peaktrace's end
- * receives requests and answers each with one byte.  Without fanotify, it
- * just waits.
+ * receives requests and answers each with one byte; a file it answered
+ * about once goes on at once after that.  Without fanotify, it just waits.
  */
 void execgate__serve(int tgids_fd, int procs_fd, int sock) __attribute__((noreturn));
 

@@ -284,20 +284,23 @@ static char *call_file(Dwarf_Die *cu, Dwarf_Word idx)
 
 /*
  * Where every process and thread starts, at the root of every stack: no
- * source line is looked up for these.  The C library's is the only debug
- * information a stack needs from it most of the time, and reading it
- * means inflating all of libc6-dbg's compressed DWARF: 60 ms of every
- * report here, for lines nobody reads.
+ * source line is looked up for these (in the C library; _start in any
+ * program).  The C library's is the only debug information a stack needs
+ * from it most of the time, and reading it means inflating all of
+ * libc6-dbg's compressed DWARF: 60 ms of every report here, for lines
+ * nobody reads.
  */
-static int start_plumbing(const char *name)
+static int start_plumbing(const char *name, const char *module)
 {
 	static const char *const names[] = {
-		"_start", "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main",
+		"__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main",
 		"start_thread", "clone", "clone3", "__clone", "__clone3", "__clone_internal",
 	};
 	size_t i, len = name ? strcspn(name, "@") : 0;	/* a symbol version after @ */
 
-	for (i = 0; name && i < sizeof(names) / sizeof(names[0]); i++)
+	if (len == 6 && !strncmp(name, "_start", 6))
+		return 1;
+	for (i = 0; name && procmap__is_libc(module) && i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == len && !strncmp(name, names[i], len))
 			return 1;
 	return 0;
@@ -346,7 +349,7 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 		return 1;
 	vaddr += m->bias;
 	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
-	if (start_plumbing(name)) {
+	if (start_plumbing(name, m->path)) {
 		f->function = demangle(name);
 		return 1;
 	}
