@@ -10,6 +10,7 @@ import os
 import re
 import shlex
 import signal
+import subprocess
 import time
 
 from .lib import (LIBC_ALLOWANCE, ROOT, MiB, check, eq, peaktrace, scratch, site_bytes,
@@ -213,6 +214,16 @@ def test_runs_do_not_wait_for_each_other():
     check(time.time() - tc < 1.0, f"a run right after another ended took {time.time() - tc:.2f} s")
 
 
+def attached_programs():
+    """Names of peaktrace's BPF programs (pt_*) that a BPF link attaches."""
+    progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
+                                      text=True, check=True).stdout)
+    ours = {p["id"]: p.get("name", "") for p in progs if p.get("name", "").startswith("pt_")}
+    links = json.loads(subprocess.run(["bpftool", "-j", "link", "show"], capture_output=True,
+                                      text=True, check=True).stdout)
+    return sorted(ours[l["prog_id"]] for l in links if l.get("prog_id") in ours)
+
+
 def test_probe_definitions_shared_and_removed_when_unused():
     """Runs reuse one set of tracefs definitions; the last teardown removes them."""
     group = "/sys/kernel/tracing/events/peaktrace"
@@ -223,7 +234,13 @@ def test_probe_definitions_shared_and_removed_when_unused():
     with open("/sys/kernel/tracing/uprobe_events") as f:
         check(not [l for l in f if l.split()[0].split(":")[1].startswith("peaktrace_")],
               "no per-run group")
-    # the teardowns keep the probes registered 10 s for the next run, then go
+    # the teardowns keep the probes registered 10 s for the next run, but
+    # the programs leave at once: none of them runs for nothing meanwhile
+    deadline = time.time() + 3
+    while time.time() < deadline and attached_programs():
+        time.sleep(0.2)
+    eq(attached_programs(), [], "peaktrace's programs still attached after the run")
+    check(os.path.exists(group), "the definitions are kept for the next run")
     deadline = time.time() + 60
     while time.time() < deadline and os.path.exists(group):
         time.sleep(0.5)

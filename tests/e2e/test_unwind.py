@@ -118,11 +118,14 @@ def test_unwind_after_exec_hop():
     """The frame-pointer-less chain started through env and through a shell, allocating
     at once: the whole chain.  Its tables (and those of the library it finds through
     $ORIGIN) are read before it runs: when the launcher's command line names it, or
-    else while the exec gate holds its exec."""
+    else while the exec gate holds its exec (the first time it is exec'd)."""
     hidden = victim("nofp_")  # named nowhere on a command line: the exec gate holds it
     for launcher in (["/usr/bin/env", victim("nofp_main")],
                      ["/bin/sh", "-c", victim("nofp_main") + "; true"],
-                     ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; true"]):
+                     ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; true"],
+                     # twice: the second exec goes on without asking (the gate
+                     # remembers the file it was answered about)
+                     ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; ${{P}}main; true"]):
         pt = peaktrace(["-q", "--"] + launcher)
         r = pt.report
         eq(pt.returncode, 0, f"exit status ({launcher[0]})")
