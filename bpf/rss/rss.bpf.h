@@ -77,7 +77,7 @@ static __noinline int cpu_offsets_init(struct cpu_offsets *co)
  * Reads one RSS counter of the mm at address mm: its count, and count plus
  * every CPU's delta.  The address is a number, not the trusted pointer the
  * tracepoints give: at each pass over a load of a pointer field through a
- * trusted pointer (task->mm, the counter's per-CPU pointer) the verifier
+ * trusted pointer (task->mm) the verifier
  * searches the whole kernel BTF for "mm_struct__safe_trusted" and three
  * names like it, about 2 ms of start-up per load here; and a number lets
  * rss_update() be a global function, checked once per program instead of

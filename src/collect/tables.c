@@ -12,7 +12,6 @@
 #include "peaktrace.skel.h"
 #include "util/mapmem.h"
 
-
 /* Slots of the first table (then doubled): 4 MiB. */
 #define ALLOC_TABLE0 (1u << 17)
 #define ALLOC_TABLE_MIN 1024u

@@ -174,8 +174,8 @@ static pid_t anchor_start(int tgids_fd, int procs_fd, int gate_sock)
 	return pid;
 }
 
-struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd, int procs_fd, int gate_sock, char *err,
-			   size_t errlen)
+struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
+			   int procs_fd, int gate_sock, char *err, size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 

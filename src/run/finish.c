@@ -144,15 +144,11 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	    collect__add_procs(&s->collected, s->sweep.procv, s->sweep.nprocv) ||
 	    collect__add_unsampled(&s->collected) ||
 	    sampling__fold(&s->collected) ||
-	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE))) {
-		snprintf(err, errlen, "out of memory building the report");
-		return -1;
-	}
+	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)))
+		goto oom;
 	phase(s->o, "report: model built", s->t_end_ns);
-	if (model__symbolize(r, &src, stacks_needed(s))) {
-		snprintf(err, errlen, "out of memory building the report");
-		return -1;
-	}
+	if (model__symbolize(r, &src, stacks_needed(s)))
+		goto oom;
 	phase(s->o, "report: stacks symbolized", s->t_end_ns);
 	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
 	r->stopped_by = s->stopped_by;
@@ -171,4 +167,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	}
 	phase(s->o, "report: reports written", s->t_end_ns);
 	return 0;
+oom:
+	snprintf(err, errlen, "out of memory building the report");
+	return -1;
 }

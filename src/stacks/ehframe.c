@@ -97,15 +97,13 @@ static uint64_t rd_ptr(struct rd *r, uint8_t enc, uint64_t here)
 		return 0;
 	}
 	switch (enc & 0x0f) {
-	case 0x00: v = rd_bytes(r, 8); break;
+	case 0x00: case 0x04: case 0x0c: v = rd_bytes(r, 8); break;	/* absptr, udata8, sdata8 */
 	case 0x01: v = rd_uleb(r); break;
 	case 0x02: v = rd_bytes(r, 2); break;
 	case 0x03: v = rd_bytes(r, 4); break;
-	case 0x04: v = rd_bytes(r, 8); break;
 	case 0x09: v = (uint64_t)rd_sleb(r); break;
 	case 0x0a: v = (uint64_t)(int64_t)(int16_t)rd_bytes(r, 2); break;
 	case 0x0b: v = (uint64_t)(int64_t)(int32_t)rd_bytes(r, 4); break;
-	case 0x0c: v = rd_bytes(r, 8); break;
 	default: r->bad = 1; return 0;
 	}
 	switch (enc & 0x70) {
@@ -287,11 +285,6 @@ static int run_program(struct run *x, struct rd *r)
 			case 0x08: /* same_value */
 				set_rule(&x->st, rd_uleb(r), RULE_SAME, 0);
 				break;
-			case 0x09: /* register */
-				reg = rd_uleb(r);
-				rd_uleb(r);
-				set_rule(&x->st, reg, RULE_OTHER, 0);
-				break;
 			case 0x0a: /* remember_state */
 				if (x->depth >= STATE_DEPTH)
 					goto cannot;
@@ -336,14 +329,13 @@ static int run_program(struct run *x, struct rd *r)
 			case 0x13: /* def_cfa_offset_sf */
 				x->st.cfa_off = times((uint64_t)rd_sleb(r), c->daf);
 				break;
+			case 0x09: /* register */
 			case 0x14: /* val_offset */
+			case 0x15: /* val_offset_sf */
+				/* a rule BPF cannot follow; its operand (unsigned or
+				 * signed, the same bytes) passed over */
 				reg = rd_uleb(r);
 				rd_uleb(r);
-				set_rule(&x->st, reg, RULE_OTHER, 0);
-				break;
-			case 0x15: /* val_offset_sf */
-				reg = rd_uleb(r);
-				rd_sleb(r);
 				set_rule(&x->st, reg, RULE_OTHER, 0);
 				break;
 			case 0x2e: /* GNU_args_size */
@@ -369,8 +361,8 @@ cannot:
 	return 0;
 }
 
-/* An entry's header: its content in *r (after the length), its offset in
- * *id_at.  Returns 1, 0 at the end (terminator, 64-bit length entries,
+/* An entry's header: its content in *r (after the length), the next
+ * entry's offset in *next.  Returns 1, 0 at the end (terminator, 64-bit length entries,
  * which no x86-64 toolchain writes, or a length past the section). */
 static int entry_at(const uint8_t *sec, size_t size, size_t off, struct rd *r, size_t *next)
 {

@@ -300,7 +300,9 @@ static int start_plumbing(const char *name, const char *module)
 
 	if (len == 6 && !strncmp(name, "_start", 6))
 		return 1;
-	for (i = 0; name && procmap__is_libc(module) && i < sizeof(names) / sizeof(names[0]); i++)
+	if (!name || !procmap__is_libc(module))
+		return 0;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strlen(names[i]) == len && !strncmp(name, names[i], len))
 			return 1;
 	return 0;
