@@ -192,8 +192,19 @@ struct pt_stack_rec {
  * One traced process image.  An instance ends at exit or exec; exec starts
  * a new one for the same tgid, so an old image's records never mix with a
  * new one's, and a recycled pid gets a new instance too.
+ *
+ * Map procs is an array: image inst lives in slot inst & procs_mask (a
+ * lookup on every allocator event costs an array index, not a hash).  Its
+ * maker, BPF or the loader, picks an instance whose slot is free: it takes
+ * the slot by turning `claimed` from 0 to 1 (compare-and-swap), writes the
+ * record, and publishes it by setting `instance` last.  A record counts,
+ * for BPF and for userspace, only while `instance` is the one looked for.
+ * Userspace frees the slot of an ended image it swept (--all, --cgroup):
+ * `instance` to 0 first, `claimed` to 0 last.
  */
 struct pt_proc {
+	__u32 instance;		/* the image in this slot; 0: none (yet) */
+	__u32 claimed;		/* the slot is taken (being written, or in use) */
 	__u32 tgid;
 	__u32 ppid;
 	__u32 parent_instance;

@@ -190,7 +190,7 @@ static __always_inline int release_held(struct pt_global *g, __u32 inst, __u64 a
 	size = b->size;
 	sid = b->stack_id;
 	block_remove(where >> 32, (__u32)where);
-	p = bpf_map_lookup_elem(&procs, &inst);
+	p = proc_get(inst);
 	if (p)
 		p->blocks--;
 	model_apply_held(g, p, heap_rec(p, inst, sid), -(__s64)size, -1);
@@ -239,10 +239,10 @@ static __noinline int alloc_known(__u32 inst, __u64 addr)
  */
 __noinline int count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
 {
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst), *parent;
+	struct pt_proc *p = proc_get(inst), *parent;
 	__u32 pinst = p ? p->parent_instance : 0;
 
-	parent = pinst ? bpf_map_lookup_elem(&procs, &pinst) : NULL;
+	parent = pinst ? proc_get(pinst) : NULL;
 	/* a fork's parent image, not the image this one exec'd from */
 	if (parent && p && parent->tgid != p->tgid && alloc_known(pinst, addr)) {
 		lost_inc(PT_LOST_INHERITED_FREES);
@@ -342,7 +342,7 @@ static __always_inline int block_put(const struct pt_block *b)
 __noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
 {
 	struct pt_block b = { .addr = addr, .instance = inst, .size = size };
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
 

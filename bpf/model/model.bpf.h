@@ -81,7 +81,7 @@ static __always_inline void model_apply_held(struct pt_global *g, struct pt_proc
 __noinline int model_apply_rec(__u32 inst, struct pt_stack_rec *s, __s64 bytes, __s64 count)
 {
 	struct pt_global *g = global_get();
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	int held;
 
 	if (!g || !p || !s)
@@ -104,7 +104,7 @@ static __always_inline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, 
 static __noinline void model_end(__u32 inst, __u64 now)
 {
 	struct pt_global *g = global_get();
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	int held;
 
 	if (!g || !p)

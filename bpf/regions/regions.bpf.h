@@ -89,7 +89,7 @@ static __noinline __u64 region_cut(__u32 inst, struct overlap *o, __u64 lo, __u6
 		if (!bpf_map_update_elem(&regions, &k, &piece, BPF_ANY))
 			pieces++;
 	}
-	p = bpf_map_lookup_elem(&procs, &inst);
+	p = proc_get(inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, pieces - 1);
 	model_apply(inst, o->region.stack_id, -(__s64)c.removed, pieces - 1);
@@ -121,7 +121,7 @@ __noinline __u64 region_remove(__u32 inst, __u64 lo, __u64 hi)
 {
 	struct pt_alloc_key key = { .instance = inst, .addr = lo };
 	struct overlap_scan scan = { .instance = inst, .lo = lo, .hi = hi };
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	struct pt_region *r;
 	struct region_scratch *sc;
 	struct cut_ctx cut;
@@ -171,7 +171,7 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 		lost_inc(PT_LOST_REGIONS_FULL);
 		return 0;
 	}
-	p = bpf_map_lookup_elem(&procs, &inst);
+	p = proc_get(inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, 1);
 	model_apply_rec(inst, rec, r.len, 1);

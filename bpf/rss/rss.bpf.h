@@ -125,7 +125,7 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 {
 	__u32 zero = 0;
 	struct cpu_offsets *co = bpf_map_lookup_elem(&cpu_offsets, &zero);
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
 	__u64 now = 0;	/* read if a peak moves */
@@ -155,7 +155,7 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 /* Returns 0 if the mm at key is now inst's. */
 static __always_inline int mm_record(__u64 key, __u32 inst, __u64 flags)
 {
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 
 	if (bpf_map_update_elem(&mms, &key, &inst, flags))
 		return -1;
@@ -218,7 +218,7 @@ int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
  * (approximate) RSS, whichever is larger. */
 static __always_inline void record_hiwater(struct mm_struct *mm, __u32 inst)
 {
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &inst);
+	struct pt_proc *p = proc_get(inst);
 	__u64 hw, rss;
 
 	if (!rss_enabled || !p || !mm)

@@ -16,12 +16,32 @@ struct {
 	__type(value, struct pt_tgid);
 } tgids SEC(".maps");
 
+/*
+ * Image records, slot inst & procs_mask (see struct pt_proc).  An array,
+ * not a hash keyed by instance: on the malloc/free storm of scripts/bench
+ * the hash's two lookups per pair (jhash, bucket walk, memcmp) cost about
+ * 7% of the traced program's time; an array lookup is inlined.  Mappable:
+ * the loader takes slots for the processes it registers, and reads them.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 16384);
-	__type(key, __u32);	/* instance */
+	__type(key, __u32);	/* slot */
 	__type(value, struct pt_proc);
 } procs SEC(".maps");
+
+/* Slots - 1 (a power of two - 1), set by the loader with the map's size. */
+const volatile __u32 procs_mask = 16383;
+
+/* The record of image inst, NULL if it has none (never made, or swept). */
+static __always_inline struct pt_proc *proc_get(__u32 inst)
+{
+	__u32 slot = inst & procs_mask;
+	struct pt_proc *p = inst ? bpf_map_lookup_elem(&procs, &slot) : NULL;
+
+	return p && p->instance == inst ? p : NULL;
+}
 
 /* Process trees within the scope (--all, --cgroup; track_trees set), by
  * root instance. */
@@ -48,14 +68,55 @@ static __always_inline __u32 current_instance(void)
 	return t ? t->heap_instance : 0;
 }
 
-static __always_inline __u32 instance_new(void)
+struct slot_try {
+	__u32 instance;
+};
+
+/* One try for a new instance: the next number, if its slot is free. */
+static long slot_try(__u32 i, void *ctx)
 {
+	struct slot_try *c = ctx;
 	struct pt_global *g = global_get();
+	struct pt_proc *p;
+	__u32 inst, slot;
 
 	if (!g)
+		return 1;
+	/* Instances made here use the low 31 bits; the loader's have bit 31
+	 * (and count down from the top slots, see src/run/register.c). */
+	inst = (__sync_fetch_and_add(&g->next_instance, 1) + 1) & 0x7fffffff;
+	slot = inst & procs_mask;
+	p = inst ? bpf_map_lookup_elem(&procs, &slot) : NULL;
+	if (!p || __sync_val_compare_and_swap(&p->claimed, 0, 1) != 0)
 		return 0;
-	/* Instances made here use the low 31 bits; the loader's have bit 31. */
-	return (__sync_fetch_and_add(&g->next_instance, 1) + 1) & 0x7fffffff;
+	c->instance = inst;
+	return 1;
+}
+
+/*
+ * A new instance with its slot taken (claimed, not yet published), or 0 if
+ * every slot tried was in use: the map is full.  Numbers whose slot is
+ * taken (an image that outlived procs_mask + 1 younger ones, or one the
+ * loader made) are passed over.
+ */
+static __noinline __u32 instance_new(void)
+{
+	struct slot_try c = {};
+
+	bpf_loop(procs_mask + 1, slot_try, &c, 0);
+	return c.instance;
+}
+
+/* Frees the slot instance_new() took for inst. */
+static __always_inline void slot_free(__u32 inst)
+{
+	__u32 slot = inst & procs_mask;
+	struct pt_proc *p = bpf_map_lookup_elem(&procs, &slot);
+
+	if (p) {
+		__sync_lock_test_and_set(&p->instance, 0);
+		__sync_lock_test_and_set(&p->claimed, 0);
+	}
 }
 
 static __always_inline struct pt_event *event_reserve(__u32 type, struct task_struct *task)
@@ -89,17 +150,22 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 		.tgid = tgid, .ppid = ppid, .parent_instance = parent_instance,
 		.alive = 1, .start_ns = bpf_ktime_get_ns(),
 	};
-	__u32 inst = instance_new();
-	struct pt_proc *pp = parent_instance ? bpf_map_lookup_elem(&procs, &parent_instance) : NULL;
+	__u32 inst = instance_new(), slot = inst & procs_mask;
+	struct pt_proc *pp = proc_get(parent_instance), *rec;
 	struct pt_tree zero = {};
 
 	/* its parent's tree; a tree of its own if the parent is init (pid 1)
 	 * or untraced; an exec stays in the tree its image was in */
 	p.tree_root = pp && pp->tree_root && (pp->tgid != 1 || pp->tgid == tgid) ? pp->tree_root : inst;
-	if (!inst || bpf_map_update_elem(&procs, &inst, &p, BPF_NOEXIST)) {
+	rec = inst ? bpf_map_lookup_elem(&procs, &slot) : NULL;
+	if (!rec) {
 		lost_inc(PT_LOST_PROCS_FULL);
 		return 0;
 	}
+	/* written whole, then published (struct pt_proc) */
+	p.claimed = 1;
+	*rec = p;
+	__sync_lock_test_and_set(&rec->instance, inst);
 	if (track_trees && p.tree_root == inst &&
 	    bpf_map_update_elem(&trees, &p.tree_root, &zero, BPF_NOEXIST) &&
 	    !bpf_map_lookup_elem(&trees, &p.tree_root))
@@ -108,7 +174,7 @@ static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_ins
 	t.heap_instance = heap_instance ?: inst;
 	if (bpf_map_update_elem(&tgids, &tgid, &t, BPF_ANY)) {
 		lost_inc(PT_LOST_PROCS_FULL);
-		bpf_map_delete_elem(&procs, &inst);
+		slot_free(inst);
 		return 0;
 	}
 	return inst;

@@ -165,7 +165,7 @@ static __always_inline void check_probe_owner(struct task_struct *task)
 	if (!pinst)
 		return;
 	inst = *pinst;
-	p = bpf_map_lookup_elem(&procs, &inst);
+	p = proc_get(inst);
 	if (p && !__sync_lock_test_and_set(&p->probes_removed, 1))
 		lost_inc(PT_LOST_PROBES_REMOVED);
 }

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/collect.h"
+#include "collect/procmap.h"
 #include "peaktrace.skel.h"
 #include "util/vec.h"
 
@@ -53,7 +54,32 @@ int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel)
 	return bpf_map_lookup_elem(bpf_map__fd(skel->maps.global), &zero, g);
 }
 
-int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, size_t errlen)
+/* The published records of the process map. */
+static int read_procs(const struct procmap *procs, struct collected *c)
+{
+	struct collected_proc *v = NULL;
+	size_t cap = 0, n = 0;
+	struct pt_proc rec;
+
+	for (uint64_t i = 0; procs->v && i <= procs->mask; i++) {
+		uint32_t inst = procmap__at(procs, i, &rec);
+
+		if (!inst)
+			continue;
+		if (vec_grow((void **)&v, &cap, n + 1, sizeof(*v), 1024)) {
+			free(v);
+			return -ENOMEM;
+		}
+		v[n].instance = inst;
+		v[n++].p = rec;
+	}
+	c->procs = v;
+	c->nprocs = n;
+	return 0;
+}
+
+int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct procmap *procs,
+		  char *err, size_t errlen)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	__u64 *percpu;
@@ -66,10 +92,8 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, char *err, si
 		snprintf(err, errlen, "cannot read the global model map: %s", strerror(errno));
 		return -1;
 	}
-	if (READ_HASH(bpf_map__fd(skel->maps.procs), struct collected_proc, instance, p,
-		      &p, &c->nprocs))
+	if (read_procs(procs, c))
 		goto oom;
-	c->procs = p;
 	collect__sort_procs(c);
 	if (READ_HASH(bpf_map__fd(skel->maps.stack_recs), struct collected_stack, key, rec,
 		      &p, &c->nstacks))

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "collect/procmap.h"
 #include "collect/sweep.h"
 #include "collect/tables.h"
 #include "peaktrace.skel.h"
@@ -23,17 +24,25 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* A process record of an ended image, kept here instead of in the kernel. */
-static void proc_keep(struct sweep *sw, const void *key, const void *val)
+/* The process records of the ended images, kept here instead of in the
+ * kernel; their slots are freed. */
+static void procs_keep(struct sweep *sw, struct procmap *procs)
 {
-	struct collected_proc *p;
+	for (size_t i = 0; i < sw->ndead; i++) {
+		const struct pt_proc *rec = procmap__get(procs, sw->dead[i]);
+		struct collected_proc *p;
 
-	/* out of memory: that process is missing from the report */
-	if (vec_grow((void **)&sw->procv, &sw->capprocv, sw->nprocv + 1, sizeof(*p), 1024))
-		return;
-	p = &sw->procv[sw->nprocv++];
-	memcpy(&p->instance, key, sizeof(p->instance));
-	memcpy(&p->p, val, sizeof(p->p));
+		if (!rec)
+			continue;
+		/* out of memory: that process is missing from the report */
+		if (!vec_grow((void **)&sw->procv, &sw->capprocv, sw->nprocv + 1, sizeof(*p),
+			      1024)) {
+			p = &sw->procv[sw->nprocv++];
+			p->instance = sw->dead[i];
+			p->p = *rec;
+		}
+		procmap__free(procs, sw->dead[i]);
+	}
 }
 
 /* A code mapping of an ended image, kept here instead of in the kernel. */
@@ -94,31 +103,32 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
  * them go to it (and those whose record is gone).  Returns 0, or -1 (out
  * of memory: sweep them all).
  */
-static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
+static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
+			const struct procmap *procs)
 {
 	uint32_t *left = malloc(sw->ndead * sizeof(*left));
-	int fd = bpf_map__fd(skel->maps.procs);
-	struct pt_proc p;
+	const struct pt_proc *p;
 	size_t i, n = 0;
 
 	if (!left)
 		return -1;
 	for (i = 0; i < sw->ndead; i++)
-		if (bpf_map_lookup_elem(fd, &sw->dead[i], &p) || p.blocks)
+		if (!(p = procmap__get(procs, sw->dead[i])) || p->blocks)
 			left[n++] = sw->dead[i];
 	alloc_tables__sweep(t, skel, left, n);
 	free(left);
 	return 0;
 }
 
-void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t)
+void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
+		struct procmap *procs)
 {
 	size_t i;
 
 	if (!sw->ndead)
 		return;
 	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
-	if (sweep_blocks(sw, skel, t))
+	if (sweep_blocks(sw, skel, t, procs))
 		alloc_tables__sweep(t, skel, sw->dead, sw->ndead);
 	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout),
 		  NULL);
@@ -127,8 +137,7 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 	sweep_map(sw, bpf_map__fd(skel->maps.vmas), sizeof(struct pt_vma_key), sizeof(struct pt_vma),
 		  vma_keep);
 	if (sw->procs)
-		sweep_map(sw, bpf_map__fd(skel->maps.procs), sizeof(__u32), sizeof(struct pt_proc),
-			  proc_keep);
+		procs_keep(sw, procs);
 	for (i = 0; i < sw->ndead; i++)
 		bpf_map_delete_elem(bpf_map__fd(skel->maps.proc_vmas), &sw->dead[i]);
 	sw->ndead = 0;

@@ -16,6 +16,7 @@
 
 struct peaktrace_bpf;
 struct alloc_tables;
+struct procmap;
 
 struct sweep {
 	uint32_t *dead;		/* ended instances not swept yet */
@@ -30,7 +31,8 @@ struct sweep {
 /* Instance ended: its records go at the next sweep. */
 void sweep__push(struct sweep *sw, uint32_t instance);
 /* Deletes the records of the instances pushed since the last sweep. */
-void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t);
+void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
+		struct procmap *procs);
 void sweep__free(struct sweep *sw);
 
 #endif

@@ -4,6 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/collect.h"
+#include "collect/procmap.h"
 #include "collect/timeline.h"
 #include "peaktrace.skel.h"
 #include "util/vec.h"
@@ -110,9 +111,8 @@ static void series_add(struct report_series *s, size_t at, uint64_t heap, uint64
 }
 
 void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_bpf *skel,
-		    struct proctable *procs, uint64_t page)
+		    const struct procmap *records, struct proctable *procs, uint64_t page)
 {
-	int fd = bpf_map__fd(skel->maps.procs);
 	struct pt_global g;
 	size_t i;
 
@@ -129,14 +129,14 @@ void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_b
 	tl->n++;
 	for (i = 0; !tl->no_procs && i < procs->n; i++) {
 		struct proc_info *pi = &procs->v[i];
+		const struct pt_proc *p;
 		struct report_series *s;
-		struct pt_proc p;
-		__u32 key = pi->instance;
 
-		if (pi->ended || pi->untraced || bpf_map_lookup_elem(fd, &key, &p) || !p.alive)
+		if (pi->ended || pi->untraced || !(p = procmap__get(records, pi->instance)) ||
+		    !p->alive)
 			continue;
 		s = series_of(tl, pi);
 		if (s)
-			series_add(s, tl->n - 1, p.live_bytes, p.rss_total * page);
+			series_add(s, tl->n - 1, p->live_bytes, p->rss_total * page);
 	}
 }

@@ -160,7 +160,7 @@ int probes__swap_guarded(void)
 /* A helper process that holds the perf events the BPF programs are
  * attached to, and serves the exec gate (src/run/execgate.h); it dies with
  * peaktrace. */
-static pid_t anchor_start(int tgids_fd, int procs_fd, int gate_sock)
+static pid_t anchor_start(int tgids_fd, const struct procmap *procs, int gate_sock)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -169,13 +169,13 @@ static pid_t anchor_start(int tgids_fd, int procs_fd, int gate_sock)
 		if (getppid() != parent)
 			_exit(0);
 		prctl(PR_SET_NAME, "peaktrace-anchr");
-		execgate__serve(tgids_fd, procs_fd, gate_sock);
+		execgate__serve(tgids_fd, procs, gate_sock);
 	}
 	return pid;
 }
 
 struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
-			   int procs_fd, int gate_sock, char *err, size_t errlen)
+			   const struct procmap *procs, int gate_sock, char *err, size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 
@@ -190,7 +190,7 @@ struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgid
 		free(pr);
 		return NULL;
 	}
-	pr->anchor = anchor_start(tgids_fd, procs_fd, gate_sock);
+	pr->anchor = anchor_start(tgids_fd, procs, gate_sock);
 	if (pr->anchor < 0) {
 		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
 		probes__free(pr, 0);

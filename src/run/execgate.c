@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include "collect/procmap.h"
 #include "run/execgate.h"
 #include "peaktrace.h"
 
@@ -158,17 +159,18 @@ static void *ask(void *arg)
 /* Whether pid is traced and worth holding: not peaktrace's own gated
  * fork exec'ing the command (its tables are read before it is released,
  * and peaktrace is not serving the gate yet). */
-static int held(int tgids_fd, int procs_fd, uint32_t pid)
+static int held(int tgids_fd, const struct procmap *procs, uint32_t pid)
 {
+	const struct pt_proc *p;
 	struct pt_tgid t;
-	struct pt_proc p;
 
 	if (bpf_map_lookup_elem(tgids_fd, &pid, &t))
 		return 0;
-	return bpf_map_lookup_elem(procs_fd, &t.instance, &p) || !p.launcher;
+	p = procmap__get(procs, t.instance);
+	return !p || !p->launcher;
 }
 
-void execgate__serve(int tgids_fd, int procs_fd, int sock)
+void execgate__serve(int tgids_fd, const struct procmap *procs, int sock)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	/* no gate wanted (--frame-pointers: no tables to wait for): no cost */
@@ -197,7 +199,7 @@ void execgate__serve(int tgids_fd, int procs_fd, int sock)
 			if (m->fd < 0)
 				continue;
 			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
-			    held(tgids_fd, procs_fd, m->pid) && !served_lookup(m->fd, 0)) {
+			    held(tgids_fd, procs, m->pid) && !served_lookup(m->fd, 0)) {
 				struct traced_exec *x = malloc(sizeof(*x));
 				pthread_attr_t a;
 				pthread_t th;

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct procmap;
+
 /* A request from the gate to peaktrace: this traced pid is exec'ing the
  * file open in the gate process as descriptor fd. */
 struct execgate_request {
@@ -23,10 +25,12 @@ struct execgate_request {
 
 /*
  * The gate's loop, in the anchor process: never returns.  tgids_fd and
- * procs_fd: the BPF maps of traced processes; sock: peaktrace's end
+ * procs: the BPF maps of traced processes (procs mapped before the fork);
+ * sock: peaktrace's end
  * receives requests and answers each with one byte; a file it answered
  * about once goes on at once after that.  Without fanotify, it just waits.
  */
-void execgate__serve(int tgids_fd, int procs_fd, int sock) __attribute__((noreturn));
+void execgate__serve(int tgids_fd, const struct procmap *procs, int sock)
+	__attribute__((noreturn));
 
 #endif

@@ -168,7 +168,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	alloc_tables__size(&s->tables, s->skel, o->rss_only ? 0 : o->max_allocs);
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
-	bpf_map__set_max_entries(s->skel->maps.procs, o->max_procs);
+	bpf_map__set_max_entries(s->skel->maps.procs, procmap__slots(o->max_procs));
+	s->skel->rodata->procs_mask = procmap__slots(o->max_procs) - 1;
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.trees, s->scoped ? o->max_procs : 1);
@@ -218,7 +219,9 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 			 strerror(-e), o->verbose ? "" : "; run with -v for the verifier's log");
 		goto fail;
 	}
-	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen))
+	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
+	    procmap__open(&s->procmap, bpf_map__fd(s->skel->maps.procs),
+			  procmap__slots(o->max_procs), err, errlen))
 		goto fail;
 	phase(o, "BPF loaded", t_start);
 	e = peaktrace_bpf__attach(s->skel);
@@ -255,7 +258,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		s->probes = probes__new(s->skel->progs.pt_probe,
 					bpf_map__fd(s->skel->maps.libc_files),
 					bpf_map__fd(s->skel->maps.tgids),
-					bpf_map__fd(s->skel->maps.procs), pair[1], err, errlen);
+					&s->procmap, pair[1], err, errlen);
 		if (pair[1] >= 0)
 			close(pair[1]);
 		if (!s->probes || define_libraries(s, err, errlen))

@@ -80,7 +80,8 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			s->stopped_by = "duration";
 			break;
 		}
-		timeline__tick(&s->report.timeline, now, s->skel, &s->procs, sysconf(_SC_PAGESIZE));
+		timeline__tick(&s->report.timeline, now, s->skel, &s->procmap, &s->procs,
+			       sysconf(_SC_PAGESIZE));
 		check_pending_libc(s, now);
 		tables_grow(s);
 		/* the tree can only empty after an exit (seen, or dropped), and
@@ -105,11 +106,11 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		/* a churning scope can end a quarter of the process map's room
 		 * within a status period: swept sooner then */
 		if (s->sweep.procs && s->sweep.ndead >= s->o->max_procs / 4)
-			sweep__run(&s->sweep, s->skel, &s->tables);
+			sweep__run(&s->sweep, s->skel, &s->tables, &s->procmap);
 		if (now >= next_status) {
 			s->maybe_empty = 1; /* also when an exit event was lost */
 			drop_vanished(s);
-			sweep__run(&s->sweep, s->skel, &s->tables);
+			sweep__run(&s->sweep, s->skel, &s->tables, &s->procmap);
 			status_line(s);
 			next_status = now + STATUS_PERIOD_NS;
 		}
@@ -117,7 +118,8 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 	s->t_end_ns = now_ns();
 	/* the last point: the tree as tracing stops */
 	s->report.timeline.next_ns = 0;
-	timeline__tick(&s->report.timeline, s->t_end_ns, s->skel, &s->procs, sysconf(_SC_PAGESIZE));
+	timeline__tick(&s->report.timeline, s->t_end_ns, s->skel, &s->procmap, &s->procs,
+		       sysconf(_SC_PAGESIZE));
 	/* execs from now on go on without waiting for tables */
 	if (s->gate >= 0)
 		close(s->gate);

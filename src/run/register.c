@@ -83,14 +83,13 @@ static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
 {
 	int trees = bpf_map__fd(s->skel->maps.trees);
 	struct pt_tree zero = { 0 };
+	const struct pt_proc *pp;
 	struct pt_tgid pt;
-	struct pt_proc pp;
 	__u32 key = ppid, root = inst;
 
 	if (ppid > 1 && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &pt) &&
-	    !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.procs), &pt.instance, &pp) &&
-	    pp.tree_root)
-		root = pp.tree_root;
+	    (pp = procmap__get(&s->procmap, pt.instance)) && pp->tree_root)
+		root = pp->tree_root;
 	/* made, never written: BPF updates it from now on (its members are
 	 * counted from their records at report time) */
 	if (root == inst)
@@ -98,17 +97,44 @@ static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
 	return root;
 }
 
+/*
+ * The next instance of the loader's own: bit 31 set, counting down from the
+ * top, so that their slots (the low bits, see struct pt_proc) lie at the
+ * other end of the process map from BPF's, which count up from 1.
+ */
+static uint32_t user_instance(struct session *s)
+{
+	return USER_INSTANCE_BIT | (0x7fffffffu - s->next_user_instance++);
+}
+
+/* A new instance of the loader's with its slot claimed; 0 if the map is
+ * full. */
+static uint32_t user_instance_claimed(struct session *s)
+{
+	for (uint64_t i = 0; i <= s->procmap.mask; i++) {
+		uint32_t inst = user_instance(s);
+
+		if (!procmap__claim(&s->procmap, inst))
+			return inst;
+	}
+	return 0;
+}
+
 int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 			uint32_t *instance)
 {
 	struct pt_proc p = { .tgid = tgid, .ppid = ppid, .alive = 1, .launcher = launcher };
-	__u32 key = tgid, inst = USER_INSTANCE_BIT | ++s->next_user_instance;
-	struct pt_tgid t = { .instance = inst, .heap_instance = inst };
+	__u32 key = tgid, inst;
+	struct pt_tgid t;
 
 	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) == 0) {
 		*instance = t.instance;
 		return 1;
 	}
+	inst = user_instance_claimed(s);
+	if (!inst)
+		return -1;
+	t = (struct pt_tgid){ .instance = inst, .heap_instance = inst };
 	p.start_ns = now_ns();
 	if (s->scoped)
 		p.tree_root = tree_root_of(s, ppid, inst);
@@ -117,10 +143,9 @@ int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 		p.rss_peak = p.rss_start;
 		p.rss_peak_time_ns = p.start_ns;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &inst, &p, BPF_NOEXIST))
-		return -1;
+	procmap__publish(&s->procmap, inst, &p);
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t, BPF_NOEXIST)) {
-		bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &inst);
+		procmap__free(&s->procmap, inst);
 		/* Registered by the fork tracepoint in between. */
 		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
 			return -1;
@@ -178,7 +203,7 @@ void untraced(struct session *s, pid_t pid, pid_t ppid, const char *why)
 	pi.tgid = pid;
 	pi.ppid = ppid;
 	pi.start_ns = now_ns();
-	pi.instance = USER_INSTANCE_BIT | ++s->next_user_instance;
+	pi.instance = user_instance(s);
 	pi.ended = 1;	/* nothing of it will be seen */
 	pi.end_ns = pi.start_ns;
 	pi.untraced = 1;

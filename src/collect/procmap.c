@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "collect/procmap.h"
+#include "util/mapmem.h"
+
+_Static_assert(sizeof(struct pt_proc) % 8 == 0, "procs slots are laid out unpadded");
+
+uint32_t procmap__slots(uint32_t want)
+{
+	uint32_t n = 16;
+
+	while (n < want)
+		n *= 2;
+	return n;
+}
+
+int procmap__open(struct procmap *m, int fd, uint32_t n, char *err, size_t errlen)
+{
+	m->v = mapmem__map(fd, n, sizeof(struct pt_proc));
+	m->mask = n - 1;
+	if (!m->v) {
+		snprintf(err, errlen, "cannot map the process records (%s)", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void procmap__close(struct procmap *m)
+{
+	if (m->v)
+		mapmem__unmap(m->v, (size_t)m->mask + 1, sizeof(struct pt_proc));
+	memset(m, 0, sizeof(*m));
+}
+
+struct pt_proc *procmap__get(const struct procmap *m, uint32_t inst)
+{
+	struct pt_proc *p;
+
+	if (!m->v || !inst)
+		return NULL;
+	p = &m->v[inst & m->mask];
+	return __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == inst ? p : NULL;
+}
+
+int procmap__claim(struct procmap *m, uint32_t inst)
+{
+	uint32_t free = 0;
+
+	return m->v && inst &&
+	       __atomic_compare_exchange_n(&m->v[inst & m->mask].claimed, &free, 1, 0,
+					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED) ? 0 : -1;
+}
+
+void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p)
+{
+	struct pt_proc *slot = &m->v[inst & m->mask];
+	size_t from = offsetof(struct pt_proc, tgid);
+
+	/* all but the two words that guard the slot, then the instance */
+	memcpy((char *)slot + from, (const char *)p + from, sizeof(*p) - from);
+	__atomic_store_n(&slot->instance, inst, __ATOMIC_RELEASE);
+}
+
+void procmap__free(struct procmap *m, uint32_t inst)
+{
+	struct pt_proc *slot;
+	uint32_t was;
+
+	if (!m->v || !inst)
+		return;
+	slot = &m->v[inst & m->mask];
+	was = __atomic_load_n(&slot->instance, __ATOMIC_ACQUIRE);
+	if (was && was != inst)
+		return;	/* another image's */
+	__atomic_store_n(&slot->instance, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&slot->claimed, 0, __ATOMIC_RELEASE);
+}
+
+uint32_t procmap__at(const struct procmap *m, uint32_t i, struct pt_proc *copy)
+{
+	const struct pt_proc *p = &m->v[i & m->mask];
+	uint32_t inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
+
+	if (inst && copy) {
+		memcpy(copy, p, sizeof(*copy));
+		copy->instance = inst;
+	}
+	return inst;
+}
