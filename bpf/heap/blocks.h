@@ -83,9 +83,8 @@ PT_INLINE void pt_block_walk_init(struct pt_block_walk *w, __u64 table, __u32 ma
 
 /* Step i of a lookup or an insert: stops at the key or at an empty slot,
  * noting the first free (empty or tombstone) slot on the way. */
-static long pt_block_probe_step(__u32 i, void *ctx)
+PT_INLINE long pt_block_probe_at(struct pt_block_walk *w, __u32 i)
 {
-	struct pt_block_walk *w = ctx;
 	__u32 at = (w->home + i) & w->mask;
 	struct pt_block *b = PT_BLOCK_SLOT(w, at);
 
@@ -103,10 +102,29 @@ static long pt_block_probe_step(__u32 i, void *ctx)
 	return 0;
 }
 
+static long pt_block_probe_step(__u32 i, void *ctx)
+{
+	return pt_block_probe_at(ctx, i);
+}
+
+/*
+ * A lookup's or an insert's walk.  The home slot is looked at in line:
+ * tables are at most half full, so most walks end there (the key, or an
+ * empty slot), and a loop's step is a call.  The loop goes on from the
+ * next slot.
+ */
+PT_INLINE void pt_block_probe(struct pt_block_walk *w)
+{
+	if (pt_block_probe_at(w, 0))
+		return;
+	w->home = (w->home + 1) & w->mask;
+	PT_BLOCK_LOOP(PT_BLOCK_PROBES - 1, pt_block_probe_step, w);
+}
+
 /* The slot of the key, or -1. */
 PT_INLINE __s64 pt_block_find(struct pt_block_walk *w)
 {
-	PT_BLOCK_LOOP(PT_BLOCK_PROBES, pt_block_probe_step, w);
+	pt_block_probe(w);
 	return w->found;
 }
 
@@ -119,7 +137,7 @@ PT_INLINE __s64 pt_block_insert(struct pt_block_walk *w, const struct pt_block *
 {
 	struct pt_block *s;
 
-	PT_BLOCK_LOOP(PT_BLOCK_PROBES, pt_block_probe_step, w);
+	pt_block_probe(w);
 	if (w->found >= 0)
 		return -1;
 	if (w->free < 0)
@@ -134,9 +152,8 @@ PT_INLINE __s64 pt_block_insert(struct pt_block_walk *w, const struct pt_block *
 /* Step i of a removal: the slot i + 1 past the first hole either ends the
  * shift (empty), is passed (tombstone, or a block whose home lies after the
  * hole: moving it would put it before its home), or fills the hole. */
-static long pt_block_shift_step(__u32 i, void *ctx)
+PT_INLINE long pt_block_shift_at(struct pt_block_walk *w, __u32 i)
 {
-	struct pt_block_walk *w = ctx;
 	__u32 at = (w->home + i + 1) & w->mask, from_home;
 	struct pt_block *b = PT_BLOCK_SLOT(w, at), *h;
 
@@ -162,7 +179,13 @@ static long pt_block_shift_step(__u32 i, void *ctx)
 	return 0;
 }
 
-/* Empties slot `at`, keeping every other block reachable. */
+static long pt_block_shift_step(__u32 i, void *ctx)
+{
+	return pt_block_shift_at(ctx, i);
+}
+
+/* Empties slot `at`, keeping every other block reachable.  The slot after
+ * it is looked at in line, as pt_block_probe() does: most often empty. */
 PT_INLINE void pt_block_remove(struct pt_block_walk *w, __u32 at)
 {
 	struct pt_block *h;
@@ -170,7 +193,10 @@ PT_INLINE void pt_block_remove(struct pt_block_walk *w, __u32 at)
 	w->home = at;	/* the shift scans from here */
 	w->hole = at;
 	w->done = 0;
-	PT_BLOCK_LOOP(PT_BLOCK_SHIFT, pt_block_shift_step, w);
+	if (!pt_block_shift_at(w, 0)) {
+		w->home = (w->home + 1) & w->mask;
+		PT_BLOCK_LOOP(PT_BLOCK_SHIFT - 1, pt_block_shift_step, w);
+	}
 	if (w->done)
 		return;
 	/* cut short: lookups must go on past the hole */

@@ -40,23 +40,29 @@ static long lock_try(__u64 i, int *got)
 	return 0;
 }
 
-/*
- * Returns 1 with the lock held, 0 if the spin gave up (the holder was
- * preempted for a long time); the caller then updates without it and the
- * loss is counted, so a report never claims an exactness it did not have.
- */
-static __noinline int model_lock(struct pt_global *g)
+static __noinline int model_lock_wait(void)
 {
 	int got = 0;
 
-	if (!g)
-		return 0;
-	if (__sync_val_compare_and_swap(&g->lock, 0, 1) == 0)
-		return 1;
 	bpf_loop(LOCK_SPINS, lock_try, &got, 0);
 	if (!got)
 		lost_inc(PT_LOST_LOCK_TIMEOUTS);
 	return got;
+}
+
+/*
+ * Returns 1 with the lock held, 0 if the spin gave up (the holder was
+ * preempted for a long time); the caller then updates without it and the
+ * loss is counted, so a report never claims an exactness it did not have.
+ * The free lock is taken in line; only a wait is a call.
+ */
+static __always_inline int model_lock(struct pt_global *g)
+{
+	if (!g)
+		return 0;
+	if (__sync_val_compare_and_swap(&g->lock, 0, 1) == 0)
+		return 1;
+	return model_lock_wait();
 }
 
 static __always_inline void model_unlock(struct pt_global *g, int held)
