@@ -96,7 +96,7 @@ struct tables_walk {
 };
 
 /* The slot of inst's block at addr in table t, or -1. */
-__noinline __s64 block_find_in(__u32 t, __u32 inst, __u64 addr)
+static __always_inline __s64 find_in(__u32 t, __u32 inst, __u64 addr)
 {
 	struct pt_block_walk w;
 
@@ -104,6 +104,11 @@ __noinline __s64 block_find_in(__u32 t, __u32 inst, __u64 addr)
 		return -1;
 	alloc_walk_init(&w, t, inst, addr);
 	return pt_block_find(&w);
+}
+
+__noinline __s64 block_find_in(__u32 t, __u32 inst, __u64 addr)
+{
+	return find_in(t, inst, addr);
 }
 
 static long find_in_older(__u32 i, void *ctx)
@@ -122,11 +127,11 @@ static long find_in_older(__u32 i, void *ctx)
 }
 
 /* Where inst's block at addr is, as table << 32 | slot; -1 if nowhere.
- * The newest table first, and directly: it holds most blocks. */
-__noinline __s64 block_find(__u32 inst, __u64 addr)
+ * The newest table first, in line: it holds most blocks. */
+static __always_inline __s64 find_block(__u32 inst, __u64 addr)
 {
 	struct tables_walk tw = { .addr = addr, .instance = inst, .n = alloc_tables, .result = -1 };
-	__s64 at = block_find_in(tw.n - 1, inst, addr);
+	__s64 at = find_in(tw.n - 1, inst, addr);
 
 	if (at >= 0)
 		return ((__s64)(tw.n - 1) << 32) | (__u32)at;
@@ -135,13 +140,27 @@ __noinline __s64 block_find(__u32 inst, __u64 addr)
 	return tw.result;
 }
 
-/* Empties slot at of table t. */
-__noinline int block_remove(__u32 t, __u32 at)
+__noinline __s64 block_find(__u32 inst, __u64 addr)
 {
-	struct pt_block_walk w;
+	return find_block(inst, addr);
+}
 
-	if (t >= PT_ALLOC_TABLES)
-		return 0;
+/* Takes inst's block at addr out of the tables, its record copied to *out:
+ * 0, or -1 if no table has it.  Finding and removing in one call: a free
+ * made four. */
+__noinline int block_take(__u32 inst, __u64 addr, struct pt_block *out)
+{
+	__s64 where = find_block(inst, addr);
+	__u32 t = where >> 32, at = (__u32)where;
+	struct pt_block_walk w;
+	struct pt_block *b;
+
+	if (!out || where < 0 || t >= PT_ALLOC_TABLES)
+		return -1;
+	b = block_slot(t, at);
+	if (!b)
+		return -1;
+	*out = *b;
 	alloc_walk_init(&w, t, 0, 0);
 	pt_block_remove(&w, at);
 	alloc_live[t]--;
@@ -151,7 +170,7 @@ __noinline int block_remove(__u32 t, __u32 at)
 
 /* Puts a block in table t: 0, -1 if a block is already at addr, -2 if
  * the table has no room for it. */
-__noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
+static __always_inline int insert_in(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
 {
 	struct pt_block b = { .addr = addr, .instance = inst, .size = size, .stack_id = stack_id };
 	struct pt_block_walk w;
@@ -166,6 +185,11 @@ __noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 s
 	alloc_live[t]++;
 	blocks_live++;
 	return 0;
+}
+
+__noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
+{
+	return insert_in(t, inst, addr, size, stack_id);
 }
 
 /* Record stack_id of image p (inst): its own unsampled record, else one
@@ -184,23 +208,15 @@ static __always_inline struct pt_stack_rec *heap_rec(struct pt_proc *p, __u32 in
  * has it. */
 static __always_inline int release_held(struct pt_global *g, __u32 inst, __u64 addr)
 {
-	__s64 where = block_find(inst, addr);
+	struct pt_block b = {};
 	struct pt_proc *p;
-	struct pt_block *b;
-	__u64 size, sid;
 
-	if (where < 0)
+	if (block_take(inst, addr, &b))
 		return -1;
-	b = block_slot(where >> 32, (__u32)where);
-	if (!b)
-		return -1;
-	size = b->size;
-	sid = b->stack_id;
-	block_remove(where >> 32, (__u32)where);
 	p = proc_get(inst);
 	if (p)
 		p->blocks--;
-	model_apply_held(g, p, heap_rec(p, inst, sid), -(__s64)size, -1);
+	model_apply_held(g, p, heap_rec(p, inst, b.stack_id), -(__s64)b.size, -1);
 	return 0;
 }
 
@@ -305,11 +321,12 @@ static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, 
 
 /* Puts the walk's block in table t, first releasing a stale record of
  * the same address (freed where no probe saw it): 0, or -2 if t has no
- * room for it. */
-static __always_inline int put_in(struct tables_walk *tw, __u32 t)
+ * room for it.  The newest table's first try in line (newest). */
+static __always_inline int put_in(struct tables_walk *tw, __u32 t, int newest)
 {
 	struct pt_global *g;
-	int r = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
+	int r = newest ? insert_in(t, tw->instance, tw->addr, tw->size, tw->stack_id) :
+			 block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
 
 	if (r == -1) {
 		g = global_get();
@@ -326,7 +343,7 @@ static long put_in_older(__u32 i, void *ctx)
 
 	if (i + 1 >= tw->n)
 		return 1;
-	tw->result = put_in(tw, tw->n - 2 - i);
+	tw->result = put_in(tw, tw->n - 2 - i, 0);
 	return tw->result == 0;
 }
 
@@ -339,7 +356,7 @@ static __always_inline int block_put(const struct pt_block *b)
 
 	if (blocks_live >= max_allocs)
 		return -1;
-	if (!put_in(&tw, tw.n - 1))
+	if (!put_in(&tw, tw.n - 1, 1))
 		return 0;
 	if (tw.n > 1)
 		bpf_loop(PT_ALLOC_TABLES, put_in_older, &tw, 0);
