@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The process records' slots (src/collect/procmap.c, the loader's side of
+ * struct pt_proc's protocol): a slot taken once, a record seen only once
+ * published and only under its own instance, a slot freed only for its
+ * own image, and racing claimers that never share a slot. */
+#include <pthread.h>
+#include <stdlib.h>
+#include "check.h"
+#include "collect/procmap.h"
+
+#define SLOTS 16u
+#define RACERS 4
+#define NUMBERS 256u
+
+static struct procmap racing;
+static unsigned won[RACERS];
+
+/* Claims every number it can; the slots' owners are checked after. */
+static void *racer(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+
+	for (uint32_t inst = 1; inst <= NUMBERS; inst++)
+		if (!procmap__claim(&racing, inst)) {
+			struct pt_proc p = { .tgid = 1000 + id };
+
+			procmap__publish(&racing, inst, &p);
+			won[id]++;
+		}
+	return NULL;
+}
+
+int main(void)
+{
+	struct procmap m = { .v = calloc(SLOTS, sizeof(struct pt_proc)), .mask = SLOTS - 1 };
+	struct pt_proc rec = { .tgid = 42, .alive = 1, .live_bytes = 7 }, copy;
+	uint32_t top = 0xffffffffu;	/* the loader's first: bit 31, counting down */
+	unsigned seen, total;
+	pthread_t th[RACERS];
+
+	CHECK(m.v != NULL);
+	CHECK_U64(procmap__slots(1), 16);
+	CHECK_U64(procmap__slots(16), 16);
+	CHECK_U64(procmap__slots(17), 32);
+	CHECK_U64(procmap__slots(16384), 16384);
+	CHECK_U64(procmap__slots(16385), 32768);
+
+	/* taken once: another number of the same slot cannot have it */
+	CHECK(procmap__claim(&m, 3) == 0);
+	CHECK(procmap__claim(&m, 3 + SLOTS) == -1);
+	CHECK(procmap__claim(&m, 3) == -1);
+	CHECK(procmap__claim(&m, 0) == -1);
+	/* claimed is not published */
+	CHECK(procmap__get(&m, 3) == NULL);
+	CHECK_U64(procmap__at(&m, 3, NULL), 0);
+	procmap__publish(&m, 3, &rec);
+	CHECK(procmap__get(&m, 3) != NULL);
+	CHECK_U64(procmap__get(&m, 3)->tgid, 42);
+	CHECK_U64(procmap__get(&m, 3)->live_bytes, 7);
+	CHECK_U64(procmap__get(&m, 3)->instance, 3);
+	CHECK_U64(procmap__get(&m, 3)->claimed, 1);
+	/* only under its own instance */
+	CHECK(procmap__get(&m, 3 + SLOTS) == NULL);
+	CHECK(procmap__get(&m, 0) == NULL);
+
+	/* the loader's numbers take the top slots */
+	CHECK(procmap__claim(&m, top) == 0);
+	procmap__publish(&m, top, &rec);
+	CHECK(procmap__get(&m, top) == &m.v[SLOTS - 1]);
+
+	/* a walk over every slot sees the published ones, copied whole */
+	seen = 0;
+	for (uint32_t i = 0; i < SLOTS; i++) {
+		uint32_t inst = procmap__at(&m, i, &copy);
+
+		if (!inst)
+			continue;
+		seen++;
+		CHECK(inst == 3 || inst == top);
+		CHECK_U64(copy.instance, inst);
+		CHECK_U64(copy.tgid, 42);
+	}
+	CHECK_U64(seen, 2);
+
+	/* freed only for its own image */
+	procmap__free(&m, 3 + SLOTS);
+	CHECK(procmap__get(&m, 3) != NULL);
+	procmap__free(&m, 3);
+	CHECK(procmap__get(&m, 3) == NULL);
+	CHECK(procmap__claim(&m, 3 + SLOTS) == 0);
+	/* a claim given up (never published) frees too */
+	procmap__free(&m, 3 + SLOTS);
+	CHECK(procmap__claim(&m, 3 + 2 * SLOTS) == 0);
+
+	/* racing claimers: each slot has one owner, whose record it holds */
+	racing.v = calloc(SLOTS, sizeof(struct pt_proc));
+	racing.mask = SLOTS - 1;
+	CHECK(racing.v != NULL);
+	for (unsigned i = 0; i < RACERS; i++)
+		pthread_create(&th[i], NULL, racer, (void *)(uintptr_t)i);
+	for (unsigned i = 0; i < RACERS; i++)
+		pthread_join(th[i], NULL);
+	total = 0;
+	for (unsigned i = 0; i < RACERS; i++)
+		total += won[i];
+	CHECK_U64(total, SLOTS);
+	for (uint32_t i = 0; i < SLOTS; i++) {
+		uint32_t inst = procmap__at(&racing, i, &copy);
+
+		CHECK((inst & racing.mask) == i);
+		CHECK(inst >= 1 && inst <= NUMBERS);
+		CHECK(copy.tgid >= 1000 && copy.tgid < 1000 + RACERS);
+	}
+
+	free(m.v);
+	free(racing.v);
+	return check_report("test_procmap");
+}
