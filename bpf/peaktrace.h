@@ -196,11 +196,13 @@ struct pt_stack_rec {
  * Map procs is an array: image inst lives in slot inst & procs_mask (a
  * lookup on every allocator event costs an array index, not a hash).  Its
  * maker, BPF or the loader, picks an instance whose slot is free: it takes
- * the slot by turning `claimed` from 0 to 1 (compare-and-swap), writes the
- * record, and publishes it by setting `instance` last.  A record counts,
- * for BPF and for userspace, only while `instance` is the one looked for.
- * Userspace frees the slot of an ended image it swept (--all, --cgroup):
- * `instance` to 0 first, `claimed` to 0 last.
+ * the slot by turning `claimed` from 0 to 1 (compare-and-swap) and counts
+ * it in pt_global.procs_used, writes the record, and publishes it by
+ * setting `instance` last.  A record counts, for BPF and for userspace, only
+ * while `instance` is the one looked for.  A published record is freed by
+ * whoever owns it then: its maker, if the image could not be entered in
+ * tgids, or userspace once it swept an ended image (--all, --cgroup):
+ * `instance` to 0 first, `claimed` to 0 last, then the count.
  */
 struct pt_proc {
 	__u32 instance;		/* the image in this slot; 0: none (yet) */
@@ -432,7 +434,7 @@ struct pt_global {
 	__u64 peak_time_ns;
 	__u64 peak_epoch;
 	__u32 next_instance;
-	__u32 pad;
+	__u32 procs_used;	/* slots of map procs taken (struct pt_proc) */
 	/* RSS of the tree, pages: the sum of the exact totals of live images. */
 	__u64 rss_live;
 	__u64 rss_peak;

@@ -81,7 +81,8 @@ PT_INLINE void pt_block_walk_init(struct pt_block_walk *w, __u64 table, __u32 ma
 	w->pad = 0;
 }
 
-/* Step i of a lookup or an insert: stops at the key or at an empty slot,
+/* Step i of a lookup or an insert, at slot w->home + i (the walk moves
+ * home on, see pt_block_probe): stops at the key or at an empty slot,
  * noting the first free (empty or tombstone) slot on the way. */
 PT_INLINE long pt_block_probe_at(struct pt_block_walk *w, __u32 i)
 {
@@ -149,8 +150,9 @@ PT_INLINE __s64 pt_block_insert(struct pt_block_walk *w, const struct pt_block *
 	return w->free;
 }
 
-/* Step i of a removal: the slot i + 1 past the first hole either ends the
- * shift (empty), is passed (tombstone, or a block whose home lies after the
+/* Step i of a removal, at slot w->home + i + 1 (home starts at the removed
+ * slot and moves on, see pt_block_remove): the slot either ends the shift
+ * (empty), is passed (tombstone, or a block whose home lies after the
  * hole: moving it would put it before its home), or fills the hole. */
 PT_INLINE long pt_block_shift_at(struct pt_block_walk *w, __u32 i)
 {

@@ -89,33 +89,40 @@ static long slot_try(__u32 i, void *ctx)
 	p = inst ? bpf_map_lookup_elem(&procs, &slot) : NULL;
 	if (!p || __sync_val_compare_and_swap(&p->claimed, 0, 1) != 0)
 		return 0;
+	__sync_fetch_and_add(&g->procs_used, 1);
 	c->instance = inst;
 	return 1;
 }
 
 /*
  * A new instance with its slot taken (claimed, not yet published), or 0 if
- * every slot tried was in use: the map is full.  Numbers whose slot is
- * taken (an image that outlived procs_mask + 1 younger ones, or one the
- * loader made) are passed over.
+ * the map is full.  Numbers whose slot is taken (an image that outlived
+ * procs_mask + 1 younger ones, or one the loader made) are passed over.
+ * A full map is known from the count, not from a try at every slot: that
+ * would cost each later fork procs_mask + 1 tries and burn as many numbers.
  */
 static __noinline __u32 instance_new(void)
 {
+	struct pt_global *g = global_get();
 	struct slot_try c = {};
 
+	if (!g || g->procs_used > procs_mask)
+		return 0;
 	bpf_loop(procs_mask + 1, slot_try, &c, 0);
 	return c.instance;
 }
 
-/* Frees the slot instance_new() took for inst. */
+/* Frees the slot of inst, whose record proc_start() just published. */
 static __always_inline void slot_free(__u32 inst)
 {
 	__u32 slot = inst & procs_mask;
 	struct pt_proc *p = bpf_map_lookup_elem(&procs, &slot);
+	struct pt_global *g = global_get();
 
-	if (p) {
+	if (p && g) {
 		__sync_lock_test_and_set(&p->instance, 0);
 		__sync_lock_test_and_set(&p->claimed, 0);
+		__sync_fetch_and_add(&g->procs_used, -1);
 	}
 }
 

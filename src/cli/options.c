@@ -112,7 +112,8 @@ static const struct argp_option opts[] = {
 	{ "max-allocs", OPT_MAX_ALLOCS, "N", 0, "Live allocations tracked at most (default 67108864); their tables are made as the "
 	  "program needs them, 32 bytes of kernel memory per slot, 2 to 4 slots per live block", 3 },
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
-	{ "max-procs", OPT_MAX_PROCS, "N", 0, "Process images over the run (default 16384; rounded up to a power of two)", 3 },
+	{ "max-procs", OPT_MAX_PROCS, "N", 0,
+	  "Process images over the run (default 16384; rounded up to a power of two)", 3 },
 	{ "bench-bare-probes", OPT_BARE, NULL, 0,
 	  "Benchmark baseline: attach every probe but count nothing (the report is empty)", 3 },
 	{ NULL, 0, NULL, 0, NULL, 0 },

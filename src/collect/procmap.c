@@ -11,19 +11,23 @@ uint32_t procmap__slots(uint32_t want)
 {
 	uint32_t n = 16;
 
-	while (n < want)
+	while (n < want && n < (1u << 31))
 		n *= 2;
 	return n;
 }
 
-int procmap__open(struct procmap *m, int fd, uint32_t n, char *err, size_t errlen)
+int procmap__open(struct procmap *m, int fd, uint32_t n, int global_fd, char *err, size_t errlen)
 {
+	memset(m, 0, sizeof(*m));
 	m->v = mapmem__map(fd, n, sizeof(struct pt_proc));
 	m->mask = n - 1;
-	if (!m->v) {
+	m->global = mapmem__map(global_fd, 1, sizeof(struct pt_global));
+	if (!m->v || !m->global) {
 		snprintf(err, errlen, "cannot map the process records (%s)", strerror(errno));
+		procmap__close(m);
 		return -1;
 	}
+	m->used = &m->global->procs_used;
 	return 0;
 }
 
@@ -31,6 +35,7 @@ void procmap__close(struct procmap *m)
 {
 	if (m->v)
 		mapmem__unmap(m->v, (size_t)m->mask + 1, sizeof(struct pt_proc));
+	mapmem__unmap(m->global, 1, sizeof(struct pt_global));
 	memset(m, 0, sizeof(*m));
 }
 
@@ -46,11 +51,14 @@ struct pt_proc *procmap__get(const struct procmap *m, uint32_t inst)
 
 int procmap__claim(struct procmap *m, uint32_t inst)
 {
-	uint32_t free = 0;
+	uint32_t expected = 0;
 
-	return m->v && inst &&
-	       __atomic_compare_exchange_n(&m->v[inst & m->mask].claimed, &free, 1, 0,
-					   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED) ? 0 : -1;
+	if (!m->v || !inst ||
+	    !__atomic_compare_exchange_n(&m->v[inst & m->mask].claimed, &expected, 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return -1;
+	__atomic_fetch_add(m->used, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p)
@@ -66,16 +74,18 @@ void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p)
 void procmap__free(struct procmap *m, uint32_t inst)
 {
 	struct pt_proc *slot;
-	uint32_t was;
+	uint32_t expected = inst;
 
 	if (!m->v || !inst)
 		return;
 	slot = &m->v[inst & m->mask];
-	was = __atomic_load_n(&slot->instance, __ATOMIC_ACQUIRE);
-	if (was && was != inst)
-		return;	/* another image's */
-	__atomic_store_n(&slot->instance, 0, __ATOMIC_RELEASE);
+	/* only inst's own record: a slot another maker has claimed (not yet
+	 * published, instance still 0) is not ours to free */
+	if (!__atomic_compare_exchange_n(&slot->instance, &expected, 0, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return;
 	__atomic_store_n(&slot->claimed, 0, __ATOMIC_RELEASE);
+	__atomic_fetch_sub(m->used, 1, __ATOMIC_RELAXED);
 }
 
 uint32_t procmap__at(const struct procmap *m, uint32_t i, struct pt_proc *copy)
@@ -83,9 +93,13 @@ uint32_t procmap__at(const struct procmap *m, uint32_t i, struct pt_proc *copy)
 	const struct pt_proc *p = &m->v[i & m->mask];
 	uint32_t inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
 
-	if (inst && copy) {
-		memcpy(copy, p, sizeof(*copy));
-		copy->instance = inst;
-	}
+	if (!inst)
+		return 0;
+	memcpy(copy, p, sizeof(*copy));
+	/* freed and made again meanwhile (BPF runs on): not a record */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) != inst)
+		return 0;
+	copy->instance = inst;
 	return inst;
 }

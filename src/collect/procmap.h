@@ -14,13 +14,16 @@
 struct procmap {
 	struct pt_proc *v;	/* mapped slots */
 	uint32_t mask;		/* slots - 1 */
+	uint32_t *used;		/* slots taken: pt_global.procs_used, mapped */
+	struct pt_global *global; /* the mapping used points into (NULL in tests) */
 };
 
 /* Slots for at least want images: a power of two (the map's size and the
- * BPF side's procs_mask + 1). */
+ * BPF side's procs_mask + 1), at most 2^31. */
 uint32_t procmap__slots(uint32_t want);
-/* Maps the n slots of map fd.  -1 with a message in err. */
-int procmap__open(struct procmap *m, int fd, uint32_t n, char *err, size_t errlen);
+/* Maps the n slots of map fd and the global record (map global_fd).  -1
+ * with a message in err. */
+int procmap__open(struct procmap *m, int fd, uint32_t n, int global_fd, char *err, size_t errlen);
 void procmap__close(struct procmap *m);
 
 /* The published record of image inst, or NULL (none, or not yet written).
@@ -30,10 +33,11 @@ struct pt_proc *procmap__get(const struct procmap *m, uint32_t inst);
 int procmap__claim(struct procmap *m, uint32_t inst);
 /* Writes record p into the slot claimed for inst and publishes it. */
 void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p);
-/* Frees inst's slot: one claimed for it, or its published record once
- * copied out. */
+/* Frees the slot of inst's published record (its owner's call: the record
+ * was copied out, or never used); nothing if inst is not published. */
 void procmap__free(struct procmap *m, uint32_t inst);
-/* Slot i's instance if published, else 0: for walks over every slot. */
+/* Slot i's instance if published, with its record in *copy, else 0: for
+ * walks over every slot. */
 uint32_t procmap__at(const struct procmap *m, uint32_t i, struct pt_proc *copy);
 
 #endif

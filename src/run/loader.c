@@ -169,7 +169,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
 	bpf_map__set_max_entries(s->skel->maps.procs, procmap__slots(o->max_procs));
-	s->skel->rodata->procs_mask = procmap__slots(o->max_procs) - 1;
+	s->skel->rodata->procs_mask = bpf_map__max_entries(s->skel->maps.procs) - 1;
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.trees, s->scoped ? o->max_procs : 1);
@@ -221,7 +221,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	}
 	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
 	    procmap__open(&s->procmap, bpf_map__fd(s->skel->maps.procs),
-			  procmap__slots(o->max_procs), err, errlen))
+			  bpf_map__max_entries(s->skel->maps.procs),
+			  bpf_map__fd(s->skel->maps.global), err, errlen))
 		goto fail;
 	phase(o, "BPF loaded", t_start);
 	e = peaktrace_bpf__attach(s->skel);

@@ -1,7 +1,8 @@
 """Process trees: the tree's peak (not the sum of each process's peaks),
 fork and exec children each counted (4 x 50 leaves, a parallel fork+exec
 storm, 12 000 short-lived processes still named), a fork child freeing its
-parent's block, and the records of ended processes swept.
+parent's block, the records of ended processes swept, and a full process
+map counted.
 """
 
 from .lib import (KiB, MiB, assert_complete, check, eq, peaktrace, proc_by_argv, site_bytes,
@@ -110,3 +111,18 @@ def test_records_of_ended_processes_are_swept():
     children = [p for p in r["processes"] if p["peak_bytes"] == 20 * KiB]
     eq(len(children), 60, "children, each 20 KiB")
     eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, "leaked at their exits")
+
+
+def test_full_process_map_counts_what_it_misses():
+    """A shell makes 40 subshells with room for 16 process images (the
+    launcher, sh, the $(seq) fork and its exec, then 12 subshells): the 28
+    it cannot record are counted, nothing else is lost, and the ones it
+    recorded are reported."""
+    pt = peaktrace(["-q", "--max-procs", "16", "--",
+                    "sh", "-c", "for i in $(seq 40); do (:); done"])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    eq({k: v for k, v in r["lost"].items() if v}, {"procs_map_full": 28, "map_full": 28},
+       "the subshells past the map's room, and only they")
+    eq(len(r["processes"]), 15, "sh, seq's two images and 12 subshells")
+    eq(sum(p["argv"][:1] == ["sh"] for p in r["processes"]), 14, "sh and its recorded forks")

@@ -2,7 +2,8 @@
 /* The process records' slots (src/collect/procmap.c, the loader's side of
  * struct pt_proc's protocol): a slot taken once, a record seen only once
  * published and only under its own instance, a slot freed only for its
- * own image, and racing claimers that never share a slot. */
+ * own published image, the count of slots taken, and racing claimers that
+ * never share a slot. */
 #include <pthread.h>
 #include <stdlib.h>
 #include "check.h"
@@ -12,10 +13,13 @@
 #define RACERS 4
 #define NUMBERS 256u
 
-static struct procmap racing;
+static uint32_t racing_used;
+static struct procmap racing = { .used = &racing_used };
 static unsigned won[RACERS];
+static int owner[NUMBERS + 1];	/* which racer claimed each number */
 
-/* Claims every number it can; the slots' owners are checked after. */
+/* Claims every number it can and writes its id into the record; the
+ * slots' owners are checked after. */
 static void *racer(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
@@ -24,6 +28,7 @@ static void *racer(void *arg)
 		if (!procmap__claim(&racing, inst)) {
 			struct pt_proc p = { .tgid = 1000 + id };
 
+			owner[inst] = (int)id;
 			procmap__publish(&racing, inst, &p);
 			won[id]++;
 		}
@@ -32,7 +37,9 @@ static void *racer(void *arg)
 
 int main(void)
 {
-	struct procmap m = { .v = calloc(SLOTS, sizeof(struct pt_proc)), .mask = SLOTS - 1 };
+	uint32_t used = 0;
+	struct procmap m = { .v = calloc(SLOTS, sizeof(struct pt_proc)), .mask = SLOTS - 1,
+			     .used = &used };
 	struct pt_proc rec = { .tgid = 42, .alive = 1, .live_bytes = 7 }, copy;
 	uint32_t top = 0xffffffffu;	/* the loader's first: bit 31, counting down */
 	unsigned seen, total;
@@ -44,15 +51,17 @@ int main(void)
 	CHECK_U64(procmap__slots(17), 32);
 	CHECK_U64(procmap__slots(16384), 16384);
 	CHECK_U64(procmap__slots(16385), 32768);
+	CHECK_U64(procmap__slots(0xffffffffu), 1u << 31);
 
 	/* taken once: another number of the same slot cannot have it */
 	CHECK(procmap__claim(&m, 3) == 0);
 	CHECK(procmap__claim(&m, 3 + SLOTS) == -1);
 	CHECK(procmap__claim(&m, 3) == -1);
 	CHECK(procmap__claim(&m, 0) == -1);
+	CHECK_U64(used, 1);
 	/* claimed is not published */
 	CHECK(procmap__get(&m, 3) == NULL);
-	CHECK_U64(procmap__at(&m, 3, NULL), 0);
+	CHECK_U64(procmap__at(&m, 3, &copy), 0);
 	procmap__publish(&m, 3, &rec);
 	CHECK(procmap__get(&m, 3) != NULL);
 	CHECK_U64(procmap__get(&m, 3)->tgid, 42);
@@ -82,34 +91,46 @@ int main(void)
 	}
 	CHECK_U64(seen, 2);
 
+	CHECK_U64(used, 2);
+
 	/* freed only for its own image */
 	procmap__free(&m, 3 + SLOTS);
 	CHECK(procmap__get(&m, 3) != NULL);
+	CHECK_U64(used, 2);
 	procmap__free(&m, 3);
 	CHECK(procmap__get(&m, 3) == NULL);
+	CHECK_U64(used, 1);
 	CHECK(procmap__claim(&m, 3 + SLOTS) == 0);
-	/* a claim given up (never published) frees too */
+	/* a claim not yet published (another maker's, being written) stays */
+	procmap__free(&m, 3 + SLOTS);
+	CHECK(procmap__claim(&m, 3 + 2 * SLOTS) == -1);
+	CHECK_U64(used, 2);
+	procmap__publish(&m, 3 + SLOTS, &rec);
 	procmap__free(&m, 3 + SLOTS);
 	CHECK(procmap__claim(&m, 3 + 2 * SLOTS) == 0);
+	CHECK_U64(used, 2);
 
 	/* racing claimers: each slot has one owner, whose record it holds */
 	racing.v = calloc(SLOTS, sizeof(struct pt_proc));
 	racing.mask = SLOTS - 1;
 	CHECK(racing.v != NULL);
 	for (unsigned i = 0; i < RACERS; i++)
-		pthread_create(&th[i], NULL, racer, (void *)(uintptr_t)i);
+		CHECK(pthread_create(&th[i], NULL, racer, (void *)(uintptr_t)i) == 0);
 	for (unsigned i = 0; i < RACERS; i++)
 		pthread_join(th[i], NULL);
 	total = 0;
 	for (unsigned i = 0; i < RACERS; i++)
 		total += won[i];
 	CHECK_U64(total, SLOTS);
+	CHECK_U64(racing_used, SLOTS);
 	for (uint32_t i = 0; i < SLOTS; i++) {
 		uint32_t inst = procmap__at(&racing, i, &copy);
 
 		CHECK((inst & racing.mask) == i);
-		CHECK(inst >= 1 && inst <= NUMBERS);
-		CHECK(copy.tgid >= 1000 && copy.tgid < 1000 + RACERS);
+		if (!CHECK(inst >= 1 && inst <= NUMBERS))
+			continue;
+		/* the record is its claimer's, written by no one else */
+		CHECK_U64(copy.tgid, 1000 + owner[inst]);
 	}
 
 	free(m.v);
