@@ -5,6 +5,9 @@ before the report; numpy's native frames below the Python ones; deep
 recursion cut with the innermost frames kept."""
 import glob
 import os
+import re
+import subprocess
+import threading
 
 from .lib import MiB, ROOT, assert_complete, check, eq, peaktrace
 
@@ -33,19 +36,43 @@ def holding(stacks, nbytes):
     return found[0]
 
 
-def check_frames(python, listcomp):
-    """py_frames.py under python: its stacks at the peak, its worker's and
-    its child's, each with exact functions and lines."""
+def run_py_frames(python):
+    """py_frames.py under peaktrace -v, let go at each of its two waits once
+    -v said peaktrace has what the next stack needs: the unwind tables of
+    libffi and _ctypes and the interpreter's layout for the worker's, the
+    child's layout for the child's.  On a loaded machine a fixed pause was
+    not always enough.  Returns the finished run."""
+    pt = peaktrace(["-v", "-q", "--", python, os.path.join(VICTIMS, "py_frames.py")],
+                   wait=False, stdin=subprocess.PIPE)
+    watchdog = threading.Timer(60, pt.proc.kill)
+    watchdog.start()
+    tables, pythons, sent = set(), [], 0
+    while sent < 2:
+        line = pt.proc.stderr.readline()
+        check(line, f"{python}: peaktrace ended before py_frames.py was let go "
+              f"(tables {sorted(tables)}, Python images {pythons})")
+        if line.startswith("peaktrace: unwind table for "):
+            tables.update(m for m in ("libffi", "_ctypes") if m in line)
+        found = re.match(r"peaktrace: pid (\d+): Python .*: Python frames on", line)
+        if found:
+            pythons.append(int(found.group(1)))
+        if (sent == 0 and len(tables) == 2 and pythons) or (sent == 1 and len(pythons) == 2):
+            pt.proc.stdin.write("x")
+            pt.proc.stdin.flush()
+            sent += 1
+    watchdog.cancel()
+    pt.proc.stdin.close()
+    pt.finish(timeout=60)
+    return pt
+
+
+def check_load(r, python, listcomp):
+    """The stack of py_frames.py's load (the peak) in report r: its Python
+    frames, innermost first; returns it."""
     victim = os.path.join(VICTIMS, "py_frames.py")
     at = lines("py_frames.py")
-    pt = peaktrace(["-q", "--", python, victim])
-    r = pt.report
-    eq(pt.returncode, 0, f"{python}: exit status")
-    assert_complete(r)
-    check(not r["warnings"], f"{python}: no warnings: {r['warnings']}")
-    st = r["tree"]["stacks"]
     # bytearray(n) asks for n + 1 bytes
-    load = holding(st, 5 * (10 * MiB + 1))
+    load = holding(r["tree"]["stacks"], 5 * (10 * MiB + 1))
     eq(load["allocations"], 5, "the five bytearrays")
     # 3.11 runs a list comprehension as a frame of its own; 3.12 inlines it
     comp = [("Loader.load.<locals>.<listcomp>", at["load"])] if listcomp else []
@@ -56,8 +83,31 @@ def check_frames(python, listcomp):
     eq((f["file"], f["kind"], f["module"]), (victim, "python", None), "a Python frame's fields")
     natives = [f["function"] for f in load["frames"] if not f["python"]]
     check("PyByteArray_Resize" in natives, f"the C code that allocated stays below: {natives}")
+    return natives
+
+
+def check_frames(python, listcomp):
+    """py_frames.py under python: its stacks at the peak, its worker's and
+    its child's, each with exact functions and lines; CPython's eval loop
+    and glue hidden, unless -v."""
+    at = lines("py_frames.py")
+    # by default (nothing waited for: the load's frames need only the
+    # interpreter's layout, found long before)
+    pt = peaktrace(["-q", "--", python, os.path.join(VICTIMS, "py_frames.py")],
+                   stdin=subprocess.DEVNULL)
+    eq(pt.returncode, 0, f"{python}: exit status")
+    natives = check_load(pt.report, python, listcomp)
     check("_PyEval_EvalFrameDefault" not in natives and "PyEval_EvalCode" not in natives,
           f"the eval loop and CPython's glue are hidden by default: {natives}")
+    # with -v, each wait of the victim let go once peaktrace has what it needs
+    pt = run_py_frames(python)
+    r = pt.report
+    eq(pt.returncode, 0, f"{python}: exit status")
+    assert_complete(r)
+    check(not r["warnings"], f"{python}: no warnings: {r['warnings']}")
+    st = r["tree"]["stacks"]
+    natives = check_load(r, python, listcomp)
+    check("PyEval_EvalCode" in natives, f"-v shows CPython's glue: {natives}")
     # the worker allocated with the GIL released while the spinner held it
     work = holding(st, 20 * MiB)
     eq(py_frames(work)[0], ("worker", at["worker"]), "the worker's allocation names the worker")
@@ -76,7 +126,7 @@ def test_python_functions_and_lines_at_the_peak():
     check_frames(PYTHON, listcomp=True)
 
     # --python native: no Python frames; merged with -v: the eval loop shown
-    pt = peaktrace(["-q", "--python", "native", "--", PYTHON, victim])
+    pt = peaktrace(["-q", "--python", "native", "--", PYTHON, victim], stdin=subprocess.DEVNULL)
     load = holding(pt.report["tree"]["stacks"], 5 * (10 * MiB + 1))
     eq(py_frames(load), [], "--python native")
     check("_PyEval_EvalFrameDefault" in [f["function"] for f in load["frames"]],

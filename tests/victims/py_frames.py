@@ -3,12 +3,14 @@ the lines by their markers).  A worker thread allocates 20 MiB through
 ctypes' malloc with the GIL released while a spinner thread holds it; then
 Loader.load builds 5 x 10 MiB bytearrays in a list comprehension: the peak,
 70 MiB.  Everything is dropped; a child Python then allocates 30 MiB at
-<string>:1 and exits before the report."""
+<string>:1 and exits before the report.  Before the worker and before the
+child's allocation, each waits for a byte on stdin (none at end of file):
+the test sends it once peaktrace -v said it has what the stack needs."""
 import ctypes
+import os
 import subprocess
 import sys
 import threading
-import time
 
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
@@ -37,8 +39,8 @@ def main():
     # ctypes mapped libffi at import: peaktrace builds a module's unwind
     # table when it sees the mapping, and until then unwinds it by frame
     # pointer (ffi_call_unix64 has none).  The worker's stack must go
-    # through libffi by its table: a moment for it.
-    time.sleep(0.5)
+    # through libffi by its table: the test says when it is built.
+    os.read(0, 1)
     spinner = threading.Thread(target=spin)
     spinner.start()
     w = threading.Thread(target=worker)
@@ -49,10 +51,11 @@ def main():
     blocks = Loader().load(5)  # LINE:main
     del blocks
     libc.free(held.pop())
-    # the child's frames need peaktrace to have seen its C library mapped
-    # (README: a few ms after the exec; the start-up's allocations wait
-    # for nobody): it allocates after a moment, still on <string>:1
-    subprocess.run([sys.executable, "-c", "import time; time.sleep(0.3); x = bytearray(30 << 20)"],
+    # the child's Python frames need peaktrace to have found its
+    # interpreter's layout (README: a few ms after the exec; the start-up's
+    # allocations wait for nobody): it allocates once the test says so,
+    # still on <string>:1
+    subprocess.run([sys.executable, "-c", "import os; os.read(0, 1); x = bytearray(30 << 20)"],
                    check=True)
 
 
