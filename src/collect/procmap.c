@@ -16,26 +16,22 @@ uint32_t procmap__slots(uint32_t want)
 	return n;
 }
 
-int procmap__open(struct procmap *m, int fd, uint32_t n, int global_fd, char *err, size_t errlen)
+int procmap__open(struct procmap *m, int fd, uint32_t n, uint32_t *used, char *err,
+		  size_t errlen)
 {
-	memset(m, 0, sizeof(*m));
 	m->v = mapmem__map(fd, n, sizeof(struct pt_proc));
 	m->mask = n - 1;
-	m->global = mapmem__map(global_fd, 1, sizeof(struct pt_global));
-	if (!m->v || !m->global) {
+	m->used = used;
+	if (!m->v) {
 		snprintf(err, errlen, "cannot map the process records (%s)", strerror(errno));
-		procmap__close(m);
 		return -1;
 	}
-	m->used = &m->global->procs_used;
 	return 0;
 }
 
 void procmap__close(struct procmap *m)
 {
-	if (m->v)
-		mapmem__unmap(m->v, (size_t)m->mask + 1, sizeof(struct pt_proc));
-	mapmem__unmap(m->global, 1, sizeof(struct pt_global));
+	mapmem__unmap(m->v, (size_t)m->mask + 1, sizeof(struct pt_proc));
 	memset(m, 0, sizeof(*m));
 }
 

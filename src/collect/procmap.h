@@ -15,15 +15,15 @@ struct procmap {
 	struct pt_proc *v;	/* mapped slots */
 	uint32_t mask;		/* slots - 1 */
 	uint32_t *used;		/* slots taken: pt_global.procs_used, mapped */
-	struct pt_global *global; /* the mapping used points into (NULL in tests) */
 };
 
 /* Slots for at least want images: a power of two (the map's size and the
  * BPF side's procs_mask + 1), at most 2^31. */
 uint32_t procmap__slots(uint32_t want);
-/* Maps the n slots of map fd and the global record (map global_fd).  -1
- * with a message in err. */
-int procmap__open(struct procmap *m, int fd, uint32_t n, int global_fd, char *err, size_t errlen);
+/* Maps the n slots of map fd; used: the count of slots taken, in the global
+ * record already mapped (alloc_tables' mapping).  -1 with a message in err. */
+int procmap__open(struct procmap *m, int fd, uint32_t n, uint32_t *used, char *err,
+		  size_t errlen);
 void procmap__close(struct procmap *m);
 
 /* The published record of image inst, or NULL (none, or not yet written).

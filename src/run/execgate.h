@@ -26,9 +26,9 @@ struct execgate_request {
 /*
  * The gate's loop, in the anchor process: never returns.  tgids_fd and
  * procs: the BPF maps of traced processes (procs mapped before the fork);
- * sock: peaktrace's end
- * receives requests and answers each with one byte; a file it answered
- * about once goes on at once after that.  Without fanotify, it just waits.
+ * sock: peaktrace's end receives requests and answers each with one byte;
+ * a file it answered about once goes on at once after that.  Without
+ * fanotify, it just waits.
  */
 void execgate__serve(int tgids_fd, const struct procmap *procs, int sock)
 	__attribute__((noreturn));

@@ -222,7 +222,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
 	    procmap__open(&s->procmap, bpf_map__fd(s->skel->maps.procs),
 			  bpf_map__max_entries(s->skel->maps.procs),
-			  bpf_map__fd(s->skel->maps.global), err, errlen))
+			  &s->tables.global->procs_used, err, errlen))
 		goto fail;
 	phase(o, "BPF loaded", t_start);
 	e = peaktrace_bpf__attach(s->skel);
