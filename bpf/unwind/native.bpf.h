@@ -65,7 +65,7 @@ struct unwind_scratch {
 	__u64 ip, sp, bp;	/* the unwinder's registers */
 	__u64 copy_base, copied;
 	__u32 search_lo, search_hi, search_pc, search_first;
-	__u8 copy[PT_STACK_COPY + 16];	/* the user stack above %rsp */
+	__u8 copy[PT_STACK_COPY + 16] __attribute__((aligned(8)));	/* the user stack above %rsp */
 };
 
 PT_PERCPU_SCRATCH(unwind_scratch, struct unwind_scratch)
@@ -100,7 +100,9 @@ static __always_inline int stack_in_window(struct unwind_scratch *sc, __u64 addr
 	__u64 off = addr - sc->copy_base;
 
 	if (addr >= sc->copy_base && off + 8 <= sc->copied && off < PT_STACK_COPY - 8) {
-		__builtin_memcpy(out, &sc->copy[off & (PT_STACK_COPY - 1)], 8);
+		/* one 8-byte load, aligned or not (x86 does either; a memcpy
+		 * here compiled to eight byte loads and their shifts) */
+		*out = *(__u64 *)((unsigned long)sc->copy + (off & (PT_STACK_COPY - 1)));
 		return 1;
 	}
 	return 0;
