@@ -34,6 +34,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
+	$(OUT)/tests/memo_walks_nofp \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -106,6 +107,10 @@ $(OUT)/tests/libchain.so: tests/victims/nofp/chain.c tests/victims/victim.h | $(
 $(OUT)/tests/nofp_main: tests/victims/nofp/nofp_main.c $(OUT)/tests/libchain.so | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@ -L$(OUT)/tests -lchain -Wl,-rpath,'$$ORIGIN'
+
+$(OUT)/tests/memo_walks_nofp: tests/victims/memo_walks.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)

@@ -1,7 +1,8 @@
 """Stacks: frames named with file:line and inlined levels (C++ new/delete),
 unwinding without frame pointers by .eh_frame (a library and program built
 without them, libstdc++, Debian's python3), tables read before a program
-reached through env or a shell runs, and the depth limit (--stack-depth,
+reached through env or a shell runs, a walk that replays the thread's last
+one where they meet, and the depth limit (--stack-depth,
 127 frames): the innermost frames kept, the cut noted, never a loss.
 """
 import os
@@ -112,6 +113,38 @@ def test_deep_native_stack_keeps_innermost_frames():
     eq(s["truncated"], True, "marked as cut")
     check(r["notes"]["truncated_stacks"] >= 1, f"the cut counted: {r['notes']}")
     check("stacks cut at the depth limit" in peaktrace(["--", victim("deep")]).stderr, "a note in the text report")
+
+
+def test_stacks_sharing_frames_with_the_last_one():
+    """Each thread's next walk replays its last one from the frame where they meet
+    (bpf/unwind/native.bpf.h): the stacks must be those a fresh walk finds.  The
+    victim alternates two callers that differ only in one return address, stacks
+    met at another frame number (1 to 7 frames of rec, spanning more than one
+    stack copy) and the same stack twice, with frame pointers and without."""
+    rounds, depths = 49, 7
+    expected = {("leaf", "mid", "via_a", "main"): (rounds * 1000, rounds),
+                ("leaf", "mid", "via_b", "main"): (rounds * 2000, rounds)}
+    for d in range(depths):
+        expected[("leaf",) + ("rec",) * (d + 1) + ("main",)] = (rounds // depths * (3000 + d),
+                                                                rounds // depths)
+    for name in ("memo_walks", "memo_walks_nofp"):
+        pt = peaktrace(["-q", "--exact-stacks", "--", victim(name)])
+        r = pt.report
+        eq(pt.returncode, 0, f"exit status ({name})")
+        assert_complete(r)
+        eq(r["tree"]["peak_bytes"], sum(b for b, _ in expected.values()) + 2 * rounds * 500,
+           f"tree peak ({name})")
+        got, from_main = {}, []
+        for s in r["tree"]["stacks"]:
+            names = [f["function"] for f in s["frames"]]
+            eq(names[-3:], LIBC_START, f"down to _start ({name}): {names}")
+            eq(s["partial"] or s["truncated"], False, f"whole stack ({name}): {names}")
+            if tuple(names[:-3]) == ("leaf", "main"):
+                from_main.append((s["bytes"], s["allocations"]))
+            else:
+                got[tuple(names[:-3])] = (s["bytes"], s["allocations"])
+        eq(got, expected, f"each stack with its bytes and blocks ({name})")
+        eq(from_main, [(rounds * 500, rounds)] * 2, f"main's two calls of leaf, apart ({name})")
 
 
 def test_unwind_after_exec_hop():
