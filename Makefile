@@ -30,7 +30,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	model/frames.o collect/blocks.o collect/collected.o collect/proctable.o report/json.o report/report.o \
 	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
 	report/report_html.o \
-	report/pb.o report/writers.o probes/placement.o probes/turns.o collect/procmap.o util/mapmem.o \
+	report/pb.o report/writers.o probes/placement.o probes/turns.o collect/procrecs.o util/mapmem.o \
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \

@@ -9,7 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/collect.h"
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "peaktrace.skel.h"
 #include "util/vec.h"
 
@@ -55,14 +55,14 @@ int collect__read_global(struct pt_global *g, struct peaktrace_bpf *skel)
 }
 
 /* The published records of the process map. */
-static int read_procs(const struct procmap *procs, struct collected *c)
+static int read_procs(const struct procrecs *procs, struct collected *c)
 {
 	struct collected_proc *v = NULL;
 	size_t cap = 0, n = 0;
 	struct pt_proc rec;
 
 	for (uint64_t i = 0; procs->v && i <= procs->mask; i++) {
-		uint32_t inst = procmap__at(procs, i, &rec);
+		uint32_t inst = procrecs__at(procs, i, &rec);
 
 		if (!inst)
 			continue;
@@ -78,7 +78,7 @@ static int read_procs(const struct procmap *procs, struct collected *c)
 	return 0;
 }
 
-int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct procmap *procs,
+int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct procrecs *procs,
 		  char *err, size_t errlen)
 {
 	int ncpu = libbpf_num_possible_cpus();

@@ -57,11 +57,11 @@ struct collected {
 };
 
 struct peaktrace_bpf;
-struct procmap;
+struct procrecs;
 
 /* Reads every map (the process records through procs).  Returns 0, or -1
  * with a message in err. */
-int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct procmap *procs,
+int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct procrecs *procs,
 		  char *err, size_t errlen);
 /* Sorts the code mappings by (instance, start), as collect__vma wants. */
 void collect__sort_vmas(struct collected *c);

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "collect/sweep.h"
 #include "collect/tables.h"
 #include "peaktrace.skel.h"
@@ -26,10 +26,10 @@ static int cmp_u32(const void *a, const void *b)
 
 /* The process records of the ended images, kept here instead of in the
  * kernel; their slots are freed. */
-static void procs_keep(struct sweep *sw, struct procmap *procs)
+static void procs_keep(struct sweep *sw, struct procrecs *procs)
 {
 	for (size_t i = 0; i < sw->ndead; i++) {
-		const struct pt_proc *rec = procmap__get(procs, sw->dead[i]);
+		const struct pt_proc *rec = procrecs__get(procs, sw->dead[i]);
 		struct collected_proc *p;
 
 		if (!rec)
@@ -41,7 +41,7 @@ static void procs_keep(struct sweep *sw, struct procmap *procs)
 			p->instance = sw->dead[i];
 			p->p = *rec;
 		}
-		procmap__free(procs, sw->dead[i]);
+		procrecs__free(procs, sw->dead[i]);
 	}
 }
 
@@ -104,7 +104,7 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
  * of memory: sweep them all).
  */
 static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
-			const struct procmap *procs)
+			const struct procrecs *procs)
 {
 	uint32_t *left = malloc(sw->ndead * sizeof(*left));
 	const struct pt_proc *p;
@@ -113,7 +113,7 @@ static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct all
 	if (!left)
 		return -1;
 	for (i = 0; i < sw->ndead; i++)
-		if (!(p = procmap__get(procs, sw->dead[i])) || p->blocks)
+		if (!(p = procrecs__get(procs, sw->dead[i])) || p->blocks)
 			left[n++] = sw->dead[i];
 	alloc_tables__sweep(t, skel, left, n);
 	free(left);
@@ -121,7 +121,7 @@ static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct all
 }
 
 void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
-		struct procmap *procs)
+		struct procrecs *procs)
 {
 	size_t i;
 

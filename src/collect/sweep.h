@@ -16,7 +16,7 @@
 
 struct peaktrace_bpf;
 struct alloc_tables;
-struct procmap;
+struct procrecs;
 
 struct sweep {
 	uint32_t *dead;		/* ended instances not swept yet */
@@ -32,7 +32,7 @@ struct sweep {
 void sweep__push(struct sweep *sw, uint32_t instance);
 /* Deletes the records of the instances pushed since the last sweep. */
 void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
-		struct procmap *procs);
+		struct procrecs *procs);
 void sweep__free(struct sweep *sw);
 
 #endif

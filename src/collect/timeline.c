@@ -4,7 +4,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "collect/collect.h"
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "collect/timeline.h"
 #include "peaktrace.skel.h"
 #include "util/vec.h"
@@ -111,7 +111,7 @@ static void series_add(struct report_series *s, size_t at, uint64_t heap, uint64
 }
 
 void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_bpf *skel,
-		    const struct procmap *records, struct proctable *procs, uint64_t page)
+		    const struct procrecs *records, struct proctable *procs, uint64_t page)
 {
 	struct pt_global g;
 	size_t i;
@@ -132,7 +132,7 @@ void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_b
 		const struct pt_proc *p;
 		struct report_series *s;
 
-		if (pi->ended || pi->untraced || !(p = procmap__get(records, pi->instance)) ||
+		if (pi->ended || pi->untraced || !(p = procrecs__get(records, pi->instance)) ||
 		    !p->alive)
 			continue;
 		s = series_of(tl, pi);

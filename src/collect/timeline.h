@@ -17,11 +17,11 @@
 #define TIMELINE_POINTS 2048
 
 struct peaktrace_bpf;
-struct procmap;
+struct procrecs;
 
 void timeline__init(struct report_timeline *tl, uint64_t interval_ns, uint64_t t0_ns);
 /* Takes a sample if one is due at now (CLOCK_MONOTONIC ns). */
 void timeline__tick(struct report_timeline *tl, uint64_t now, struct peaktrace_bpf *skel,
-		    const struct procmap *records, struct proctable *procs, uint64_t page);
+		    const struct procrecs *records, struct proctable *procs, uint64_t page);
 
 #endif

@@ -160,7 +160,7 @@ int probes__swap_guarded(void)
 /* A helper process that holds the perf events the BPF programs are
  * attached to, and serves the exec gate (src/run/execgate.h); it dies with
  * peaktrace. */
-static pid_t anchor_start(int tgids_fd, const struct procmap *procs, int gate_sock)
+static pid_t anchor_start(int tgids_fd, const struct procrecs *procs, int gate_sock)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -175,7 +175,7 @@ static pid_t anchor_start(int tgids_fd, const struct procmap *procs, int gate_so
 }
 
 struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
-			   const struct procmap *procs, int gate_sock, char *err, size_t errlen)
+			   const struct procrecs *procs, int gate_sock, char *err, size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "run/execgate.h"
 #include "peaktrace.h"
 
@@ -159,18 +159,18 @@ static void *ask(void *arg)
 /* Whether pid is traced and worth holding: not peaktrace's own gated
  * fork exec'ing the command (its tables are read before it is released,
  * and peaktrace is not serving the gate yet). */
-static int held(int tgids_fd, const struct procmap *procs, uint32_t pid)
+static int held(int tgids_fd, const struct procrecs *procs, uint32_t pid)
 {
 	const struct pt_proc *p;
 	struct pt_tgid t;
 
 	if (bpf_map_lookup_elem(tgids_fd, &pid, &t))
 		return 0;
-	p = procmap__get(procs, t.instance);
+	p = procrecs__get(procs, t.instance);
 	return !p || !p->launcher;
 }
 
-void execgate__serve(int tgids_fd, const struct procmap *procs, int sock)
+void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	/* no gate wanted (--frame-pointers: no tables to wait for): no cost */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct procmap;
+struct procrecs;
 
 /* A request from the gate to peaktrace: this traced pid is exec'ing the
  * file open in the gate process as descriptor fd. */
@@ -30,7 +30,7 @@ struct execgate_request {
  * a file it answered about once goes on at once after that.  Without
  * fanotify, it just waits.
  */
-void execgate__serve(int tgids_fd, const struct procmap *procs, int sock)
+void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock)
 	__attribute__((noreturn));
 
 #endif

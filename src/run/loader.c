@@ -168,7 +168,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	alloc_tables__size(&s->tables, s->skel, o->rss_only ? 0 : o->max_allocs);
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
-	bpf_map__set_max_entries(s->skel->maps.procs, procmap__slots(o->max_procs));
+	bpf_map__set_max_entries(s->skel->maps.procs, procrecs__slots(o->max_procs));
 	s->skel->rodata->procs_mask = bpf_map__max_entries(s->skel->maps.procs) - 1;
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
 	bpf_map__set_max_entries(s->skel->maps.proc_vmas, o->max_procs);
@@ -220,7 +220,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		goto fail;
 	}
 	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
-	    procmap__open(&s->procmap, bpf_map__fd(s->skel->maps.procs),
+	    procrecs__open(&s->records, bpf_map__fd(s->skel->maps.procs),
 			  bpf_map__max_entries(s->skel->maps.procs),
 			  &s->tables.global->procs_used, err, errlen))
 		goto fail;
@@ -259,7 +259,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		s->probes = probes__new(s->skel->progs.pt_probe,
 					bpf_map__fd(s->skel->maps.libc_files),
 					bpf_map__fd(s->skel->maps.tgids),
-					&s->procmap, pair[1], err, errlen);
+					&s->records, pair[1], err, errlen);
 		if (pair[1] >= 0)
 			close(pair[1]);
 		if (!s->probes || define_libraries(s, err, errlen))

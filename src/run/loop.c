@@ -80,7 +80,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 			s->stopped_by = "duration";
 			break;
 		}
-		timeline__tick(&s->report.timeline, now, s->skel, &s->procmap, &s->procs,
+		timeline__tick(&s->report.timeline, now, s->skel, &s->records, &s->procs,
 			       sysconf(_SC_PAGESIZE));
 		check_pending_libc(s, now);
 		tables_grow(s);
@@ -106,11 +106,11 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		/* a churning scope can end a quarter of the process map's room
 		 * within a status period: swept sooner then */
 		if (s->sweep.procs && s->sweep.ndead >= s->o->max_procs / 4)
-			sweep__run(&s->sweep, s->skel, &s->tables, &s->procmap);
+			sweep__run(&s->sweep, s->skel, &s->tables, &s->records);
 		if (now >= next_status) {
 			s->maybe_empty = 1; /* also when an exit event was lost */
 			drop_vanished(s);
-			sweep__run(&s->sweep, s->skel, &s->tables, &s->procmap);
+			sweep__run(&s->sweep, s->skel, &s->tables, &s->records);
 			status_line(s);
 			next_status = now + STATUS_PERIOD_NS;
 		}
@@ -118,7 +118,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 	s->t_end_ns = now_ns();
 	/* the last point: the tree as tracing stops */
 	s->report.timeline.next_ns = 0;
-	timeline__tick(&s->report.timeline, s->t_end_ns, s->skel, &s->procmap, &s->procs,
+	timeline__tick(&s->report.timeline, s->t_end_ns, s->skel, &s->records, &s->procs,
 		       sysconf(_SC_PAGESIZE));
 	/* execs from now on go on without waiting for tables */
 	if (s->gate >= 0)

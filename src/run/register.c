@@ -88,7 +88,7 @@ static uint32_t tree_root_of(struct session *s, pid_t ppid, uint32_t inst)
 	__u32 key = ppid, root = inst;
 
 	if (ppid > 1 && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &pt) &&
-	    (pp = procmap__get(&s->procmap, pt.instance)) && pp->tree_root)
+	    (pp = procrecs__get(&s->records, pt.instance)) && pp->tree_root)
 		root = pp->tree_root;
 	/* made, never written: BPF updates it from now on (its members are
 	 * counted from their records at report time) */
@@ -111,10 +111,10 @@ static uint32_t user_instance(struct session *s)
  * full. */
 static uint32_t user_instance_claimed(struct session *s)
 {
-	for (uint64_t i = 0; i <= s->procmap.mask; i++) {
+	for (uint64_t i = 0; i <= s->records.mask; i++) {
 		uint32_t inst = user_instance(s);
 
-		if (!procmap__claim(&s->procmap, inst))
+		if (!procrecs__claim(&s->records, inst))
 			return inst;
 	}
 	return 0;
@@ -143,9 +143,9 @@ int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 		p.rss_peak = p.rss_start;
 		p.rss_peak_time_ns = p.start_ns;
 	}
-	procmap__publish(&s->procmap, inst, &p);
+	procrecs__publish(&s->records, inst, &p);
 	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t, BPF_NOEXIST)) {
-		procmap__free(&s->procmap, inst);
+		procrecs__free(&s->records, inst);
 		/* Registered by the fork tracepoint in between. */
 		if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
 			return -1;

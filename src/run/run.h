@@ -21,7 +21,7 @@
 #include <sys/types.h>
 #include "cli/options.h"
 #include "collect/collect.h"
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "collect/proctable.h"
 #include "collect/sweep.h"
 #include "collect/tables.h"
@@ -42,7 +42,7 @@ struct session {
 	struct report report;
 	struct collected collected;
 	struct alloc_tables tables;
-	struct procmap procmap;	/* the image records, mapped */
+	struct procrecs records;	/* the image records, mapped */
 	struct sweep sweep;
 	struct python py;
 	/* the stack the report read last: its native and Python frames are

@@ -27,7 +27,7 @@ void session__free(struct session *s)
 	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
 	alloc_tables__close(&s->tables);
-	procmap__close(&s->procmap);
+	procrecs__close(&s->records);
 	peaktrace_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
 	proctable__free(&s->procs);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The process records' slots (src/collect/procmap.c, the loader's side of
+/* The process records' slots (src/collect/procrecs.c, the loader's side of
  * struct pt_proc's protocol): a slot taken once, a record seen only once
  * published and only under its own instance, a slot freed only for its
  * own published image, the count of slots taken, and racing claimers that
@@ -7,14 +7,14 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include "check.h"
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 
 #define SLOTS 16u
 #define RACERS 4
 #define NUMBERS 256u
 
 static uint32_t racing_used;
-static struct procmap racing = { .used = &racing_used };
+static struct procrecs racing = { .used = &racing_used };
 static unsigned won[RACERS];
 static int owner[NUMBERS + 1];	/* which racer claimed each number */
 
@@ -25,11 +25,11 @@ static void *racer(void *arg)
 	unsigned id = (unsigned)(uintptr_t)arg;
 
 	for (uint32_t inst = 1; inst <= NUMBERS; inst++)
-		if (!procmap__claim(&racing, inst)) {
+		if (!procrecs__claim(&racing, inst)) {
 			struct pt_proc p = { .tgid = 1000 + id };
 
 			owner[inst] = (int)id;
-			procmap__publish(&racing, inst, &p);
+			procrecs__publish(&racing, inst, &p);
 			won[id]++;
 		}
 	return NULL;
@@ -38,7 +38,7 @@ static void *racer(void *arg)
 int main(void)
 {
 	uint32_t used = 0;
-	struct procmap m = { .v = calloc(SLOTS, sizeof(struct pt_proc)), .mask = SLOTS - 1,
+	struct procrecs m = { .v = calloc(SLOTS, sizeof(struct pt_proc)), .mask = SLOTS - 1,
 			     .used = &used };
 	struct pt_proc rec = { .tgid = 42, .alive = 1, .live_bytes = 7 }, copy;
 	uint32_t top = 0xffffffffu;	/* the loader's first: bit 31, counting down */
@@ -46,41 +46,41 @@ int main(void)
 	pthread_t th[RACERS];
 
 	CHECK(m.v != NULL);
-	CHECK_U64(procmap__slots(1), 16);
-	CHECK_U64(procmap__slots(16), 16);
-	CHECK_U64(procmap__slots(17), 32);
-	CHECK_U64(procmap__slots(16384), 16384);
-	CHECK_U64(procmap__slots(16385), 32768);
-	CHECK_U64(procmap__slots(0xffffffffu), 1u << 31);
+	CHECK_U64(procrecs__slots(1), 16);
+	CHECK_U64(procrecs__slots(16), 16);
+	CHECK_U64(procrecs__slots(17), 32);
+	CHECK_U64(procrecs__slots(16384), 16384);
+	CHECK_U64(procrecs__slots(16385), 32768);
+	CHECK_U64(procrecs__slots(0xffffffffu), 1u << 31);
 
 	/* taken once: another number of the same slot cannot have it */
-	CHECK(procmap__claim(&m, 3) == 0);
-	CHECK(procmap__claim(&m, 3 + SLOTS) == -1);
-	CHECK(procmap__claim(&m, 3) == -1);
-	CHECK(procmap__claim(&m, 0) == -1);
+	CHECK(procrecs__claim(&m, 3) == 0);
+	CHECK(procrecs__claim(&m, 3 + SLOTS) == -1);
+	CHECK(procrecs__claim(&m, 3) == -1);
+	CHECK(procrecs__claim(&m, 0) == -1);
 	CHECK_U64(used, 1);
 	/* claimed is not published */
-	CHECK(procmap__get(&m, 3) == NULL);
-	CHECK_U64(procmap__at(&m, 3, &copy), 0);
-	procmap__publish(&m, 3, &rec);
-	CHECK(procmap__get(&m, 3) != NULL);
-	CHECK_U64(procmap__get(&m, 3)->tgid, 42);
-	CHECK_U64(procmap__get(&m, 3)->live_bytes, 7);
-	CHECK_U64(procmap__get(&m, 3)->instance, 3);
-	CHECK_U64(procmap__get(&m, 3)->claimed, 1);
+	CHECK(procrecs__get(&m, 3) == NULL);
+	CHECK_U64(procrecs__at(&m, 3, &copy), 0);
+	procrecs__publish(&m, 3, &rec);
+	CHECK(procrecs__get(&m, 3) != NULL);
+	CHECK_U64(procrecs__get(&m, 3)->tgid, 42);
+	CHECK_U64(procrecs__get(&m, 3)->live_bytes, 7);
+	CHECK_U64(procrecs__get(&m, 3)->instance, 3);
+	CHECK_U64(procrecs__get(&m, 3)->claimed, 1);
 	/* only under its own instance */
-	CHECK(procmap__get(&m, 3 + SLOTS) == NULL);
-	CHECK(procmap__get(&m, 0) == NULL);
+	CHECK(procrecs__get(&m, 3 + SLOTS) == NULL);
+	CHECK(procrecs__get(&m, 0) == NULL);
 
 	/* the loader's numbers take the top slots */
-	CHECK(procmap__claim(&m, top) == 0);
-	procmap__publish(&m, top, &rec);
-	CHECK(procmap__get(&m, top) == &m.v[SLOTS - 1]);
+	CHECK(procrecs__claim(&m, top) == 0);
+	procrecs__publish(&m, top, &rec);
+	CHECK(procrecs__get(&m, top) == &m.v[SLOTS - 1]);
 
 	/* a walk over every slot sees the published ones, copied whole */
 	seen = 0;
 	for (uint32_t i = 0; i < SLOTS; i++) {
-		uint32_t inst = procmap__at(&m, i, &copy);
+		uint32_t inst = procrecs__at(&m, i, &copy);
 
 		if (!inst)
 			continue;
@@ -94,20 +94,20 @@ int main(void)
 	CHECK_U64(used, 2);
 
 	/* freed only for its own image */
-	procmap__free(&m, 3 + SLOTS);
-	CHECK(procmap__get(&m, 3) != NULL);
+	procrecs__free(&m, 3 + SLOTS);
+	CHECK(procrecs__get(&m, 3) != NULL);
 	CHECK_U64(used, 2);
-	procmap__free(&m, 3);
-	CHECK(procmap__get(&m, 3) == NULL);
+	procrecs__free(&m, 3);
+	CHECK(procrecs__get(&m, 3) == NULL);
 	CHECK_U64(used, 1);
-	CHECK(procmap__claim(&m, 3 + SLOTS) == 0);
+	CHECK(procrecs__claim(&m, 3 + SLOTS) == 0);
 	/* a claim not yet published (another maker's, being written) stays */
-	procmap__free(&m, 3 + SLOTS);
-	CHECK(procmap__claim(&m, 3 + 2 * SLOTS) == -1);
+	procrecs__free(&m, 3 + SLOTS);
+	CHECK(procrecs__claim(&m, 3 + 2 * SLOTS) == -1);
 	CHECK_U64(used, 2);
-	procmap__publish(&m, 3 + SLOTS, &rec);
-	procmap__free(&m, 3 + SLOTS);
-	CHECK(procmap__claim(&m, 3 + 2 * SLOTS) == 0);
+	procrecs__publish(&m, 3 + SLOTS, &rec);
+	procrecs__free(&m, 3 + SLOTS);
+	CHECK(procrecs__claim(&m, 3 + 2 * SLOTS) == 0);
 	CHECK_U64(used, 2);
 
 	/* racing claimers: each slot has one owner, whose record it holds */
@@ -124,7 +124,7 @@ int main(void)
 	CHECK_U64(total, SLOTS);
 	CHECK_U64(racing_used, SLOTS);
 	for (uint32_t i = 0; i < SLOTS; i++) {
-		uint32_t inst = procmap__at(&racing, i, &copy);
+		uint32_t inst = procrecs__at(&racing, i, &copy);
 
 		CHECK((inst & racing.mask) == i);
 		if (!CHECK(inst >= 1 && inst <= NUMBERS))
@@ -135,5 +135,5 @@ int main(void)
 
 	free(m.v);
 	free(racing.v);
-	return check_report("test_procmap");
+	return check_report("test_procrecs");
 }

@@ -2,12 +2,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "collect/procmap.h"
+#include "collect/procrecs.h"
 #include "util/mapmem.h"
 
 _Static_assert(sizeof(struct pt_proc) % 8 == 0, "procs slots are laid out unpadded");
 
-uint32_t procmap__slots(uint32_t want)
+uint32_t procrecs__slots(uint32_t want)
 {
 	uint32_t n = 16;
 
@@ -16,7 +16,7 @@ uint32_t procmap__slots(uint32_t want)
 	return n;
 }
 
-int procmap__open(struct procmap *m, int fd, uint32_t n, uint32_t *used, char *err,
+int procrecs__open(struct procrecs *m, int fd, uint32_t n, uint32_t *used, char *err,
 		  size_t errlen)
 {
 	m->v = mapmem__map(fd, n, sizeof(struct pt_proc));
@@ -29,13 +29,13 @@ int procmap__open(struct procmap *m, int fd, uint32_t n, uint32_t *used, char *e
 	return 0;
 }
 
-void procmap__close(struct procmap *m)
+void procrecs__close(struct procrecs *m)
 {
 	mapmem__unmap(m->v, (size_t)m->mask + 1, sizeof(struct pt_proc));
 	memset(m, 0, sizeof(*m));
 }
 
-struct pt_proc *procmap__get(const struct procmap *m, uint32_t inst)
+struct pt_proc *procrecs__get(const struct procrecs *m, uint32_t inst)
 {
 	struct pt_proc *p;
 
@@ -45,7 +45,7 @@ struct pt_proc *procmap__get(const struct procmap *m, uint32_t inst)
 	return __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == inst ? p : NULL;
 }
 
-int procmap__claim(struct procmap *m, uint32_t inst)
+int procrecs__claim(struct procrecs *m, uint32_t inst)
 {
 	uint32_t expected = 0;
 
@@ -57,7 +57,7 @@ int procmap__claim(struct procmap *m, uint32_t inst)
 	return 0;
 }
 
-void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p)
+void procrecs__publish(struct procrecs *m, uint32_t inst, const struct pt_proc *p)
 {
 	struct pt_proc *slot = &m->v[inst & m->mask];
 	size_t from = offsetof(struct pt_proc, tgid);
@@ -67,7 +67,7 @@ void procmap__publish(struct procmap *m, uint32_t inst, const struct pt_proc *p)
 	__atomic_store_n(&slot->instance, inst, __ATOMIC_RELEASE);
 }
 
-void procmap__free(struct procmap *m, uint32_t inst)
+void procrecs__free(struct procrecs *m, uint32_t inst)
 {
 	struct pt_proc *slot;
 	uint32_t expected = inst;
@@ -84,7 +84,7 @@ void procmap__free(struct procmap *m, uint32_t inst)
 	__atomic_fetch_sub(m->used, 1, __ATOMIC_RELAXED);
 }
 
-uint32_t procmap__at(const struct procmap *m, uint32_t i, struct pt_proc *copy)
+uint32_t procrecs__at(const struct procrecs *m, uint32_t i, struct pt_proc *copy)
 {
 	const struct pt_proc *p = &m->v[i & m->mask];
 	uint32_t inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
