@@ -34,6 +34,14 @@ const volatile __u32 scope_all_heap = 0;	/* -a --heap */
  * libbpf's poisoned CO-RE relocations in it are never reached. */
 const volatile __u32 rss_enabled = 1;
 
+/* A stack's hash (its id): FNV-1a over its frames, one step per frame,
+ * native and Python alike; a stack starts from STACK_HASH_SEED. */
+#define STACK_HASH_SEED 0xcbf29ce484222325ULL
+static __always_inline __u64 stack_hash_step(__u64 h, __u64 frame)
+{
+	return (h ^ frame) * 0x100000001b3ULL;
+}
+
 #define PROT_NONE 0x0
 #define MAP_FIXED 0x10
 #define MAP_ANONYMOUS 0x20

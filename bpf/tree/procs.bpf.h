@@ -115,8 +115,7 @@ static __noinline __u32 instance_new(void)
 /* Frees the slot of inst, whose record proc_start() just published. */
 static __always_inline void slot_free(__u32 inst)
 {
-	__u32 slot = inst & procs_mask;
-	struct pt_proc *p = bpf_map_lookup_elem(&procs, &slot);
+	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 
 	if (p && g) {

@@ -230,7 +230,7 @@ static __always_inline int memo_join(struct unwind_scratch *sc, struct unwind_th
 	__u32 c = sc->memo_at, n = t->memo.nr, j;
 
 	for (j = 0; j < 4; j++) {
-		if (c >= n || c >= PT_MAX_STACK_DEPTH)
+		if (c >= n)
 			return 0;
 		if (t->memo.fr[FRAME(c)].sp >= sp)
 			break;
@@ -248,20 +248,20 @@ static __always_inline int memo_join(struct unwind_scratch *sc, struct unwind_th
 	return 1;
 }
 
+/* Steps replayed per loop call: the call costs about what a step saves. */
+#define REPLAY_BATCH 8
+
 /*
  * From the frame joined, the last walk's steps again, while each reads
  * what it read then: the stack grows by the last walk's frames.  Stops
  * before the last walk's last frame, at a step that reads otherwise, needs
  * a %rbp that differs, or was a guess, and before the depth limit: the
  * usual walk takes over there, so the stack ends as a fresh walk would
- * end it.  Returns 1 to stop.
- *
- * State in the map value (memo_c: the last walk's frame, bp_live: %rbp
- * is that frame's), so that the verifier checks one step with all of it
- * unknown, not every path through 127.
+ * end it.  Returns 1 to stop.  The state (memo_c: the last walk's frame,
+ * bp_live: %rbp is the one its step was taken with) stays in registers
+ * through a batch and in the map value between batches, so the verifier
+ * checks one batch, not every path through 127 frames.
  */
-/* Steps replayed per loop call: the call costs about what a step saves. */
-#define REPLAY_BATCH 8
 
 static long memo_replay_steps(__u64 k, struct unwind_ctx *ctx)
 {
@@ -294,8 +294,6 @@ static long memo_replay_steps(__u64 k, struct unwind_ctx *ctx)
 					  (FRAME_SURE | FRAME_ENDS);
 			goto out;
 		}
-		if (c + 1 >= PT_MAX_STACK_DEPTH)
-			goto out;
 		next = &t->memo.fr[FRAME(c + 1)];
 		if (!(m->flags & FRAME_SURE) || ((m->flags & FRAME_USES_BP) && !live))
 			goto out;
@@ -308,7 +306,7 @@ static long memo_replay_steps(__u64 k, struct unwind_ctx *ctx)
 		live = bp == next->bp;
 		sc->stack.ips[nr] = next->ip;
 		prev = hash;
-		hash = (hash ^ next->ip) * 0x100000001b3ULL;
+		hash = stack_hash_step(hash, next->ip);
 		nr++;
 		c++;
 	}
@@ -467,7 +465,7 @@ static long unwind_step(__u64 i, struct unwind_ctx *ctx)
 	sc->stack.ips[nr] = ra;
 	sc->stack.nr = nr + 1;
 	sc->prev_hash = sc->hash;
-	sc->hash = (sc->hash ^ ra) * 0x100000001b3ULL;
+	sc->hash = stack_hash_step(sc->hash, ra);
 	sc->ip = ra;
 	sc->sp = sp;
 	sc->bp = bp;
@@ -499,7 +497,7 @@ static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratc
 	sc->partial = 0;
 	sc->stack.ips[0] = regs->ip;
 	sc->stack.nr = 1;
-	sc->hash = (0xcbf29ce484222325ULL ^ regs->ip) * 0x100000001b3ULL;
+	sc->hash = stack_hash_step(STACK_HASH_SEED, regs->ip);
 	gen = (__u32)cfi_generation;
 	sc->memo_on = ctx.t && ctx.t->memo.nr && ctx.t->memo.gen == gen;
 	sc->memo_at = 0;

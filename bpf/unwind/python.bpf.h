@@ -264,7 +264,7 @@ static long py_frame_step(__u64 i, struct py_walk *w)
 	f->instr_off = instr > code && instr - code < (1ULL << 31) ? instr - code : 0;
 	f->flags = !L->shim_owner && p[L->frame_entry & (PY_FRAME_BUF - 1)] ? PT_PY_ENTRY : 0;
 	w->sc->stack.npy = n + 1;
-	w->sc->hash = (w->sc->hash ^ code ^ fp ^ ((__u64)f->instr_off << 32)) * 0x100000001b3ULL;
+	w->sc->hash = stack_hash_step(w->sc->hash, code ^ fp ^ ((__u64)f->instr_off << 32));
 	return 0;
 }
 
