@@ -149,7 +149,13 @@ $(OUT)/bench/cxx_work: scripts/workloads/cxx_work.cc | $(OUT)
 	$(Q)mkdir -p $(OUT)/bench
 	$(Q)$(CXX) -O2 -Wall -Wextra -Werror $< -o $@
 
-bench: peaktrace $(OUT)/bench/storm $(OUT)/bench/cxx_work
+# a trap design the bench compares against (scripts/preload_sites.S)
+$(OUT)/bench/preload_sites.so: scripts/preload_sites.S | $(OUT)
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(OUT)/bench
+	$(Q)$(CC) -shared -fPIC -nostartfiles -Wall -Wextra -Werror $< -o $@
+
+bench: peaktrace $(OUT)/bench/storm $(OUT)/bench/cxx_work $(OUT)/bench/preload_sites.so
 	$(Q)scripts/bench all
 
 clean:
