@@ -2,11 +2,14 @@
 """Real workloads, whole-run wall time (start and report included): each
 untraced, under peaktrace, peaktrace --rss-only, heaptrack and memray (if
 found: MEMRAY=path, or /opt/memray-venv/bin/memray), interleaved round by
-round, medians of RUNS; printed with the ratio to untraced.
+round, medians of RUNS; printed with the ratio to untraced.  Beside it the
+CPU time (user + system) of the tool and everything it ran, which time the
+shared VM's host takes away does not inflate as much as wall time.
 
     scripts/realbench.py [RUNS] [WORKLOAD...]      (root; from scripts/bench)
 """
 import os
+import resource
 import shutil
 import statistics
 import signal
@@ -55,7 +58,14 @@ STUCK_RATIO, STUCK_MIN = 100, 60
 STUCK = "stuck"
 
 
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def timed(argv, tmp, timeout):
+    """(wall seconds, CPU seconds of the run and all it waited for), STUCK or None."""
+    cpu = children_cpu()
     t = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
@@ -68,12 +78,13 @@ def timed(argv, tmp, timeout):
         return STUCK
     p = subprocess.CompletedProcess(argv, proc.returncode, None, err)
     dt = time.perf_counter() - t
+    dcpu = children_cpu() - cpu
     for f in os.listdir(tmp):
         os.unlink(os.path.join(tmp, f))
     if p.returncode != 0:
         sys.stderr.write(f"  failed ({p.returncode}): {' '.join(argv)}\n{p.stderr[-400:]}\n")
         return None
-    return dt
+    return dt, dcpu
 
 
 def main():
@@ -89,6 +100,7 @@ def main():
         with tempfile.TemporaryDirectory() as tmp:
             ts = tools(python, tmp)
             res = {n: [] for n, _ in ts}
+            cpu = {n: [] for n, _ in ts}
             stuck = set()
             for _ in range(runs):
                 for n, wrap in ts:
@@ -100,16 +112,20 @@ def main():
                     if v is STUCK:
                         stuck.add(n)
                     elif v is not None:
-                        res[n].append(v)
+                        res[n].append(v[0])
+                        cpu[n].append(v[1])
         base = statistics.median(res["untraced"]) if res["untraced"] else None
-        print(f"\n{what}: median of {runs} interleaved runs, wall seconds")
+        cbase = statistics.median(cpu["untraced"]) if cpu["untraced"] else None
+        print(f"\n{what}: median of {runs} interleaved runs, wall seconds; CPU seconds")
         for n, _ in ts:
             if not res[n]:
                 print(f"  {n:<12} {'stuck (killed)' if n in stuck else 'failed'}")
                 continue
-            med = statistics.median(res[n])
+            med, cmed = statistics.median(res[n]), statistics.median(cpu[n])
             ratio = f"{med / base:.2f}x" if base else ""
-            print(f"  {n:<12} {med:8.2f} s  {ratio:>7}   (min {min(res[n]):.2f}, max {max(res[n]):.2f})")
+            cratio = f"{cmed / cbase:.2f}x" if cbase else ""
+            print(f"  {n:<12} {med:8.2f} s  {ratio:>7}   (min {min(res[n]):.2f}, max {max(res[n]):.2f})"
+                  f"   CPU {cmed:6.2f} s  {cratio:>7}")
         sys.stdout.flush()
 
 
