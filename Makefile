@@ -23,7 +23,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
 # src/<stage>/*.c: one folder per stage of a run (see README, "How it works").
-SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
+SRCS := $(filter-out src/main.c src/preload/%,$(wildcard src/*/*.c))
 OBJS := $(patsubst src/%.c,$(OUT)/obj/%.o,$(SRCS))
 # Objects the unit tests link: everything that needs neither root nor BPF.
 UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hindex.o model/model.o model/sampling.o python/layouts.o python/merge.o \
@@ -42,7 +42,7 @@ UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 .PHONY: all clean test unit e2e bench
 # The tool alone; `make test` builds what the tests need (victims: musl-gcc,
 # gcc -m32).
-all: peaktrace
+all: peaktrace peaktrace-preload.so
 
 $(OUT):
 	$(Q)mkdir -p $@ $@/tests
@@ -84,6 +84,12 @@ $(filter $(OUT)/obj/run/% $(OUT)/obj/collect/%,$(OBJS)): $(OUT)/peaktrace.skel.h
 peaktrace: $(OUT)/obj/main.o $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+# --preload's library, beside the binary (src/preload/sites.S): it needs no
+# library of its own, so that any C library's loader can map it
+peaktrace-preload.so: src/preload/sites.S src/preload/forward.c
+	$(call msg,LINK,$@)
+	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -Wall -Wextra -Werror $^ -o $@
 
 # --- tests ---------------------------------------------------------------
 
@@ -133,10 +139,10 @@ $(OUT)/tests/%: tests/unit/%.c $(UNIT_OBJS) | $(OUT)
 unit: $(UNITS)
 	$(Q)for t in $(UNITS); do $$t || exit 1; done
 
-e2e: peaktrace $(VICTIMS)
+e2e: peaktrace peaktrace-preload.so $(VICTIMS)
 	$(Q)python3 tests/run.py
 
-test: peaktrace $(UNITS) $(VICTIMS)
+test: peaktrace peaktrace-preload.so $(UNITS) $(VICTIMS)
 	$(Q)python3 tests/run.py $(UNITS)
 
 $(OUT)/bench/storm: scripts/storm.c | $(OUT)
@@ -149,16 +155,10 @@ $(OUT)/bench/cxx_work: scripts/workloads/cxx_work.cc | $(OUT)
 	$(Q)mkdir -p $(OUT)/bench
 	$(Q)$(CXX) -O2 -Wall -Wextra -Werror $< -o $@
 
-# a trap design the bench compares against (scripts/preload_sites.S)
-$(OUT)/bench/preload_sites.so: scripts/preload_sites.S | $(OUT)
-	$(call msg,AS,$@)
-	$(Q)mkdir -p $(OUT)/bench
-	$(Q)$(CC) -shared -fPIC -nostartfiles -Wall -Wextra -Werror $< -o $@
-
-bench: peaktrace $(OUT)/bench/storm $(OUT)/bench/cxx_work $(OUT)/bench/preload_sites.so
+bench: peaktrace peaktrace-preload.so $(OUT)/bench/storm $(OUT)/bench/cxx_work
 	$(Q)scripts/bench all
 
 clean:
-	$(Q)rm -rf $(OUT) peaktrace
+	$(Q)rm -rf $(OUT) peaktrace peaktrace-preload.so
 
 -include $(wildcard $(OUT)/*.d $(OUT)/obj/*.d $(OUT)/obj/*/*.d $(OUT)/tests/*.d)

@@ -66,6 +66,14 @@ enum pt_func {
 #define PT_COOKIE_RA_AT_RSP 0x400
 /* A return probe (the same program serves both). */
 #define PT_COOKIE_RETURN 0x800
+/* A site of peaktrace-preload.so (src/preload/sites.S) after the call:
+ * arguments and result in registers at once, the return address at
+ * (%rsp); the stack is unwound from the caller. */
+#define PT_COOKIE_DONE 0x1000
+
+/* libc_files values: what a file is to the allocator probes. */
+#define PT_FILE_LIBC 1		/* a C library probed */
+#define PT_FILE_PRELOAD 2	/* peaktrace-preload.so (src/preload/sites.S) */
 
 /* The kernel's RSS counters (enum in include/linux/mm_types_task.h). */
 enum pt_rss_member {

@@ -119,6 +119,10 @@ int main(int argc, char **argv)
 		/* the command inherits it: every Python object from malloc */
 		if (o.python_malloc)
 			setenv("PYTHONMALLOC", "malloc", 1);
+		if (session__preload(s) && launch__preload(session__preload(s), err, sizeof(err))) {
+			ret = PT_EXIT_FAILED;
+			goto out;
+		}
 		/* --json -: the report has stdout, the command's output goes to stderr */
 		if (launch__start(&l, o.argv, options__stdout_report(&o), &nofile,
 				  err, sizeof(err))) {

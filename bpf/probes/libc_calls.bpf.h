@@ -13,7 +13,8 @@
 #include "core.bpf.h"
 #include "unwind/mappings.bpf.h"
 
-/* The C libraries probed (src/probes/probes.c), by file. */
+/* The C libraries probed (src/probes/probes.c) and --preload's library,
+ * by file: PT_FILE_LIBC or PT_FILE_PRELOAD. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
@@ -22,15 +23,17 @@ struct {
 } libc_files SEC(".maps");
 
 /*
- * Whether the function probed at regs was called from inside a C library
- * we probe.  Only for probes where the return address is still at (%rsp)
- * (PT_COOKIE_RA_AT_RSP).
+ * What the file of the code that called the function probed at regs is to
+ * us: PT_FILE_LIBC (a C library we probe), PT_FILE_PRELOAD (--preload's
+ * library), 0 otherwise.  Only for probes where the return address is
+ * still at (%rsp) (PT_COOKIE_RA_AT_RSP).
  */
-__noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
+__noinline int caller_file(struct pt_regs *regs, __u32 inst)
 {
 	struct mapping_scratch *ms = mapping_scratch_get();
 	struct pt_cfi_module_key key = {};
 	__u64 ra = 0;
+	__u32 *what;
 
 	if (!ms || bpf_probe_read_user(&ra, sizeof(ra), (void *)regs->sp) || !ra)
 		return 0;
@@ -40,7 +43,13 @@ __noinline int caller_in_libc(struct pt_regs *regs, __u32 inst)
 		return 0;
 	key.dev = ms->vma.dev;
 	key.ino = ms->vma.ino;
-	return bpf_map_lookup_elem(&libc_files, &key) != NULL;
+	what = bpf_map_lookup_elem(&libc_files, &key);
+	return what ? *what : 0;
+}
+
+static __always_inline int caller_in_libc(struct pt_regs *regs, __u32 inst)
+{
+	return caller_file(regs, inst) == PT_FILE_LIBC;
 }
 
 #endif

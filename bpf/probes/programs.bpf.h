@@ -94,6 +94,14 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
 		return 0;
 	}
+	/* --preload: the C library's malloc, calloc, realloc or free called by
+	 * the preload library, whose site counts the call (both are probed
+	 * only in a process that runs with the library but inherited the C
+	 * library's probes from one that ran without) */
+	if (preload_mode && ra_at_rsp && !t->depth &&
+	    (fn == PT_FN_MALLOC || fn == PT_FN_CALLOC || fn == PT_FN_REALLOC ||
+	     fn == PT_FN_FREE) && caller_file(ctx, inst) == PT_FILE_PRELOAD)
+		return 0;
 	if (fn == PT_FN_FREE) {
 		if (!t->depth)
 			heap_free(ctx, ra_at_rsp, inst, PT_REGS_PARM1(ctx));
@@ -140,13 +148,55 @@ static __always_inline __u64 mul_or_zero(__u64 a, __u64 b)
 	return (hi << 32) + lo;
 }
 
+/* The call fn of image inst returned ret, its arguments a (as at its
+ * entry): the heap and region accounting. */
+static __always_inline void account_call(struct pt_regs *ctx, __u32 fn, __u32 inst, __u64 ret,
+					 const __u64 *a)
+{
+	__u64 ptr;
+
+	switch (fn) {
+	case PT_FN_MALLOC:
+	case PT_FN_VALLOC:
+	case PT_FN_PVALLOC:
+		heap_alloc(ctx, inst, ret, a[0]);
+		break;
+	case PT_FN_CALLOC:
+		heap_alloc(ctx, inst, ret, mul_or_zero(a[0], a[1]));
+		break;
+	case PT_FN_MEMALIGN:
+		heap_alloc(ctx, inst, ret, a[1]);
+		break;
+	case PT_FN_REALLOC:
+	case PT_FN_REALLOCARRAY: {
+		__u64 size = fn == PT_FN_REALLOC ? a[1] : mul_or_zero(a[1], a[2]);
+
+		/* realloc(p, 0) frees and returns NULL; a failed realloc
+		 * (NULL for a non-zero size) leaves the old block alone. */
+		if (!ret && size)
+			break;
+		heap_free(ctx, 0, inst, a[0]);
+		heap_alloc(ctx, inst, ret, size);
+		break;
+	}
+	case PT_FN_POSIX_MEMALIGN:
+		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)a[0]))
+			heap_alloc(ctx, inst, ptr, a[2]);
+		break;
+	case PT_FN_MMAP:
+		on_mmap(ctx, inst, ret, a[1], a[2], a[3]);
+		break;
+	case PT_FN_MREMAP:
+		on_mremap(ctx, inst, ret, a[0], a[1], a[2], a[3]);
+		break;
+	}
+}
+
 /* Probe at a function's return. */
 static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 {
 	__u32 fn = PT_COOKIE_FUNC(cookie);
-	__u64 ret = PT_REGS_RC(ctx), ptr;
 	struct alloc_call *t;
-	__u32 inst;
 
 	/* no state, or depth 0: no entry was counted (untraced, nested) */
 	t = call_get(0);
@@ -156,43 +206,34 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 		return 0;
 	if (t->func != fn)
 		return 0;
-	inst = t->instance;
-	switch (fn) {
-	case PT_FN_MALLOC:
-	case PT_FN_VALLOC:
-	case PT_FN_PVALLOC:
-		heap_alloc(ctx, inst, ret, t->arg[0]);
-		break;
-	case PT_FN_CALLOC:
-		heap_alloc(ctx, inst, ret, mul_or_zero(t->arg[0], t->arg[1]));
-		break;
-	case PT_FN_MEMALIGN:
-		heap_alloc(ctx, inst, ret, t->arg[1]);
-		break;
-	case PT_FN_REALLOC:
-	case PT_FN_REALLOCARRAY: {
-		__u64 size = fn == PT_FN_REALLOC ? t->arg[1] :
-			     mul_or_zero(t->arg[1], t->arg[2]);
+	account_call(ctx, fn, t->instance, PT_REGS_RC(ctx), t->arg);
+	return 0;
+}
 
-		/* realloc(p, 0) frees and returns NULL; a failed realloc
-		 * (NULL for a non-zero size) leaves the old block alone. */
-		if (!ret && size)
-			break;
-		heap_free(ctx, 0, inst, t->arg[0]);
-		heap_alloc(ctx, inst, ret, size);
-		break;
+/*
+ * A site of peaktrace-preload.so after its call (PT_COOKIE_DONE): the
+ * arguments and the result at once, so no entry state to keep.  The stack
+ * is unwound from the wrapper's caller.  A call made inside a probed
+ * allocator call (depth) is that call's own, as at an entry probe.
+ */
+static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
+{
+	struct unwind_scratch *sc = unwind_scratch_get();
+	__u64 a[5] = { PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx) };
+	struct alloc_call *t = call_state();
+
+	if (!t) {
+		if (current_instance())
+			lost_inc(PT_LOST_THREAD_STATE);
+		return 0;
 	}
-	case PT_FN_POSIX_MEMALIGN:
-		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)t->arg[0]))
-			heap_alloc(ctx, inst, ptr, t->arg[2]);
-		break;
-	case PT_FN_MMAP:
-		on_mmap(ctx, inst, ret, t->arg[1], t->arg[2], t->arg[3]);
-		break;
-	case PT_FN_MREMAP:
-		on_mremap(ctx, inst, ret, t->arg[0], t->arg[1], t->arg[2], t->arg[3]);
-		break;
-	}
+	if (!t->instance || t->depth)
+		return 0;
+	if (sc)
+		sc->from_caller = 1;
+	account_call(ctx, PT_COOKIE_FUNC(cookie), t->instance, PT_REGS_RC(ctx), a);
+	if (sc)
+		sc->from_caller = 0;
 	return 0;
 }
 
@@ -211,6 +252,8 @@ int pt_probe(struct pt_regs *ctx)
 		return 0;
 	if (cookie & PT_COOKIE_RETURN)
 		return on_return(ctx, cookie);
+	if (cookie & PT_COOKIE_DONE)
+		return on_done(ctx, cookie);
 	return on_entry(ctx, cookie);
 }
 

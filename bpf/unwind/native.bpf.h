@@ -120,7 +120,8 @@ struct unwind_scratch {
 	__u32 join_at;		/* this walk's frame that joined */
 	__u32 join_c;		/* the last walk's frame it joined */
 	__u32 replay_done;	/* the replay reached the end of the stack */
-	__u32 pad2;
+	__u32 from_caller;	/* set by the caller: the walk starts at the return
+				 * address at %rsp (a preload site), not at %rip */
 	struct unwind_frame fr[2 * FRAME_SLOTS];	/* this walk's (as the memo's) */
 	__u8 copy[PT_STACK_COPY + 16] __attribute__((aligned(8)));	/* the user stack above %rsp */
 };
@@ -478,14 +479,24 @@ static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratc
 {
 	struct mapping_scratch *ms = mapping_scratch_get();
 	struct unwind_ctx ctx;
-	__u64 sp = regs->sp;
+	__u64 sp = regs->sp, ip;
 	__u32 gen;
 
 	if (!ms)
 		return 1;
 	/* Above %rsp up to the end of its page is always mapped; more may not be. */
 	stack_window(sc, sp);
-	sc->ip = regs->ip;
+	ip = regs->ip;
+	if (sc->from_caller) {
+		/* at a preload site: the frame it is in is the wrapper's, whose
+		 * %rsp points at the return address; the stack is the caller's,
+		 * as at a return probe */
+		sc->from_caller = 0;
+		if (stack_read(sc, sp, &ip))
+			return 1;
+		sp += 8;
+	}
+	sc->ip = ip;
 	sc->sp = sp;
 	sc->bp = regs->bp;
 	ms->vma.valid = 0;
@@ -495,9 +506,9 @@ static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratc
 				     BPF_LOCAL_STORAGE_GET_F_CREATE);
 	sc->truncated = 0;
 	sc->partial = 0;
-	sc->stack.ips[0] = regs->ip;
+	sc->stack.ips[0] = ip;
 	sc->stack.nr = 1;
-	sc->hash = stack_hash_step(STACK_HASH_SEED, regs->ip);
+	sc->hash = stack_hash_step(STACK_HASH_SEED, ip);
 	gen = (__u32)cfi_generation;
 	sc->memo_on = ctx.t && ctx.t->memo.nr && ctx.t->memo.gen == gen;
 	sc->memo_at = 0;

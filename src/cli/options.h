@@ -48,6 +48,7 @@ struct options {
 	int exact_stacks;	/* --exact-stacks: sample_bytes not used */
 	int python;		/* --python: enum py_mode (python/merge.h) */
 	int python_malloc;	/* --python-malloc: CMD runs with PYTHONMALLOC=malloc */
+	int preload;		/* --preload: CMD runs with peaktrace-preload.so */
 };
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,

@@ -60,25 +60,45 @@ struct probe_fn {
 	int needs_return;
 	int after_syscall;	/* try the one-probe syscall-wrapper placement */
 	int null_noop;		/* a NULL first argument does nothing: probe past that test */
+	int covered;		/* --preload's sites count it where the library is loaded */
 };
 
 static const struct probe_fn probe_fns[] = {
-	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0, 0 },
-	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0, 0 },
-	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0, 0 },
-	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0, 0 },
-	{ "free", PT_FN_FREE, ARG1, 0, 0, 1 },
-	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0, 0 },
-	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0 },
-	{ "memalign", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0 },
-	{ "valloc", PT_FN_VALLOC, ARG1, 1, 0, 0 },
-	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0, 0 },
+	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0, 0, 1 },
+	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0, 0, 1 },
+	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0, 0, 1 },
+	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0, 0, 0 },
+	{ "free", PT_FN_FREE, ARG1, 0, 0, 1, 1 },
+	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0, 0, 0 },
+	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0, 0 },
+	{ "memalign", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0, 0 },
+	{ "valloc", PT_FN_VALLOC, ARG1, 1, 0, 0, 0 },
+	{ "pvalloc", PT_FN_PVALLOC, ARG1, 1, 0, 0, 0 },
 	/* mmap keeps a return probe: its stack must be taken in the caller,
 	 * and an entry-side stack of a frameless wrapper misses the caller. */
-	{ "mmap", PT_FN_MMAP, ARG2 | ARG3 | ARG4, 1, 0, 0 },
-	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1, 0 },
-	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0, 0 },
+	{ "mmap", PT_FN_MMAP, ARG2 | ARG3 | ARG4, 1, 0, 0, 0 },
+	{ "munmap", PT_FN_MUNMAP, ARG1 | ARG2, 0, 1, 0, 0 },
+	{ "mremap", PT_FN_MREMAP, ARG1 | ARG2 | ARG3 | ARG4, 1, 0, 0, 0 },
 };
+
+/* The sites of peaktrace-preload.so (src/preload/sites.S): arguments and
+ * result at once, no return probe. */
+static const struct probe_fn preload_fns[] = {
+	{ "pt_site_malloc", PT_FN_MALLOC, ARG1, 0, 0, 0, 1 },
+	{ "pt_site_calloc", PT_FN_CALLOC, ARG1 | ARG2, 0, 0, 0, 1 },
+	{ "pt_site_realloc", PT_FN_REALLOC, ARG1 | ARG2, 0, 0, 0, 1 },
+	{ "pt_site_free", PT_FN_FREE, ARG1, 0, 0, 0, 1 },
+};
+
+/*
+ * What a set probes.  Without --preload, a C library's set is all of
+ * probe_fns.  With it, glibc's (a library exporting __libc_malloc, which
+ * the preload library calls) is split: the functions the preload sites
+ * do not cover, on every traced process, and the covered ones, only on
+ * processes that run without the preload library (their environment
+ * cleared, a set-user-ID program); and the preload library has its own.
+ */
+enum set_kind { SET_ALL, SET_UNCOVERED, SET_COVERED, SET_PRELOAD };
 
 struct probe {
 	const char *fn_name;
@@ -93,6 +113,7 @@ struct probe {
 
 struct probe_set {
 	uint64_t dev, ino;
+	enum set_kind kind;
 	char path[4200];	/* as peaktrace can open it */
 	struct probe probes[MAX_PROBES];
 	int n;
@@ -108,6 +129,8 @@ struct probes {
 	pid_t anchor;
 	struct probe_set **sets;
 	size_t nsets;
+	int preload;			/* --preload: its library's set is defined */
+	uint64_t preload_dev, preload_ino;
 	int *fds;
 	size_t nfds, capfds;
 };
@@ -367,10 +390,24 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	return 0;
 }
 
+/* A preload site: the symbol's own address, no decoding (sites.S says
+ * what each holds). */
+static int preload_site(const struct probe_fn *f, struct placement *where)
+{
+	memset(where, 0, sizeof(*where));
+	where->cookie_flags = f->fn == PT_FN_FREE ? PT_COOKIE_RA_AT_RSP : PT_COOKIE_DONE;
+	where->why = f->fn == PT_FN_FREE ? "peaktrace-preload.so: before the call, past the NULL test" :
+					   "peaktrace-preload.so: after the call, arguments and result at once";
+	return 0;
+}
+
 static struct probe_set *set_create(struct probes *pr, const char *path, uint64_t dev,
-				    uint64_t ino, char *err, size_t errlen)
+				    uint64_t ino, enum set_kind kind, char *err, size_t errlen)
 {
 	struct probe_set *s = calloc(1, sizeof(*s));
+	const struct probe_fn *fns = kind == SET_PRELOAD ? preload_fns : probe_fns;
+	size_t nfns = kind == SET_PRELOAD ? sizeof(preload_fns) / sizeof(preload_fns[0]) :
+					    sizeof(probe_fns) / sizeof(probe_fns[0]);
 	uint64_t starts[PT_FN_COUNT + 4];
 	int j, nstarts = 0, turn;
 	struct elfsym *e;
@@ -382,6 +419,7 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 	}
 	s->dev = dev;
 	s->ino = ino;
+	s->kind = kind;
 	snprintf(s->path, sizeof(s->path), "%s", path);
 	e = elfsym__open(path, err, errlen);
 	if (!e) {
@@ -389,13 +427,15 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 		return NULL;
 	}
 	turn = turn_begin();
-	for (i = 0; i < sizeof(probe_fns) / sizeof(probe_fns[0]); i++) {
-		const struct probe_fn *f = &probe_fns[i];
+	for (i = 0; i < nfns; i++) {
+		const struct probe_fn *f = &fns[i];
 		uint8_t code[CODE_BYTES];
 		struct placement where;
 		uint64_t off;
 		int len, dup = 0;
 
+		if ((kind == SET_UNCOVERED && f->covered) || (kind == SET_COVERED && !f->covered))
+			continue;
 		len = elfsym__function(e, f->name, &off, code, sizeof(code));
 		if (len <= 0)
 			continue; /* this libc lacks it (reallocarray before 2.26) */
@@ -404,8 +444,11 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 		if (dup)
 			continue; /* an alias (aligned_alloc = memalign) */
 		starts[nstarts++] = off;
-		if ((!f->after_syscall || placement__after_syscall(code, len, f->args, &where)) &&
-		    (!f->null_noop || placement__past_null_test(code, len, f->args, &where)))
+		if (kind == SET_PRELOAD)
+			preload_site(f, &where);
+		else if ((!f->after_syscall ||
+			  placement__after_syscall(code, len, f->args, &where)) &&
+			 (!f->null_noop || placement__past_null_test(code, len, f->args, &where)))
 			placement__entry(code, len, f->args, f->needs_return, &where);
 		/* The return event first: an entry seen without its return
 		 * would leave the thread's nesting depth stuck above zero. */
@@ -417,10 +460,14 @@ static struct probe_set *set_create(struct probes *pr, const char *path, uint64_
 	}
 	elfsym__free(e);
 	turn_end(turn);
+	if (kind == SET_UNCOVERED)
+		return s;
 	for (j = 0; j < s->n; j++)
-		if (!strcmp(s->probes[j].fn_name, "malloc"))
+		if (!strcmp(s->probes[j].fn_name, fns[0].name))
 			return s;
-	snprintf(err, errlen, "%s exports no malloc: not a C library peaktrace can probe", path);
+	snprintf(err, errlen, "%s exports no %s: %s", path, fns[0].name,
+		 kind == SET_PRELOAD ? "not peaktrace's preload library (rebuild: make)" :
+				       "not a C library peaktrace can probe");
 	set_free(s);
 	return NULL;
 fail:
@@ -449,19 +496,21 @@ static int find_libc(const struct procmap *m, void *arg)
 static int set_index(struct probes *pr, struct probe_set *s);
 
 static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t dev,
-				 uint64_t ino, char *err, size_t errlen)
+				 uint64_t ino, enum set_kind kind, char *err, size_t errlen)
 {
+	struct pt_cfi_module_key key = { .dev = dev, .ino = ino };
+	__u32 what = kind == SET_PRELOAD ? PT_FILE_PRELOAD : PT_FILE_LIBC;
 	struct probe_set *s, **ns;
 	size_t i;
 
 	for (i = 0; i < pr->nsets; i++)
-		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino)
+		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino && pr->sets[i]->kind == kind)
 			return pr->sets[i];
 	if (pr->nsets >= 64) {
 		snprintf(err, errlen, "more than 64 distinct C libraries in the traced tree");
 		return NULL;
 	}
-	s = set_create(pr, path, dev, ino, err, errlen);
+	s = set_create(pr, path, dev, ino, kind, err, errlen);
 	if (!s)
 		return NULL;
 	ns = realloc(pr->sets, (pr->nsets + 1) * sizeof(*ns));
@@ -472,14 +521,43 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 	}
 	pr->sets = ns;
 	pr->sets[pr->nsets++] = s;
-	/* BPF tells the library's own calls from the program's by this file */
-	{
-		struct pt_cfi_module_key key = { .dev = dev, .ino = ino };
-		__u32 one = 1;
-
-		bpf_map_update_elem(pr->libc_files_fd, &key, &one, BPF_ANY);
-	}
+	/* BPF tells the library's own calls from the program's by this file,
+	 * and the preload library's calls into the C library by its */
+	bpf_map_update_elem(pr->libc_files_fd, &key, &what, BPF_ANY);
 	return s;
+}
+
+/* Whether the ELF file at path defines sym. */
+static int elf_exports(const char *path, const char *sym)
+{
+	uint8_t code[1];
+	struct elfsym *e = elfsym__open(path, NULL, 0);
+	uint64_t off;
+	int r;
+
+	if (!e)
+		return 0;
+	r = elfsym__function(e, sym, &off, code, sizeof(code)) > 0;
+	elfsym__free(e);
+	return r;
+}
+
+/* A C library's set (with --preload, glibc's uncovered part, its covered
+ * part defined too, ready for a process without the preload library). */
+static struct probe_set *lib_add(struct probes *pr, const char *path, uint64_t dev,
+				 uint64_t ino, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < pr->nsets; i++)
+		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino &&
+		    (pr->sets[i]->kind == SET_ALL || pr->sets[i]->kind == SET_UNCOVERED))
+			return pr->sets[i];
+	if (!pr->preload || !elf_exports(path, "__libc_malloc"))
+		return set_add(pr, path, dev, ino, SET_ALL, err, errlen);
+	if (!set_add(pr, path, dev, ino, SET_COVERED, err, errlen))
+		return NULL;
+	return set_add(pr, path, dev, ino, SET_UNCOVERED, err, errlen);
 }
 
 static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct procmap *m,
@@ -495,7 +573,7 @@ static struct probe_set *set_for(struct probes *pr, pid_t pid, const struct proc
 	else
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
 			 (unsigned long long)m->start, (unsigned long long)m->end);
-	return set_add(pr, path, m->dev, m->ino, err, errlen);
+	return lib_add(pr, path, m->dev, m->ino, err, errlen);
 }
 
 int probes__add_library(struct probes *pr, const char *path, char *err, size_t errlen)
@@ -507,7 +585,7 @@ int probes__add_library(struct probes *pr, const char *path, char *err, size_t e
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return PROBES_ERROR;
 	}
-	s = set_add(pr, path, procmap__kernel_dev(st.st_dev), st.st_ino, err, errlen);
+	s = lib_add(pr, path, procmap__kernel_dev(st.st_dev), st.st_ino, err, errlen);
 	return s ? set_index(pr, s) : PROBES_ERROR;
 }
 
@@ -642,6 +720,67 @@ enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
 	return attach_threads(pr, pr->sets[set], pid, err, errlen);
 }
 
+int probes__preload(struct probes *pr, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		snprintf(err, errlen, "%s: %s (build it: make)", path, strerror(errno));
+		return PROBES_ERROR;
+	}
+	pr->preload_dev = procmap__kernel_dev(st.st_dev);
+	pr->preload_ino = st.st_ino;
+	if (!set_add(pr, path, pr->preload_dev, pr->preload_ino, SET_PRELOAD, err, errlen))
+		return PROBES_ERROR;
+	pr->preload = 1;
+	return 0;
+}
+
+static int is_preload(const struct procmap *m, void *arg)
+{
+	const struct probes *pr = arg;
+
+	return m->dev == pr->preload_dev && m->ino == pr->preload_ino;
+}
+
+int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen)
+{
+	struct probe_set *s;
+	size_t i;
+	int r;
+
+	if (!pr->preload || set < 0 || (size_t)set >= pr->nsets ||
+	    pr->sets[set]->kind != SET_UNCOVERED)
+		return -PROBES_NOT_NEEDED;
+	r = procmap__each(pid, is_preload, pr);
+	if (r < 0) {
+		if (errno == ENOENT || errno == ESRCH)
+			return -PROBES_GONE;
+		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid, strerror(errno));
+		return PROBES_ERROR;
+	}
+	if (r > 0)
+		return -PROBES_NOT_NEEDED;
+	s = pr->sets[set];
+	for (i = 0; i < pr->nsets; i++)
+		if (pr->sets[i]->dev == s->dev && pr->sets[i]->ino == s->ino &&
+		    pr->sets[i]->kind == SET_COVERED)
+			return (int)i;
+	snprintf(err, errlen, "%s: its malloc, calloc, realloc and free were not probed", s->path);
+	return PROBES_ERROR;
+}
+
+uint64_t probes__gated_sets(const struct probes *pr)
+{
+	uint64_t mask = 0;
+	size_t i;
+
+	for (i = 0; i < pr->nsets && i < 64; i++)
+		if (pr->sets[i]->kind != SET_COVERED)
+			mask |= 1ULL << i;
+	return mask;
+}
+
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)
 {
 	size_t i;
@@ -652,6 +791,10 @@ int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)
 		return PROBES_ERROR;
 	}
 	for (i = 0; i < pr->nsets; i++) {
+		/* with --preload: glibc's covered functions only for processes
+		 * found running without the preload library */
+		if (pr->sets[i]->kind == SET_COVERED)
+			continue;
 		r = attach_thread(pr, pr->sets[i], pid, err, errlen);
 		if (r)
 			return r < 0 ? PROBES_ERROR : -PROBES_GONE;

@@ -7,6 +7,7 @@
 #define PT_PROBES_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -40,6 +41,7 @@ enum probes_result {
 	PROBES_ATTACHED = 0,
 	PROBES_NO_LIBC = 2,	/* no C library mapped (yet): static binary? */
 	PROBES_GONE = 3,	/* the process no longer exists */
+	PROBES_NOT_NEEDED = 4,	/* no further set is needed */
 	PROBES_ERROR = -1,
 };
 
@@ -66,11 +68,28 @@ int probes__add_library(struct probes *pr, const char *path, char *err, size_t e
 size_t probes__set_count(const struct probes *pr);
 
 /*
+ * --preload: defines the sites of peaktrace-preload.so at path.  Before
+ * any C library is defined: glibc's sets are then split, its malloc,
+ * calloc, realloc and free probed only on processes that run without the
+ * preload library.  0 or PROBES_ERROR with a message.
+ */
+int probes__preload(struct probes *pr, const char *path, char *err, size_t errlen);
+/*
+ * With --preload, for a process whose C library's set is set: the set of
+ * that library's covered functions if the process has not mapped the
+ * preload library (its index), else -PROBES_NOT_NEEDED; -PROBES_GONE, or
+ * PROBES_ERROR with a message.
+ */
+int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen);
+
+/*
  * For a process that has not run yet (held at the gate of `peaktrace --
- * CMD`): opens every defined set's events on it.  Returns 0 or a negative
- * probes_result.
+ * CMD`): opens every defined set's events on it (with --preload, not
+ * glibc's covered functions).  Returns 0 or a negative probes_result.
  */
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen);
+/* The sets probes__attach_gated attaches, as a mask of set indexes. */
+uint64_t probes__gated_sets(const struct probes *pr);
 
 /* One line per probe: function, library, offset, why there. */
 void probes__describe(const struct probes *pr, FILE *out);

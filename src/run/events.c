@@ -191,6 +191,28 @@ void gate_serve(struct session *s)
 	}
 }
 
+/* The probes of pid could not be opened: its heap is not traced.  Returns 1. */
+static int probes_failed(struct session *s, struct proc_info *pi, const char *err)
+{
+	pi->libc_state = LIBC_NONE;
+	snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
+	warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+	return 1;
+}
+
+/* Opens set's events on pi's threads unless it carries them (inherited):
+ * 0, or 1 if they failed (said). */
+static int attach_missing(struct session *s, struct proc_info *pi, int set, char *err,
+			  size_t errlen)
+{
+	if (pi->sets_mask & (1ULL << set))
+		return 0;
+	if (probes__attach_set(s->probes, set, pi->tgid, err, errlen) == PROBES_ERROR)
+		return probes_failed(s, pi, err);
+	pi->sets_mask |= 1ULL << set;
+	return 0;
+}
+
 /*
  * After exec the C library is mapped by the dynamic loader a moment later.
  * When it shows up: the same library's probes are already inherited; another
@@ -211,7 +233,7 @@ void check_pending_libc(struct session *s, uint64_t now)
 		s->pending_from++;
 	for (i = s->pending_from; i < s->procs.n; i++) {
 		struct proc_info *pi = &s->procs.v[i];
-		int set, st;
+		int set, st, cov;
 
 		if (pi->libc_state != LIBC_PENDING || pi->ended)
 			continue;
@@ -225,9 +247,7 @@ void check_pending_libc(struct session *s, uint64_t now)
 		if (set == -PROBES_GONE)
 			continue;
 		if (set == PROBES_ERROR) {
-			pi->libc_state = LIBC_NONE;
-			snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
-			warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
+			probes_failed(s, pi, err);
 			continue;
 		}
 		if (set < 0) {
@@ -235,16 +255,22 @@ void check_pending_libc(struct session *s, uint64_t now)
 				set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
 			continue;
 		}
-		if (!(pi->sets_mask & (1ULL << set))) {
-			if (probes__attach_set(s->probes, set, pi->tgid, err, sizeof(err)) ==
-			    PROBES_ERROR) {
-				pi->libc_state = LIBC_NONE;
-				snprintf(pi->note, sizeof(pi->note), "probes failed: %.140s", err);
-				warn(s, "pid %u (%s): %s", pi->tgid, pi->comm, pi->note);
-				continue;
-			}
-			pi->sets_mask |= 1ULL << set;
-		}
+		if (attach_missing(s, pi, set, err, sizeof(err)))
+			continue;
+		/* --preload: a process without the preload library (its
+		 * environment lost LD_PRELOAD, a set-user-ID program) needs the C
+		 * library's own malloc, calloc, realloc and free probes */
+		cov = probes__covered_set(s->probes, pi->tgid, set, err, sizeof(err));
+		if (cov == -PROBES_GONE)
+			continue;
+		if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)))
+			warn(s, "pid %u (%s) runs without peaktrace-preload.so (its environment "
+			     "lost LD_PRELOAD, or a set-user-ID program): its C library's malloc, "
+			     "calloc, realloc and free are probed from now; blocks it made before "
+			     "are not counted", pi->tgid, pi->comm);
+		if ((cov == PROBES_ERROR && probes_failed(s, pi, err)) ||
+		    (cov >= 0 && attach_missing(s, pi, cov, err, sizeof(err))))
+			continue;
 		pi->libc_state = LIBC_PROBED;
 		scan_process(s, pi->tgid);
 	}

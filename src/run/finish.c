@@ -103,6 +103,34 @@ static long python_frames(void *ctx, uint32_t instance, uint64_t stack_id,
 			      s->py.show_glue, *out);
 }
 
+/*
+ * --preload: an image that ended before peaktrace saw whether it runs with
+ * the preload library (its C library not found yet) and made no call that
+ * was counted may have run without it, its heap not traced: said, since
+ * nothing in the report would show it otherwise.
+ */
+static void warn_unseen_preload(struct session *s)
+{
+	const struct report *r = &s->report;
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nprocs; i++) {
+		const struct report_proc *p = &r->procs[i];
+		const struct proc_info *pi = proctable__find(&s->procs, p->instance);
+
+		if (p->heap_note || p->untraced || p->allocs || p->frees || !pi ||
+		    pi->libc_state != LIBC_PENDING)
+			continue;
+		if (n++ < 5)
+			warn(s, "pid %u (%s) ended before peaktrace saw its C library and made no "
+			     "allocation it counted: if it ran without peaktrace-preload.so (its "
+			     "environment lost LD_PRELOAD, or a set-user-ID program), its heap was "
+			     "not traced", p->pid, p->comm);
+	}
+	if (n > 5)
+		warn(s, "%zu more process images like that", n - 5);
+}
+
 /* Symbolizes what the chosen writers show: every stack if one lists all. */
 static unsigned stacks_needed(const struct session *s)
 {
@@ -147,6 +175,8 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	    model__build(r, &s->collected, &s->procs, s->t0_ns, sysconf(_SC_PAGESIZE)))
 		goto oom;
 	phase(s->o, "report: model built", s->t_end_ns);
+	if (session__preload(s))
+		warn_unseen_preload(s);
 	if (model__symbolize(r, &src, stacks_needed(s)))
 		goto oom;
 	phase(s->o, "report: stacks symbolized", s->t_end_ns);

@@ -131,6 +131,33 @@ int launch__exit_code(const struct launch *l)
 	return PT_EXIT_FAILED;
 }
 
+int launch__preload(const char *path, char *err, size_t errlen)
+{
+	const char *old = getenv("LD_PRELOAD");
+	size_t n = strlen(path) + (old ? strlen(old) : 0) + 2;
+	char *v;
+	int r;
+
+	/* the loader splits the list at spaces and colons: a path holding one
+	 * would be read as two */
+	if (strpbrk(path, " :")) {
+		snprintf(err, errlen, "--preload: %s has a space or a colon in its path, which "
+			 "LD_PRELOAD cannot hold; move peaktrace elsewhere", path);
+		return -1;
+	}
+	v = malloc(n);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(v, n, "%s%s%s", path, old && *old ? ":" : "", old && *old ? old : "");
+	r = setenv("LD_PRELOAD", v, 1);
+	free(v);
+	if (r)
+		snprintf(err, errlen, "--preload: cannot set LD_PRELOAD: %s", strerror(errno));
+	return r ? -1 : 0;
+}
+
 /* execvp's search, to look at the file before it runs. */
 int launch__resolve(const char *cmd, char *out, size_t outlen)
 {

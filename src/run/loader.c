@@ -109,6 +109,39 @@ static int kernel_has_percpu_rss(void)
  * so that exec'ing into a program linked against one of them loses
  * nothing.  A library found later (a container's) is added when seen.
  */
+/* --preload: peaktrace-preload.so beside the peaktrace binary (make
+ * builds both), its sites defined before any C library's probes. */
+static int define_preload(struct session *s, char *err, size_t errlen)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		snprintf(err, errlen, "--preload: cannot read /proc/self/exe: %s", strerror(errno));
+		return -1;
+	}
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if ((size_t)snprintf(s->preload, sizeof(s->preload), "%s/peaktrace-preload.so", exe) >=
+	    sizeof(s->preload)) {
+		snprintf(err, errlen, "--preload: the path of peaktrace's directory is too long");
+		return -1;
+	}
+	if (probes__preload(s->probes, s->preload, err, errlen)) {
+		s->preload[0] = 0;
+		return -1;
+	}
+	return 0;
+}
+
+const char *session__preload(const struct session *s)
+{
+	return s->preload[0] ? s->preload : NULL;
+}
+
 static int define_libraries(struct session *s, char *err, size_t errlen)
 {
 	static const char *others[] = {
@@ -179,6 +212,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	s->skel->rodata->scope_cgroup_id = o->cgroup && cg ? cg->id : 0;
 	s->skel->rodata->scope_cgroup_level = o->cgroup && cg ? cg->level : 0;
 	s->skel->rodata->bare_probes = o->bare_probes;
+	s->skel->rodata->preload_mode = o->preload;
 	s->skel->rodata->max_depth = o->stack_depth;
 	s->skel->rodata->sample_bytes = o->exact_stacks ? 0 : o->sample_bytes;
 	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
@@ -262,7 +296,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 					&s->records, pair[1], err, errlen);
 		if (pair[1] >= 0)
 			close(pair[1]);
-		if (!s->probes || define_libraries(s, err, errlen))
+		if (!s->probes || (o->preload && define_preload(s, err, errlen)) ||
+		    define_libraries(s, err, errlen))
 			goto fail;
 		phase(o, "probes defined", t_start);
 	}

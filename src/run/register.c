@@ -31,9 +31,7 @@ void scan_process(struct session *s, pid_t pid)
 
 uint64_t all_sets(const struct session *s)
 {
-	size_t n = s->probes ? probes__set_count(s->probes) : 0;
-
-	return n >= 64 ? ~0ULL : (1ULL << n) - 1;
+	return s->probes ? probes__gated_sets(s->probes) : 0;
 }
 
 void proc_identity(pid_t pid, struct proc_info *pi, char *argvbuf, size_t argvlen)

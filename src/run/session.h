@@ -19,6 +19,8 @@ struct session;
 struct session *session__open(const struct options *o, const struct cgroup_scope *cg, char *err,
 			      size_t errlen);
 void session__free(struct session *s);
+/* --preload: the library CMD runs with in LD_PRELOAD; NULL otherwise. */
+const char *session__preload(const struct session *s);
 
 /* Loads the unwind tables of the program at path and of the libraries it
  * needs, and of the programs its arguments name (argv: CMD's arguments,

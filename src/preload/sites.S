@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * peaktrace-preload.so, which `peaktrace --preload -- CMD` puts in the
+ * command's LD_PRELOAD: malloc, calloc, realloc and free that call glibc's
+ * and, around the call, execute a 5-byte nop (0f 1f 44 00 00) where a
+ * probe sees everything it needs at once:
+ *
+ *   pt_site_malloc   after the call: %rax the block, %rdi the size
+ *   pt_site_calloc   after the call: %rax the block, %rdi, %rsi the counts
+ *   pt_site_realloc  after the call: %rax the block, %rdi the old one,
+ *                    %rsi the size
+ *   pt_site_free     before the call, past the NULL test: %rdi the block
+ *
+ * At every site %rsp points at the return address, as at the entry: the
+ * stack is unwound from the caller, as a return probe's is.  Linux 6.18
+ * turns a uprobe on such a nop, after its first hit, into a call to a
+ * trampoline that enters the kernel by a syscall: one event per call, no
+ * int3 and no return probe (scripts/bench measures the difference).
+ *
+ * The library names no other library (linked -nostdlib) and refers to
+ * glibc's __libc_* entry points weakly: under another C library (musl)
+ * they are 0, and the calls go on to that library's functions
+ * (forward.c) without passing a site; peaktrace's probes on that library
+ * count them as usual.
+ */
+#define NOP5 .byte 0x0f, 0x1f, 0x44, 0x00, 0x00
+
+	.weak __libc_malloc, __libc_calloc, __libc_realloc, __libc_free
+	.text
+
+/* A site: a function-typed symbol of 5 bytes, found by name. */
+.macro site name
+	.globl pt_site_\name
+	.type pt_site_\name, @function
+pt_site_\name:
+	NOP5
+	.size pt_site_\name, 5
+.endm
+
+/* %rax := glibc's function, or off to the forwarder if there is none. */
+.macro real fn
+	mov \fn@GOTPCREL(%rip), %rax
+	test %rax, %rax
+	jz pt_fwd_\fn
+.endm
+
+/* The arguments are kept on the stack across the call (one push for one
+ * argument, two and 8 bytes more for two: %rsp 16-aligned at the call). */
+	.globl malloc
+	.type malloc, @function
+malloc:
+	.cfi_startproc
+	real __libc_malloc
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	call *%rax
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	site malloc
+	ret
+	.cfi_endproc
+	.size malloc, . - malloc
+
+.macro two_args name, fn
+	.globl \name
+	.type \name, @function
+\name:
+	.cfi_startproc
+	real \fn
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	push %rsi
+	.cfi_adjust_cfa_offset 8
+	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call *%rax
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	pop %rsi
+	.cfi_adjust_cfa_offset -8
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	site \name
+	ret
+	.cfi_endproc
+	.size \name, . - \name
+.endm
+
+	two_args calloc, __libc_calloc
+	two_args realloc, __libc_realloc
+
+/* free(NULL) passes the site by.  glibc's free is called, not jumped to:
+ * its return address in this library tells a probe on it (inherited from
+ * a process without this library) that the site counted the call. */
+	.globl free
+	.type free, @function
+free:
+	.cfi_startproc
+	real __libc_free
+	test %rdi, %rdi
+	je 1f
+	site free
+1:	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call *%rax
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	ret
+	.cfi_endproc
+	.size free, . - free
+
+	.section .note.GNU-stack, "", @progbits

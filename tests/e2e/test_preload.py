@@ -1,0 +1,106 @@
+"""--preload: the command runs with peaktrace-preload.so, whose malloc,
+calloc, realloc and free are counted at one site each (src/preload/sites.S).
+Every figure must be what the C library's probes give without it: the same
+victims, the same exact bytes, counts and frames; a process that runs
+without the library is probed in the C library instead, and one that runs
+with it after inheriting those probes is counted once.
+"""
+import os
+
+from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, site_bytes, stack_of,
+                  victim, within, LIBC_ALLOWANCE)
+
+PRELOAD = os.path.join(ROOT, "peaktrace-preload.so")
+
+
+def figures(r):
+    """What both runs must agree on: the tree peak, every stack at it (bytes,
+    blocks, frames) and each image's peak, blocks and end state."""
+    st = sorted((s["bytes"], s["allocations"], tuple(f["function"] for f in s["frames"]))
+                for s in r["tree"]["stacks"])
+    procs = sorted((p["comm"], p["peak_bytes"], p["allocations"], p["frees"],
+                    p["live_bytes_at_end"]) for p in r["processes"])
+    return r["tree"]["peak_bytes"], st, procs
+
+
+def test_preload_figures_equal_the_c_library_probes():
+    """The malloc family (apis: calloc, realloc chains, realloc(p, 0), the
+    memalign family still probed in glibc) and phases (stacks at the peak,
+    file:line of the caller) give the same exact figures with and without."""
+    for name in ("apis", "phases"):
+        plain = peaktrace(["-q", "--exact-stacks", "--", victim(name)])
+        pre = peaktrace(["-q", "--exact-stacks", "--preload", "--", victim(name)])
+        eq(pre.returncode, plain.returncode, f"{name}: exit status")
+        assert_complete(pre.report)
+        eq(pre.report["lost"]["unknown_frees"], 0, f"{name}: frees of blocks never seen")
+        eq(figures(pre.report), figures(plain.report), f"{name}: figures with --preload")
+    st = pre.report["tree"]["stacks"]
+    eq(site_bytes(st, "phase_b"), (50 * MiB, 5), "phase_b at the peak")
+    f0 = stack_of(st, "phase_b")["frames"][0]
+    check(f0["function"] == "phase_b" and f0["file"].endswith("phases.c") and f0["line"] > 0,
+          f"the stack starts at the caller of malloc, with its line: {f0}")
+
+
+def test_preload_threads():
+    """Threads allocating and freeing at once: each call counted once."""
+    pt = peaktrace(["-q", "--preload", "--", victim("threads")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    within(r["tree"]["peak_bytes"], 146 * MiB, LIBC_ALLOWANCE, "tree peak")
+    eq(site_bytes(r["tree"]["stacks"], "worker_alloc"), (144 * MiB, 32), "the 32 worker blocks")
+    eq(r["lost"]["unknown_frees"], 0, "frees of blocks never seen")
+
+
+def test_preload_in_the_environment():
+    """The command and its children see the library first in LD_PRELOAD, an
+    earlier value kept after it."""
+    env = dict(os.environ, LD_PRELOAD="/nonexistent-lib.so")
+    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'],
+                   json=False, env=env)
+    eq(pt.returncode, 0, "exit status")
+    eq(pt.stdout.strip(), PRELOAD + ":/nonexistent-lib.so", "LD_PRELOAD of the command")
+
+
+def test_process_without_the_preload_library():
+    """A shell that dropped LD_PRELOAD gets glibc's own probes (said), and
+    passes them on: a program it execs is counted whole, and one it runs
+    with the library again is counted once, at the sites."""
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    script = f"sleep 1; {victim('phases')}; LD_PRELOAD={PRELOAD} {victim('apis')}; exit 3"
+    pt = peaktrace(["--preload", "--", "env", "-u", "LD_PRELOAD", "/bin/sh", "-c", script])
+    r = pt.report
+    eq(pt.returncode, 3, "exit status (the shell's)")
+    check("runs without peaktrace-preload.so" in pt.stderr, f"said: {pt.stderr[-600:]}")
+    check(any("runs without peaktrace-preload.so" in w for w in r["warnings"]),
+          f"in the report's warnings: {r['warnings']}")
+    by = {p["comm"]: p for p in r["processes"]}
+    eq((by["apis"]["allocations"], by["apis"]["frees"]), (plain["allocations"], plain["frees"]),
+       "apis's allocations and frees, each counted once")
+    # the shell frees a few blocks it made before its probes came (1 to 3
+    # here); apis's frees counted at the site and again in glibc would add
+    # one each
+    check(r["lost"]["unknown_frees"] < plain["frees"],
+          f"frees of blocks never seen: {r['lost']['unknown_frees']}, the shell's only")
+    eq(by["phases"]["peak_bytes"], 80 * MiB, "phases, probed in glibc: its peak")
+    eq(by["phases"]["live_bytes_at_end"], 60 * MiB, "phases: live at exit")
+    eq(by["apis"]["peak_bytes"], 1000000 + 1024000 + 29 * MiB,
+       "apis, with both glibc's probes and the sites: its peak, once")
+    eq(by["apis"]["live_bytes_at_end"], 0, "apis: all freed")
+
+
+def test_preload_under_musl():
+    """A musl program loads the library too: its calls go on to musl's
+    functions past no site, and musl's probes count them as usual."""
+    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", victim("musl_victim") + "; exit 4"])
+    r = pt.report
+    eq(pt.returncode, 4, "exit status (the shell's)")
+    eq(site_bytes(r["tree"]["stacks"], "musl_alloc"), (6 * MiB, 1), "musl_alloc at the peak")
+    eq(r["lost"]["unknown_frees"], 0, "frees of blocks never seen")
+
+
+def test_preload_needs_a_command():
+    for args in (["--preload", "-p", "1"], ["--preload", "--rss-only", "--", "true"]):
+        pt = peaktrace(args, json=False)
+        eq(pt.returncode, 2, f"exit status of {args}")
+        check("--preload" in pt.stderr and "-- CMD" in pt.stderr, f"said why: {pt.stderr}")
