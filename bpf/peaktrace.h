@@ -66,9 +66,9 @@ enum pt_func {
 #define PT_COOKIE_RA_AT_RSP 0x400
 /* A return probe (the same program serves both). */
 #define PT_COOKIE_RETURN 0x800
-/* A site of peaktrace-preload.so (src/preload/sites.S) after the call:
- * arguments and result in registers at once, the return address at
- * (%rsp); the stack is unwound from the caller. */
+/* A site of peaktrace-preload.so (src/preload/sites.S): after the call,
+ * arguments and result in registers at once (free's: before the call), the
+ * return address at (%rsp); the stack is unwound from the caller. */
 #define PT_COOKIE_DONE 0x1000
 
 /* libc_files values: what a file is to the allocator probes. */

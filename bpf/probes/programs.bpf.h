@@ -97,7 +97,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 	/* --preload: the C library's malloc, calloc, realloc or free called by
 	 * the preload library, whose site counts the call (both are probed
 	 * only in a process that runs with the library but inherited the C
-	 * library's probes from one that ran without) */
+	 * library's probes from one that ran without; the sites themselves
+	 * come with PT_COOKIE_DONE and do not pay this look) */
 	if (preload_mode && ra_at_rsp && !t->depth &&
 	    (fn == PT_FN_MALLOC || fn == PT_FN_CALLOC || fn == PT_FN_REALLOC ||
 	     fn == PT_FN_FREE) && caller_file(ctx, inst) == PT_FILE_PRELOAD)
@@ -211,10 +212,11 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 }
 
 /*
- * A site of peaktrace-preload.so after its call (PT_COOKIE_DONE): the
- * arguments and the result at once, so no entry state to keep.  The stack
- * is unwound from the wrapper's caller.  A call made inside a probed
- * allocator call (depth) is that call's own, as at an entry probe.
+ * A site of peaktrace-preload.so (PT_COOKIE_DONE): after the call, the
+ * arguments and the result at once, so no entry state to keep, the stack
+ * unwound from the wrapper's caller; free's before the call.  A call made
+ * inside a probed allocator call (depth) is that call's own, as at an
+ * entry probe.
  */
 static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 {
@@ -229,6 +231,11 @@ static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 	}
 	if (!t->instance || t->depth)
 		return 0;
+	/* free's site is before the call, the return address at (%rsp) */
+	if (PT_COOKIE_FUNC(cookie) == PT_FN_FREE) {
+		heap_free(ctx, 1, t->instance, PT_REGS_PARM1(ctx));
+		return 0;
+	}
 	if (sc)
 		sc->from_caller = 1;
 	account_call(ctx, PT_COOKIE_FUNC(cookie), t->instance, PT_REGS_RC(ctx), a);

@@ -493,8 +493,9 @@ static __noinline __u64 unwind_native(struct pt_regs *regs, struct unwind_scratc
 		 * as at a return probe */
 		sc->from_caller = 0;
 		if (stack_read(sc, sp, &ip))
-			return 1;
-		sp += 8;
+			ip = regs->ip;	/* unreadable: from the site, its frame shown */
+		else
+			sp += 8;
 	}
 	sc->ip = ip;
 	sc->sp = sp;

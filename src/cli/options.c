@@ -102,11 +102,11 @@ static const struct argp_option opts[] = {
 	  "arenas, malloc's overhead per object) and costs a trap per object", 2 },
 	{ "preload", OPT_PRELOAD, NULL, 0,
 	  "With -- CMD: run it with peaktrace-preload.so (beside the peaktrace binary) in "
-	  "LD_PRELOAD, whose malloc, calloc, realloc and free call glibc's past a 5-byte nop "
-	  "that peaktrace probes: one cheaper event per call instead of two traps and a "
-	  "return probe (Linux 6.18 or later).  The command and its children see the "
-	  "variable; a process that runs without it (environment cleared, set-user-ID) "
-	  "is probed in glibc from when its C library is found", 2 },
+	  "LD_PRELOAD, whose malloc, calloc, realloc and free call glibc's past a probe "
+	  "site that sees the arguments and the result at once: one trap per call instead "
+	  "of two and a return probe.  Same figures.  The command and its children see the "
+	  "variable; a process that runs without the library first in it (environment "
+	  "cleared, set-user-ID) is probed in glibc from when its C library is found", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
 	  "milliseconds (default 20; 0: no timeline)", 2 },

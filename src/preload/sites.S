@@ -2,8 +2,8 @@
 /*
  * peaktrace-preload.so, which `peaktrace --preload -- CMD` puts in the
  * command's LD_PRELOAD: malloc, calloc, realloc and free that call glibc's
- * and, around the call, execute a 5-byte nop (0f 1f 44 00 00) where a
- * probe sees everything it needs at once:
+ * and, around the call, pass a one-byte nop where a probe sees everything
+ * it needs at once:
  *
  *   pt_site_malloc   after the call: %rax the block, %rdi the size
  *   pt_site_calloc   after the call: %rax the block, %rdi, %rsi the counts
@@ -12,10 +12,15 @@
  *   pt_site_free     before the call, past the NULL test: %rdi the block
  *
  * At every site %rsp points at the return address, as at the entry: the
- * stack is unwound from the caller, as a return probe's is.  Linux 6.18
- * turns a uprobe on such a nop, after its first hit, into a call to a
- * trampoline that enters the kernel by a syscall: one event per call, no
- * int3 and no return probe (scripts/bench measures the difference).
+ * stack is unwound from the caller, as a return probe's is.  One event per
+ * call, where glibc's malloc takes an int3 at its entry and a return probe.
+ *
+ * A one-byte nop, which the kernel emulates, not the 5-byte nop that Linux
+ * 6.18 turns into a call to a syscall trampoline after the first hit: the
+ * trampoline is not mapped in a child forked after that, which still has
+ * the call, and dies on it (SIGSEGV at the trampoline's address; seen with
+ * bpftrace alone on this kernel).  The trampoline saved about 0.3 us of
+ * the 1 us an int3 costs here; one event instead of two saves the rest.
  *
  * The library names no other library (linked -nostdlib) and refers to
  * glibc's __libc_* entry points weakly: under another C library (musl)
@@ -23,18 +28,18 @@
  * (forward.c) without passing a site; peaktrace's probes on that library
  * count them as usual.
  */
-#define NOP5 .byte 0x0f, 0x1f, 0x44, 0x00, 0x00
+#define SITE_NOP .byte 0x90
 
 	.weak __libc_malloc, __libc_calloc, __libc_realloc, __libc_free
 	.text
 
-/* A site: a function-typed symbol of 5 bytes, found by name. */
+/* A site: a function-typed symbol over the nop, found by name. */
 .macro site name
 	.globl pt_site_\name
 	.type pt_site_\name, @function
 pt_site_\name:
-	NOP5
-	.size pt_site_\name, 5
+	SITE_NOP
+	.size pt_site_\name, 1
 .endm
 
 /* %rax := glibc's function, or off to the forwarder if there is none. */

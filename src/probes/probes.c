@@ -48,6 +48,7 @@
 #include "files/procmaps.h"
 #include "probes/tracefs.h"
 #include "probes/turns.h"
+#include "util/readfile.h"
 #include "util/vec.h"
 
 #define CODE_BYTES 64
@@ -131,6 +132,7 @@ struct probes {
 	size_t nsets;
 	int preload;			/* --preload: its library's set is defined */
 	uint64_t preload_dev, preload_ino;
+	char preload_path[4096];
 	int *fds;
 	size_t nfds, capfds;
 };
@@ -395,7 +397,7 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 static int preload_site(const struct probe_fn *f, struct placement *where)
 {
 	memset(where, 0, sizeof(*where));
-	where->cookie_flags = f->fn == PT_FN_FREE ? PT_COOKIE_RA_AT_RSP : PT_COOKIE_DONE;
+	where->cookie_flags = PT_COOKIE_DONE;
 	where->why = f->fn == PT_FN_FREE ? "peaktrace-preload.so: before the call, past the NULL test" :
 					   "peaktrace-preload.so: after the call, arguments and result at once";
 	return 0;
@@ -730,6 +732,7 @@ int probes__preload(struct probes *pr, const char *path, char *err, size_t errle
 	}
 	pr->preload_dev = procmap__kernel_dev(st.st_dev);
 	pr->preload_ino = st.st_ino;
+	snprintf(pr->preload_path, sizeof(pr->preload_path), "%s", path);
 	if (!set_add(pr, path, pr->preload_dev, pr->preload_ino, SET_PRELOAD, err, errlen))
 		return PROBES_ERROR;
 	pr->preload = 1;
@@ -741,6 +744,34 @@ static int is_preload(const struct procmap *m, void *arg)
 	const struct probes *pr = arg;
 
 	return m->dev == pr->preload_dev && m->ino == pr->preload_ino;
+}
+
+/* Whether the first library in pid's LD_PRELOAD (as its loader read it at
+ * exec: the initial environment) is the preload library: its malloc is
+ * then the process's.  Unreadable, or past the first 256 KiB: no. */
+static int preload_first(const struct probes *pr, pid_t pid)
+{
+	enum { MAX = 256 << 10 };
+	static const char key[] = "LD_PRELOAD=";
+	size_t plen = strlen(pr->preload_path);
+	char path[64], *buf = malloc(MAX + 1);
+	int n, i, first = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	n = buf ? read_file(path, buf, MAX) : -1;
+	for (i = 0; n > 0 && i < n; i += strnlen(buf + i, n - i) + 1) {
+		const char *v = buf + i + sizeof(key) - 1;
+
+		if (n - i < (int)(sizeof(key) - 1 + plen) || strncmp(buf + i, key, sizeof(key) - 1))
+			continue;
+		/* the loader splits the list at spaces and colons */
+		v += strspn(v, " :");
+		first = !strncmp(v, pr->preload_path, plen) &&
+			(v[plen] == 0 || v[plen] == ' ' || v[plen] == ':');
+		break;
+	}
+	free(buf);
+	return first;
 }
 
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen)
@@ -759,7 +790,7 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid, strerror(errno));
 		return PROBES_ERROR;
 	}
-	if (r > 0)
+	if (r > 0 && preload_first(pr, pid))
 		return -PROBES_NOT_NEEDED;
 	s = pr->sets[set];
 	for (i = 0; i < pr->nsets; i++)

@@ -76,9 +76,10 @@ size_t probes__set_count(const struct probes *pr);
 int probes__preload(struct probes *pr, const char *path, char *err, size_t errlen);
 /*
  * With --preload, for a process whose C library's set is set: the set of
- * that library's covered functions if the process has not mapped the
- * preload library (its index), else -PROBES_NOT_NEEDED; -PROBES_GONE, or
- * PROBES_ERROR with a message.
+ * that library's covered functions (its index) unless the process has
+ * mapped the preload library and has it first in its LD_PRELOAD (its
+ * malloc is then the library's), else -PROBES_NOT_NEEDED; -PROBES_GONE,
+ * or PROBES_ERROR with a message.
  */
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen);
 

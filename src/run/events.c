@@ -257,17 +257,17 @@ void check_pending_libc(struct session *s, uint64_t now)
 		}
 		if (attach_missing(s, pi, set, err, sizeof(err)))
 			continue;
-		/* --preload: a process without the preload library (its
-		 * environment lost LD_PRELOAD, a set-user-ID program) needs the C
-		 * library's own malloc, calloc, realloc and free probes */
+		/* --preload: a process whose malloc is not the preload library's
+		 * needs the C library's own malloc, calloc, realloc and free probes */
 		cov = probes__covered_set(s->probes, pi->tgid, set, err, sizeof(err));
 		if (cov == -PROBES_GONE)
 			continue;
 		if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)))
-			warn(s, "pid %u (%s) runs without peaktrace-preload.so (its environment "
-			     "lost LD_PRELOAD, or a set-user-ID program): its C library's malloc, "
-			     "calloc, realloc and free are probed from now; blocks it made before "
-			     "are not counted", pi->tgid, pi->comm);
+			warn(s, "pid %u (%s) runs without peaktrace-preload.so first in its "
+			     "LD_PRELOAD (its environment lost it, another library comes before it, "
+			     "or a set-user-ID program): its C library's malloc, calloc, realloc and "
+			     "free are probed from now; blocks it made before are not counted",
+			     pi->tgid, pi->comm);
 		if ((cov == PROBES_ERROR && probes_failed(s, pi, err)) ||
 		    (cov >= 0 && attach_missing(s, pi, cov, err, sizeof(err))))
 			continue;

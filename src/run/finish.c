@@ -123,9 +123,8 @@ static void warn_unseen_preload(struct session *s)
 			continue;
 		if (n++ < 5)
 			warn(s, "pid %u (%s) ended before peaktrace saw its C library and made no "
-			     "allocation it counted: if it ran without peaktrace-preload.so (its "
-			     "environment lost LD_PRELOAD, or a set-user-ID program), its heap was "
-			     "not traced", p->pid, p->comm);
+			     "allocation it counted: if it ran without peaktrace-preload.so first "
+			     "in its LD_PRELOAD, its heap was not traced", p->pid, p->comm);
 	}
 	if (n > 5)
 		warn(s, "%zu more process images like that", n - 5);

@@ -150,7 +150,9 @@ int launch__preload(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(v, n, "%s%s%s", path, old && *old ? ":" : "", old && *old ? old : "");
+	/* after what the user preloads: an allocator of theirs stays theirs
+	 * (peaktrace-preload.so is then not first, and glibc is probed) */
+	snprintf(v, n, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", path);
 	r = setenv("LD_PRELOAD", v, 1);
 	free(v);
 	if (r)

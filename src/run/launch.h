@@ -45,7 +45,7 @@ int launch__exit_code(const struct launch *l);
 
 /* The file execvp would run for cmd; 0, or -1 if none. */
 int launch__resolve(const char *cmd, char *out, size_t outlen);
-/* Puts the library at path first in the LD_PRELOAD the command inherits.
+/* Puts the library at path last in the LD_PRELOAD the command inherits.
  * 0, or -1 with a message. */
 int launch__preload(const char *path, char *err, size_t errlen);
 

@@ -41,6 +41,27 @@ def test_preload_figures_equal_the_c_library_probes():
           f"the stack starts at the caller of malloc, with its line: {f0}")
 
 
+def test_preload_forked_children():
+    """Children forked after the sites were hit (not exec'd: the library's
+    code as the parent left it) are counted as without it: forktree's
+    processes, forkbranches' 200 leaves, a Python multiprocessing pipeline."""
+    for args in ([victim("forktree")], [victim("forkbranches")],
+                 ["/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "mp_queue.py"), "1"]):
+        env = dict(os.environ, PYTHONHASHSEED="0")
+        plain = peaktrace(["-q", "--"] + args, env=env)
+        pre = peaktrace(["-q", "--preload", "--"] + args, env=env)
+        eq(pre.returncode, 0, f"{args[-1]}: exit status")
+        assert_complete(pre.report)
+        died = [p["pid"] for p in pre.report["processes"] if p["exit_signal"]]
+        eq(died, [], f"{args[-1]}: processes killed by a signal")
+        if args[0] == "/usr/bin/python3":
+            # the interpreters' own figures move a little from run to run
+            held = sorted(s["bytes"] for s in pre.report["tree"]["stacks"] if s["bytes"] > 2 * MiB)
+            eq(held, [32 * MiB + 1, 48 * MiB + 1], "mp_queue: the two bytearrays at the peak")
+            continue
+        eq(figures(pre.report), figures(plain.report), f"{args[-1]}: figures with --preload")
+
+
 def test_preload_threads():
     """Threads allocating and freeing at once: each call counted once."""
     pt = peaktrace(["-q", "--preload", "--", victim("threads")])
@@ -53,13 +74,23 @@ def test_preload_threads():
 
 
 def test_preload_in_the_environment():
-    """The command and its children see the library first in LD_PRELOAD, an
-    earlier value kept after it."""
-    env = dict(os.environ, LD_PRELOAD="/nonexistent-lib.so")
-    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'],
-                   json=False, env=env)
+    """The command and its children see the library in LD_PRELOAD, after
+    what the user preloads: where another library comes first (it may be an
+    allocator), glibc's own probes count, and the figures stay exact."""
+    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'], json=False)
     eq(pt.returncode, 0, "exit status")
-    eq(pt.stdout.strip(), PRELOAD + ":/nonexistent-lib.so", "LD_PRELOAD of the command")
+    eq(pt.stdout.strip(), PRELOAD, "LD_PRELOAD of the command")
+    plain = peaktrace(["-q", "--exact-stacks", "--", victim("apis")])
+    env = dict(os.environ, LD_PRELOAD=victim("musl_victim"))  # not a glibc library: skipped
+    pt = peaktrace(["--exact-stacks", "--preload", "--", "/bin/sh", "-c",
+                    'echo "$LD_PRELOAD"; exec ' + victim("apis")], env=env)
+    eq(pt.stdout.strip(), victim("musl_victim") + ":" + PRELOAD, "the user's first, then ours")
+    check("runs without peaktrace-preload.so first" in pt.stderr, f"said: {pt.stderr[-600:]}")
+    (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
+    (want,) = plain.report["processes"]
+    eq((apis["peak_bytes"], apis["allocations"], apis["frees"], apis["live_bytes_at_end"]),
+       (want["peak_bytes"], want["allocations"], want["frees"], want["live_bytes_at_end"]),
+       "apis counted by glibc's probes, exactly")
 
 
 def test_process_without_the_preload_library():
