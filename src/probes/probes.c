@@ -96,8 +96,9 @@ static const struct probe_fn preload_fns[] = {
  * probe_fns.  With it, glibc's (a library exporting __libc_malloc, which
  * the preload library calls) is split: the functions the preload sites
  * do not cover, on every traced process, and the covered ones, only on
- * processes that run without the preload library (their environment
- * cleared, a set-user-ID program); and the preload library has its own.
+ * processes whose malloc is not the preload library's (it is not first in
+ * their LD_PRELOAD: their environment lost it, a library of the user's
+ * comes first, a set-user-ID program); and the preload library has its own.
  */
 enum set_kind { SET_ALL, SET_UNCOVERED, SET_COVERED, SET_PRELOAD };
 
@@ -394,13 +395,12 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 
 /* A preload site: the symbol's own address, no decoding (sites.S says
  * what each holds). */
-static int preload_site(const struct probe_fn *f, struct placement *where)
+static void preload_site(const struct probe_fn *f, struct placement *where)
 {
 	memset(where, 0, sizeof(*where));
 	where->cookie_flags = PT_COOKIE_DONE;
 	where->why = f->fn == PT_FN_FREE ? "peaktrace-preload.so: before the call, past the NULL test" :
 					   "peaktrace-preload.so: after the call, arguments and result at once";
-	return 0;
 }
 
 static struct probe_set *set_create(struct probes *pr, const char *path, uint64_t dev,
@@ -509,7 +509,8 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino && pr->sets[i]->kind == kind)
 			return pr->sets[i];
 	if (pr->nsets >= 64) {
-		snprintf(err, errlen, "more than 64 distinct C libraries in the traced tree");
+		snprintf(err, errlen, "more than 64 probe sets (distinct C libraries, glibc's "
+			 "counted three times with --preload) in the traced tree");
 		return NULL;
 	}
 	s = set_create(pr, path, dev, ino, kind, err, errlen);
