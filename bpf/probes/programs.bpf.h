@@ -101,8 +101,15 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 	 * come with PT_COOKIE_DONE and do not pay this look) */
 	if (preload_mode && ra_at_rsp && !t->depth &&
 	    (fn == PT_FN_MALLOC || fn == PT_FN_CALLOC || fn == PT_FN_REALLOC ||
-	     fn == PT_FN_FREE) && caller_file(ctx, inst) == PT_FILE_PRELOAD)
+	     fn == PT_FN_FREE) && caller_file(ctx, inst) == PT_FILE_PRELOAD) {
+		/* still a call in progress: what glibc's realloc calls inside
+		 * (free, malloc) is its own, and the return probe passes it by */
+		if (fn != PT_FN_FREE) {
+			t->depth++;
+			t->func = PT_FN_COUNT;
+		}
 		return 0;
+	}
 	if (fn == PT_FN_FREE) {
 		if (!t->depth)
 			heap_free(ctx, ra_at_rsp, inst, PT_REGS_PARM1(ctx));
@@ -245,10 +252,10 @@ static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 }
 
 /*
- * One program for every allocator probe, entry and return (the cookie
- * says which): the two share nearly all their code (the heap, regions and
- * the unwinder), and as two programs the verifier went through it twice,
- * 70 of the 190 ms of loading at every start.
+ * One program for every allocator probe, entry, return and --preload's
+ * sites (the cookie says which): they share nearly all their code (the
+ * heap, regions and the unwinder), and as two programs the verifier went
+ * through it twice, 70 of the 190 ms of loading at every start.
  */
 SEC("kprobe")
 int pt_probe(struct pt_regs *ctx)

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * peaktrace-preload.so under a C library other than glibc (sites.S): the
- * call goes on to the next definition of the function (the C library's),
- * found once with dlsym(RTLD_NEXT).  No site: peaktrace's probes on that
- * library count the call.  Built -nostdlib and without the stack
- * protector: nothing here may need a symbol the C library might lack.
+ * peaktrace-preload.so's calls that pass no site: under a C library other
+ * than glibc (sites.S), malloc, calloc, realloc and free go on to the next
+ * definition of the function (the C library's), found once with
+ * dlsym(RTLD_NEXT); and aligned_alloc always does (sites.S), for musl.
+ * peaktrace's probes on the C library count these calls.  Built -nostdlib
+ * and without the stack protector: nothing here may need a symbol the C
+ * library might lack.
  */
 #include <dlfcn.h>
 #include <stddef.h>
@@ -55,4 +57,19 @@ HIDDEN void pt_fwd___libc_free(void *p)
 
 	if (f)
 		f(p);
+}
+
+/* aligned_alloc's next definition, for sites.S's jump; 0 until found. */
+HIDDEN void *pt_next_aligned_alloc;
+
+HIDDEN void *pt_resolve_aligned_alloc(void)
+{
+	return next("aligned_alloc", &pt_next_aligned_alloc);
+}
+
+/* Found before the program's code runs where the loader allows, so that
+ * its calls jump straight on. */
+__attribute__((constructor)) static void resolve_early(void)
+{
+	pt_resolve_aligned_alloc();
 }

@@ -114,4 +114,38 @@ free:
 	.cfi_endproc
 	.size free, . - free
 
+/*
+ * aligned_alloc, which passes no site: musl turns its own aligned_alloc,
+ * memalign and posix_memalign off (ENOMEM) when malloc is replaced and
+ * aligned_alloc is not, so it is replaced too, by a jump to the next
+ * definition (the C library's, whose probes count the call with the
+ * program's return address, as without this library).
+ */
+	.globl aligned_alloc
+	.type aligned_alloc, @function
+aligned_alloc:
+	.cfi_startproc
+	mov pt_next_aligned_alloc(%rip), %rax
+	test %rax, %rax
+	jnz 1f
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	push %rsi
+	.cfi_adjust_cfa_offset 8
+	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call pt_resolve_aligned_alloc
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	pop %rsi
+	.cfi_adjust_cfa_offset -8
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	test %rax, %rax
+	jz 2f
+1:	jmp *%rax
+2:	ret			/* none found: NULL, as for no memory */
+	.cfi_endproc
+	.size aligned_alloc, . - aligned_alloc
+
 	.section .note.GNU-stack, "", @progbits

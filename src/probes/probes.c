@@ -748,8 +748,9 @@ static int is_preload(const struct procmap *m, void *arg)
 }
 
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at
- * exec: the initial environment) is the preload library: its malloc is
- * then the process's.  Unreadable, or past the first 256 KiB: no. */
+ * exec: the initial environment, the last of the variable's entries) is
+ * the preload library: its malloc is then the process's.  Unreadable, or
+ * past the first 256 KiB: no. */
 static int preload_first(const struct probes *pr, pid_t pid)
 {
 	enum { MAX = 256 << 10 };
@@ -760,16 +761,17 @@ static int preload_first(const struct probes *pr, pid_t pid)
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	n = buf ? read_file(path, buf, MAX) : -1;
-	for (i = 0; n > 0 && i < n; i += strnlen(buf + i, n - i) + 1) {
+	if (n > 0)
+		buf[n] = 0;	/* a cut last entry ends here */
+	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1) {
 		const char *v = buf + i + sizeof(key) - 1;
 
-		if (n - i < (int)(sizeof(key) - 1 + plen) || strncmp(buf + i, key, sizeof(key) - 1))
+		if (strncmp(buf + i, key, sizeof(key) - 1))
 			continue;
 		/* the loader splits the list at spaces and colons */
 		v += strspn(v, " :");
 		first = !strncmp(v, pr->preload_path, plen) &&
 			(v[plen] == 0 || v[plen] == ' ' || v[plen] == ':');
-		break;
 	}
 	free(buf);
 	return first;

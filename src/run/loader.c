@@ -103,12 +103,6 @@ static int kernel_has_percpu_rss(void)
 	return major > 6 || (major == 6 && minor >= 2);
 }
 
-/*
- * The C libraries probed from the start: peaktrace's own (the one most
- * commands use) and the other ones installed in the usual places (musl),
- * so that exec'ing into a program linked against one of them loses
- * nothing.  A library found later (a container's) is added when seen.
- */
 /* --preload: peaktrace-preload.so beside the peaktrace binary (make
  * builds both), its sites defined before any C library's probes. */
 static int define_preload(struct session *s, char *err, size_t errlen)
@@ -142,6 +136,12 @@ const char *session__preload(const struct session *s)
 	return s->preload[0] ? s->preload : NULL;
 }
 
+/*
+ * The C libraries probed from the start: peaktrace's own (the one most
+ * commands use) and the other ones installed in the usual places (musl),
+ * so that exec'ing into a program linked against one of them loses
+ * nothing.  A library found later (a container's) is added when seen.
+ */
 static int define_libraries(struct session *s, char *err, size_t errlen)
 {
 	static const char *others[] = {
