@@ -49,8 +49,8 @@ pt_site_\name:
 	jz pt_fwd_\fn
 .endm
 
-/* The arguments are kept on the stack across the call (one push for one
- * argument, two and 8 bytes more for two: %rsp 16-aligned at the call). */
+/* The argument is kept on the stack across the call (one push: %rsp
+ * 16-aligned at the call). */
 	.globl malloc
 	.type malloc, @function
 malloc:
@@ -66,25 +66,31 @@ malloc:
 	.cfi_endproc
 	.size malloc, . - malloc
 
-.macro two_args name, fn
-	.globl \name
-	.type \name, @function
-\name:
-	.cfi_startproc
-	real \fn
+/* Calls fn (an address, or *%rax) with %rdi and %rsi kept across it:
+ * pushed, and 8 bytes more so that %rsp is 16-aligned at the call. */
+.macro call_keeping_two fn
 	push %rdi
 	.cfi_adjust_cfa_offset 8
 	push %rsi
 	.cfi_adjust_cfa_offset 8
 	sub $8, %rsp
 	.cfi_adjust_cfa_offset 8
-	call *%rax
+	call \fn
 	add $8, %rsp
 	.cfi_adjust_cfa_offset -8
 	pop %rsi
 	.cfi_adjust_cfa_offset -8
 	pop %rdi
 	.cfi_adjust_cfa_offset -8
+.endm
+
+.macro two_args name, fn
+	.globl \name
+	.type \name, @function
+\name:
+	.cfi_startproc
+	real \fn
+	call_keeping_two *%rax
 	site \name
 	ret
 	.cfi_endproc
@@ -128,19 +134,7 @@ aligned_alloc:
 	mov pt_next_aligned_alloc(%rip), %rax
 	test %rax, %rax
 	jnz 1f
-	push %rdi
-	.cfi_adjust_cfa_offset 8
-	push %rsi
-	.cfi_adjust_cfa_offset 8
-	sub $8, %rsp
-	.cfi_adjust_cfa_offset 8
-	call pt_resolve_aligned_alloc
-	add $8, %rsp
-	.cfi_adjust_cfa_offset -8
-	pop %rsi
-	.cfi_adjust_cfa_offset -8
-	pop %rdi
-	.cfi_adjust_cfa_offset -8
+	call_keeping_two pt_resolve_aligned_alloc
 	test %rax, %rax
 	jz 2f
 1:	jmp *%rax

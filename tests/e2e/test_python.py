@@ -6,6 +6,7 @@ recursion cut with the innermost frames kept."""
 import glob
 import os
 import re
+import signal
 import subprocess
 import threading
 
@@ -44,7 +45,23 @@ def run_py_frames(python):
     not always enough.  Returns the finished run."""
     pt = peaktrace(["-v", "-q", "--", python, os.path.join(VICTIMS, "py_frames.py")],
                    wait=False, stdin=subprocess.PIPE)
-    watchdog = threading.Timer(60, pt.proc.kill)
+
+    def kill_run():
+        # the victim first: it holds peaktrace's stderr, whose end the loop
+        # below waits for, and would wait for its stdin forever
+        try:
+            with open(f"/proc/{pt.proc.pid}/task/{pt.proc.pid}/children") as f:
+                children = [int(c) for c in f.read().split()]
+        except OSError:
+            children = []
+        for c in children:
+            try:
+                os.kill(c, signal.SIGKILL)
+            except OSError:
+                pass
+        pt.proc.kill()
+
+    watchdog = threading.Timer(60, kill_run)
     watchdog.start()
     tables, pythons, sent = set(), [], 0
     while sent < 2:
