@@ -12,6 +12,12 @@ import subprocess
 import sys
 import threading
 
+# peaktrace reads a process's new modules when a stack walk meets one, and
+# small blocks' stacks are sampled: a 1 MiB buffer that _ctypes allocates
+# is walked for sure, through _ctypes, so that the tables of the modules
+# ctypes mapped are read before the first wait (without it the test once
+# waited 60 s for them in CI)
+ctypes.create_string_buffer(1 << 20)
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p
 libc.free.argtypes = [ctypes.c_void_p]
