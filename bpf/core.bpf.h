@@ -14,8 +14,6 @@
 
 /* Set by the loader: probes fire but count nothing (benchmark baseline). */
 const volatile __u32 bare_probes = 0;
-/* --preload: peaktrace-preload.so's sites count malloc, calloc, realloc and free */
-const volatile __u32 preload_mode = 0;
 /* Possible CPUs, for summing the per-CPU RSS counters. */
 const volatile __u32 nr_cpus = 1;
 /* Deepest user stack unwound (--stack-depth), at most PT_MAX_STACK_DEPTH. */

@@ -70,6 +70,10 @@ enum pt_func {
  * arguments and result in registers at once (free's: before the call), the
  * return address at (%rsp); the stack is unwound from the caller. */
 #define PT_COOKIE_DONE 0x1000
+/* With --preload, a C library's malloc, calloc, realloc or free probed in a
+ * process that may also run the preload library (src/probes/probes.c,
+ * SET_COVERED): a call from that library is its sites' to count. */
+#define PT_COOKIE_COVERED 0x2000
 
 /* libc_files values: what a file is to the allocator probes. */
 #define PT_FILE_LIBC 1		/* a C library probed */

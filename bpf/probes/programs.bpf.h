@@ -97,11 +97,10 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 	/* --preload: the C library's malloc, calloc, realloc or free called by
 	 * the preload library, whose site counts the call (both are probed
 	 * only in a process that runs with the library but inherited the C
-	 * library's probes from one that ran without; the sites themselves
-	 * come with PT_COOKIE_DONE and do not pay this look) */
-	if (preload_mode && ra_at_rsp && !t->depth &&
-	    (fn == PT_FN_MALLOC || fn == PT_FN_CALLOC || fn == PT_FN_REALLOC ||
-	     fn == PT_FN_FREE) && caller_file(ctx, inst) == PT_FILE_PRELOAD) {
+	 * library's probes from one that ran without; only those probes carry
+	 * PT_COOKIE_COVERED and pay this look) */
+	if ((cookie & PT_COOKIE_COVERED) && ra_at_rsp && !t->depth &&
+	    caller_file(ctx, inst) == PT_FILE_PRELOAD) {
 		/* still a call in progress: what glibc's realloc calls inside
 		 * (free, malloc) is its own, and the return probe passes it by */
 		if (fn != PT_FN_FREE) {

@@ -131,7 +131,7 @@ struct probes {
 	pid_t anchor;
 	struct probe_set **sets;
 	size_t nsets;
-	int preload;			/* --preload: its library's set is defined */
+	/* --preload: its library (path empty without), whose set is defined */
 	uint64_t preload_dev, preload_ino;
 	char preload_path[4096];
 	int *fds;
@@ -354,7 +354,8 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 	p->offset = offset;
 	p->is_return = is_return;
 	p->where = *where;
-	p->cookie = f->fn | (is_return ? PT_COOKIE_RETURN : where->cookie_flags);
+	p->cookie = f->fn | (is_return ? PT_COOKIE_RETURN : where->cookie_flags) |
+		    (s->kind == SET_COVERED ? PT_COOKIE_COVERED : 0);
 	/* named after what it probes: runs share it (src/probes/tracefs.c) */
 	snprintf(name, sizeof(name), "%s_%c_%llx_%llx_%llx", f->name, is_return ? 'r' : 'e',
 		 (unsigned long long)s->dev, (unsigned long long)s->ino,
@@ -497,17 +498,27 @@ static int find_libc(const struct procmap *m, void *arg)
 
 static int set_index(struct probes *pr, struct probe_set *s);
 
+/* The index of file (dev, ino)'s set of that kind, or -1. */
+static int set_find(const struct probes *pr, uint64_t dev, uint64_t ino, enum set_kind kind)
+{
+	size_t i;
+
+	for (i = 0; i < pr->nsets; i++)
+		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino && pr->sets[i]->kind == kind)
+			return (int)i;
+	return -1;
+}
+
 static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t dev,
 				 uint64_t ino, enum set_kind kind, char *err, size_t errlen)
 {
 	struct pt_cfi_module_key key = { .dev = dev, .ino = ino };
 	__u32 what = kind == SET_PRELOAD ? PT_FILE_PRELOAD : PT_FILE_LIBC;
+	int found = set_find(pr, dev, ino, kind);
 	struct probe_set *s, **ns;
-	size_t i;
 
-	for (i = 0; i < pr->nsets; i++)
-		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino && pr->sets[i]->kind == kind)
-			return pr->sets[i];
+	if (found >= 0)
+		return pr->sets[found];
 	if (pr->nsets >= 64) {
 		snprintf(err, errlen, "more than 64 probe sets (distinct C libraries, glibc's "
 			 "counted three times with --preload) in the traced tree");
@@ -550,13 +561,13 @@ static int elf_exports(const char *path, const char *sym)
 static struct probe_set *lib_add(struct probes *pr, const char *path, uint64_t dev,
 				 uint64_t ino, char *err, size_t errlen)
 {
-	size_t i;
+	int found = set_find(pr, dev, ino, SET_ALL);
 
-	for (i = 0; i < pr->nsets; i++)
-		if (pr->sets[i]->dev == dev && pr->sets[i]->ino == ino &&
-		    (pr->sets[i]->kind == SET_ALL || pr->sets[i]->kind == SET_UNCOVERED))
-			return pr->sets[i];
-	if (!pr->preload || !elf_exports(path, "__libc_malloc"))
+	if (found < 0)
+		found = set_find(pr, dev, ino, SET_UNCOVERED);
+	if (found >= 0)
+		return pr->sets[found];
+	if (!pr->preload_path[0] || !elf_exports(path, "__libc_malloc"))
 		return set_add(pr, path, dev, ino, SET_ALL, err, errlen);
 	if (!set_add(pr, path, dev, ino, SET_COVERED, err, errlen))
 		return NULL;
@@ -590,11 +601,6 @@ int probes__add_library(struct probes *pr, const char *path, char *err, size_t e
 	}
 	s = lib_add(pr, path, procmap__kernel_dev(st.st_dev), st.st_ino, err, errlen);
 	return s ? set_index(pr, s) : PROBES_ERROR;
-}
-
-size_t probes__set_count(const struct probes *pr)
-{
-	return pr->nsets;
 }
 
 static int fds_push(struct probes *pr, int fd)
@@ -733,10 +739,9 @@ int probes__preload(struct probes *pr, const char *path, char *err, size_t errle
 	}
 	pr->preload_dev = procmap__kernel_dev(st.st_dev);
 	pr->preload_ino = st.st_ino;
-	snprintf(pr->preload_path, sizeof(pr->preload_path), "%s", path);
 	if (!set_add(pr, path, pr->preload_dev, pr->preload_ino, SET_PRELOAD, err, errlen))
 		return PROBES_ERROR;
-	pr->preload = 1;
+	snprintf(pr->preload_path, sizeof(pr->preload_path), "%s", path);
 	return 0;
 }
 
@@ -780,11 +785,10 @@ static int preload_first(const struct probes *pr, pid_t pid)
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen)
 {
 	struct probe_set *s;
-	size_t i;
 	int r;
 
-	if (!pr->preload || set < 0 || (size_t)set >= pr->nsets ||
-	    pr->sets[set]->kind != SET_UNCOVERED)
+	/* (a set of that kind exists only with --preload) */
+	if (set < 0 || (size_t)set >= pr->nsets || pr->sets[set]->kind != SET_UNCOVERED)
 		return -PROBES_NOT_NEEDED;
 	r = procmap__each(pid, is_preload, pr);
 	if (r < 0) {
@@ -796,10 +800,9 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 	if (r > 0 && preload_first(pr, pid))
 		return -PROBES_NOT_NEEDED;
 	s = pr->sets[set];
-	for (i = 0; i < pr->nsets; i++)
-		if (pr->sets[i]->dev == s->dev && pr->sets[i]->ino == s->ino &&
-		    pr->sets[i]->kind == SET_COVERED)
-			return (int)i;
+	r = set_find(pr, s->dev, s->ino, SET_COVERED);
+	if (r >= 0)
+		return r;
 	snprintf(err, errlen, "%s: its malloc, calloc, realloc and free were not probed", s->path);
 	return PROBES_ERROR;
 }

@@ -65,7 +65,6 @@ enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
  * a negative probes_result with a message.
  */
 int probes__add_library(struct probes *pr, const char *path, char *err, size_t errlen);
-size_t probes__set_count(const struct probes *pr);
 
 /*
  * --preload: defines the sites of peaktrace-preload.so at path.  Before

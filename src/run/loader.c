@@ -212,7 +212,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	s->skel->rodata->scope_cgroup_id = o->cgroup && cg ? cg->id : 0;
 	s->skel->rodata->scope_cgroup_level = o->cgroup && cg ? cg->level : 0;
 	s->skel->rodata->bare_probes = o->bare_probes;
-	s->skel->rodata->preload_mode = o->preload;
 	s->skel->rodata->max_depth = o->stack_depth;
 	s->skel->rodata->sample_bytes = o->exact_stacks ? 0 : o->sample_bytes;
 	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
