@@ -134,11 +134,8 @@ aligned_alloc:
 	mov pt_next_aligned_alloc(%rip), %rax
 	test %rax, %rax
 	jnz 1f
-	call_keeping_two pt_resolve_aligned_alloc
-	test %rax, %rax
-	jz 2f
+	call_keeping_two pt_resolve_aligned_alloc	/* stops the program if none */
 1:	jmp *%rax
-2:	ret			/* none found: NULL, as for no memory */
 	.cfi_endproc
 	.size aligned_alloc, . - aligned_alloc
 
