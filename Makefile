@@ -89,7 +89,8 @@ peaktrace: $(OUT)/obj/main.o $(OBJS)
 # library of its own, so that any C library's loader can map it
 peaktrace-preload.so: src/preload/sites.S src/preload/forward.c
 	$(call msg,LINK,$@)
-	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -Wall -Wextra -Werror $^ -o $@
+	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -fcf-protection=full \
+		-Wl,-z,cet-report=error -Wall -Wextra -Werror $^ -o $@
 
 # --- tests ---------------------------------------------------------------
 

@@ -55,6 +55,7 @@ pt_site_\name:
 	.type malloc, @function
 malloc:
 	.cfi_startproc
+	endbr64
 	real __libc_malloc
 	push %rdi
 	.cfi_adjust_cfa_offset 8
@@ -89,6 +90,7 @@ malloc:
 	.type \name, @function
 \name:
 	.cfi_startproc
+	endbr64
 	real \fn
 	call_keeping_two *%rax
 	site \name
@@ -107,6 +109,7 @@ malloc:
 	.type free, @function
 free:
 	.cfi_startproc
+	endbr64
 	real __libc_free
 	test %rdi, %rdi
 	je 1f
@@ -131,6 +134,7 @@ free:
 	.type aligned_alloc, @function
 aligned_alloc:
 	.cfi_startproc
+	endbr64
 	mov pt_next_aligned_alloc(%rip), %rax
 	test %rax, %rax
 	jnz 1f
@@ -138,5 +142,24 @@ aligned_alloc:
 1:	jmp *%rax
 	.cfi_endproc
 	.size aligned_alloc, . - aligned_alloc
+
+/*
+ * Marked for Intel CET like glibc's own code: every exported function
+ * starts with endbr64 (the program reaches it through its PLT's indirect
+ * jump) and calls and returns pair up, so a C library that turns shadow
+ * stacks and indirect-branch tracking on keeps them on with this library
+ * loaded; an unmarked one would turn them off for the whole process.  The
+ * link fails if an object lacks the note (-z cet-report=error).
+ */
+	.section .note.gnu.property, "a"
+	.p2align 3
+	.long 4			/* name size */
+	.long 16		/* descriptor size */
+	.long 5			/* NT_GNU_PROPERTY_TYPE_0 */
+	.asciz "GNU"
+	.long 0xc0000002	/* GNU_PROPERTY_X86_FEATURE_1_AND */
+	.long 4
+	.long 3			/* IBT | SHSTK */
+	.p2align 3
 
 	.section .note.GNU-stack, "", @progbits

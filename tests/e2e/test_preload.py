@@ -6,6 +6,7 @@ without the library is probed in the C library instead, and one that runs
 with it after inheriting those probes is counted once.
 """
 import os
+import subprocess
 
 from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, site_bytes, stack_of,
                   victim, within, LIBC_ALLOWANCE)
@@ -134,3 +135,12 @@ def test_preload_needs_a_command():
         pt = peaktrace(args, json=False)
         eq(pt.returncode, 2, f"exit status of {args}")
         check("--preload" in pt.stderr and "-- CMD" in pt.stderr, f"said why: {pt.stderr}")
+
+
+def test_preload_library_marked_for_cet():
+    """The library carries the CET property glibc's code carries (IBT and
+    shadow stacks): an unmarked library would turn them off for the whole
+    command where the C library turns them on.  Read from the built file as
+    the loader reads it, the GNU property note."""
+    out = subprocess.run(["readelf", "-n", PRELOAD], capture_output=True, text=True, check=True).stdout
+    check("x86 feature: IBT, SHSTK" in out, f"readelf -n {PRELOAD}: {out}")
