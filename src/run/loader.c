@@ -331,8 +331,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	if (bpfload__probe(&s->load, o->verbose, err, errlen) ||
 	    (s->probes && probes__link(s->probes, err, errlen)))
 		goto fail;
-	if (s->probes)
-		phase(o, "allocator probe program loaded and attached", t_start);
+	phase(o, "allocator probe program loaded", t_start);
 	s->t0_ns = now_ns();
 	return s;
 fail:
