@@ -375,9 +375,6 @@ static int probe_link(struct probes *pr, const struct probe_set *s, struct probe
 	return 0;
 }
 
-/* A failure is the run's, whichever set it is in: the same program on
- * the same kind of event would fail on every set (a library whose events
- * cannot be defined is still left out when it is defined, lib_add). */
 int probes__link(struct probes *pr, char *err, size_t errlen)
 {
 	size_t i;

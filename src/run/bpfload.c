@@ -17,9 +17,8 @@
  *          C library are defined
  *
  * The program instances parse the kernel's BTF for their CO-RE
- * relocations (15-18 ms each, at once); the maps instance is given a BTF
- * of one type instead (its only relocations, in subprograms it never
- * loads, come out poisoned).  The rodata the first one
+ * relocations (15-18 ms each, at once); the maps instance, which relocates
+ * nothing, is given a BTF of one type instead.  The rodata the first one
  * creates is frozen before the others load, so the verifier still sees its
  * values as constants and prunes on them.
  */
@@ -245,12 +244,8 @@ int bpfload__maps(struct bpfload *l, struct peaktrace_bpf *maps, int verbose, ch
 	l->btf_fd = -1;
 	if (side_finish(&side, err, errlen))
 		return -1;
-	if (e) {
-		/* no program in it: a map could not be made */
-		snprintf(err, errlen, "cannot create the BPF maps (%s)%s", strerror(-e),
-			 verbose ? "" : "; run with -v for libbpf's messages");
-		return -1;
-	}
+	if (e)
+		return load_failed(e, verbose, err, errlen);
 	l->progs = instance(maps->obj, wanted, n, 0, err, errlen);
 	if (!l->progs)
 		return -1;
@@ -275,7 +270,7 @@ int bpfload__progs(struct bpfload *l, int verbose, char *err, size_t errlen)
 	int e;
 
 	if (l->probe) {
-		/* without a thread, bpfload__probe() loads it */
+		/* without a thread, here after the others */
 		if (!pthread_create(&l->thread, NULL, load_probe, l))
 			l->running = 1;
 	}

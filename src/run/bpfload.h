@@ -14,7 +14,7 @@ struct peaktrace_bpf;
 
 struct bpfload {
 	struct peaktrace_bpf *progs;	/* the tracepoints and iterators */
-	struct peaktrace_bpf *probe;	/* pt_probe; NULL when it is not wanted */
+	struct peaktrace_bpf *probe;	/* pt_probe; NULL when it is not loaded */
 	pthread_t thread;		/* verifying pt_probe */
 	int running;
 	int probe_err;			/* its load's result */

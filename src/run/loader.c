@@ -257,10 +257,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		goto fail;
 	phase(o, "maps created", t_start);
 	if (!o->rss_only) {
-		if (!s->load.probe) {
-			snprintf(err, errlen, "the allocator probes' program is not to be loaded");
-			goto fail;
-		}
 		/* before the loader's thread starts: this forks the anchor;
 		 * probes are defined while pt_probe loads, attached after */
 		if (!o->frame_pointers &&

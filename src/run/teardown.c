@@ -23,12 +23,12 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
-	bpfload__free(&s->load);	/* first: joins its loader thread */
 	probes__free(s->probes, s->probe_linger_s);
 	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
 	alloc_tables__close(&s->tables);
 	procrecs__close(&s->records);
+	bpfload__free(&s->load);
 	peaktrace_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
 	proctable__free(&s->procs);
