@@ -27,7 +27,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
-#include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "peaktrace.skel.h"
@@ -129,98 +128,10 @@ fail:
 	return NULL;
 }
 
-/*
- * The two biggest maps are made on a thread while the maps instance makes
- * the others: their bucket arrays (16 and 8 MiB at the default sizes, each
- * page zeroed and charged to the cgroup) took 21-24 ms of the 35 ms all
- * the maps took.  Plain hash maps: made from their definitions, without
- * BTF (which only names their types to bpftool).
- */
-static const char *const side_names[] = { "stack_recs", "stacks" };
-
-struct side_maps {
-	struct {
-		struct bpf_map *map;
-		enum bpf_map_type type;
-		__u32 key_size, value_size, max_entries, flags;
-		int fd, err;
-	} m[sizeof(side_names) / sizeof(side_names[0])];
-	pthread_t thread;
-	int running;
-};
-
-static void *side_create(void *arg)
-{
-	struct side_maps *sm = arg;
-	size_t i;
-
-	for (i = 0; i < sizeof(sm->m) / sizeof(sm->m[0]); i++) {
-		LIBBPF_OPTS(bpf_map_create_opts, o, .map_flags = sm->m[i].flags);
-
-		sm->m[i].fd = bpf_map_create(sm->m[i].type, side_names[i], sm->m[i].key_size,
-					     sm->m[i].value_size, sm->m[i].max_entries, &o);
-		sm->m[i].err = sm->m[i].fd < 0 ? errno : 0;
-	}
-	return NULL;
-}
-
-/* Starts making them (here if no thread); the instance will not. */
-static void side_start(struct side_maps *sm, struct bpf_object *obj)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(sm->m) / sizeof(sm->m[0]); i++) {
-		struct bpf_map *m = bpf_object__find_map_by_name(obj, side_names[i]);
-
-		sm->m[i].map = m;
-		sm->m[i].fd = -1;
-		if (!m)
-			continue;
-		sm->m[i].type = bpf_map__type(m);
-		sm->m[i].key_size = bpf_map__key_size(m);
-		sm->m[i].value_size = bpf_map__value_size(m);
-		sm->m[i].max_entries = bpf_map__max_entries(m);
-		sm->m[i].flags = bpf_map__map_flags(m);
-		bpf_map__set_autocreate(m, false);
-	}
-	sm->running = !pthread_create(&sm->thread, NULL, side_create, sm);
-	if (!sm->running)
-		side_create(sm);
-}
-
-/* Waits for them and hands them to the instance.  Returns 0 or -1 with a
- * message in err (all closed on either). */
-static int side_finish(struct side_maps *sm, char *err, size_t errlen)
-{
-	size_t i;
-	int ret = 0;
-
-	if (sm->running)
-		pthread_join(sm->thread, NULL);
-	sm->running = 0;
-	for (i = 0; i < sizeof(sm->m) / sizeof(sm->m[0]); i++) {
-		if (!sm->m[i].map)
-			continue;
-		if (!ret && sm->m[i].fd < 0) {
-			snprintf(err, errlen, "cannot create BPF map %s (%u entries): %s",
-				 side_names[i], sm->m[i].max_entries, strerror(sm->m[i].err));
-			ret = -1;
-		} else if (!ret && bpf_map__reuse_fd(sm->m[i].map, sm->m[i].fd)) {
-			snprintf(err, errlen, "cannot use BPF map %s: %s", side_names[i],
-				 strerror(errno));
-			ret = -1;
-		}
-		if (sm->m[i].fd >= 0)
-			close(sm->m[i].fd);
-	}
-	return ret;
-}
-
 int bpfload__maps(struct bpfload *l, struct peaktrace_bpf *maps, int verbose, char *err,
 		  size_t errlen)
 {
 	const char *wanted[64];
-	struct side_maps side = { 0 };
 	struct bpf_program *p;
 	size_t n = 0;
 	int e, probe = 0;
@@ -237,13 +148,10 @@ int bpfload__maps(struct bpfload *l, struct peaktrace_bpf *maps, int verbose, ch
 	}
 	bpf_object__for_each_program(p, maps->obj)
 		bpf_program__set_autoload(p, false);
-	side_start(&side, maps->obj);
 	e = peaktrace_bpf__load(maps);
 	if (l->btf_fd >= 0)
 		close(l->btf_fd);
 	l->btf_fd = -1;
-	if (side_finish(&side, err, errlen))
-		return -1;
 	if (e)
 		return load_failed(e, verbose, err, errlen);
 	l->progs = instance(maps->obj, wanted, n, 0, err, errlen);
