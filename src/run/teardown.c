@@ -28,7 +28,6 @@ void session__free(struct session *s)
 	ring_buffer__free(s->rb);
 	alloc_tables__close(&s->tables);
 	procrecs__close(&s->records);
-	bpfload__free(&s->load);
 	peaktrace_bpf__destroy(s->skel);
 	symbolizer__free(s->sym);
 	proctable__free(&s->procs);
@@ -82,7 +81,7 @@ void session__finish(struct session *s)
 		 * would run for nothing at every fork, exec and page fault on
 		 * the machine (the allocator probes' programs leave first thing
 		 * in probes__free) */
-		bpfload__detach(&s->load);
+		peaktrace_bpf__detach(s->skel);
 		s->probe_linger_s = PROBE_LINGER_S;
 		session__free(s);
 		_exit(0);
