@@ -745,6 +745,11 @@ int probes__preload(struct probes *pr, const char *path, char *err, size_t errle
 	return 0;
 }
 
+const char *probes__preload_path(const struct probes *pr)
+{
+	return pr->preload_path[0] ? pr->preload_path : NULL;
+}
+
 static int is_preload(const struct procmap *m, void *arg)
 {
 	const struct probes *pr = arg;

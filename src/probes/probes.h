@@ -73,6 +73,9 @@ int probes__add_library(struct probes *pr, const char *path, char *err, size_t e
  * preload library.  0 or PROBES_ERROR with a message.
  */
 int probes__preload(struct probes *pr, const char *path, char *err, size_t errlen);
+/* The preload library's path once probes__preload() defined its set; NULL
+ * before or without. */
+const char *probes__preload_path(const struct probes *pr);
 /*
  * With --preload, for a process whose C library's set is set: the set of
  * that library's covered functions (its index) unless the process has

@@ -107,7 +107,7 @@ static int kernel_has_percpu_rss(void)
  * builds both), its sites defined before any C library's probes. */
 static int define_preload(struct session *s, char *err, size_t errlen)
 {
-	char exe[4096];
+	char exe[4096], path[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
@@ -119,21 +119,16 @@ static int define_preload(struct session *s, char *err, size_t errlen)
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
-	if ((size_t)snprintf(s->preload, sizeof(s->preload), "%s/peaktrace-preload.so", exe) >=
-	    sizeof(s->preload)) {
+	if ((size_t)snprintf(path, sizeof(path), "%s/peaktrace-preload.so", exe) >= sizeof(path)) {
 		snprintf(err, errlen, "--preload: the path of peaktrace's directory is too long");
 		return -1;
 	}
-	if (probes__preload(s->probes, s->preload, err, errlen)) {
-		s->preload[0] = 0;
-		return -1;
-	}
-	return 0;
+	return probes__preload(s->probes, path, err, errlen);
 }
 
 const char *session__preload(const struct session *s)
 {
-	return s->preload[0] ? s->preload : NULL;
+	return s->probes ? probes__preload_path(s->probes) : NULL;
 }
 
 /*

@@ -58,7 +58,6 @@ struct session {
 	uint32_t next_user_instance;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
-	char preload[4096];	/* --preload: peaktrace-preload.so's path */
 	int status_shown;
 	int gate;		/* our end of the exec gate's socket, or -1 */
 	size_t pending_from;	/* procs before it wait for no C library */
