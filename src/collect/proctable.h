@@ -35,6 +35,8 @@ struct proc_info {
 	int untraced;		/* it should have been traced and could not be: a loss */
 	uint32_t series;	/* its timeline series + 1 (collect/timeline.c), 0: none */
 	int left_scope;		/* moved out of the --cgroup: counted until then */
+	int announce;		/* -v: its entry into the scope is said once its
+				 * C library's state is known (scope_announce) */
 };
 
 struct proctable {

@@ -213,6 +213,51 @@ static int attach_missing(struct session *s, struct proc_info *pi, int set, char
 	return 0;
 }
 
+/* pi's C library, if the loader has mapped it: its probes, or a note
+ * that it has none; it stays pending otherwise. */
+static void resolve_pending(struct session *s, struct proc_info *pi, uint64_t now)
+{
+	char err[512];
+	int set, st, cov;
+
+	st = exe_kind(pi->tgid, "");
+	if (st == LAUNCH_EXE_STATIC || st == LAUNCH_EXE_FOREIGN) {
+		set_no_libc_note(s, pi, st);
+		return;
+	}
+	err[0] = 0;
+	set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
+	if (set == -PROBES_GONE)
+		return;
+	if (set == PROBES_ERROR) {
+		probes_failed(s, pi, err);
+		return;
+	}
+	if (set < 0) {
+		if (now - pi->pending_since_ns > LIBC_WAIT_NS)
+			set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
+		return;
+	}
+	if (attach_missing(s, pi, set, err, sizeof(err)))
+		return;
+	/* --preload: a process whose malloc is not the preload library's
+	 * needs the C library's own malloc, calloc, realloc and free probes */
+	cov = probes__covered_set(s->probes, pi->tgid, set, err, sizeof(err));
+	if (cov == -PROBES_GONE)
+		return;
+	if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)))
+		warn(s, "pid %u (%s) runs without peaktrace-preload.so first in its "
+		     "LD_PRELOAD (its environment lost it, another library comes before it, "
+		     "or a set-user-ID program): its C library's malloc, calloc, realloc and "
+		     "free are probed from now; blocks it made before are not counted",
+		     pi->tgid, pi->comm);
+	if ((cov == PROBES_ERROR && probes_failed(s, pi, err)) ||
+	    (cov >= 0 && attach_missing(s, pi, cov, err, sizeof(err))))
+		return;
+	pi->libc_state = LIBC_PROBED;
+	scan_process(s, pi->tgid);
+}
+
 /*
  * After exec the C library is mapped by the dynamic loader a moment later.
  * When it shows up: the same library's probes are already inherited; another
@@ -220,12 +265,12 @@ static int attach_missing(struct session *s, struct proc_info *pi, int set, char
  */
 void check_pending_libc(struct session *s, uint64_t now)
 {
-	char err[512];
 	size_t i;
 
 	if (!s->probes)
 		return;
-	/* exec'd images are appended, and leave the pending state for good:
+	/* pending images are appended (exec'd ones, and ones registered from
+	 * /proc just after an exec), and leave the pending state for good:
 	 * the ones before the first pending entry need no look again */
 	while (s->pending_from < s->procs.n &&
 	       (s->procs.v[s->pending_from].libc_state != LIBC_PENDING ||
@@ -233,45 +278,13 @@ void check_pending_libc(struct session *s, uint64_t now)
 		s->pending_from++;
 	for (i = s->pending_from; i < s->procs.n; i++) {
 		struct proc_info *pi = &s->procs.v[i];
-		int set, st, cov;
 
 		if (pi->libc_state != LIBC_PENDING || pi->ended)
 			continue;
-		st = exe_kind(pi->tgid, "");
-		if (st == LAUNCH_EXE_STATIC || st == LAUNCH_EXE_FOREIGN) {
-			set_no_libc_note(s, pi, st);
-			continue;
+		resolve_pending(s, pi, now);
+		if (pi->announce && pi->libc_state != LIBC_PENDING) {
+			pi->announce = 0;
+			scope_announce(s, pi->tgid);
 		}
-		err[0] = 0;
-		set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
-		if (set == -PROBES_GONE)
-			continue;
-		if (set == PROBES_ERROR) {
-			probes_failed(s, pi, err);
-			continue;
-		}
-		if (set < 0) {
-			if (now - pi->pending_since_ns > LIBC_WAIT_NS)
-				set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
-			continue;
-		}
-		if (attach_missing(s, pi, set, err, sizeof(err)))
-			continue;
-		/* --preload: a process whose malloc is not the preload library's
-		 * needs the C library's own malloc, calloc, realloc and free probes */
-		cov = probes__covered_set(s->probes, pi->tgid, set, err, sizeof(err));
-		if (cov == -PROBES_GONE)
-			continue;
-		if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)))
-			warn(s, "pid %u (%s) runs without peaktrace-preload.so first in its "
-			     "LD_PRELOAD (its environment lost it, another library comes before it, "
-			     "or a set-user-ID program): its C library's malloc, calloc, realloc and "
-			     "free are probed from now; blocks it made before are not counted",
-			     pi->tgid, pi->comm);
-		if ((cov == PROBES_ERROR && probes_failed(s, pi, err)) ||
-		    (cov >= 0 && attach_missing(s, pi, cov, err, sizeof(err))))
-			continue;
-		pi->libc_state = LIBC_PROBED;
-		scan_process(s, pi->tgid);
 	}
 }

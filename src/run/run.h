@@ -84,6 +84,7 @@ int learn_mms(struct session *s, pid_t pid, char *err, size_t errlen);
 /* target_scope.c */
 /* A process entered the --cgroup (PT_EV_ENTER): registered with its probes. */
 void scope_enter(struct session *s, pid_t tgid);
+void scope_announce(const struct session *s, pid_t tgid);
 
 /* register.c */
 /* A look at pid's mappings: files to symbolize with, modules to unwind. */

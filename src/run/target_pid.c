@@ -145,8 +145,21 @@ int add_tree(struct session *s, pid_t pid, int depth, int children, char *err, s
 			return depth ? 0 : PT_EXIT_NO_TARGET;
 		np = proctable__add(&s->procs, &pi);
 		if (np && set == -PROBES_NO_LIBC && s->probes) {
+			int kind;
+
 			snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-			set_no_libc_note(s, np, launch__exe_kind(path));
+			kind = launch__exe_kind(path);
+			/* A dynamic program with no C library yet has just exec'd
+			 * (a process entering a --cgroup and exec'ing at once):
+			 * its loader maps the library a moment later, and it is
+			 * probed then (check_pending_libc), as after an exec seen
+			 * in BPF.  Seen in 1 of 100-150 such entries. */
+			if (kind == LAUNCH_EXE_DYNAMIC) {
+				np->libc_state = LIBC_PENDING;
+				np->pending_since_ns = np->start_ns;
+			}
+			else
+				set_no_libc_note(s, np, kind);
 		}
 	}
 	scan_process(s, pid);

@@ -11,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "peaktrace.skel.h"
 #include "run/run.h"
 #include "run/session.h"
 #include "util/readfile.h"
@@ -132,21 +135,40 @@ int session__add_all(struct session *s, char *err, size_t errlen)
 	return r;
 }
 
+/* -v, for scripts: pid is traced from now on. */
+void scope_announce(const struct session *s, pid_t tgid)
+{
+	if (s->o->verbose)
+		fprintf(stderr, "peaktrace: pid %d %s\n", (int)tgid,
+			s->o->cgroup ? "entered the cgroup" : "started by a kernel thread: probed");
+}
+
 /* PT_EV_ENTER: a process entered the --cgroup (moved in, or made in it);
  * with -a --heap, one a kernel thread started (BPF registered it): its
  * probes. */
 void scope_enter(struct session *s, pid_t tgid)
 {
 	char err[256] = "";
+	struct proc_info *pi;
+	struct pt_tgid t;
+	__u32 key = tgid;
 
 	if (!s->o->cgroup && !(s->o->all && s->probes))
 		return;
+	s->empty_said = 0;
 	/* one a kernel thread started (-a --heap): BPF recorded its mm at fork */
 	if (add_tree(s, tgid, 1, 0, err, sizeof(err)) ||
-	    (s->o->cgroup && learn_mms(s, tgid, err, sizeof(err))))
+	    (s->o->cgroup && learn_mms(s, tgid, err, sizeof(err)))) {
 		warn(s, "pid %d entered the scope but could not be traced: %s", (int)tgid, err);
-	else if (s->o->verbose)	/* for scripts: it is traced from now on */
-		fprintf(stderr, "peaktrace: pid %d %s\n", (int)tgid,
-			s->o->cgroup ? "entered the cgroup" : "started by a kernel thread: probed");
-	s->empty_said = 0;
+		return;
+	}
+	/* caught just after an exec, its C library not mapped yet: said once
+	 * it is probed (check_pending_libc) */
+	if (s->probes && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) &&
+	    (pi = proctable__find(&s->procs, t.instance)) && pi->libc_state == LIBC_PENDING &&
+	    !pi->ended) {
+		pi->announce = 1;
+		return;
+	}
+	scope_announce(s, tgid);
 }
