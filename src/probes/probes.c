@@ -126,6 +126,7 @@ struct probe_set {
 
 struct probes {
 	struct bpf_program *prog;	/* every probe's, entry and return */
+	int linked;		/* prog is loaded: probes are attached to it when defined */
 	int libc_files_fd;
 	struct tracefs *tfs;
 	pid_t anchor;
@@ -335,45 +336,26 @@ void probes__free(struct probes *pr, unsigned linger_s)
 	free(pr);
 }
 
-static int probe_define(struct probes *pr, struct probe_set *s, const struct probe_fn *f,
-			uint64_t offset, const struct placement *where, int is_return,
-			char *err, size_t errlen)
+/* The uprobe's name in tracefs: what it probes, so that runs share it
+ * (src/probes/tracefs.c). */
+static void probe_name(const struct probe_set *s, const struct probe *p, char *name, size_t len)
 {
-	struct probe *p = &s->probes[s->n];
+	snprintf(name, len, "%s_%c_%llx_%llx_%llx", p->fn_name, p->is_return ? 'r' : 'e',
+		 (unsigned long long)s->dev, (unsigned long long)s->ino,
+		 (unsigned long long)p->offset);
+}
+
+/* Attaches the program to probe p of set s (its event open); on failure
+ * its event is closed. */
+static int probe_link(struct probes *pr, const struct probe_set *s, struct probe *p, char *err,
+		      size_t errlen)
+{
 	LIBBPF_OPTS(bpf_perf_event_opts, opts);
 	char name[64];
-	int tries, link_fd;
+	int link_fd;
 
-	if (s->n >= MAX_PROBES) {
-		snprintf(err, errlen, "too many probes for %s", s->path);
-		return -1;
-	}
-	memset(p, 0, sizeof(*p));
-	p->anchor_fd = -1;
-	p->fn_name = f->name;
-	p->offset = offset;
-	p->is_return = is_return;
-	p->where = *where;
-	p->cookie = f->fn | (is_return ? PT_COOKIE_RETURN : where->cookie_flags) |
-		    (s->kind == SET_COVERED ? PT_COOKIE_COVERED : 0);
-	/* named after what it probes: runs share it (src/probes/tracefs.c) */
-	snprintf(name, sizeof(name), "%s_%c_%llx_%llx_%llx", f->name, is_return ? 'r' : 'e',
-		 (unsigned long long)s->dev, (unsigned long long)s->ino,
-		 (unsigned long long)offset);
-	/* a definition found unused may be removed by another run's teardown
-	 * before this run's event holds it: then it is made again */
-	for (tries = 0; tries < 3; tries++) {
-		p->tp_id = tracefs__add_uprobe(pr->tfs, is_return, s->path, offset, name, err, errlen);
-		if (p->tp_id < 0)
-			return -1;
-		p->anchor_fd = perf_tp_open(p->tp_id, pr->anchor, 0);
-		if (p->anchor_fd >= 0 || (errno != EINVAL && errno != ENOENT))
-			break;
-	}
-	if (p->anchor_fd < 0) {
-		snprintf(err, errlen, "perf_event_open on uprobe %s failed: %s", name, strerror(errno));
-		return -1;
-	}
+	probe_name(s, p, name, sizeof(name));
+
 	opts.bpf_cookie = p->cookie;
 	/* The link owns (and closes at its destruction) a descriptor of its
 	 * own: the anchor's stays open until the teardown's linger is over,
@@ -390,6 +372,63 @@ static int probe_define(struct probes *pr, struct probe_set *s, const struct pro
 		p->anchor_fd = -1;
 		return -1;
 	}
+	return 0;
+}
+
+/* A failure is the run's, whichever set it is in: the same program on
+ * the same kind of event would fail on every set (a library whose events
+ * cannot be defined is still left out when it is defined, lib_add). */
+int probes__link(struct probes *pr, char *err, size_t errlen)
+{
+	size_t i;
+	int j;
+
+	pr->linked = 1;
+	for (i = 0; i < pr->nsets; i++)
+		for (j = 0; j < pr->sets[i]->n; j++)
+			if (!pr->sets[i]->probes[j].link &&
+			    probe_link(pr, pr->sets[i], &pr->sets[i]->probes[j], err, errlen))
+				return -1;
+	return 0;
+}
+
+static int probe_define(struct probes *pr, struct probe_set *s, const struct probe_fn *f,
+			uint64_t offset, const struct placement *where, int is_return,
+			char *err, size_t errlen)
+{
+	struct probe *p = &s->probes[s->n];
+	char name[64];
+	int tries;
+
+	if (s->n >= MAX_PROBES) {
+		snprintf(err, errlen, "too many probes for %s", s->path);
+		return -1;
+	}
+	memset(p, 0, sizeof(*p));
+	p->anchor_fd = -1;
+	p->fn_name = f->name;
+	p->offset = offset;
+	p->is_return = is_return;
+	p->where = *where;
+	p->cookie = f->fn | (is_return ? PT_COOKIE_RETURN : where->cookie_flags) |
+		    (s->kind == SET_COVERED ? PT_COOKIE_COVERED : 0);
+	probe_name(s, p, name, sizeof(name));
+	/* a definition found unused may be removed by another run's teardown
+	 * before this run's event holds it: then it is made again */
+	for (tries = 0; tries < 3; tries++) {
+		p->tp_id = tracefs__add_uprobe(pr->tfs, is_return, s->path, offset, name, err, errlen);
+		if (p->tp_id < 0)
+			return -1;
+		p->anchor_fd = perf_tp_open(p->tp_id, pr->anchor, 0);
+		if (p->anchor_fd >= 0 || (errno != EINVAL && errno != ENOENT))
+			break;
+	}
+	if (p->anchor_fd < 0) {
+		snprintf(err, errlen, "perf_event_open on uprobe %s failed: %s", name, strerror(errno));
+		return -1;
+	}
+	if (pr->linked && probe_link(pr, s, p, err, errlen))
+		return -1;
 	s->n++;
 	return 0;
 }

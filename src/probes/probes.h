@@ -16,12 +16,17 @@ struct probes;
 
 struct procrecs;
 
-/* prog: the program every probe runs (its cookie says entry or return);
+/* prog: the program every probe runs (its cookie says entry or return),
+ * loaded or not yet: the probes defined before probes__link() get it
+ * there, those defined after at once;
  * libc_files_fd: the BPF map of C library files (dev, ino) probed;
  * tgids_fd, procs and gate_sock for the exec gate the anchor serves
  * (execgate.h). */
 struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
 			   const struct procrecs *procs, int gate_sock, char *err, size_t errlen);
+/* prog is loaded: attaches it to the probes defined so far.  Returns 0, or
+ * -1 with a message in err. */
+int probes__link(struct probes *pr, char *err, size_t errlen);
 /* 0 if this kernel refused PERF_SAMPLE_READ on inherited events (before
  * 6.12): children may then lose their probes (counted, see bpf/). */
 int probes__swap_guarded(void);

@@ -16,6 +16,7 @@
 #include <bpf/libbpf.h>
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
+#include "run/bpfload.h"
 #include "run/run.h"
 #include "run/session.h"
 #include "stacks/symbolize.h"
@@ -163,10 +164,11 @@ static int define_libraries(struct session *s, char *err, size_t errlen)
 struct session *session__open(const struct options *o, const struct cgroup_scope *cg, char *err,
 			      size_t errlen)
 {
+	uint64_t t_start = now_ns();
+	int gate[2] = { -1, -1 };
 	struct session *s;
 	int e;
 
-	uint64_t t_start = now_ns();
 
 	if (check_environment(err, errlen))
 		return NULL;
@@ -180,17 +182,20 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	}
 	s->o = o;
 	s->gate = -1;
+	s->load.btf_fd = -1;	/* until bpfload__open */
 	if (cg)
 		s->cgroup = *cg;
 	s->scoped = o->all || o->cgroup;
 	s->sweep.procs = s->scoped;
 	proctable__init(&s->procs);
 	s->sym = symbolizer__new();
-	s->skel = peaktrace_bpf__open();
-	if (!s->sym || !s->skel) {
-		snprintf(err, errlen, "cannot open the BPF object: %s", strerror(errno));
+	if (!s->sym) {
+		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
+	s->skel = bpfload__open(&s->load, err, errlen);
+	if (!s->skel)
+		goto fail;
 	/* Map sizes are policy: set before load.  The first allocation table
 	 * is small; more are added as it fills (collect/tables.c). */
 	alloc_tables__size(&s->tables, s->skel, o->rss_only ? 0 : o->max_allocs);
@@ -239,21 +244,36 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		bpf_map__set_max_entries(s->skel->maps.py_seen, 1);
 	}
 	phase(o, "opened", t_start);
-	e = peaktrace_bpf__load(s->skel);
-	if (e) {
-		snprintf(err, errlen,
-			 "cannot load the BPF programs (%s); the kernel needs BPF, BTF, "
-			 "task storage, bpf_loop and bpf_find_vma (Linux 5.17 or later)%s",
-			 strerror(-e), o->verbose ? "" : "; run with -v for the verifier's log");
-		goto fail;
-	}
-	if (alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
+	if (bpfload__maps(&s->load, s->skel, o->verbose, err, errlen) ||
+	    alloc_tables__loaded(&s->tables, s->skel, err, errlen) ||
 	    procrecs__open(&s->records, bpf_map__fd(s->skel->maps.procs),
 			  bpf_map__max_entries(s->skel->maps.procs),
 			  &s->tables.global->procs_used, err, errlen))
 		goto fail;
-	phase(o, "BPF loaded", t_start);
-	e = peaktrace_bpf__attach(s->skel);
+	phase(o, "maps created", t_start);
+	if (!o->rss_only) {
+		if (!s->load.probe) {
+			snprintf(err, errlen, "the allocator probes' program is not to be loaded");
+			goto fail;
+		}
+		/* before the loader's thread starts: this forks the anchor;
+		 * probes are defined while pt_probe loads, attached after */
+		if (!o->frame_pointers &&
+		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gate) == 0)
+			s->gate = gate[0];
+		s->probes = probes__new(s->load.probe->progs.pt_probe,
+					bpf_map__fd(s->skel->maps.libc_files),
+					bpf_map__fd(s->skel->maps.tgids),
+					&s->records, gate[1], err, errlen);
+		if (gate[1] >= 0)
+			close(gate[1]);
+		if (!s->probes)
+			goto fail;
+	}
+	if (bpfload__progs(&s->load, o->verbose, err, errlen))
+		goto fail;
+	phase(o, "process programs loaded", t_start);
+	e = peaktrace_bpf__attach(s->load.progs);
 	if (e) {
 		snprintf(err, errlen, "cannot attach the process-tree tracepoints (%s): "
 			 "the kernel needs tp_btf support", strerror(-e));
@@ -265,8 +285,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		goto fail;
 	}
 	if (!o->rss_only) {
-		int pair[2] = { -1, -1 };
-
 		s->py.map_fd = bpf_map__fd(s->skel->maps.py_images);
 		s->py.any = &s->skel->bss->py_any;
 		s->py.mode = o->python;
@@ -279,18 +297,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 				 strerror(errno));
 			goto fail;
 		}
-
-		/* the exec gate waits for unwind tables only when there are any */
-		if (!o->frame_pointers &&
-		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) == 0)
-			s->gate = pair[0];
-		s->probes = probes__new(s->skel->progs.pt_probe,
-					bpf_map__fd(s->skel->maps.libc_files),
-					bpf_map__fd(s->skel->maps.tgids),
-					&s->records, pair[1], err, errlen);
-		if (pair[1] >= 0)
-			close(pair[1]);
-		if (!s->probes || (o->preload && define_preload(s, err, errlen)) ||
+		if ((o->preload && define_preload(s, err, errlen)) ||
 		    define_libraries(s, err, errlen))
 			goto fail;
 		phase(o, "probes defined", t_start);
@@ -316,6 +323,11 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	if (!s->rss)
 		warn(s, "exact RSS needs Linux 6.2 or later: RSS figures are left out, the heap is traced");
 	phase(o, "unwind tables of the C library", t_start);
+	if (bpfload__probe(&s->load, o->verbose, err, errlen) ||
+	    (s->probes && probes__link(s->probes, err, errlen)))
+		goto fail;
+	if (s->probes)
+		phase(o, "allocator probe program loaded and attached", t_start);
 	s->t0_ns = now_ns();
 	return s;
 fail:

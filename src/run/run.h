@@ -4,6 +4,7 @@
  * share.  Who does what:
  *
  *   loader.c      environment and feature checks, map sizing, load, attach
+ *   bpfload.c     the BPF object's maps, then its programs on two threads
  *   target_cmd.c  -- CMD: the held child, registered before it runs
  *   target_pid.c  -p PID: a running tree, probed and registered
  *                 (a cgroup or whole-system scope is a target_*.c beside them)
@@ -25,6 +26,7 @@
 #include "collect/proctable.h"
 #include "collect/sweep.h"
 #include "collect/tables.h"
+#include "run/bpfload.h"
 #include "python/python.h"
 #include "run/scope.h"
 #include "report/report.h"
@@ -33,7 +35,8 @@
 
 struct session {
 	const struct options *o;
-	struct peaktrace_bpf *skel;
+	struct peaktrace_bpf *skel;	/* maps and globals (no program) */
+	struct bpfload load;	/* the programs */
 	struct ring_buffer *rb;
 	struct probes *probes;	/* NULL with --rss-only */
 	struct symbolizer *sym;

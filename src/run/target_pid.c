@@ -34,9 +34,9 @@ int learn_mms(struct session *s, pid_t pid, char *err, size_t errlen)
 	if (!s->rss)
 		return 0;
 	if (pid > 0)
-		link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, &one);
+		link = bpf_program__attach_iter(s->load.progs->progs.pt_learn_mms, &one);
 	if (!link)
-		link = bpf_program__attach_iter(s->skel->progs.pt_learn_mms, NULL);
+		link = bpf_program__attach_iter(s->load.progs->progs.pt_learn_mms, NULL);
 	if (!link) {
 		snprintf(err, errlen, "cannot run the task iterator: %s", strerror(errno));
 		return -1;

@@ -23,6 +23,7 @@ void session__free(struct session *s)
 {
 	if (!s)
 		return;
+	bpfload__free(&s->load);	/* first: joins its loader thread */
 	probes__free(s->probes, s->probe_linger_s);
 	unwind__free(s->unwind);
 	ring_buffer__free(s->rb);
@@ -81,7 +82,7 @@ void session__finish(struct session *s)
 		 * would run for nothing at every fork, exec and page fault on
 		 * the machine (the allocator probes' programs leave first thing
 		 * in probes__free) */
-		peaktrace_bpf__detach(s->skel);
+		bpfload__detach(&s->load);
 		s->probe_linger_s = PROBE_LINGER_S;
 		session__free(s);
 		_exit(0);
