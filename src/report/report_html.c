@@ -144,7 +144,7 @@ static void data(struct json *j, const struct report *r)
 
 int report__write_html(const struct report *r, FILE *out, const struct writer_options *o)
 {
-	char *buf = NULL, *p;
+	char *buf = NULL, *p, *q;
 	size_t len = 0;
 	FILE *mem = open_memstream(&buf, &len);
 	struct json j;
@@ -162,13 +162,12 @@ int report__write_html(const struct report *r, FILE *out, const struct writer_op
 	      "<title>peaktrace report</title>\n<style>\n", out);
 	fputs(html_page_css, out);
 	fputs("</style></head><body>\n<script id=\"data\" type=\"application/json\">", out);
-	/* "</" inside a string would end the script element: JSON's "\/" */
-	for (p = buf; p < buf + len; p++) {
-		if (p[0] == '<' && p + 1 < buf + len && p[1] == '/')
-			fputs("<\\", out);
-		else
-			fputc(*p, out);
+	/* "</" inside a string would end the script element: JSON's "<\/" */
+	for (p = buf; (q = memmem(p, (size_t)(buf + len - p), "</", 2)); p = q + 1) {
+		fwrite(p, 1, (size_t)(q - p), out);
+		fputs("<\\", out);
 	}
+	fwrite(p, 1, (size_t)(buf + len - p), out);
 	fputs("</script>\n<script>\n", out);
 	fputs(html_page_js, out);
 	fputs("</script>\n</body></html>\n", out);

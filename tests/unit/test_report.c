@@ -2,6 +2,7 @@
 /* The JSON and text writers on a hand-built report: exact output. */
 #include <stdlib.h>
 #include "check.h"
+#include "report/json.h"
 #include "report/report.h"
 #include "report/writers.h"
 
@@ -226,8 +227,61 @@ static void scope_trees(void)
 	free(out);
 }
 
+/* The writer alone: every escape, numbers at their limits, nesting with
+ * and without indentation. */
+static void json_writer(void)
+{
+	static const char raw[] = "a\"b\\c\nd\re\tf\x01g\x7fh\xc3\xa9i\xffj\xe2\x82k";
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct json j;
+
+	json__init(&j, f, 0);
+	json__begin_object(&j);
+	json__key(&j, "s");
+	json__stringn(&j, raw, sizeof(raw) - 1);
+	json__key(&j, "n");
+	json__begin_array(&j);
+	json__u64(&j, 0);
+	json__u64(&j, UINT64_MAX);
+	json__i64(&j, -1);
+	json__i64(&j, INT64_MIN);
+	json__i64(&j, INT64_MAX);
+	json__null(&j);
+	json__bool(&j, 1);
+	json__bool(&j, 0);
+	json__end_array(&j);
+	json__string_field(&j, "e", "");
+	json__end_object(&j);
+	fclose(f);
+	CHECK_STR(buf, "{\"s\":\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh\xc3\xa9i\\ufffdj"
+		  "\\ufffd\\ufffdk\",\"n\":[0,18446744073709551615,-1,-9223372036854775808,"
+		  "9223372036854775807,null,true,false],\"e\":\"\"}");
+	free(buf);
+
+	buf = NULL;
+	f = open_memstream(&buf, &len);
+	json__init(&j, f, 1);
+	json__begin_object(&j);
+	json__key(&j, "a");
+	json__begin_array(&j);
+	json__begin_object(&j);
+	json__end_object(&j);
+	json__u64(&j, 7);
+	json__end_array(&j);
+	json__key(&j, "b");
+	json__begin_array(&j);
+	json__end_array(&j);
+	json__end_object(&j);
+	fclose(f);
+	CHECK_STR(buf, "{\n  \"a\": [\n    {},\n    7\n  ],\n  \"b\": []\n}");
+	free(buf);
+}
+
 int main(void)
 {
+	json_writer();
 	json_exact();
 	scope_trees();
 	text_report();
