@@ -30,8 +30,10 @@ void json__init(struct json *j, FILE *out, int indent)
 static void newline(struct json *j)
 {
 	/* two spaces a level: JSON_MAX_DEPTH levels at most */
-	static const char spaces[2 * JSON_MAX_DEPTH + 1] =
+	static const char spaces[] =
 		"                                                                ";
+	_Static_assert(sizeof(spaces) - 1 >= 2 * (JSON_MAX_DEPTH - 1),
+		       "indentation for the deepest level");
 
 	if (!j->indent)
 		return;
