@@ -34,7 +34,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
-	$(OUT)/tests/memo_walks_nofp \
+	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -128,6 +128,17 @@ $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.
 $(OUT)/tests/m32_victim: tests/victims/m32/m32_victim.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) -m32 $(VICTIM_CFLAGS) $< -o $@
+
+# A dynamic program caught before its C library is mapped: its loader,
+# static, waits 0.5 s before exec'ing what it is given (tests/victims/lateld)
+$(OUT)/tests/slow_loader: tests/victims/lateld/slow_loader.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) -O1 -Wall -Wextra -Werror -ffreestanding -fno-stack-protector -nostdlib \
+		-static $< -o $@
+
+$(OUT)/tests/late_libc: tests/victims/lateld/late_libc.c $(OUT)/tests/slow_loader | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -Wl,--dynamic-linker,$(abspath $(OUT)/tests/slow_loader) $< -o $@
 
 $(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h tests/victims/rss.h | $(OUT)
 	$(call msg,VICTIM,$@)

@@ -162,8 +162,13 @@ struct proc_info *proctable__apply(struct proctable *t, const struct pt_event *e
 		tmpl.argv_len = e->argv_len > PT_ARGV_LEN ? PT_ARGV_LEN : e->argv_len;
 		tmpl.libc_state = LIBC_PENDING;
 		tmpl.pending_since_ns = e->time_ns;
-		/* The tasks keep their perf events across exec. */
-		tmpl.sets_mask = prev ? prev->sets_mask : 0;
+		/* The tasks keep their perf events across exec; a -v line
+		 * still due for the process is the new image's to say. */
+		if (prev) {
+			tmpl.sets_mask = prev->sets_mask;
+			tmpl.announce = prev->announce;
+			prev->announce = 0;
+		}
 		return proctable__add(t, &tmpl);
 	case PT_EV_LEAVE:
 		p = proctable__find(t, e->instance);

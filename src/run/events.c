@@ -43,6 +43,16 @@ static int live_threads(pid_t pid)
 	return threads - 1;
 }
 
+/* pi ended while its C library was awaited with its -v line due: it was
+ * traced all the same (RSS, and its heap had there been a library). */
+static void announce_ended(struct session *s, struct proc_info *pi)
+{
+	if (pi && pi->announce) {
+		pi->announce = 0;
+		scope_announce(s, pi->tgid);
+	}
+}
+
 /*
  * A process registered from userspace can die before BPF knew it (between
  * reading /proc and filling the map): no exit event will come.  Drop it.
@@ -69,6 +79,7 @@ void drop_vanished(struct session *s)
 		pi->ended = 1;
 		pi->end_ns = now_ns();
 		s->maybe_empty = 1;
+		announce_ended(s, pi);
 	}
 }
 
@@ -108,7 +119,7 @@ int on_event(void *ctx, void *data, size_t len)
 	case PT_EV_LEAVE:	/* moved out of the --cgroup: ended for us */
 		s->maybe_empty = 1;
 		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
-		proctable__apply(&s->procs, data);
+		announce_ended(s, proctable__apply(&s->procs, data));
 		return 0;
 	case PT_EV_VMA: {
 		const struct pt_event *e = data;

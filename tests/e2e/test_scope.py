@@ -3,6 +3,7 @@ from outside, start inside, or leave; bystanders outside untouched."""
 import os
 import signal
 import subprocess
+import threading
 import time
 
 from .lib import LIBC_ALLOWANCE, MiB, check, eq, peaktrace, site_bytes, victim, within
@@ -21,11 +22,15 @@ def cgroup2_mount():
 class Stepper:
     """tests/victims/stepper: allocates N MiB on "a", frees on "f"."""
 
-    def __init__(self, mib, pre=None):
+    def __init__(self, mib, pre=None, late=False, started=None):
         argv = [victim("stepper"), str(mib)]
         if pre:  # a shell line run first (joining a cgroup), then exec
             argv = ["sh", "-c", pre + ' && exec "$0" "$@"'] + argv
+        if late:  # 0.5 s in a loader that maps no C library, then exec
+            argv = [victim("late_libc")] + argv
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        if started:
+            started(self.p.pid)
         eq(self.p.stdout.readline().strip(), "ready", "stepper ready")
 
     def do(self, cmd, answer):
@@ -42,12 +47,20 @@ class Stepper:
             return "[uprobes]" in f.read()
 
 
-def wait_line(pt, prefix):
-    while True:
-        line = pt.proc.stderr.readline()
-        check(line, f"peaktrace ended before printing {prefix!r}")
-        if line.startswith(prefix):
-            return line
+def wait_line(pt, prefix, timeout=30):
+    """The first line of pt's stderr starting with prefix; pt is killed (and
+    the test fails) if none comes within timeout seconds."""
+    timer = threading.Timer(timeout, pt.proc.kill)
+    timer.start()
+    try:
+        while True:
+            line = pt.proc.stderr.readline()
+            check(line, f"peaktrace printed no line starting {prefix!r} "
+                        f"(ended, or killed after {timeout} s)")
+            if line.startswith(prefix):
+                return line
+    finally:
+        timer.cancel()
 
 
 def test_cgroup_members_entering_and_leaving():
@@ -103,6 +116,71 @@ def test_cgroup_members_entering_and_leaving():
         for s in movers:
             s.p.kill()
             s.p.wait()
+        os.rmdir(cg)
+
+
+def test_cgroup_member_caught_before_its_c_library():
+    """Processes moved into the cgroup while their loader has not mapped a C
+    library yet (tests/victims/lateld: 0.5 s in a loader of its own), the
+    window just after any exec: one whose loader then maps glibc is probed
+    then, not written off as having none; one that execs the stepper has its
+    32 MiB counted; one that exits without a C library is said to have
+    entered all the same.  -v says each entered once that is settled."""
+    cg = os.path.join(cgroup2_mount(), f"peaktrace-test-late-{os.getpid()}")
+    os.mkdir(cg)
+    procs = os.path.join(cg, "cgroup.procs")
+    started = []
+
+    def move(pid):
+        with open(procs, "w") as f:
+            f.write(str(pid))
+
+    try:
+        pt = peaktrace(["-v", "-q", "--cgroup", os.path.basename(cg)], wait=False, stdout=None)
+        wait_line(pt, "peaktrace: cgroup ")
+        mapper = subprocess.Popen([victim("late_libc")], stdin=subprocess.PIPE)
+        started.append(mapper)
+        move(mapper.pid)
+        wait_line(pt, f"peaktrace: pid {mapper.pid} entered the cgroup")
+        check(mapper.poll() is None, "said once its C library was probed, while it runs")
+        mapper.stdin.close()
+        eq(mapper.wait(timeout=10), 0, "the mapping loader's exit")
+
+        b = Stepper(32, late=True, started=move)
+        started.append(b.p)
+        wait_line(pt, f"peaktrace: pid {b.p.pid} entered the cgroup")
+        b.do("a", "held")
+        b.do("f", "freed")
+        b.end()
+
+        quitter = subprocess.Popen([victim("late_libc"), "exit"])
+        started.append(quitter)
+        move(quitter.pid)
+        wait_line(pt, f"peaktrace: pid {quitter.pid} entered the cgroup")
+        eq(quitter.wait(timeout=10), 0, "the quitting loader's exit")
+
+        pt.proc.send_signal(signal.SIGINT)
+        eq(pt.finish(timeout=30), 0, "peaktrace exit status")
+        r = pt.report
+        images = {}
+        for p in r["processes"]:
+            images.setdefault(p["pid"], []).append(p)
+        (m,) = images[mapper.pid]
+        eq((m["heap_traced"], m["heap_note"]), (True, None),
+           "the loader that mapped glibc: probed, not 'no C library'")
+        stepper = [p for p in images[b.p.pid] if p["comm"] == "stepper"]
+        eq(len(stepper), 1, f"the stepper's image: {images[b.p.pid]}")
+        eq(stepper[0]["heap_traced"], True, "the stepper's heap traced")
+        check(stepper[0]["peak_bytes"] >= 32 * MiB, f"the stepper's peak: {stepper[0]['peak_bytes']}")
+        within(r["tree"]["peak_bytes"], 32 * MiB, LIBC_ALLOWANCE, "the cgroup's heap peak")
+        (q,) = images[quitter.pid]
+        eq((q["peak_bytes"], q["allocations"]), (0, 0),
+           "the loader that exited without a C library: nothing to count")
+    finally:
+        for p in started:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         os.rmdir(cg)
 
 
