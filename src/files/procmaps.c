@@ -50,24 +50,74 @@ int procmap__is_libc(const char *path)
 	return 0;
 }
 
-int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg)
+int procmaps__read(struct procmaps *pm, pid_t pid)
 {
-	char path[64], line[4352];
+	size_t cap = 64 << 10;
+	char path[64], *t;
+	ssize_t n;
+	int fd;
+
+	pm->pid = pid;
+	pm->len = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	pm->text = malloc(cap);
+	while (pm->text) {
+		if (pm->len + 1 >= cap) {
+			t = realloc(pm->text, cap * 2);
+			if (!t)
+				break;
+			pm->text = t;
+			cap *= 2;
+		}
+		n = read(fd, pm->text + pm->len, cap - 1 - pm->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			pm->text[pm->len] = 0;
+			close(fd);
+			return n < 0 ? (procmaps__free(pm), -1) : 0;
+		}
+		pm->len += (size_t)n;
+	}
+	close(fd);
+	procmaps__free(pm);
+	errno = ENOMEM;
+	return -1;
+}
+
+void procmaps__free(struct procmaps *pm)
+{
+	free(pm->text);
+	pm->text = NULL;
+	pm->len = 0;
+}
+
+int procmaps__each(const struct procmaps *pm, int (*fn)(const struct procmap *m, void *arg),
+		   void *arg)
+{
+	const char *p = pm->text, *end = pm->text + pm->len, *nl;
+	char line[4352];
 	struct procmap *m;
-	FILE *f;
+	size_t n;
 	int ret = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -1;
 	m = malloc(sizeof(*m));
 	if (!m) {
-		fclose(f);
 		errno = ENOMEM;
 		return -1;
 	}
-	while (fgets(line, sizeof(line), f)) {
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			nl = end;
+		n = (size_t)(nl - p);
+		if (n >= sizeof(line))	/* a path longer than any we could open */
+			continue;
+		memcpy(line, p, n);
+		line[n] = 0;
 		if (procmap__parse(line, m))
 			continue;
 		ret = fn(m, arg);
@@ -75,7 +125,18 @@ int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void
 			break;
 	}
 	free(m);
-	fclose(f);
+	return ret;
+}
+
+int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg)
+{
+	struct procmaps pm;
+	int ret;
+
+	if (procmaps__read(&pm, pid))
+		return -1;
+	ret = procmaps__each(&pm, fn, arg);
+	procmaps__free(&pm);
 	return ret;
 }
 
@@ -138,13 +199,13 @@ static int code_one(const struct procmap *m, void *arg)
 	return cs->fn(path, m, cs->arg);
 }
 
-int procmap__each_code_file(pid_t pid,
-			    int (*fn)(const char *path, const struct procmap *m, void *arg),
-			    void *arg)
+int procmaps__each_code_file(const struct procmaps *pm,
+			     int (*fn)(const char *path, const struct procmap *m, void *arg),
+			     void *arg)
 {
-	struct code_scan cs = { pid, fn, arg };
+	struct code_scan cs = { pm->pid, fn, arg };
 
-	return procmap__each(pid, code_one, &cs);
+	return procmaps__each(pm, code_one, &cs);
 }
 
 const char *const procmap_lib_dirs[] = {

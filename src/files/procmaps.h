@@ -21,10 +21,25 @@ int procmap__parse(const char *line, struct procmap *m);
  * (glibc's libc.so.6 or libc-2.x.so, musl's ld-musl-*.so.1). */
 int procmap__is_libc(const char *path);
 
+/* /proc/PID/maps read once, for several passes over it (a process whose
+ * new library several parts of peaktrace look at). */
+struct procmaps {
+	pid_t pid;
+	char *text;
+	size_t len;
+};
+
+/* 0, or -1 with errno set if the file cannot be read (the process is gone). */
+int procmaps__read(struct procmaps *pm, pid_t pid);
+void procmaps__free(struct procmaps *pm);
+
 /*
- * Calls fn for every mapping of pid; stops early if fn returns non-zero.
- * Returns the last fn result, or -1 with errno set if the file cannot be read.
+ * Calls fn for every mapping; stops early if fn returns non-zero.  Returns
+ * the last fn result (-1 with errno set if out of memory).
  */
+int procmaps__each(const struct procmaps *pm, int (*fn)(const struct procmap *m, void *arg),
+		   void *arg);
+/* The same, for pid's maps read now; -1 with errno set if they cannot be. */
 int procmap__each(pid_t pid, int (*fn)(const struct procmap *m, void *arg), void *arg);
 
 /* st_dev in the kernel's encoding (major << 20 | minor), as maps and BPF
@@ -45,15 +60,15 @@ int procmap__same_file(const char *path, uint64_t dev, uint64_t ino);
 int procmap__open_file(const char *path, uint64_t dev, uint64_t ino);
 
 /*
- * Calls fn for every executable file mapping of pid, with a path peaktrace
+ * Calls fn for every executable file mapping in pm, with a path peaktrace
  * can open it by: the path the process sees if it is the same file from
  * here (it outlives the process), else /proc/PID/map_files/START-END (a
  * deleted file, a container's: valid while the process lives).  Open it
- * with procmap__open_file.  Returns as procmap__each.
+ * with procmap__open_file.  Returns as procmaps__each.
  */
-int procmap__each_code_file(pid_t pid,
-			    int (*fn)(const char *path, const struct procmap *m, void *arg),
-			    void *arg);
+int procmaps__each_code_file(const struct procmaps *pm,
+			     int (*fn)(const char *path, const struct procmap *m, void *arg),
+			     void *arg);
 
 /* The usual library directories, where a library named without a path is
  * looked for (NULL-terminated). */

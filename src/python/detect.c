@@ -240,7 +240,7 @@ static void warn_once(struct python *py, struct py_file *f)
 	f->warned = 1;
 }
 
-void python__scan(struct python *py, pid_t pid, uint32_t instance)
+void python__scan(struct python *py, const struct procmaps *pm, uint32_t instance)
 {
 	struct scan sc = { .py = py, .interp = -1, .libc = -1 };
 	struct py_file *f;
@@ -249,7 +249,7 @@ void python__scan(struct python *py, pid_t pid, uint32_t instance)
 
 	if (py->mode == PY_OFF || !instance || python__image(py, instance))
 		return;
-	procmap__each_code_file(pid, each_file, &sc);
+	procmaps__each_code_file(pm, each_file, &sc);
 	if (sc.interp < 0)
 		return;
 	f = &py->files[sc.interp];
@@ -277,7 +277,8 @@ void python__scan(struct python *py, pid_t pid, uint32_t instance)
 	img->code_adaptive = f->code_adaptive;
 	img->interp = strdup(sc.interp_path);
 	if (py->verbose)
-		fprintf(stderr, "peaktrace: pid %d: Python %u.%u in %s: Python frames on\n", pid,
+		fprintf(stderr, "peaktrace: pid %d: Python %u.%u in %s: Python frames on\n",
+			(int)pm->pid,
 			f->major, f->minor, sc.interp_path);
 }
 

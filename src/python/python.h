@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "files/procmaps.h"
 #include "python/codes.h"
 #include "python/merge.h"
 
@@ -36,9 +37,9 @@ struct python {
 	void *warn_ctx;
 };
 
-/* Looks for CPython in pid's mappings (instance: its image) and, if found
- * and its layout checks out, tells BPF.  Once per image. */
-void python__scan(struct python *py, pid_t pid, uint32_t instance);
+/* Looks for CPython in a process's mappings (instance: its image) and, if
+ * found and its layout checks out, tells BPF.  Once per image. */
+void python__scan(struct python *py, const struct procmaps *pm, uint32_t instance);
 /* A forked child: its parent's interpreter (BPF copied the layout). */
 void python__inherit(struct python *py, uint32_t parent, uint32_t child);
 const struct py_image *python__image(const struct python *py, uint32_t instance);

@@ -21,12 +21,18 @@ void scan_process(struct session *s, pid_t pid)
 {
 	struct pt_tgid t;
 	__u32 key = (__u32)pid;
+	struct procmaps pm;
 
-	symbolizer__scan_process(s->sym, pid);
+	/* read once for the three: a program loading a library per import
+	 * (pandas: 82) is scanned at each, and its maps grow meanwhile */
+	if (procmaps__read(&pm, pid))
+		return;	/* gone */
+	symbolizer__scan_maps(s->sym, &pm);
 	if (s->unwind)
-		unwind__add_process(s->unwind, pid);
+		unwind__add_maps(s->unwind, &pm);
 	if (s->probes && !bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
-		python__scan(&s->py, pid, t.instance);
+		python__scan(&s->py, &pm, t.instance);
+	procmaps__free(&pm);
 }
 
 uint64_t all_sets(const struct session *s)

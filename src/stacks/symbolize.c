@@ -113,9 +113,19 @@ static int scan_one(const char *path, const struct procmap *m, void *arg)
 	return 0;
 }
 
+void symbolizer__scan_maps(struct symbolizer *s, const struct procmaps *pm)
+{
+	procmaps__each_code_file(pm, scan_one, s);
+}
+
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
 {
-	procmap__each_code_file(pid, scan_one, s);
+	struct procmaps pm;
+
+	if (procmaps__read(&pm, pid))
+		return;
+	symbolizer__scan_maps(s, &pm);
+	procmaps__free(&pm);
 }
 
 void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "collect/collect.h"
+#include "files/procmaps.h"
 #include "report/report.h"
 
 struct symbolizer;
@@ -27,6 +28,8 @@ void symbolizer__add_file(struct symbolizer *s, uint64_t dev, uint64_t ino, cons
 int symbolizer__knows(struct symbolizer *s, uint64_t dev, uint64_t ino);
 /* Remembers every file pid maps (opened through /proc/PID/root). */
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid);
+/* The same from pid's maps read already. */
+void symbolizer__scan_maps(struct symbolizer *s, const struct procmaps *pm);
 /*
  * Remembers the executable (dev, ino) that pid just exec'd: through
  * /proc/PID/exe while it lives, else through the path given to execve.

@@ -323,9 +323,9 @@ static int scan_one(const char *path, const struct procmap *m, void *arg)
 	return 0;
 }
 
-void unwind__add_process(struct unwind *u, pid_t pid)
+void unwind__add_maps(struct unwind *u, const struct procmaps *pm)
 {
-	procmap__each_code_file(pid, scan_one, u);
+	procmaps__each_code_file(pm, scan_one, u);
 }
 
 static int scan_runtime(const char *path, const struct procmap *m, void *arg)
@@ -339,5 +339,10 @@ static int scan_runtime(const char *path, const struct procmap *m, void *arg)
 
 void unwind__add_runtime(struct unwind *u, pid_t pid)
 {
-	procmap__each_code_file(pid, scan_runtime, u);
+	struct procmaps pm;
+
+	if (procmaps__read(&pm, pid))
+		return;
+	procmaps__each_code_file(&pm, scan_runtime, u);
+	procmaps__free(&pm);
 }

@@ -9,6 +9,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "files/procmaps.h"
 
 struct unwind;
 
@@ -24,8 +25,8 @@ void unwind__free(struct unwind *u);
 void unwind__add_file(struct unwind *u, const char *path);
 /* An executable and, recursively, the libraries it names (DT_NEEDED). */
 void unwind__add_program(struct unwind *u, const char *path);
-/* Every executable file mapping of pid. */
-void unwind__add_process(struct unwind *u, pid_t pid);
+/* Every executable file mapping in a process's maps. */
+void unwind__add_maps(struct unwind *u, const struct procmaps *pm);
 /*
  * Programs a launcher is about to exec, named on its command line (env,
  * sh -c '...', timeout, make's recipes): their tables are read now, before
