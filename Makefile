@@ -130,7 +130,8 @@ $(OUT)/tests/m32_victim: tests/victims/m32/m32_victim.c tests/victims/victim.h |
 	$(Q)$(CC) -m32 $(VICTIM_CFLAGS) $< -o $@
 
 # A dynamic program caught before its C library is mapped: its loader,
-# static, waits 0.5 s before exec'ing what it is given (tests/victims/lateld)
+# freestanding, waits 0.5 s, then maps glibc, execs or exits
+# (tests/victims/lateld/slow_loader.c)
 $(OUT)/tests/slow_loader: tests/victims/lateld/slow_loader.c | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) -O1 -Wall -Wextra -Werror -ffreestanding -fno-stack-protector -nostdlib \

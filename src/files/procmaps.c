@@ -208,6 +208,20 @@ int procmaps__each_code_file(const struct procmaps *pm,
 	return procmaps__each(pm, code_one, &cs);
 }
 
+int procmap__each_code_file(pid_t pid,
+			    int (*fn)(const char *path, const struct procmap *m, void *arg),
+			    void *arg)
+{
+	struct procmaps pm;
+	int ret;
+
+	if (procmaps__read(&pm, pid))
+		return -1;
+	ret = procmaps__each_code_file(&pm, fn, arg);
+	procmaps__free(&pm);
+	return ret;
+}
+
 const char *const procmap_lib_dirs[] = {
 	"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib",
 	"/usr/lib", "/usr/local/lib", NULL,

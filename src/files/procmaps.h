@@ -69,6 +69,10 @@ int procmap__open_file(const char *path, uint64_t dev, uint64_t ino);
 int procmaps__each_code_file(const struct procmaps *pm,
 			     int (*fn)(const char *path, const struct procmap *m, void *arg),
 			     void *arg);
+/* The same, for pid's maps read now. */
+int procmap__each_code_file(pid_t pid,
+			    int (*fn)(const char *path, const struct procmap *m, void *arg),
+			    void *arg);
 
 /* The usual library directories, where a library named without a path is
  * looked for (NULL-terminated). */

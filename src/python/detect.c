@@ -278,8 +278,7 @@ void python__scan(struct python *py, const struct procmaps *pm, uint32_t instanc
 	img->interp = strdup(sc.interp_path);
 	if (py->verbose)
 		fprintf(stderr, "peaktrace: pid %d: Python %u.%u in %s: Python frames on\n",
-			(int)pm->pid,
-			f->major, f->minor, sc.interp_path);
+			(int)pm->pid, f->major, f->minor, sc.interp_path);
 }
 
 void python__inherit(struct python *py, uint32_t parent, uint32_t child)

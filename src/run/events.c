@@ -43,9 +43,10 @@ static int live_threads(pid_t pid)
 	return threads - 1;
 }
 
-/* pi ended while its C library was awaited with its -v line due: it was
- * traced all the same (RSS, and its heap had there been a library). */
-static void announce_ended(struct session *s, struct proc_info *pi)
+/* pi's -v line, if one is due (scope_enter): once its C library is probed
+ * or given up, or it ended while awaited (traced all the same: RSS, and
+ * its heap had there been a library). */
+static void announce_due(struct session *s, struct proc_info *pi)
 {
 	if (pi && pi->announce) {
 		pi->announce = 0;
@@ -79,7 +80,7 @@ void drop_vanished(struct session *s)
 		pi->ended = 1;
 		pi->end_ns = now_ns();
 		s->maybe_empty = 1;
-		announce_ended(s, pi);
+		announce_due(s, pi);
 	}
 }
 
@@ -119,7 +120,7 @@ int on_event(void *ctx, void *data, size_t len)
 	case PT_EV_LEAVE:	/* moved out of the --cgroup: ended for us */
 		s->maybe_empty = 1;
 		sweep__push(&s->sweep, ((const struct pt_event *)data)->instance);
-		announce_ended(s, proctable__apply(&s->procs, data));
+		announce_due(s, proctable__apply(&s->procs, data));
 		return 0;
 	case PT_EV_VMA: {
 		const struct pt_event *e = data;
@@ -293,9 +294,7 @@ void check_pending_libc(struct session *s, uint64_t now)
 		if (pi->libc_state != LIBC_PENDING || pi->ended)
 			continue;
 		resolve_pending(s, pi, now);
-		if (pi->announce && pi->libc_state != LIBC_PENDING) {
-			pi->announce = 0;
-			scope_announce(s, pi->tgid);
-		}
+		if (pi->libc_state != LIBC_PENDING)
+			announce_due(s, pi);
 	}
 }

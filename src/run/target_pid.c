@@ -157,9 +157,9 @@ int add_tree(struct session *s, pid_t pid, int depth, int children, char *err, s
 			if (kind == LAUNCH_EXE_DYNAMIC) {
 				np->libc_state = LIBC_PENDING;
 				np->pending_since_ns = np->start_ns;
-			}
-			else
+			} else {
 				set_no_libc_note(s, np, kind);
+			}
 		}
 	}
 	scan_process(s, pid);

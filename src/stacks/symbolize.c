@@ -120,12 +120,7 @@ void symbolizer__scan_maps(struct symbolizer *s, const struct procmaps *pm)
 
 void symbolizer__scan_process(struct symbolizer *s, pid_t pid)
 {
-	struct procmaps pm;
-
-	if (procmaps__read(&pm, pid))
-		return;
-	symbolizer__scan_maps(s, &pm);
-	procmaps__free(&pm);
+	procmap__each_code_file(pid, scan_one, s);
 }
 
 void symbolizer__add_exe(struct symbolizer *s, pid_t pid, uint64_t dev, uint64_t ino,

@@ -339,10 +339,5 @@ static int scan_runtime(const char *path, const struct procmap *m, void *arg)
 
 void unwind__add_runtime(struct unwind *u, pid_t pid)
 {
-	struct procmaps pm;
-
-	if (procmaps__read(&pm, pid))
-		return;
-	procmaps__each_code_file(&pm, scan_runtime, u);
-	procmaps__free(&pm);
+	procmap__each_code_file(pid, scan_runtime, u);
 }
