@@ -212,14 +212,9 @@ int procmap__each_code_file(pid_t pid,
 			    int (*fn)(const char *path, const struct procmap *m, void *arg),
 			    void *arg)
 {
-	struct procmaps pm;
-	int ret;
+	struct code_scan cs = { pid, fn, arg };
 
-	if (procmaps__read(&pm, pid))
-		return -1;
-	ret = procmaps__each_code_file(&pm, fn, arg);
-	procmaps__free(&pm);
-	return ret;
+	return procmap__each(pid, code_one, &cs);
 }
 
 const char *const procmap_lib_dirs[] = {
