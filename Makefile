@@ -31,7 +31,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
 	report/report_html.o \
 	report/pb.o report/writers.o probes/placement.o probes/turns.o collect/procrecs.o util/mapmem.o \
-	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o)
+	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o stacks/symtab.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc \

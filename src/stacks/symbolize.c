@@ -14,6 +14,7 @@
 #include "files/procmaps.h"
 #include "util/paths.h"
 #include "stacks/symbolize.h"
+#include "stacks/symtab.h"
 #include "util/vec.h"
 
 struct module {
@@ -25,6 +26,8 @@ struct module {
 	Dwfl_Module *mod;
 	GElf_Addr bias;
 	Elf *elf;
+	struct symtab *syms;	/* its symbols by address, made at the first lookup */
+	int syms_tried;
 	char build_id[2 * 64 + 1];	/* hex, "" if none */
 };
 
@@ -53,6 +56,7 @@ void symbolizer__free(struct symbolizer *s)
 	if (!s)
 		return;
 	for (i = 0; i < s->n; i++) {
+		symtab__free(s->m[i].syms);
 		if (s->m[i].dwfl)
 			dwfl_end(s->m[i].dwfl);
 		if (s->m[i].fd >= 0)
@@ -219,6 +223,23 @@ static int module_open(struct module *m)
 	return m->elf ? 0 : -1;
 }
 
+/* The symbol vaddr (a module address) is in: by binary search in the
+ * module's sorted symbols (symtab.h says why), libdw's own scan only if
+ * they could not be sorted (out of memory). */
+static const char *function_at(struct module *m, GElf_Addr vaddr)
+{
+	GElf_Off off;
+	GElf_Sym sym;
+
+	if (!m->syms_tried) {
+		m->syms_tried = 1;
+		m->syms = symtab__build(m->mod);
+	}
+	if (m->syms)
+		return symtab__lookup(m->syms, vaddr, &off);
+	return dwfl_module_addrinfo(m->mod, vaddr, &off, &sym, NULL, NULL, NULL);
+}
+
 /* libstdc++'s demangler; peaktrace links libstdc++ for it alone. */
 extern char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
 
@@ -322,8 +343,6 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 	Dwarf_Die *cu, *scopes = NULL;
 	struct module *m;
 	const char *name;
-	GElf_Off symoff;
-	GElf_Sym sym;
 	Dwfl_Line *line;
 	Dwarf_Addr cubias;
 	size_t n = 1;
@@ -355,7 +374,7 @@ size_t symbolizer__frames(struct symbolizer *s, const struct collected *c, uint3
 	if (elf_offset_to_vaddr(m->elf, lookup - v->key.start + v->v.file_offset, &vaddr))
 		return 1;
 	vaddr += m->bias;
-	name = dwfl_module_addrinfo(m->mod, vaddr, &symoff, &sym, NULL, NULL, NULL);
+	name = function_at(m, vaddr);
 	if (start_plumbing(name, m->path)) {
 		f->function = demangle(name);
 		return 1;
