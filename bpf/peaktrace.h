@@ -393,8 +393,9 @@ struct pt_region {
 
 /*
  * Unwind tables, built by the loader from .eh_frame (src/stacks/cfi.c): one row
- * per address range with the same rule, sorted by pc, all modules in one
- * array; cfi_modules gives each file's slice.  x86-64 rules only: the CFA
+ * per address range with the same rule, sorted by pc, all modules' rows
+ * numbered in one sequence over several tables; cfi_modules gives each
+ * file's slice.  x86-64 rules only: the CFA
  * is %rsp or %rbp plus an offset, the return address is at CFA - 8, %rbp
  * is either unchanged or saved at CFA + rbp_off.
  */
@@ -404,6 +405,10 @@ enum pt_cfa_reg {
 	PT_CFA_UNKNOWN = 2,	/* no CFI here, or a rule BPF cannot follow */
 	PT_CFA_END = 3,		/* the return address is undefined: the outermost frame */
 };
+
+/* Unwind row tables at most: PT_CFI_TABLES of 2^cfi_table_shift rows
+ * (--max-unwind-rows). */
+#define PT_CFI_TABLES 16
 
 struct pt_cfi_row {
 	__u32 pc;		/* link-time address, low 32 bits of a module's */
@@ -419,7 +424,7 @@ struct pt_cfi_module_key {
 };
 
 struct pt_cfi_module {
-	__u32 first;		/* index of its first row in cfi_rows */
+	__u32 first;		/* its first row (bpf/unwind/native.bpf.h: cfi_row) */
 	__u32 nrows;
 	__s64 vaddr_minus_offset; /* of its executable segment: file offset -> pc */
 };

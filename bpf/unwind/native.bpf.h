@@ -17,16 +17,48 @@
 #include "core.bpf.h"
 #include "unwind/mappings.bpf.h"
 
-/* Unwind table rows of every module (src/stacks/cfi.c); sized by the
- * loader.  Mappable: the loader writes rows into it as memory (a batch
- * update took 0.3 s of system time for pandas' 640 k rows). */
-struct {
+/*
+ * Unwind table rows of every module (src/stacks/cfi.c), numbered across
+ * tables of 2^cfi_table_shift rows each: row r is slot r & (rows - 1) of
+ * table r >> cfi_table_shift, so a module's rows may run on into the
+ * next table.  Table 0 is made at load (16 MiB, zeroed at every start:
+ * libc has 28 k rows); the loader adds the others as programs map code
+ * (src/stacks/unwind.c): a torch job maps 313 modules with 5.9 M rows,
+ * which no table made at every start could hold.  Mappable: the loader
+ * writes rows into them as memory (a batch update took 0.3 s of system
+ * time for pandas' 640 k rows).
+ */
+struct cfi_table {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__uint(max_entries, 1 << 20);	/* 16 MiB, zeroed at every start: libc has 28 k rows */
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1 << 20);	/* the loader sets 2^cfi_table_shift */
 	__type(key, __u32);
 	__type(value, struct pt_cfi_row);
 } cfi_rows SEC(".maps");
+
+/* Tables 1 and on (table 0, cfi_rows, is reached directly: one lookup
+ * less on the common path, and no slot of a map of maps to set at every
+ * start, which waits for an RCU grace period). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, PT_CFI_TABLES);
+	__type(key, __u32);
+	__array(values, struct cfi_table);
+} cfi_tables SEC(".maps");
+
+const volatile __u32 cfi_table_shift = 20;
+
+/* Row r, NULL if its table is not there (yet). */
+static __always_inline struct pt_cfi_row *cfi_row(__u32 r)
+{
+	__u32 t = r >> cfi_table_shift, slot = r & ((1U << cfi_table_shift) - 1);
+	void *table;
+
+	if (!t)
+		return bpf_map_lookup_elem(&cfi_rows, &slot);
+	table = bpf_map_lookup_elem(&cfi_tables, &t);
+	return table ? bpf_map_lookup_elem(table, &slot) : NULL;
+}
 
 /* Rules remembered per thread (6 KiB of task storage): a Python stack goes
  * through dozens of return addresses, and 32 slots, direct-mapped, kept
@@ -188,7 +220,7 @@ static long cfi_search_step(__u64 i, void *unused)
 		return 1;
 	mid = (sc->search_lo + sc->search_hi) / 2;
 	idx = sc->search_first + mid;
-	row = bpf_map_lookup_elem(&cfi_rows, &idx);
+	row = cfi_row(idx);
 	if (!row)
 		return 1;
 	if (row->pc <= sc->search_pc)
@@ -212,7 +244,7 @@ static __always_inline struct pt_cfi_row *cfi_search(struct unwind_scratch *sc,
 	if (!sc->search_lo)
 		return NULL;
 	idx = sc->search_first + sc->search_lo - 1;
-	return bpf_map_lookup_elem(&cfi_rows, &idx);
+	return cfi_row(idx);
 }
 
 /* Counters and registers live in the map value, not on the stack: the

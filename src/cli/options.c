@@ -43,6 +43,7 @@ enum {
 	OPT_STATUS,
 	OPT_MAX_STACKS,
 	OPT_MAX_PROCS,
+	OPT_MAX_UNWIND_ROWS,
 	OPT_BARE,
 	OPT_RSS_ONLY,
 	OPT_DRIFT,
@@ -122,6 +123,10 @@ static const struct argp_option opts[] = {
 	{ "max-stacks", OPT_MAX_STACKS, "N", 0, "Distinct (process, stack) records at most (default 1048576)", 3 },
 	{ "max-procs", OPT_MAX_PROCS, "N", 0,
 	  "Process images over the run (default 16384; rounded up to a power of two)", 3 },
+	{ "max-unwind-rows", OPT_MAX_UNWIND_ROWS, "N", 0,
+	  "Unwind table rows at most (default 16777216, rounded up to a power of two): 16 "
+	  "tables, the first made at start (16 MiB of kernel memory at the default), the others "
+	  "as programs map code (a torch job's 313 modules need 5.9 M rows)", 3 },
 	{ "bench-bare-probes", OPT_BARE, NULL, 0,
 	  "Benchmark baseline: attach every probe but count nothing (the report is empty)", 3 },
 	{ NULL, 0, NULL, 0, NULL, 0 },
@@ -142,6 +147,7 @@ static int parse_range(const char *s, uint32_t min, uint32_t max, uint32_t *out)
 
 #define MAX_ALLOCS_LIMIT (255u << 20)
 #define MAX_STACKS_LIMIT (1u << 22)
+#define MAX_UNWIND_ROWS_LIMIT (1u << 28)
 #define MAX_PROCS_LIMIT (1u << 20)
 
 static error_t parse_opt(int key, char *arg, struct argp_state *state)
@@ -201,6 +207,14 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (parse_range(arg, 16, MAX_PROCS_LIMIT, &o->max_procs))
 			argp_error(state, "invalid --max-procs '%s': expected 16 to %u", arg,
 				   MAX_PROCS_LIMIT);
+		break;
+	case OPT_MAX_UNWIND_ROWS:
+		if (parse_range(arg, 1024 * PT_CFI_TABLES, MAX_UNWIND_ROWS_LIMIT, &o->max_unwind_rows))
+			argp_error(state, "invalid --max-unwind-rows '%s': expected %u to %u (16 bytes "
+				   "of kernel memory each)", arg, 1024 * PT_CFI_TABLES,
+				   MAX_UNWIND_ROWS_LIMIT);
+		while (o->max_unwind_rows & (o->max_unwind_rows - 1))
+			o->max_unwind_rows += o->max_unwind_rows & -o->max_unwind_rows;
 		break;
 	case OPT_BARE:
 		o->bare_probes = 1;
@@ -335,6 +349,7 @@ int options__parse(int argc, char **argv, struct options *o)
 	o->max_allocs = 1u << 26;
 	o->max_stacks = 1u << 20;
 	o->max_procs = 16384;
+	o->max_unwind_rows = 1u << 24;
 	o->stack_depth = 127;
 	o->interval_ms = 20;
 	o->sample_bytes = PT_SAMPLE_BYTES_DEFAULT;

@@ -38,6 +38,7 @@ struct options {
 	uint32_t max_allocs;	/* --max-allocs */
 	uint32_t max_stacks;	/* --max-stacks */
 	uint32_t max_procs;	/* --max-procs */
+	uint32_t max_unwind_rows; /* --max-unwind-rows: PT_CFI_TABLES tables, a power of two */
 	int bare_probes;	/* --bench-bare-probes */
 	int rss_only;		/* --rss-only: no uprobes */
 	int drift;		/* --drift: the drift table in the text report */

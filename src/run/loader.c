@@ -201,6 +201,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	alloc_tables__size(&s->tables, s->skel, o->rss_only ? 0 : o->max_allocs);
 	bpf_map__set_max_entries(s->skel->maps.stack_recs, o->max_stacks);
 	bpf_map__set_max_entries(s->skel->maps.stacks, o->max_stacks / 2);
+	bpf_map__set_max_entries(s->skel->maps.cfi_rows, o->max_unwind_rows / PT_CFI_TABLES);
+	s->skel->rodata->cfi_table_shift = __builtin_ctz(o->max_unwind_rows / PT_CFI_TABLES);
 	bpf_map__set_max_entries(s->skel->maps.procs, procrecs__slots(o->max_procs));
 	s->skel->rodata->procs_mask = bpf_map__max_entries(s->skel->maps.procs) - 1;
 	bpf_map__set_max_entries(s->skel->maps.tgids, o->max_procs);
@@ -304,12 +306,13 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	}
 	if (!o->rss_only && !o->frame_pointers) {
 		s->unwind = unwind__new(bpf_map__fd(s->skel->maps.cfi_rows),
+					bpf_map__fd(s->skel->maps.cfi_tables),
 					bpf_map__fd(s->skel->maps.cfi_modules),
 					(volatile uint64_t *)&s->skel->bss->cfi_generation,
 					bpf_map__max_entries(s->skel->maps.cfi_rows), o->verbose,
 					unwind_warning, s);
 		if (!s->unwind) {
-			snprintf(err, errlen, "out of memory");
+			snprintf(err, errlen, "cannot map the unwind table (%s)", strerror(errno));
 			goto fail;
 		}
 	}

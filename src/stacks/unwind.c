@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Unwind tables into the BPF maps cfi_rows and cfi_modules. */
+/* Unwind tables into the BPF maps cfi_rows (cfi_tables) and cfi_modules. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -20,40 +20,55 @@
 #include "util/vec.h"
 
 struct unwind {
-	int rows_fd, modules_fd, verbose;
+	int tables_fd, modules_fd, verbose;
 	volatile uint64_t *generation;	/* BPF's cfi_generation */
 	unwind_warn_fn warn;		/* warnings go into the report */
 	void *warn_ctx;
-	uint32_t next_row, max_rows;
-	uint8_t *rows;			/* cfi_rows mapped (NULL: written by syscall) */
+	uint32_t next_row, table_rows;	/* rows per table: a power of two */
+	int fd[PT_CFI_TABLES];		/* table t's map, -1 until made */
+	uint8_t *rows[PT_CFI_TABLES];	/* and its rows, mapped */
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
 	size_t nseen, capseen;
 	int full_warned;
 };
 
-struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *generation,
-			   uint32_t max_rows, int verbose, unwind_warn_fn warn, void *warn_ctx)
+struct unwind *unwind__new(int rows_fd, int tables_fd, int modules_fd,
+			   volatile uint64_t *generation, uint32_t table_rows, int verbose,
+			   unwind_warn_fn warn, void *warn_ctx)
 {
 	struct unwind *u = calloc(1, sizeof(*u));
+	int t;
 
 	if (!u)
 		return NULL;
-	u->rows_fd = rows_fd;
+	u->tables_fd = tables_fd;
 	u->modules_fd = modules_fd;
 	u->generation = generation;
 	u->warn = warn;
 	u->warn_ctx = warn_ctx;
-	u->max_rows = max_rows;
+	u->table_rows = table_rows;
 	u->verbose = verbose;
-	u->rows = mapmem__map(rows_fd, max_rows, sizeof(struct pt_cfi_row));
+	for (t = 0; t < PT_CFI_TABLES; t++)
+		u->fd[t] = -1;
+	u->rows[0] = mapmem__map(rows_fd, table_rows, sizeof(struct pt_cfi_row));
+	if (!u->rows[0]) {
+		free(u);
+		return NULL;
+	}
 	return u;
 }
 
 void unwind__free(struct unwind *u)
 {
+	int t;
+
 	if (!u)
 		return;
-	mapmem__unmap(u->rows, u->max_rows, sizeof(struct pt_cfi_row));
+	for (t = 0; t < PT_CFI_TABLES; t++) {
+		mapmem__unmap(u->rows[t], u->table_rows, sizeof(struct pt_cfi_row));
+		if (u->fd[t] >= 0)
+			close(u->fd[t]);
+	}
 	free(u->seen);
 	free(u);
 }
@@ -79,32 +94,49 @@ static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 	return 0;
 }
 
-/* Rows are written at next_row and after; the module's entry, written
- * next by syscall, makes them visible to BPF. */
+/* Table t (1 and on), made now if it was not: 0, or -1 (errno set). */
+static int table_made(struct unwind *u, uint32_t t)
+{
+	/* an inner map must have its template's flags (bpf/unwind/native.bpf.h) */
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	int fd;
+
+	if (u->rows[t])
+		return 0;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cfi_table", sizeof(__u32),
+			    sizeof(struct pt_cfi_row), u->table_rows, &opts);
+	if (fd < 0)
+		return -1;
+	u->rows[t] = mapmem__map(fd, u->table_rows, sizeof(struct pt_cfi_row));
+	if (!u->rows[t] || bpf_map_update_elem(u->tables_fd, &t, &fd, BPF_ANY)) {
+		int e = errno;
+
+		mapmem__unmap(u->rows[t], u->table_rows, sizeof(struct pt_cfi_row));
+		u->rows[t] = NULL;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	u->fd[t] = fd;
+	return 0;
+}
+
+/* Rows are written at next_row and after, in as many tables as they run
+ * into; the module's entry, written next by syscall, makes them visible to
+ * BPF. */
 static int load_rows(struct unwind *u, const struct cfi_table *t)
 {
-	__u32 *keys, n = t->n, i;
-	int err;
+	size_t stride = mapmem__stride(sizeof(*t->rows)), i;
+	uint32_t mask = u->table_rows - 1;
 
-	if (u->rows) {
-		size_t stride = mapmem__stride(sizeof(*t->rows));
+	for (i = 0; i < t->n; i++) {
+		uint32_t r = u->next_row + (uint32_t)i, table = r / u->table_rows;
 
-		for (i = 0; i < n; i++)
-			memcpy(u->rows + (size_t)(u->next_row + i) * stride, &t->rows[i],
-			       sizeof(t->rows[i]));
-		return 0;
+		if (table_made(u, table))
+			return -1;
+		memcpy(u->rows[table] + (size_t)(r & mask) * stride, &t->rows[i], sizeof(t->rows[i]));
 	}
-	keys = malloc(t->n * sizeof(*keys));
-	if (!keys)
-		return -1;
-	for (i = 0; i < n; i++)
-		keys[i] = u->next_row + i;
-	err = bpf_map_update_batch(u->rows_fd, keys, t->rows, &n, NULL);
-	if (err) /* older kernels: one by one */
-		for (i = 0, err = 0; i < t->n && !err; i++)
-			err = bpf_map_update_elem(u->rows_fd, &keys[i], &t->rows[i], BPF_ANY);
-	free(keys);
-	return err;
+	return 0;
 }
 
 void unwind__add_file(struct unwind *u, const char *path)
@@ -139,10 +171,11 @@ void unwind__add_file(struct unwind *u, const char *path)
 			fprintf(stderr, "peaktrace: no unwind table for %s: %s\n", path, err);
 		return;
 	}
-	if (u->next_row + t.n > u->max_rows) {
+	if (u->next_row + t.n > (uint64_t)u->table_rows * PT_CFI_TABLES) {
 		if (!u->full_warned) {
-			snprintf(err, sizeof(err), "unwind table map full at %s: its frames are unwound "
-				 "by frame pointers only", path);
+			snprintf(err, sizeof(err), "unwind tables full (--max-unwind-rows %u) at %s "
+				 "(%zu rows): its frames, and those of any other module that does not fit, "
+				 "are unwound by frame pointers only", u->table_rows * PT_CFI_TABLES, path, t.n);
 			u->warn(u->warn_ctx, err);
 		}
 		u->full_warned = 1;

@@ -16,9 +16,13 @@ struct unwind;
 /* A warning, for the report and stderr (-q silences the latter). */
 typedef void (*unwind_warn_fn)(void *ctx, const char *msg);
 
-/* generation: BPF's cfi_generation, bumped after each table is added. */
-struct unwind *unwind__new(int rows_fd, int modules_fd, volatile uint64_t *generation,
-			   uint32_t max_rows, int verbose, unwind_warn_fn warn, void *warn_ctx);
+/* rows_fd: row table 0 (cfi_rows), of table_rows rows (a power of two),
+ * tables_fd the map of the others (cfi_tables), made as needed;
+ * generation: BPF's cfi_generation, bumped after each module is added.
+ * NULL if table 0 cannot be mapped (errno set). */
+struct unwind *unwind__new(int rows_fd, int tables_fd, int modules_fd,
+			   volatile uint64_t *generation, uint32_t table_rows, int verbose,
+			   unwind_warn_fn warn, void *warn_ctx);
 void unwind__free(struct unwind *u);
 
 /* The file at path (as peaktrace sees it); idempotent per file. */

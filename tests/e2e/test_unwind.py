@@ -65,6 +65,35 @@ def test_unwind_without_frame_pointers():
     check(s["frames"][0]["module"].endswith("/libchain.so"), "the library frames' module")
 
 
+def test_unwind_rows_over_several_tables():
+    """--max-unwind-rows 65536: 16 row tables of 4096, so the C library's
+    28 k rows run over seven of them and the victim's library lies in a
+    table made while the run goes on: the same stack as with one table.
+    At 16384 (tables of 1024) the C library does not fit: said, and the
+    chain, whose library does, is still unwound by its table."""
+    pt = peaktrace(["-q", "--max-unwind-rows", "65536", "--", victim("nofp_main")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    assert_complete(r)
+    eq(r["warnings"], [], "no warning")
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    check(s, f"the chain's stack: {[[f['function'] for f in x['frames']] for x in r['tree']['stacks']]}")
+    eq([f["function"] for f in s["frames"]],
+       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"] + LIBC_START,
+       "every function of the chain, then main and libc's start-up, through rows in several tables")
+    eq(s["partial"], False, "the stack reached the outermost frame")
+
+    pt = peaktrace(["-q", "--max-unwind-rows", "16384", "--", victim("nofp_main")])
+    r = pt.report
+    eq(pt.returncode, 0, "exit status")
+    full = [w for w in r["warnings"] if "unwind tables full (--max-unwind-rows 16384)" in w]
+    check(len(full) == 1 and "libc.so.6" in full[0], f"the C library did not fit, said: {r['warnings']}")
+    s = stack_of(r["tree"]["stacks"], "chain_d")
+    eq([f["function"] for f in s["frames"]][:6],
+       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"],
+       "the chain, whose library fit, unwound by its table")
+
+
 def test_unwind_python_interpreter():
     """Debian's python3 (no frame pointers): a bytearray's native stack (Python
     frames off: tests/e2e/test_python.py has them)."""
