@@ -27,8 +27,13 @@ WORKLOADS = {
     "numpy-pipeline": ("numpy producer -> consumer (fork, Queue)", [PY, f"{W}/numpy_pipeline.py"], True),
     "py-objects": ("Python objects (2 M small dicts)", [PY, f"{W}/py_objects.py"], True),
     "pandas": ("pandas, 2 M rows, groupby + merge", [PY, f"{W}/pandas_groupby.py"], True),
+    "torch": ("PyTorch MLP trained on CPU, DataLoader with 2 workers (fork)", [PY, f"{W}/torch_train.py"], True),
     "cxx": ("C++ vector growth + 2 M-node hash map", [os.path.join(ROOT, "build", "bench", "cxx_work")], False),
 }
+
+
+# The Python module each Python workload needs (Debian's packages).
+NEEDS = {"numpy-pipeline": "numpy", "pandas": "pandas", "torch": "torch"}
 
 
 def memray_path():
@@ -92,12 +97,20 @@ def main():
     args = sys.argv[1:]
     runs = int(args.pop(0)) if args and args[0].isdigit() else 5
     chosen = args or list(WORKLOADS)
+    unknown = [n for n in chosen if n not in WORKLOADS]
+    if unknown:
+        sys.exit(f"realbench: unknown workload {', '.join(unknown)}; known: {', '.join(WORKLOADS)}")
     if os.geteuid() != 0:
         sys.exit("realbench: run as root (BPF)")
     if not memray_path():
         print("memray: not found (not a Debian package; build it from source and set MEMRAY=path)")
     for name in chosen:
         what, cmd, python = WORKLOADS[name]
+        need = NEEDS.get(name)
+        if need and subprocess.run([PY, "-c", f"import {need}"], capture_output=True).returncode:
+            print(f"\n{what}: skipped, {PY} cannot import {need} "
+                  "(scripts/install-deps --bench installs it)")
+            continue
         with tempfile.TemporaryDirectory() as tmp:
             ts = tools(python, tmp)
             res = {n: [] for n, _ in ts}

@@ -35,7 +35,7 @@ static void newline(struct json *j)
 	_Static_assert(sizeof(spaces) - 1 >= 2 * (JSON_MAX_DEPTH - 1),
 		       "indentation for the deepest level");
 
-	if (!j->indent)
+	if (!j->indent || (j->line_from && j->depth >= j->line_from))
 		return;
 	putch(j, '\n');
 	put(j, spaces, 2 * (size_t)j->depth);
@@ -49,8 +49,11 @@ static void before(struct json *j)
 		return;
 	}
 	if (j->depth > 0) {
-		if (j->count[j->depth]++)
+		if (j->count[j->depth]++) {
 			putch(j, ',');
+			if (j->indent && j->line_from && j->depth >= j->line_from)
+				putch(j, ' ');
+		}
 		newline(j);
 	}
 }
@@ -117,16 +120,25 @@ static void open_(struct json *j, char c)
 
 static void close_(struct json *j, char c)
 {
-	int had = j->count[j->depth];
+	int had = j->count[j->depth], on_line = j->line_from && j->depth >= j->line_from;
 
 	if (j->depth > 0)
 		j->depth--;
-	if (had)
+	if (j->line_from > j->depth)
+		j->line_from = 0;
+	if (had && !on_line)
 		newline(j);
 	putch(j, c);
 }
 
 void json__begin_object(struct json *j) { open_(j, '{'); }
+
+void json__begin_line_object(struct json *j)
+{
+	open_(j, '{');
+	if (!j->line_from)
+		j->line_from = j->depth;
+}
 void json__end_object(struct json *j) { close_(j, '}'); }
 void json__begin_array(struct json *j) { open_(j, '['); }
 void json__end_array(struct json *j) { close_(j, ']'); }

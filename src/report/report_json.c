@@ -21,7 +21,7 @@ static const char *const frame_kinds[PT_FRAME_KIND_COUNT] = { PT_FRAME_KIND_LIST
 
 static void frame(struct json *j, const struct report_frame *f)
 {
-	json__begin_object(j);
+	json__begin_line_object(j);
 	json__string_field(j, "function", f->function);
 	json__string_field(j, "module", f->module);
 	json__string_field(j, "file", f->file);

@@ -63,18 +63,18 @@ static void json_exact(void)
 {
 	struct report r;
 	char *out;
+	/* a frame on one line */
 	const char *frame0 =
-		"{\n            \"function\": \"make\\\"it\\\"\",\n            \"module\": \"/usr/bin/v\\\\x\",\n"
-		"            \"file\": \"v.c\",\n            \"line\": 12,\n            \"address\": \"0x401136\",\n"
-		"            \"module_offset\": \"0x1136\",\n            \"inlined\": true,\n"
-		"            \"python\": false,\n            \"kind\": \"inlined\"\n          }";
+		"\"frames\": [\n          {\"function\": \"make\\\"it\\\"\", \"module\": \"/usr/bin/v\\\\x\", "
+		"\"file\": \"v.c\", \"line\": 12, \"address\": \"0x401136\", \"module_offset\": \"0x1136\", "
+		"\"inlined\": true, \"python\": false, \"kind\": \"inlined\"},\n          {";
 
 	build(&r);
 	out = render(1, &r);
 	CHECK(strncmp(out, "{\n  \"peaktrace\": 1,\n  \"complete\": true,\n", 40) == 0);
 	CHECK(strstr(out, frame0) != NULL);
-	CHECK(strstr(out, "\"function\": null,\n            \"module\": \"/lib/libc.so.6\",\n"
-			  "            \"file\": null,\n            \"line\": null,") != NULL);
+	CHECK(strstr(out, "{\"function\": null, \"module\": \"/lib/libc.so.6\", \"file\": null, "
+			  "\"line\": null,") != NULL);
 	/* an escape sequence and a byte that is not UTF-8 from a traced
 	 * program's argv: valid JSON, the valid é kept */
 	CHECK(strstr(out, "\"argv\": [\n        \"v\",\n        \"a\\tb\",\n"
@@ -273,9 +273,24 @@ static void json_writer(void)
 	json__key(&j, "b");
 	json__begin_array(&j);
 	json__end_array(&j);
+	json__key(&j, "c");
+	json__begin_array(&j);
+	json__begin_line_object(&j);
+	json__u64_field(&j, "x", 1);
+	json__key(&j, "y");
+	json__begin_array(&j);
+	json__u64(&j, 2);
+	json__begin_object(&j);
+	json__end_object(&j);
+	json__end_array(&j);
+	json__end_object(&j);
+	json__begin_line_object(&j);
+	json__end_object(&j);
+	json__end_array(&j);
 	json__end_object(&j);
 	fclose(f);
-	CHECK_STR(buf, "{\n  \"a\": [\n    {},\n    7\n  ],\n  \"b\": []\n}");
+	CHECK_STR(buf, "{\n  \"a\": [\n    {},\n    7\n  ],\n  \"b\": [],\n  \"c\": [\n"
+		  "    {\"x\": 1, \"y\": [2, {}]},\n    {}\n  ]\n}");
 	free(buf);
 }
 
