@@ -149,6 +149,12 @@ void json__stringn(struct json *j, const char *s, size_t n)
 	write_escaped(j, s, n);
 }
 
+void json__raw(struct json *j, const char *text, size_t n)
+{
+	before(j);
+	put(j, text, n);
+}
+
 void json__string(struct json *j, const char *s)
 {
 	if (!s)

@@ -29,6 +29,9 @@ void json__end_object(struct json *j);
 void json__begin_array(struct json *j);
 void json__end_array(struct json *j);
 void json__string(struct json *j, const char *s); /* NULL writes null */
+/* A value rendered already, as n bytes, by a writer with the same indent
+ * at depth 0 (one-line objects only, when indenting). */
+void json__raw(struct json *j, const char *text, size_t n);
 void json__stringn(struct json *j, const char *s, size_t n);
 void json__u64(struct json *j, uint64_t v);
 void json__i64(struct json *j, int64_t v);

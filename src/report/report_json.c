@@ -4,6 +4,8 @@
  * add, never rename.  Times are nanoseconds since tracing started.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include "model/frames.h"
 #include "report/json.h"
 #include "report/report.h"
 #include "report/writers.h"
@@ -19,7 +21,7 @@ static void hex(struct json *j, const char *key, uint64_t v)
 #define PT_FRAME_KIND_NAME(name, json) [PT_FRAME_##name] = json,
 static const char *const frame_kinds[PT_FRAME_KIND_COUNT] = { PT_FRAME_KIND_LIST(PT_FRAME_KIND_NAME) };
 
-static void frame(struct json *j, const struct report_frame *f)
+static void write_frame(struct json *j, const struct report_frame *f)
 {
 	json__begin_line_object(j);
 	json__string_field(j, "function", f->function);
@@ -38,9 +40,62 @@ static void frame(struct json *j, const struct report_frame *f)
 	json__end_object(j);
 }
 
+/*
+ * Each distinct frame's line, rendered at its first use and copied after:
+ * a frame is in every stack that goes through it.  A torch job's report
+ * writes 440 k frames, 5.8 k distinct ones; rendering each every time
+ * (escaping, number formatting, stdio calls per field) took 0.41-0.44 s
+ * of its writing, now 0.14-0.18 s.
+ */
+struct frame_lines {
+	const struct frame_table *ft;	/* NULL: no cache, every frame rendered */
+	char **text;
+	size_t *len;
+	size_t n;
+};
+
+static void frame_lines_init(struct frame_lines *fl, const struct frame_table *ft)
+{
+	fl->n = ft ? frames__count(ft) : 0;
+	fl->text = fl->n ? calloc(fl->n, sizeof(*fl->text)) : NULL;
+	fl->len = fl->n ? calloc(fl->n, sizeof(*fl->len)) : NULL;
+	fl->ft = fl->text && fl->len ? ft : NULL;
+}
+
+static void frame_lines_free(struct frame_lines *fl)
+{
+	size_t i;
+
+	for (i = 0; fl->text && i < fl->n; i++)
+		free(fl->text[i]);
+	free(fl->text);
+	free(fl->len);
+}
+
+static void frame(struct json *j, struct frame_lines *fl, const struct report_frame *f)
+{
+	size_t i = fl->ft ? frames__index(fl->ft, f) : fl->n;
+	struct json line;
+	FILE *mem;
+
+	if (i < fl->n && !fl->text[i] && (mem = open_memstream(&fl->text[i], &fl->len[i]))) {
+		json__init(&line, mem, j->indent);
+		write_frame(&line, f);
+		if (fclose(mem)) {
+			free(fl->text[i]);
+			fl->text[i] = NULL;
+		}
+	}
+	if (i < fl->n && fl->text[i])
+		json__raw(j, fl->text[i], fl->len[i]);
+	else
+		write_frame(j, f);
+}
+
 /* Every stack of a view (top: (unsigned)-1), or the first `top` and the
  * rest as a count and their bytes. */
-static void stacks(struct json *j, const struct report_view *view, unsigned top)
+static void stacks(struct json *j, struct frame_lines *fl, const struct report_view *view,
+		   unsigned top)
 {
 	size_t i, k, n = report_view__shown(view, top);
 	const struct report_stack *v = view->v;
@@ -63,7 +118,7 @@ static void stacks(struct json *j, const struct report_view *view, unsigned top)
 		json__key(j, "frames");
 		json__begin_array(j);
 		for (k = 0; k < v[i].trace->nframes; k++)
-			frame(j, v[i].trace->frames[k]);
+			frame(j, fl, v[i].trace->frames[k]);
 		json__end_array(j);
 		json__end_object(j);
 	}
@@ -88,7 +143,7 @@ static void proc_rss(struct json *j, const struct report_rss *r)
 	json__end_object(j);
 }
 
-static void process(struct json *j, const struct report_proc *p)
+static void process(struct json *j, struct frame_lines *fl, const struct report_proc *p)
 {
 	size_t i;
 
@@ -118,7 +173,7 @@ static void process(struct json *j, const struct report_proc *p)
 	json__bool_field(j, "probes_removed", p->probes_removed);
 	json__bool_field(j, "left_scope", p->left_scope);
 	proc_rss(j, &p->rss);
-	stacks(j, &p->stacks, (unsigned)-1);
+	stacks(j, fl, &p->stacks, (unsigned)-1);
 	json__end_object(j);
 }
 
@@ -195,11 +250,13 @@ static void counters(struct json *j, const char *key, const struct report *r, in
 /* Every stack: the JSON is the complete record (--top cuts the text). */
 int report__write_json(const struct report *r, FILE *out, const struct writer_options *o)
 {
+	struct frame_lines fl;
 	struct json j;
 	size_t i;
 
 	(void)o;
 
+	frame_lines_init(&fl, r->frames);
 	json__init(&j, out, 1);
 	json__begin_object(&j);
 	json__u64_field(&j, "peaktrace", 1);
@@ -242,13 +299,13 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	json__string_field(&j, "note", "the sum of each live process's exact RSS: shared pages (shmem, file) "
 			 "count once per process that maps them");
 	json__end_object(&j);
-	stacks(&j, &r->stacks, (unsigned)-1);
+	stacks(&j, &fl, &r->stacks, (unsigned)-1);
 	json__end_object(&j);
 
 	json__key(&j, "processes");
 	json__begin_array(&j);
 	for (i = 0; i < r->nprocs; i++)
-		process(&j, &r->procs[i]);
+		process(&j, &fl, &r->procs[i]);
 	json__end_array(&j);
 
 	trees(&j, r);
@@ -257,5 +314,6 @@ int report__write_json(const struct report *r, FILE *out, const struct writer_op
 	timeline(&j, &r->timeline);
 	json__end_object(&j);
 	fputc('\n', out);
+	frame_lines_free(&fl);
 	return ferror(out) ? -1 : 0;
 }

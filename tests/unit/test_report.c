@@ -2,6 +2,7 @@
 /* The JSON and text writers on a hand-built report: exact output. */
 #include <stdlib.h>
 #include "check.h"
+#include "model/frames.h"
 #include "report/json.h"
 #include "report/report.h"
 #include "report/writers.h"
@@ -87,6 +88,29 @@ static void json_exact(void)
 	CHECK(strstr(out, "\"lost\": {\n    \"events\": 0,\n    \"unknown_frees\": 0,\n"
 			  "    \"map_full\": 0,") != NULL);
 	CHECK(out[strlen(out) - 1] == '\n' && out[strlen(out) - 2] == '}');
+	{
+		/* frames interned in a table, as the model makes them: each
+		 * line rendered once and copied where it repeats (the stack is
+		 * listed at the tree's peak and at the process's): the same
+		 * document */
+		const struct report_frame **fr = r.stacks.v[0].trace->frames;
+		const struct report_frame *orig[2] = { fr[0], fr[1] };
+		struct frame_table *ft = frames__new();
+		char *again;
+
+		CHECK(ft && !r.frames);
+		fr[0] = frames__intern(ft, orig[0]);
+		fr[1] = frames__intern(ft, orig[1]);
+		CHECK(fr[0] && fr[0] != orig[0] && frames__count(ft) == 2);
+		r.frames = ft;
+		again = render(1, &r);
+		CHECK_STR(again, out);
+		free(again);
+		fr[0] = orig[0];
+		fr[1] = orig[1];
+		r.frames = NULL;
+		frames__free(ft);
+	}
 	free(out);
 
 	r.lost.count[PT_LOST_UNKNOWN_FREES] = 2;
