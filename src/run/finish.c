@@ -130,15 +130,29 @@ static void warn_unseen_preload(struct session *s)
 		warn(s, "%zu more process images like that", n - 5);
 }
 
-/* Symbolizes what the chosen writers show: every stack if one lists all. */
-static unsigned stacks_needed(const struct session *s)
+/* Where writer i writes: its file, stderr (the text report, unless -q),
+ * or nowhere. */
+static FILE *writer_out(const struct session *s, FILE *const out[], size_t i)
 {
+	return report_writers[i].option ? out[i] : s->o->quiet ? NULL : stderr;
+}
+
+/* Symbolizes what the chosen writers show: every stack if one lists all,
+ * none if nothing is written (-q alone: a run for its exit status, or
+ * timed, needs no names). */
+static unsigned stacks_needed(const struct session *s, FILE *const out[])
+{
+	unsigned n = 0;
 	size_t i;
 
-	for (i = 0; i < report_nwriters; i++)
-		if (report_writers[i].all_stacks && s->o->out_path[i])
+	for (i = 0; i < report_nwriters; i++) {
+		if (!writer_out(s, out, i))
+			continue;
+		if (report_writers[i].all_stacks)
 			return MODEL_ALL_STACKS;
-	return s->o->top;
+		n = s->o->top;
+	}
+	return n;
 }
 
 int session__report(struct session *s, FILE *const out[], char *err, size_t errlen)
@@ -176,14 +190,14 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	phase(s->o, "report: model built", s->t_end_ns);
 	if (session__preload(s))
 		warn_unseen_preload(s);
-	if (model__symbolize(r, &src, stacks_needed(s)))
+	if (stacks_needed(s, out) && model__symbolize(r, &src, stacks_needed(s, out)))
 		goto oom;
 	phase(s->o, "report: stacks symbolized", s->t_end_ns);
 	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;
 	r->stopped_by = s->stopped_by;
 	for (i = 0; i < report_nwriters; i++) {
 		const struct report_writer *w = &report_writers[i];
-		FILE *f = w->option ? out[i] : s->o->quiet ? NULL : stderr;
+		FILE *f = writer_out(s, out, i);
 
 		if (!f)
 			continue;
