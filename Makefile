@@ -145,6 +145,13 @@ $(OUT)/tests/static_victim: tests/victims/static_victim.c tests/victims/victim.h
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) -static $< -o $@
 
+# test_symtab's made-up symbol table (see the file)
+$(OUT)/tests/symtab_cases.so: tests/unit/symtab_cases.s | $(OUT)
+	$(call msg,AS,$@)
+	$(Q)$(CC) -shared -nostdlib $< -o $@
+
+$(OUT)/tests/test_symtab: $(OUT)/tests/symtab_cases.so
+
 $(OUT)/tests/%: tests/unit/%.c $(UNIT_OBJS) | $(OUT)
 	$(call msg,UNIT,$@)
 	$(Q)$(CC) $(CFLAGS) $(DEPFLAGS) $< $(UNIT_OBJS) -o $@ $(LIBS)

@@ -1,11 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A module's symbols sorted by address (see symtab.h).  The rules are
- * libdw's (dwfl_module_addrsym): of the symbols at or below the address,
- * one whose size covers it, the closest, a global before a weak before a
- * local one at the same address, the first in the table after that; with
- * none, the closest symbol without a size (an assembly label), unless a
- * sized symbol below the address ends above that label.
+ * A module's symbols sorted by address (see symtab.h), giving libdw's own
+ * answer (dwfl_module_addrinfo, elfutils' __libdwfl_addrsym).  libdw goes
+ * through the table in order, the global symbols first and the local ones
+ * only if no global one with a size covers the address, and its choice
+ * among symbols covering the address depends on that order (a stronger
+ * binding wins over a closer symbol that came earlier; at one address the
+ * smaller one of equal or stronger binding).  Here the covering symbols
+ * are found by binary search and libdw's choice is replayed over them in
+ * table order.  Where labels (symbols without a size) could decide, whose
+ * rules also hang on every symbol below the address, the lookup is left to
+ * libdw: an address no sized symbol covers (an assembly stub), or one at
+ * the very address of a global label.  Rare in stacks; checked against
+ * libdw in tests/unit/test_symtab.c.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,26 +22,24 @@ struct sym {
 	GElf_Addr value;
 	GElf_Xword size;
 	const char *name;
-	uint32_t index;		/* in the module's table (see better()) */
-	uint32_t shndx;		/* its section in files[file] */
-	uint8_t rank;		/* global 3, weak 2, local 1, other 0 */
-	uint8_t file;
+	uint32_t index;		/* in the module's table: libdw's order */
+	uint32_t binding;	/* libdw's binding_value: global 3, weak 2, local 1 */
 };
 
-/* The ELF files the symbols come from (the module, its debug file, its
- * MiniDebugInfo), with what maps their addresses to the module's. */
-#define SYMTAB_FILES 4
-
 struct symtab {
-	Elf *files[SYMTAB_FILES];
-	GElf_Addr bias[SYMTAB_FILES];
-	size_t nfiles;
-	struct sym *v;
+	Dwfl_Module *mod;
+	int first_global;	/* libdw's: the global pass starts there */
+	struct sym *v;		/* by value, then index */
 	GElf_Addr *end;		/* end[i]: the highest value + size of v[0..i] */
 	size_t n;
 };
 
-static uint32_t rank_of(const GElf_Sym *s)
+/* Covering symbols looked at per lookup at most, and symbols walked to
+ * find them: past either, libdw answers. */
+#define COVER_MAX 32
+#define WALK_MAX 4096
+
+static uint32_t binding_value(const GElf_Sym *s)
 {
 	switch (GELF_ST_BIND(s->st_info)) {
 	case STB_GLOBAL:
@@ -68,30 +73,23 @@ struct symtab *symtab__build(Dwfl_Module *mod)
 	t = calloc(1, sizeof(*t));
 	if (!t || !(t->v = malloc((size_t)n * sizeof(*t->v))))
 		goto fail;
+	t->mod = mod;
+	t->first_global = dwfl_module_getsymtab_first_global(mod);
+	if (t->first_global < 0)
+		goto fail;
 	for (i = 1; i < n; i++) {
 		GElf_Sym s;
 		GElf_Addr value;
 		GElf_Word shndx;
-		GElf_Addr bias = 0;
-		Elf *elf = NULL;
-		const char *name = dwfl_module_getsym_info(mod, i, &s, &value, &shndx, &elf, &bias);
+		const char *name = dwfl_module_getsym_info(mod, i, &s, &value, &shndx, NULL, NULL);
 		int type = GELF_ST_TYPE(s.st_info);
-		size_t f;
 
+		/* what libdw's search_table() looks at */
 		if (!name || !name[0] || s.st_shndx == SHN_UNDEF || type == STT_SECTION ||
 		    type == STT_FILE || type == STT_TLS)
 			continue;
-		for (f = 0; f < t->nfiles && t->files[f] != elf; f++)
-			;
-		if (f == t->nfiles) {
-			if (f == SYMTAB_FILES)
-				goto fail;
-			t->files[f] = elf;
-			t->bias[t->nfiles++] = bias;
-		}
 		t->v[t->n++] = (struct sym){ .value = value, .size = s.st_size, .name = name,
-					     .index = (uint32_t)i, .shndx = shndx,
-					     .rank = (uint8_t)rank_of(&s), .file = (uint8_t)f };
+					     .index = (uint32_t)i, .binding = binding_value(&s) };
 	}
 	if (!t->n || !(t->end = malloc(t->n * sizeof(*t->end))))
 		goto fail;
@@ -116,49 +114,95 @@ void symtab__free(struct symtab *t)
 	free(t);
 }
 
-/*
- * Whether label y may name addr: only in the section addr is in (the first
- * of y's file whose range holds it, as libdw finds it); an absolute label
- * (SHN_ABS and the like) names its own address only.  Labels are looked
- * at only where no sized symbol covers the address: rare, so not indexed.
- */
-static int label_names(const struct symtab *t, const struct sym *y, GElf_Addr addr)
+static int cmp_index(const void *a, const void *b)
 {
-	Elf *elf = t->files[y->file];
-	GElf_Addr at = addr - t->bias[y->file];
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
+	const struct sym *const *x = a, *const *y = b;
 
-	if (y->shndx >= SHN_LORESERVE)
-		return y->value == addr;
-	while (elf && (scn = elf_nextscn(elf, scn)))
-		if (gelf_getshdr(scn, &sh) && at >= sh.sh_addr && at - sh.sh_addr < sh.sh_size)
-			return elf_ndxscn(scn) == y->shndx;
+	return (*x)->index < (*y)->index ? -1 : (*x)->index > (*y)->index;
+}
+
+/* libdw's try_sym_value() for a sized symbol s covering the address:
+ * whether it replaces the closest so far, c. */
+static int replaces(const struct sym *c, const struct sym *s)
+{
+	if (!c || c->value < s->value || c->binding < s->binding)
+		return 1;
+	return c->value == s->value &&
+	       ((c->size > s->size && c->binding <= s->binding) ||
+		(c->size >= s->size && c->binding < s->binding));
+}
+
+/* One of libdw's passes over the covering symbols cov[0..n) (in table
+ * order): those whose index is in [from, to). */
+static const struct sym *pass(const struct sym *const *cov, size_t n, uint32_t from, uint32_t to)
+{
+	const struct sym *c = NULL;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (cov[i]->index >= from && cov[i]->index < to && replaces(c, cov[i]))
+			c = cov[i];
+	return c;
+}
+
+/* Whether a global symbol without a size is at addr itself (v[lo - 1]
+ * and down are the symbols at or below addr). */
+static int global_label_at(const struct symtab *t, size_t lo, GElf_Addr addr, uint32_t first)
+{
+	size_t i;
+
+	for (i = lo; i-- > 0 && t->v[i].value == addr;)
+		if (!t->v[i].size && t->v[i].index >= first)
+			return 1;
 	return 0;
 }
 
-/* a beats b (both at or below the address, both sized or both labels):
- * the closer, then the stronger binding; then, as libdw decides (checked
- * against it in tests/unit/test_symtab.c), the first in the table for a
- * sized symbol and the last for a label. */
-static int better(const struct sym *a, const struct sym *b)
+static const char *ask_libdw(const struct symtab *t, GElf_Addr addr, GElf_Off *offset)
 {
-	if (!b || a->value != b->value)
-		return !b || a->value > b->value;
-	if (a->rank != b->rank)
-		return a->rank > b->rank;
-	return a->size ? a->index < b->index : a->index > b->index;
+	GElf_Off off = 0;
+	GElf_Sym sym;
+	const char *name = dwfl_module_addrinfo(t->mod, addr, &off, &sym, NULL, NULL, NULL);
+
+	if (offset)
+		*offset = off;
+	return name;
+}
+
+/*
+ * No sized symbol covers addr, and libdw tried every symbol at or below
+ * it.  It answers with a label only at or above where the last of those
+ * ends (end[lo - 1]): a label exactly there, labels having no size.  With
+ * none there, no symbol: most addresses in a library whose internal
+ * functions have no symbol (libtorch_cpu's, with .dynsym only) end here,
+ * where asking libdw took seconds.  With one, libdw's order decides.
+ */
+static const char *label_or_none(const struct symtab *t, size_t lo, GElf_Addr addr,
+				 GElf_Off *offset)
+{
+	GElf_Addr e = lo ? t->end[lo - 1] : 0;
+	size_t a = 0, b = lo;
+
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+
+		if (t->v[mid].value < e)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < lo && t->v[a].value == e; a++)
+		if (!t->v[a].size)
+			return ask_libdw(t, addr, offset);
+	return NULL;
 }
 
 const char *symtab__lookup(const struct symtab *t, GElf_Addr addr, GElf_Off *offset)
 {
-	const struct sym *best = NULL;
-	size_t lo = 0, hi, i;
+	const struct sym *cov[COVER_MAX], *best;
+	uint32_t first = t->first_global > 0 ? (uint32_t)t->first_global : 1;
+	size_t lo = 0, hi = t->n, n = 0, i, walked = 0;
 
-	if (!t)
-		return NULL;
 	/* the symbols at or below addr: v[0..lo) */
-	hi = t->n;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 
@@ -167,31 +211,32 @@ const char *symtab__lookup(const struct symtab *t, GElf_Addr addr, GElf_Off *off
 		else
 			hi = mid;
 	}
-	if (!lo)
-		return NULL;
-	if (t->end[lo - 1] > addr) {
-		/* a sized symbol covers addr: the closest, down from v[lo - 1]
-		 * while the ones below may still reach addr */
-		for (i = lo; i-- > 0 && t->end[i] > addr;) {
-			const struct sym *s = &t->v[i];
+	/* every sized symbol covering addr: none below v[i] does once
+	 * end[i] <= addr */
+	for (i = lo; i-- > 0 && t->end[i] > addr;) {
+		const struct sym *s = &t->v[i];
 
-			if (best && s->value < best->value)
-				break;
-			if (s->size && addr - s->value < s->size && better(s, best))
-				best = s;
-		}
-	} else {
-		/* none does: the closest label, if no sized symbol below addr
-		 * ends above it (end[lo - 1] is where the last one ends) */
-		for (i = lo; i-- > 0 && t->v[i].value >= t->end[lo - 1];) {
-			const struct sym *s = &t->v[i];
-
-			if (!s->size && better(s, best) && label_names(t, s, addr))
-				best = s;
+		if (++walked > WALK_MAX)
+			return ask_libdw(t, addr, offset);
+		if (s->size && addr - s->value < s->size) {
+			if (n == COVER_MAX)
+				return ask_libdw(t, addr, offset);
+			cov[n++] = s;
 		}
 	}
+	qsort(cov, n, sizeof(cov[0]), cmp_index);
+	/* the global pass; then, with none found, the local one, which libdw
+	 * skips if the label its global pass kept is at addr itself: which
+	 * label that is depends on all of them, so libdw is asked if there
+	 * is a global one at addr */
+	best = pass(cov, n, first, UINT32_MAX);
+	if (!best && first > 1) {
+		if (global_label_at(t, lo, addr, first))
+			return ask_libdw(t, addr, offset);
+		best = pass(cov, n, 1, first);
+	}
 	if (!best)
-		return NULL;
+		return label_or_none(t, lo, addr, offset);
 	if (offset)
 		*offset = addr - best->value;
 	return best->name;

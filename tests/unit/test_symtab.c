@@ -9,7 +9,9 @@
  * over them all), and 1000 random addresses over the module.  Between
  * them they have what the rules decide: aliases at one address (malloc,
  * __libc_malloc), labels without a size (_start, _init), debug files'
- * tables beside the dynamic ones.  Files given as arguments are compared
+ * tables beside the dynamic ones; and symtab_cases.so (symtab_cases.s),
+ * made-up symbols where libdw's choice hangs on its table's order, sizes
+ * and bindings, at every address.  Files given as arguments are compared
  * too (test_symtab /usr/lib/x86_64-linux-gnu/libtorch_cpu.so.1.13).
  */
 #include <elfutils/libdwfl.h>
@@ -28,7 +30,7 @@ static const Dwfl_Callbacks callbacks = {
 	.debuginfo_path = &debuginfo_path,
 };
 
-static size_t modules, compared, mismatches;
+static size_t modules, compared, mismatches, cases_before;
 
 /* The executable sections' addresses: a stack holds no other. */
 static GElf_Addr code_lo[64], code_hi[64];
@@ -79,7 +81,8 @@ static void compare(Dwfl_Module *mod, const struct symtab *t, GElf_Addr a, const
 			got ? got : "(none)", (unsigned long long)got_off);
 }
 
-static void one_file(const char *path)
+/* every: every code address of the file, not a sample */
+static void one_file(const char *path, int every)
 {
 	Dwfl *dwfl = dwfl_begin(&callbacks);
 	Dwfl_Module *mod = dwfl ? dwfl_report_offline(dwfl, path, path, -1) : NULL;
@@ -102,6 +105,12 @@ static void one_file(const char *path)
 		mismatches++;
 	}
 	modules++;
+	for (i = 0; every && i < (int)ncode; i++) {
+		GElf_Addr a;
+
+		for (a = code_lo[i]; a <= code_hi[i]; a++)
+			compare(mod, t, a, path);
+	}
 	for (i = 1; i < n; i += n > 1000 ? 1 + (int)(rnd() % (n / 500)) : 1) {
 		GElf_Sym s;
 		GElf_Addr v;
@@ -130,7 +139,7 @@ static int each_object(struct dl_phdr_info *info, size_t size, void *arg)
 	(void)size;
 	(void)arg;
 	if (info->dlpi_name && info->dlpi_name[0] == '/')
-		one_file(info->dlpi_name);
+		one_file(info->dlpi_name, 0);
 	return 0;
 }
 
@@ -139,7 +148,7 @@ int main(int argc, char **argv)
 	int i;
 
 	for (i = 1; i < argc; i++)
-		one_file(argv[i]);
+		one_file(argv[i], 0);
 	dl_iterate_phdr(each_object, NULL);
 	{
 		char self[4096];
@@ -147,7 +156,13 @@ int main(int argc, char **argv)
 
 		if (k > 0) {
 			self[k] = 0;
-			one_file(self);
+			one_file(self, 0);
+			/* the made-up cases, built beside this test: every address */
+			snprintf(strrchr(self, '/') + 1, sizeof(self) - (size_t)(strrchr(self, '/') + 1 - self),
+				 "symtab_cases.so");
+			cases_before = compared;
+			one_file(self, 1);
+			CHECK(compared - cases_before > 300);
 		}
 	}
 	/* itself, libc, libdw, libelf, libstdc++, zlib, ld.so at least */
