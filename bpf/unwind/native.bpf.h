@@ -28,13 +28,25 @@
  * writes rows into them as memory (a batch update took 0.3 s of system
  * time for pandas' 640 k rows).
  */
-struct cfi_table {
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, 1 << 20);	/* the loader sets 2^cfi_table_shift */
 	__type(key, __u32);
 	__type(value, struct pt_cfi_row);
 } cfi_rows SEC(".maps");
+
+/* The others' type (their template: the loader makes it one row, not
+ * 16 MiB to zero and drop).  BPF_F_INNER_MAP lets their size differ from
+ * the template's; it also makes their lookups helper calls, which is why
+ * table 0 is a map of its own, without it: its lookups are inlined. */
+struct cfi_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE | BPF_F_INNER_MAP);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_cfi_row);
+};
 
 /* Tables 1 and on (table 0, cfi_rows, is reached directly: one lookup
  * less on the common path, and no slot of a map of maps to set at every

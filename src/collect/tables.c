@@ -65,8 +65,6 @@ int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, cha
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen)
 {
-	/* an inner map must have its template's flags (bpf/heap/heap.bpf.h) */
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
 	uint32_t n = skel->data->alloc_tables, cap, key = n;
 	uint64_t room = slots_max(t) > t->cap_total ? slots_max(t) - t->cap_total : 0;
 	struct pt_block *slots = NULL;
@@ -80,17 +78,13 @@ long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char
 		cap /= 2;
 	if (cap > room)
 		return 0;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "alloc_table", sizeof(__u32),
-			    sizeof(struct pt_block), cap, &opts);
-	if (fd >= 0)
-		slots = mapmem__map(fd, cap, sizeof(struct pt_block));
+	/* the mask before the table: BPF may use the table once it is in */
 	skel->data->alloc_mask[n] = cap - 1;
-	if (!slots || bpf_map_update_elem(bpf_map__fd(skel->maps.allocs), &key, &fd, BPF_ANY)) {
+	slots = mapmem__add_inner(bpf_map__fd(skel->maps.allocs), key, "alloc_table",
+				  sizeof(struct pt_block), cap, &fd);
+	if (!slots) {
 		snprintf(err, errlen, "cannot add an allocation table of %u slots (%s): allocations "
 			 "past the current tables are counted as lost", cap, strerror(errno));
-		mapmem__unmap(slots, cap, sizeof(struct pt_block));
-		if (fd >= 0)
-			close(fd);
 		t->cap_total = slots_max(t); /* do not try again */
 		return -1;
 	}

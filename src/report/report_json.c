@@ -81,7 +81,9 @@ static void frame(struct json *j, struct frame_lines *fl, const struct report_fr
 	if (i < fl->n && !fl->text[i] && (mem = open_memstream(&fl->text[i], &fl->len[i]))) {
 		json__init(&line, mem, j->indent);
 		write_frame(&line, f);
-		if (fclose(mem)) {
+		/* a write that failed short sets the error flag; fclose may
+		 * still succeed */
+		if (ferror(mem) | fclose(mem)) {
 			free(fl->text[i]);
 			fl->text[i] = NULL;
 		}

@@ -160,6 +160,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	struct model_sources src = { stack_of, symbolize, python_frames, s };
 	struct writer_options wo = { .top = s->o->top };
 	struct report *r = &s->report;
+	unsigned needed;
 	size_t i;
 
 	/* Last look at live processes' files, then stop the probes: the maps
@@ -190,7 +191,8 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	phase(s->o, "report: model built", s->t_end_ns);
 	if (session__preload(s))
 		warn_unseen_preload(s);
-	if (stacks_needed(s, out) && model__symbolize(r, &src, stacks_needed(s, out)))
+	needed = stacks_needed(s, out);
+	if (needed && model__symbolize(r, &src, needed))
 		goto oom;
 	phase(s->o, "report: stacks symbolized", s->t_end_ns);
 	r->duration_ns = (s->t_end_ns ? s->t_end_ns : now_ns()) - s->t0_ns;

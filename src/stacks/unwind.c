@@ -25,6 +25,8 @@ struct unwind {
 	unwind_warn_fn warn;		/* warnings go into the report */
 	void *warn_ctx;
 	uint32_t next_row, table_rows;	/* rows per table: a power of two */
+	uint32_t ntables;		/* tables that may be used: fewer than
+					 * PT_CFI_TABLES once one could not be made */
 	int fd[PT_CFI_TABLES];		/* table t's map, -1 until made */
 	uint8_t *rows[PT_CFI_TABLES];	/* and its rows, mapped */
 	struct pt_cfi_module_key *seen;	/* loaded or failed: not tried again */
@@ -47,6 +49,7 @@ struct unwind *unwind__new(int rows_fd, int tables_fd, int modules_fd,
 	u->warn = warn;
 	u->warn_ctx = warn_ctx;
 	u->table_rows = table_rows;
+	u->ntables = PT_CFI_TABLES;
 	u->verbose = verbose;
 	for (t = 0; t < PT_CFI_TABLES; t++)
 		u->fd[t] = -1;
@@ -97,28 +100,10 @@ static int seen(struct unwind *u, const struct pt_cfi_module_key *k)
 /* Table t (1 and on), made now if it was not: 0, or -1 (errno set). */
 static int table_made(struct unwind *u, uint32_t t)
 {
-	/* an inner map must have its template's flags (bpf/unwind/native.bpf.h) */
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_MMAPABLE | BPF_F_INNER_MAP);
-	int fd;
-
-	if (u->rows[t])
-		return 0;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "cfi_table", sizeof(__u32),
-			    sizeof(struct pt_cfi_row), u->table_rows, &opts);
-	if (fd < 0)
-		return -1;
-	u->rows[t] = mapmem__map(fd, u->table_rows, sizeof(struct pt_cfi_row));
-	if (!u->rows[t] || bpf_map_update_elem(u->tables_fd, &t, &fd, BPF_ANY)) {
-		int e = errno;
-
-		mapmem__unmap(u->rows[t], u->table_rows, sizeof(struct pt_cfi_row));
-		u->rows[t] = NULL;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	u->fd[t] = fd;
-	return 0;
+	if (!u->rows[t])
+		u->rows[t] = mapmem__add_inner(u->tables_fd, t, "cfi_table", sizeof(struct pt_cfi_row),
+					       u->table_rows, &u->fd[t]);
+	return u->rows[t] ? 0 : -1;
 }
 
 /* Rows are written at next_row and after, in as many tables as they run
@@ -132,8 +117,10 @@ static int load_rows(struct unwind *u, const struct cfi_table *t)
 	for (i = 0; i < t->n; i++) {
 		uint32_t r = u->next_row + (uint32_t)i, table = r / u->table_rows;
 
-		if (table_made(u, table))
+		if (table_made(u, table)) {
+			u->ntables = table;
 			return -1;
+		}
 		memcpy(u->rows[table] + (size_t)(r & mask) * stride, &t->rows[i], sizeof(t->rows[i]));
 	}
 	return 0;
@@ -171,11 +158,12 @@ void unwind__add_file(struct unwind *u, const char *path)
 			fprintf(stderr, "peaktrace: no unwind table for %s: %s\n", path, err);
 		return;
 	}
-	if (u->next_row + t.n > (uint64_t)u->table_rows * PT_CFI_TABLES) {
+	if (u->next_row + t.n > (uint64_t)u->table_rows * u->ntables) {
 		if (!u->full_warned) {
-			snprintf(err, sizeof(err), "unwind tables full (--max-unwind-rows %u) at %s "
+			snprintf(err, sizeof(err), "unwind tables full (--max-unwind-rows %u%s) at %s "
 				 "(%zu rows): its frames, and those of any other module that does not fit, "
-				 "are unwound by frame pointers only", u->table_rows * PT_CFI_TABLES, path, t.n);
+				 "are unwound by frame pointers only", u->table_rows * PT_CFI_TABLES,
+				 u->ntables < PT_CFI_TABLES ? ", fewer tables made" : "", path, t.n);
 			u->warn(u->warn_ctx, err);
 		}
 		u->full_warned = 1;
@@ -183,9 +171,13 @@ void unwind__add_file(struct unwind *u, const char *path)
 		return;
 	}
 	if (load_rows(u, &t)) {
-		snprintf(err, sizeof(err), "loading the unwind table of %s failed: %s", path,
-			 strerror(errno));
+		/* a table that could not be made is not tried again: modules
+		 * that need it take the "full" path, said once */
+		snprintf(err, sizeof(err), "adding an unwind table of %u rows for %s failed (%s): "
+			 "modules that do not fit in the tables made are unwound by frame "
+			 "pointers only", u->table_rows, path, strerror(errno));
 		u->warn(u->warn_ctx, err);
+		u->full_warned = 1;
 		cfi__free(&t);
 		return;
 	}

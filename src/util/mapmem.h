@@ -8,6 +8,7 @@
 #define PT_MAPMEM_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 static inline size_t mapmem__stride(size_t value_size)
 {
@@ -19,5 +20,10 @@ static inline size_t mapmem__stride(size_t value_size)
 void *mapmem__map(int fd, size_t n, size_t value_size);
 /* Unmaps what mapmem__map returned for the same n and value_size. */
 void mapmem__unmap(void *p, size_t n, size_t value_size);
+/* A new mappable array of n elements put at key in the map of maps
+ * outer_fd: its elements mapped, its fd in *fd_out; NULL (errno set) and
+ * nothing left made if any step fails. */
+void *mapmem__add_inner(int outer_fd, uint32_t key, const char *name, size_t value_size,
+			uint32_t n, int *fd_out);
 
 #endif
