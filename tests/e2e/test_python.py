@@ -46,15 +46,19 @@ def run_py_frames(python):
     pt = peaktrace(["-v", "-q", "--", python, os.path.join(VICTIMS, "py_frames.py")],
                    wait=False, stdin=subprocess.PIPE)
 
-    def kill_run():
-        # the victim first: it holds peaktrace's stderr, whose end the loop
-        # below waits for, and would wait for its stdin forever
+    def descendants(pid):
         try:
-            with open(f"/proc/{pt.proc.pid}/task/{pt.proc.pid}/children") as f:
+            with open(f"/proc/{pid}/task/{pid}/children") as f:
                 children = [int(c) for c in f.read().split()]
         except OSError:
-            children = []
-        for c in children:
+            return []
+        return [d for c in children for d in [c] + descendants(c)]
+
+    def kill_run():
+        # the victims first, its child (-c) too: they hold peaktrace's
+        # stderr, whose end the loop below waits for, and would wait for
+        # their stdin forever
+        for c in descendants(pt.proc.pid):
             try:
                 os.kill(c, signal.SIGKILL)
             except OSError:
