@@ -27,6 +27,12 @@ void json__init(struct json *j, FILE *out, int indent)
 	j->indent = indent;
 }
 
+/* Inside a one-line object (json__begin_line_object): no newlines. */
+static int on_line(const struct json *j)
+{
+	return j->line_from && j->depth >= j->line_from;
+}
+
 static void newline(struct json *j)
 {
 	/* two spaces a level: JSON_MAX_DEPTH levels at most */
@@ -35,7 +41,7 @@ static void newline(struct json *j)
 	_Static_assert(sizeof(spaces) - 1 >= 2 * (JSON_MAX_DEPTH - 1),
 		       "indentation for the deepest level");
 
-	if (!j->indent || (j->line_from && j->depth >= j->line_from))
+	if (!j->indent || on_line(j))
 		return;
 	putch(j, '\n');
 	put(j, spaces, 2 * (size_t)j->depth);
@@ -51,7 +57,7 @@ static void before(struct json *j)
 	if (j->depth > 0) {
 		if (j->count[j->depth]++) {
 			putch(j, ',');
-			if (j->indent && j->line_from && j->depth >= j->line_from)
+			if (j->indent && on_line(j))
 				putch(j, ' ');
 		}
 		newline(j);
@@ -120,13 +126,13 @@ static void open_(struct json *j, char c)
 
 static void close_(struct json *j, char c)
 {
-	int had = j->count[j->depth], on_line = j->line_from && j->depth >= j->line_from;
+	int had = j->count[j->depth], was_on_line = on_line(j);
 
 	if (j->depth > 0)
 		j->depth--;
 	if (j->line_from > j->depth)
 		j->line_from = 0;
-	if (had && !on_line)
+	if (had && !was_on_line)
 		newline(j);
 	putch(j, c);
 }

@@ -169,7 +169,6 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	struct session *s;
 	int e;
 
-
 	if (check_environment(err, errlen))
 		return NULL;
 	raise_fd_limit();

@@ -15,7 +15,6 @@
  * libdw in tests/unit/test_symtab.c.
  */
 #include <stdlib.h>
-#include <string.h>
 #include "stacks/symtab.h"
 
 struct sym {
