@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import threading
+import time
 
 from .lib import MiB, ROOT, assert_complete, check, eq, peaktrace
 
@@ -35,6 +36,16 @@ def holding(stacks, nbytes):
     check(len(found) == 1, f"one stack holding exactly {nbytes}: "
           f"{[(s['bytes'], py_frames(s)[:2]) for s in stacks[:8]]}")
     return found[0]
+
+
+def keep_log(name, lines):
+    """Writes lines to build/artifacts/<name>.log; returns its path."""
+    artifacts = os.path.join(ROOT, "build", "artifacts")
+    os.makedirs(artifacts, exist_ok=True)
+    path = os.path.join(artifacts, name + ".log")
+    with open(path, "w") as f:
+        f.writelines(lines)
+    return path
 
 
 def run_py_frames(python):
@@ -67,11 +78,15 @@ def run_py_frames(python):
 
     watchdog = threading.Timer(60, kill_run)
     watchdog.start()
-    tables, pythons, sent = set(), [], 0
+    tables, pythons, sent, said, start = set(), [], 0, [], time.monotonic()
     while sent < 2:
         line = pt.proc.stderr.readline()
-        check(line, f"{python}: peaktrace ended before py_frames.py was let go "
-              f"(tables {sorted(tables)}, Python images {pythons})")
+        said.append(f"{time.monotonic() - start:7.3f} {line}")
+        if not line:
+            log = keep_log("py_frames_" + os.path.basename(os.path.dirname(os.path.dirname(python))),
+                           said)
+            check(False, f"{python}: peaktrace ended before py_frames.py was let go "
+                  f"(tables {sorted(tables)}, Python images {pythons}); its -v output: {log}")
         if line.startswith("peaktrace: unwind table for "):
             tables.update(m for m in ("libffi", "_ctypes") if m in line)
         found = re.match(r"peaktrace: pid (\d+): Python .*: Python frames on", line)
