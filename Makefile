@@ -87,10 +87,10 @@ peaktrace: $(OUT)/obj/main.o $(OBJS)
 
 # --preload's library, beside the binary (src/preload/sites.S): it needs no
 # library of its own, so that any C library's loader can map it
-peaktrace-preload.so: src/preload/sites.S src/preload/forward.c
+peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/ledger.c bpf/peaktrace.h bpf/model/peak_model.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -fcf-protection=full \
-		-Wl,-z,cet-report=error -Wall -Wextra -Werror $^ -o $@
+		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf $(filter %.c %.S,$^) -o $@
 
 # --- tests ---------------------------------------------------------------
 

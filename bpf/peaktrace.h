@@ -132,7 +132,10 @@ enum pt_rss_member {
 	X(PY_CODES_LOST, "python_codes_lost", LOSS,                                           \
 	  "%llu Python code objects not copied (ring buffer full): their frames are unnamed")  \
 	X(TREES_FULL, "trees_map_full", LOSS,                                                 \
-	  "%llu process trees not kept (tree map full, --max-procs): their RSS peaks missing")
+	  "%llu process trees not kept (tree map full, --max-procs): their RSS peaks missing") \
+	X(LEDGER, "in_process_blocks", NOTE,                                                  \
+	  "%llu small blocks counted in their process by peaktrace-preload.so (--preload), "  \
+	  "their stacks sampled as at the probes")
 
 enum pt_lost {
 #define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
@@ -467,6 +470,22 @@ struct pt_global {
 	 */
 	__u32 lock;
 	__u32 pad2;
+	/*
+	 * peaktrace-preload.so's ledger (src/preload/ledger.c): small blocks
+	 * whose stacks the sampling passed by, counted by the process itself
+	 * under the model lock, in its image's PT_STACK_UNSAMPLED record.
+	 */
+	__u64 ledger_allocs;		/* blocks it counted */
+	__u64 ledger_inherited_frees;	/* frees of blocks a fork's parent counted */
+	__u64 ledger_lock_timeouts;	/* updates it made without the lock (counted) */
 };
+
+/*
+ * PEAKTRACE_LEDGER, which peaktrace --preload gives the command: the two
+ * maps the ledger maps (their fds, inherited, and ids, checked) and the
+ * figures it needs.
+ */
+#define PT_LEDGER_ENV "PEAKTRACE_LEDGER"
+#define PT_LEDGER_FORMAT "%d:%u:%d:%u:%u:%u"	/* global fd:id, procs fd:id, slots, sample bytes */
 
 #endif /* PEAKTRACE_ABI_H */

@@ -93,7 +93,7 @@ int main(int argc, char **argv)
 	char err[1024] = "", path[4096];
 	sigset_t stops, unblocked;
 	struct rlimit nofile;
-	int ret, held_stop = 0;
+	int ret, held_stop = 0, ledger_fds[2] = { -1, -1 };
 	size_t i;
 
 	ret = options__parse(argc, argv, &o);
@@ -123,9 +123,14 @@ int main(int argc, char **argv)
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
+		if (session__share_ledger(s, ledger_fds, err, sizeof(err))) {
+			ret = PT_EXIT_FAILED;
+			goto out;
+		}
 		/* --json -: the report has stdout, the command's output goes to stderr */
-		if (launch__start(&l, o.argv, options__stdout_report(&o), &nofile,
-				  err, sizeof(err))) {
+		ret = launch__start(&l, o.argv, options__stdout_report(&o), &nofile, err, sizeof(err));
+		session__unshare_ledger(ledger_fds);
+		if (ret) {
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}

@@ -297,13 +297,20 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
  * walk.  Every block still counts its exact bytes in the model, so every
  * total and peak stays exact; only how a process's small-block bytes split
  * between stacks is estimated, at report time (src/model/sampling.c).
+ * Under --preload the ledger (src/preload/ledger.c) may have made the
+ * draw already: a block it drew arrives picked; one it passed by never
+ * arrives.
  */
 static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, struct pt_proc *p,
 							    __u32 inst, __u64 size, __u64 *sid)
 {
+	struct unwind_scratch *sc;
+
 	if (!sample_bytes || size >= sample_bytes)
 		return stack_rec_current(ctx, inst, 0, sid);
-	if ((((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
+	sc = unwind_scratch_get();
+	if ((sc && sc->picked) ||
+	    (((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
 		return stack_rec_current(ctx, inst, PT_STACK_SMALL, sid);
 	*sid = PT_STACK_UNSAMPLED;
 	return heap_rec(p, inst, *sid);

@@ -220,7 +220,8 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 /*
  * A site of peaktrace-preload.so (PT_COOKIE_DONE): after the call, the
  * arguments and the result at once, so no entry state to keep, the stack
- * unwound from the wrapper's caller; free's before the call.  A call made
+ * unwound from the wrapper's caller; free's before the call.  %rdx says
+ * whether the library's ledger drew the new block's stack.  A call made
  * inside a probed allocator call (depth) is that call's own, as at an
  * entry probe.
  */
@@ -242,11 +243,15 @@ static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 		heap_free(ctx, 1, t->instance, PT_REGS_PARM1(ctx));
 		return 0;
 	}
-	if (sc)
+	if (sc) {
 		sc->from_caller = 1;
+		sc->picked = PT_REGS_PARM3(ctx) == 1;	/* %rdx: see src/preload/sites.S */
+	}
 	account_call(ctx, PT_COOKIE_FUNC(cookie), t->instance, PT_REGS_RC(ctx), a);
-	if (sc)
+	if (sc) {
 		sc->from_caller = 0;
+		sc->picked = 0;
+	}
 	return 0;
 }
 

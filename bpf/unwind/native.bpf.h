@@ -166,6 +166,8 @@ struct unwind_scratch {
 	__u32 replay_done;	/* the replay reached the end of the stack */
 	__u32 from_caller;	/* set by the caller: the walk starts at the return
 				 * address at %rsp (a preload site), not at %rip */
+	__u32 picked;		/* set by the caller: the preload library's ledger
+				 * drew this small block's stack for capture */
 	struct unwind_frame fr[2 * FRAME_SLOTS];	/* this walk's (as the memo's) */
 	__u8 copy[PT_STACK_COPY + 16] __attribute__((aligned(8)));	/* the user stack above %rsp */
 };

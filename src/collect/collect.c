@@ -122,6 +122,10 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct 
 			c->lost[i] += percpu[k];
 	}
 	free(percpu);
+	/* what peaktrace-preload.so's ledger counted (src/preload/ledger.c) */
+	c->lost[PT_LOST_INHERITED_FREES] += c->global.ledger_inherited_frees;
+	c->lost[PT_LOST_LOCK_TIMEOUTS] += c->global.ledger_lock_timeouts;
+	c->lost[PT_LOST_LEDGER] += c->global.ledger_allocs;
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory reading the BPF maps");

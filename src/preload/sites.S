@@ -14,6 +14,12 @@
  * At every site %rsp points at the return address, as at the entry: the
  * stack is unwound from the caller, as a return probe's is.  One event per
  * call, where glibc's malloc takes an int3 at its entry and a return probe.
+ * At the three allocating sites %rdx is 1 if the ledger drew the block's
+ * stack for capture, else 0 (the probe draws, as at glibc's probes).
+ *
+ * With the ledger on (ledger.c: peaktrace gave the command its maps), a
+ * small block the draw passes by is counted in the process and its call
+ * passes no site at all, nor does the free of such a block.
  *
  * A one-byte nop, which the kernel emulates, not the 5-byte nop that Linux
  * 6.18 turns into a call to a syscall trampoline after the first hit: the
@@ -49,6 +55,39 @@ pt_site_\name:
 	jz pt_fwd_\fn
 .endm
 
+/*
+ * After the call to glibc's function fn (0 malloc, 1 calloc, 2 realloc):
+ * with the ledger on, pt_ledger_after(fn, regs) counts the block itself
+ * (then no site) or sets %rdi and %rdx for the site, given %rax, %rdi and
+ * %rsi in a 40-byte area (%rsp 16-aligned at the call, as at the entry
+ * it is 8 past); off, the site with %rdx 0.  Then return.
+ */
+.macro after fn, name
+	xor %edx, %edx
+	cmpl $0, pt_ledger_on(%rip)
+	je 8f
+	sub $40, %rsp
+	.cfi_adjust_cfa_offset 40
+	mov %rax, 0(%rsp)
+	mov %rdi, 8(%rsp)
+	mov %rsi, 16(%rsp)
+	mov $\fn, %edi
+	mov %rsp, %rsi
+	call pt_ledger_after
+	mov %rax, %rcx
+	mov 0(%rsp), %rax
+	mov 8(%rsp), %rdi
+	mov 16(%rsp), %rsi
+	mov 24(%rsp), %rdx
+	add $40, %rsp
+	.cfi_adjust_cfa_offset -40
+	test %rcx, %rcx
+	je 9f
+8:
+	site \name
+9:	ret
+.endm
+
 /* The argument is kept on the stack across the call (one push: %rsp
  * 16-aligned at the call). */
 	.globl malloc
@@ -62,8 +101,7 @@ malloc:
 	call *%rax
 	pop %rdi
 	.cfi_adjust_cfa_offset -8
-	site malloc
-	ret
+	after 0, malloc
 	.cfi_endproc
 	.size malloc, . - malloc
 
@@ -85,7 +123,7 @@ malloc:
 	.cfi_adjust_cfa_offset -8
 .endm
 
-.macro two_args name, fn
+.macro two_args name, fn, id
 	.globl \name
 	.type \name, @function
 \name:
@@ -93,18 +131,19 @@ malloc:
 	endbr64
 	real \fn
 	call_keeping_two *%rax
-	site \name
-	ret
+	after \id, \name
 	.cfi_endproc
 	.size \name, . - \name
 .endm
 
-	two_args calloc, __libc_calloc
-	two_args realloc, __libc_realloc
+	two_args calloc, __libc_calloc, 1
+	two_args realloc, __libc_realloc, 2
 
-/* free(NULL) passes the site by.  glibc's free is called, not jumped to:
- * its return address in this library tells a probe on it (inherited from
- * a process without this library) that the site counted the call. */
+/* free(NULL) passes the site by, and so does a block the ledger counted
+ * (pt_ledger_free says so; glibc's function kept across the call).
+ * glibc's free is called, not jumped to: its return address in this
+ * library tells a probe on it (inherited from a process without this
+ * library) that the site counted the call. */
 	.globl free
 	.type free, @function
 free:
@@ -113,6 +152,25 @@ free:
 	real __libc_free
 	test %rdi, %rdi
 	je 1f
+	cmpl $0, pt_ledger_on(%rip)
+	je 2f
+	push %rax
+	.cfi_adjust_cfa_offset 8
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call pt_ledger_free
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	mov %rax, %rcx
+	pop %rax
+	.cfi_adjust_cfa_offset -8
+	test %rcx, %rcx
+	jne 1f
+2:
 	site free
 1:	sub $8, %rsp
 	.cfi_adjust_cfa_offset 8

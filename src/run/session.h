@@ -21,6 +21,16 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 void session__free(struct session *s);
 /* --preload: the library CMD runs with in LD_PRELOAD; NULL otherwise. */
 const char *session__preload(const struct session *s);
+/*
+ * --preload with sampled stacks: the library's ledger counts the small
+ * blocks the sampling passes by in the process (src/preload/ledger.c).
+ * Sets PEAKTRACE_LEDGER and makes fds[2], copies of two map fds that the
+ * command started next inherits; peaktrace closes them once it has
+ * (session__unshare_ledger).  Otherwise fds are -1 and the variable is
+ * unset.  Returns 0, or -1 with a message.
+ */
+int session__share_ledger(struct session *s, int fds[2], char *err, size_t errlen);
+void session__unshare_ledger(int fds[2]);
 
 /* Loads the unwind tables of the program at path and of the libraries it
  * needs, and of the programs its arguments name (argv: CMD's arguments,

@@ -8,8 +8,8 @@ with it after inheriting those probes is counted once.
 import os
 import subprocess
 
-from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, site_bytes, stack_of,
-                  victim, within, LIBC_ALLOWANCE)
+from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv, scratch,
+                  site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
 
 PRELOAD = os.path.join(ROOT, "peaktrace-preload.so")
 
@@ -35,11 +35,62 @@ def test_preload_figures_equal_the_c_library_probes():
         assert_complete(pre.report)
         eq(pre.report["lost"]["unknown_frees"], 0, f"{name}: frees of blocks never seen")
         eq(figures(pre.report), figures(plain.report), f"{name}: figures with --preload")
+        eq(pre.report["notes"]["in_process_blocks"], 0, f"{name}: --exact-stacks: no ledger")
     st = pre.report["tree"]["stacks"]
     eq(site_bytes(st, "phase_b"), (50 * MiB, 5), "phase_b at the peak")
     f0 = stack_of(st, "phase_b")["frames"][0]
     check(f0["function"] == "phase_b" and f0["file"].endswith("phases.c") and f0["line"] > 0,
           f"the stack starts at the caller of malloc, with its line: {f0}")
+
+
+def test_preload_ledger_counts_small_blocks_exactly():
+    """The ledger (src/preload/ledger.c) counts in the process the small
+    blocks the sampling passes by: ledger.c's figures, known by
+    construction, are exact and the same as the C library's probes give;
+    its fork's child frees 20000 inherited blocks (inherited, not lost);
+    threads, an exec'd child, and one whose ledger fd was closed and its
+    number reused for a file (the ledger stays off and the file is not
+    touched: its blocks are counted at the sites)."""
+    peak = 20000 * 1000 + 5000 * 1000 + 1000 * 300 + 4 * MiB + 100 + 8 * MiB
+    plain = peaktrace(["-q", "--", victim("ledger")])
+    with scratch() as d:
+        path = os.path.join(d, "mine")
+        with open(path, "w") as f:
+            f.write("the victim's own file\n")
+        pre = peaktrace(["-q", "--preload", "--", victim("ledger")],
+                        env=dict(os.environ, LEDGER_FILE=path))
+        with open(path) as f:
+            eq(f.read(), "the victim's own file\n", "the file on a reused fd number")
+    for run, what in ((plain, "without --preload"), (pre, "with --preload")):
+        r = run.report
+        eq(run.returncode, 0, f"{what}: exit status")
+        assert_complete(r)
+        within(r["tree"]["peak_bytes"], peak, LIBC_ALLOWANCE, f"{what}: tree peak")
+        eq(r["notes"]["inherited_frees"], 20000, f"{what}: the child's frees of fill_small's")
+        st = r["tree"]["stacks"]
+        for fn, size in (("big", 8 * MiB), ("to_large", 4 * MiB)):
+            s = stack_of(st, fn)
+            eq((s["bytes"], s["allocations"], s["estimated_bytes"]), (size, 1, 0),
+               f"{what}: {fn}, a large block: exact")
+        s = stack_of(st, "fill_small")
+        err = 5 * (16 * 1024 * 20000 * 1000) ** 0.5
+        check(s and abs(s["bytes"] - 20000 * 1000) <= err,
+              f"{what}: fill_small's 20 MB estimated within {err:.0f}: {s and s['bytes']}")
+        # its parent runs "closed" only with a ledger fd to close
+        for args, size in [(["exec"], 4000 * 250)] + [(["closed"], 4000 * 250)] * (run is pre):
+            p = proc_by_argv(r, victim("ledger"), *args)
+            eq((p["peak_bytes"], p["allocations"], p["frees"], p["live_bytes_at_end"]),
+               (size + 4000 * 8, 4001, 4001, 0), f"{what}: the {args[0]} child")
+    counted = pre.report["notes"]["in_process_blocks"]
+    check(100000 < counted < max(p["allocations"] for p in pre.report["processes"]) + 3001 + 4001,
+          f"blocks the ledger counted: {counted}")
+    eq(plain.report["notes"]["in_process_blocks"], 0, "no ledger without --preload")
+    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+    # (the images that allocated nothing: the forks before their exec)
+    eq(sorted(tuple(p[k] for k in keep) for p in pre.report["processes"]
+              if p["argv"][1:] != ["closed"] and p["allocations"]),
+       sorted(tuple(p[k] for k in keep) for p in plain.report["processes"] if p["allocations"]),
+       "each process's figures with and without --preload")
 
 
 def test_preload_forked_children():

@@ -1,0 +1,536 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * peaktrace-preload.so's ledger: the small blocks whose stacks the
+ * sampling passes by, counted by the process itself instead of at a probe.
+ *
+ * A probe hit costs about 1 us here; glibc's malloc about 20 ns.  A program
+ * making millions of small blocks (C++ containers, libtorch) paid 20-30x
+ * its run time for traps whose only work was to add a size to the model
+ * and, at the free, to find it again: their stacks are not captured (a
+ * block under --sample-bytes is drawn with chance size / sample_bytes).
+ * Here the draw is made in the process; a drawn block, a large one, and
+ * every call the ledger cannot count still go to the site, as before.
+ *
+ * The model is the BPF programs' own: peaktrace gives the command the
+ * fds of maps `global` and `procs` (PEAKTRACE_LEDGER, checked against the
+ * maps' ids), the ledger maps them shared and applies the same update
+ * (bpf/model/peak_model.h) to its image's PT_STACK_UNSAMPLED record under
+ * the same lock word, so tree and process peaks stay exact, ordered with
+ * the probes' updates as the probes' are among themselves.
+ *
+ * What it keeps of its own: each counted block's size, by address, in
+ * memory private to the process (a fork's child inherits a copy, whose
+ * blocks are its parent's: the child's free of one is an inherited free,
+ * as the probes count it).
+ *
+ * Built -nostdlib: the C library's functions it uses (getenv,
+ * clock_gettime, __register_atfork) are weak, and the ledger stays off
+ * without them (another C library: forward.c).
+ */
+#include <stddef.h>
+#include <time.h>
+#include "peaktrace.h"
+
+#define HIDDEN __attribute__((visibility("hidden")))
+
+extern char *getenv(const char *name) __attribute__((weak));
+extern int clock_gettime(clockid_t clk, struct timespec *ts) __attribute__((weak));
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+			     void *dso) __attribute__((weak));
+extern void *__libc_malloc(size_t n) __attribute__((weak));
+
+static __u64 ledger_clock(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+#define PT_MODEL_CLOCK() ledger_clock()
+#include "model/peak_model.h"
+
+#define PAGE 4096UL
+
+static long sys6(long nr, long a, long b, long c, long d, long e, long f)
+{
+	register long r10 asm("r10") = d, r8 asm("r8") = e, r9 asm("r9") = f;
+	long r;
+
+	asm volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
+		     "r"(r9) : "rcx", "r11", "memory");
+	return r;
+}
+
+#define SYS_read 0
+#define SYS_open 2
+#define SYS_close 3
+#define SYS_mmap 9
+#define SYS_munmap 11
+#define SYS_sched_yield 24
+#define SYS_getpid 39
+
+static void *map_mem(size_t len, int fd)
+{
+	long r = sys6(SYS_mmap, 0, (long)len, 3 /* PROT_READ | PROT_WRITE */,
+		      fd >= 0 ? 1 /* MAP_SHARED */ : 0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */,
+		      fd, 0);
+
+	return r < 0 && r > -4096 ? NULL : (void *)r;
+}
+
+/* --- the ledger's state --------------------------------------------------- */
+
+/*
+ * The sizes of the blocks counted here, by address: glibc's blocks are
+ * 16-byte aligned, so each 16-byte granule of the address space has one
+ * 16-bit slot, size + 1 (0: none), in a chunk per 64 KiB, found through
+ * two levels of pointers.  Neighbouring blocks have neighbouring slots: a
+ * hash table spread them (one cache and TLB miss per call, 0.3 us of the
+ * 0.4 us a call cost on the C++ workload of scripts/bench); this costs
+ * 1/8 of the address span small blocks occupy.
+ *
+ * A fork's child owns none of the blocks it inherits: at a fork its
+ * generation moves on, and a chunk of an older generation, when next
+ * touched, moves its slots to inh (its image's parent's blocks: freed,
+ * they are inherited frees) and starts empty.
+ */
+#define CHUNK_SHIFT 16
+#define GRANULES (1u << (CHUNK_SHIFT - 4))
+#define MID_SHIFT 32	/* the top level: by address >> 32 (47-bit user space) */
+#define TOPS (1u << (47 - MID_SHIFT))
+#define MIDS (1u << (MID_SHIFT - CHUNK_SHIFT))
+#define SLOT_MAX 0xfffeu	/* largest size a slot holds */
+
+struct chunk {
+	__u32 gen;		/* the generation its own slots are of */
+	__u32 pad;
+	__u16 *inh;		/* slots of an older generation (NULL: none) */
+	__u16 own[GRANULES];
+};
+
+static struct {
+	struct pt_global *g;
+	struct pt_proc *procs;
+	__u32 mask;		/* slots of map procs - 1 */
+	__u32 inst;		/* this image's instance: 0, the ledger is off */
+	struct pt_proc *p;	/* its record */
+	__u64 sample_bytes;
+	int lock;		/* the slots', this process's own */
+	__u32 gen;		/* forks since the image began */
+	__u64 rng;		/* xorshift64, under the lock */
+	char *arena, *arena_end;	/* where chunks come from */
+	struct chunk **top[TOPS];
+} L;
+
+/* Read by sites.S: 1 while the ledger counts this process's small blocks. */
+HIDDEN int pt_ledger_on;
+
+/*
+ * A signal handler that allocates while its thread holds a lock below
+ * would wait for itself: the holder's thread pointer (%fs:0, the TCB's
+ * self pointer on x86-64 whatever the C library) is kept beside each
+ * lock, and a call made while its thread holds one goes to its site.  (A
+ * thread-local flag would be simpler, but this library's TLS made glibc's
+ * own blocks of every thread 16 bytes larger: it changed the program.)
+ */
+static __u64 self(void)
+{
+	__u64 tp;
+
+	asm("mov %%fs:0, %0" : "=r"(tp));
+	return tp;
+}
+
+static __u64 slots_holder, model_holder;
+
+static int busy(void)
+{
+	__u64 me = self();
+
+	return __atomic_load_n(&slots_holder, __ATOMIC_RELAXED) == me ||
+	       __atomic_load_n(&model_holder, __ATOMIC_RELAXED) == me;
+}
+
+/* --- locks ------------------------------------------------------------------ */
+
+static void slots_lock(void)
+{
+	unsigned n = 0;
+
+	while (__atomic_exchange_n(&L.lock, 1, __ATOMIC_ACQUIRE))
+		if (++n % 64 == 0)
+			sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+		else
+			__builtin_ia32_pause();
+	__atomic_store_n(&slots_holder, self(), __ATOMIC_RELAXED);
+}
+
+static void slots_unlock(void)
+{
+	__atomic_store_n(&slots_holder, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&L.lock, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * The model lock, shared with the BPF programs (bpf/model/model.bpf.h) and
+ * every traced process's ledger.  A holder killed while holding it never
+ * lets go: after about a second of yields the update goes on without it,
+ * counted, as the BPF side does after its spins.
+ */
+static int model_lock(struct pt_global *g)
+{
+	unsigned n;
+
+	for (n = 0; n < (1u << 20); n++) {
+		if (__sync_val_compare_and_swap(&g->lock, 0, 1) == 0) {
+			__atomic_store_n(&model_holder, self(), __ATOMIC_RELAXED);
+			return 1;
+		}
+		if (n < 256)
+			__builtin_ia32_pause();
+		else
+			sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
+	}
+	__atomic_fetch_add(&g->ledger_lock_timeouts, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static void model_unlock(struct pt_global *g, int held)
+{
+	if (!held)
+		return;
+	__atomic_store_n(&model_holder, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* bytes and count in or out of this image's unsampled record. */
+static void model(__s64 bytes, __s64 count)
+{
+	struct pt_proc *p = L.p;
+	int held = model_lock(L.g);
+
+	/* the slot is this image's as long as it lives */
+	if (__atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == L.inst) {
+		pt_model_apply(L.g, p, &p->unsampled, bytes, count, 0);
+		if (bytes > 0 || (bytes == 0 && count > 0))
+			L.g->ledger_allocs++;
+	}
+	model_unlock(L.g, held);
+}
+
+/* --- the slots of counted blocks ------------------------------------------ */
+
+/* n bytes (a multiple of 8) of zeroed memory that lasts; NULL without. */
+static void *arena(size_t n)
+{
+	void *r;
+
+	if (L.arena_end - L.arena < (long)n) {
+		L.arena = map_mem(1UL << 20, -1);
+		if (!L.arena) {
+			L.arena_end = NULL;
+			return NULL;
+		}
+		L.arena_end = L.arena + (1UL << 20);
+	}
+	r = L.arena;
+	L.arena += n;
+	return r;
+}
+
+/* Moves c's slots to inh: they are of an older generation (a fork's
+ * parent's); 0, or -1 without memory. */
+static int chunk_renew(struct chunk *c)
+{
+	__u32 i;
+
+	if (!c->inh && !(c->inh = arena(GRANULES * sizeof(__u16))))
+		return -1;
+	for (i = 0; i < GRANULES; i++)
+		if (c->own[i]) {
+			c->inh[i] = c->own[i];
+			c->own[i] = 0;
+		}
+	c->gen = L.gen;
+	return 0;
+}
+
+/* The chunk of addr, made if make; NULL if there is none (or no memory).
+ * Lock held. */
+static struct chunk *chunk_of(__u64 addr, int make)
+{
+	__u64 hi = addr >> MID_SHIFT;
+	struct chunk **m, *c;
+
+	if (hi >= TOPS)
+		return NULL;
+	m = L.top[hi];
+	if (!m) {
+		if (!make || !(m = map_mem(MIDS * sizeof(*m), -1)))
+			return NULL;
+		L.top[hi] = m;
+	}
+	c = m[(addr >> CHUNK_SHIFT) & (MIDS - 1)];
+	if (!c) {
+		if (!make || !(c = arena(sizeof(*c))))
+			return NULL;
+		c->gen = L.gen;
+		m[(addr >> CHUNK_SHIFT) & (MIDS - 1)] = c;
+	}
+	if (c->gen != L.gen && chunk_renew(c))
+		return NULL;
+	return c;
+}
+
+static __u32 granule(__u64 addr)
+{
+	return (addr >> 4) & (GRANULES - 1);
+}
+
+/* --- finding this image's record -------------------------------------------- */
+
+/* This process's live image among the records: the BPF programs made it
+ * at its fork or exec, before it ran. */
+static void find_self(void)
+{
+	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i;
+
+	pt_ledger_on = 0;
+	L.inst = 0;
+	for (i = 0; i <= L.mask; i++) {
+		struct pt_proc *p = &L.procs[i];
+		__u32 inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
+
+		if (inst && p->tgid == me && p->alive && !p->launcher) {
+			L.inst = inst;
+			L.p = p;
+			pt_ledger_on = 1;
+			return;
+		}
+	}
+}
+
+/* A fork: the child's table is a copy (its entries still name the parent's
+ * image), its record another. */
+static void before_fork(void)
+{
+	slots_lock();
+}
+
+static void after_fork_parent(void)
+{
+	slots_unlock();
+}
+
+static void after_fork_child(void)
+{
+	L.gen++;
+	slots_unlock();
+	L.rng ^= ledger_clock() << 1;	/* not the parent's draws */
+	if (L.procs)
+		find_self();
+}
+
+/* --- set-up --------------------------------------------------------------------- */
+
+static const char *number(const char *s, __u64 *v)
+{
+	*v = 0;
+	if (*s < '0' || *s > '9')
+		return NULL;
+	while (*s >= '0' && *s <= '9')
+		*v = *v * 10 + (__u64)(*s++ - '0');
+	return s;
+}
+
+/* fd is map id's: /proc/self/fdinfo/FD says "map_id:\tID".  A number the
+ * program reused for a file of its own must never be mapped and written. */
+static int is_map(__u64 fd, __u64 id)
+{
+	char path[40] = "/proc/self/fdinfo/", digits[24], buf[1024];
+	int n = 0, at = 18, f;
+	long got;
+	__u64 v;
+
+	do
+		digits[n++] = (char)('0' + fd % 10);
+	while ((fd /= 10) && n < 20);
+	while (n)
+		path[at++] = digits[--n];
+	path[at] = 0;
+	f = (int)sys6(SYS_open, (long)path, 0 /* O_RDONLY */, 0, 0, 0, 0);
+	if (f < 0)
+		return 0;
+	got = sys6(SYS_read, f, (long)buf, sizeof(buf) - 1, 0, 0, 0);
+	sys6(SYS_close, f, 0, 0, 0, 0, 0);
+	if (got <= 0)
+		return 0;
+	buf[got] = 0;
+	for (const char *s = buf; *s; s++) {
+		static const char key[] = "map_id:\t";
+		int k = 0;
+
+		while (key[k] && s[k] == key[k])
+			k++;
+		if (!key[k])
+			return number(s + k, &v) && v == id;
+	}
+	return 0;
+}
+
+static size_t mapped_len(size_t n, size_t size)
+{
+	return (n * ((size + 7) & ~7UL) + PAGE - 1) & ~(PAGE - 1);
+}
+
+/* Something only this library's own functions have the address of. */
+static char anchor;
+
+__attribute__((constructor)) static void ledger_init(void)
+{
+	const char *s = getenv ? getenv(PT_LEDGER_ENV) : NULL;
+	__u64 v[6];
+	int i;
+
+	if (!s || !clock_gettime || !__register_atfork || !__libc_malloc)
+		return;
+	for (i = 0; i < 6; i++) {
+		s = number(s, &v[i]);
+		if (!s || *s != (i < 5 ? ':' : 0))
+			return;
+		s++;
+	}
+	/* slots: a power of two, as the loader sizes map procs */
+	if (!v[4] || (v[4] & (v[4] - 1)) || v[4] > (1u << 24) || !v[5] ||
+	    !is_map(v[0], v[1]) || !is_map(v[2], v[3]))
+		return;
+	L.g = map_mem(mapped_len(1, sizeof(struct pt_global)), (int)v[0]);
+	L.procs = map_mem(mapped_len(v[4], sizeof(struct pt_proc)), (int)v[2]);
+	if (!L.g || !L.procs)
+		return;
+	L.mask = (__u32)(v[4] - 1);
+	L.sample_bytes = v[5];
+	L.rng = ledger_clock() | 1;
+	if (__register_atfork(before_fork, after_fork_parent, after_fork_child, &anchor))
+		return;
+	find_self();
+}
+
+/* --- what sites.S calls -------------------------------------------------------- */
+
+/* The draw the BPF side makes (heap_stack_rec): stack captured with
+ * chance size / sample_bytes.  Lock held. */
+static int drawn(__u64 size)
+{
+	L.rng ^= L.rng << 13;
+	L.rng ^= L.rng >> 7;
+	L.rng ^= L.rng << 17;
+	return (((L.rng >> 32) * L.sample_bytes) >> 32) < size;
+}
+
+/* A new block ptr of size bytes: 1 if counted here, 0 if its site is to
+ * count it (*picked: its stack drawn here, to be captured). */
+static int count_new(__u64 ptr, __u64 size, __u64 *picked)
+{
+	struct chunk *c;
+	__u16 stale = 0;
+
+	*picked = 0;
+	if (size >= L.sample_bytes || size > SLOT_MAX || (ptr & 15))
+		return 0;
+	slots_lock();
+	if (drawn(size)) {
+		slots_unlock();
+		*picked = 1;
+		return 0;
+	}
+	c = chunk_of(ptr, 1);
+	if (c) {
+		/* a slot still set was freed where the ledger did not see it */
+		stale = c->own[granule(ptr)];
+		c->own[granule(ptr)] = (__u16)(size + 1);
+		if (c->inh)
+			c->inh[granule(ptr)] = 0;
+	}
+	slots_unlock();
+	if (!c)
+		return 0;
+	if (stale)
+		model(-(__s64)(stale - 1), -1);
+	model((__s64)size, 1);
+	return 1;
+}
+
+/* The block at ptr leaves: 1 if it was counted here (or by a fork's
+ * parent), 0 if its site is to count it. */
+static int count_gone(__u64 ptr)
+{
+	struct chunk *c;
+	__u16 own = 0, inh = 0;
+
+	if (ptr & 15)
+		return 0;
+	slots_lock();
+	c = chunk_of(ptr, 0);
+	if (c) {
+		own = c->own[granule(ptr)];
+		c->own[granule(ptr)] = 0;
+		if (!own && c->inh) {
+			inh = c->inh[granule(ptr)];
+			c->inh[granule(ptr)] = 0;
+		}
+	}
+	slots_unlock();
+	if (own)
+		model(-(__s64)(own - 1), -1);
+	else if (inh)
+		__atomic_fetch_add(&L.g->ledger_inherited_frees, 1, __ATOMIC_RELAXED);
+	return own || inh;
+}
+
+/*
+ * After malloc (fn 0), calloc (1) or realloc (2) returned; r holds %rax,
+ * %rdi, %rsi and %rdx as the site is to see them.  Returns 0 if the call
+ * is counted here, else 1: sites.S goes on to the function's site with r
+ * as updated (%rdx 1 if the block's stack was drawn here, to be captured;
+ * %rdi 0 for realloc's old block counted here).
+ */
+enum { R_AX, R_DI, R_SI, R_DX };
+
+static long after(long fn, __u64 *r);
+
+HIDDEN long pt_ledger_after(long fn, __u64 *r)
+{
+	r[R_DX] = 0;
+	return !L.inst || busy() ? 1 : after(fn, r);
+}
+
+static long after(long fn, __u64 *r)
+{
+	__u64 size = r[R_DI];
+
+	if (fn == 1 && __builtin_mul_overflow(r[R_DI], r[R_SI], &size))
+		return 1;	/* calloc: NULL, as the site sees */
+	if (fn == 2) {
+		size = r[R_SI];
+		/* failed: the old block stays as it was */
+		if (!r[R_AX] && size)
+			return 0;
+		/* the old block is the probes' (or unknown): the site takes
+		 * the call whole, its own draw for the new block (this one's
+		 * would count it here before the old one left the model) */
+		if (r[R_DI] && !count_gone(r[R_DI]))
+			return 1;
+		r[R_DI] = 0;
+	}
+	if (!r[R_AX])	/* failed, or realloc(p, 0): nothing new */
+		return 0;
+	return !count_new(r[R_AX], size, &r[R_DX]);
+}
+
+/* Before free(ptr), ptr not NULL: 1 if counted here, 0 for the site. */
+HIDDEN long pt_ledger_free(__u64 ptr)
+{
+	return L.inst && !busy() ? count_gone(ptr) : 0;
+}
