@@ -486,6 +486,11 @@ struct pt_global {
  * figures it needs.
  */
 #define PT_LEDGER_ENV "PEAKTRACE_LEDGER"
+/* The model lock's word while a ledger holds it: its image's tag (the BPF
+ * programs and peaktrace hold it as 1), let go by model_end if the image
+ * ends holding it.  Ledgers run in images the BPF programs numbered
+ * (bit 31 clear). */
+#define PT_LEDGER_LOCK(inst) ((__u32)(inst) | 0x80000000u)
 #define PT_LEDGER_FORMAT "%d:%u:%d:%u:%u:%u"	/* global fd:id, procs fd:id, slots, sample bytes */
 
 #endif /* PEAKTRACE_ABI_H */

@@ -115,6 +115,11 @@ static __noinline void model_end(__u32 inst, __u64 now)
 
 	if (!g || !p)
 		return;
+	/* peaktrace-preload.so's ledger in this image held the lock when the
+	 * image ended (exit and exec end its other threads anywhere): let go
+	 * here, its update half made counted as unlocked */
+	if (__sync_val_compare_and_swap(&g->lock, PT_LEDGER_LOCK(inst), 0) == PT_LEDGER_LOCK(inst))
+		lost_inc(PT_LOST_LOCK_TIMEOUTS);
 	held = model_lock(g);
 	pt_model_end(g, p, tree_of(p), now);
 	model_unlock(g, held);

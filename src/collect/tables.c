@@ -97,7 +97,9 @@ long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char
 }
 
 /* The model lock, as BPF takes it (model_lock in bpf/model/model.bpf.h). */
-static void lock_take(struct pt_global *g)
+/* The model lock: 1, or 0 if its holder kept it for about a second (a
+ * traced process stopped holding it: the sweep waits for a later turn). */
+static int lock_take(struct pt_global *g)
 {
 	unsigned int spins = 0;
 	__u32 zero = 0;
@@ -107,7 +109,10 @@ static void lock_take(struct pt_global *g)
 		zero = 0;
 		if (++spins % 1024 == 0)
 			sched_yield();
+		if (spins >= 1u << 20)
+			return 0;
 	}
+	return 1;
 }
 
 static void lock_give(struct pt_global *g)
@@ -137,7 +142,10 @@ uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
 			uint32_t from = lo >= PT_BLOCK_PROBES ? lo - (PT_BLOCK_PROBES - 1) : 0;
 			uint64_t out;
 
-			lock_take(t->global);
+			/* a holder stopped with the lock: the dead images'
+			 * blocks keep their slots (the model is not affected) */
+			if (!lock_take(t->global))
+				return swept;
 			out = blocks__sweep(slots, t->cap[k], from, hi, dead, n);
 			/* the fill (BPF keeps it under the lock too) */
 			skel->bss->alloc_live[k] -= out;

@@ -116,7 +116,8 @@ static struct {
 	__u32 inst;		/* this image's instance: 0, the ledger is off */
 	struct pt_proc *p;	/* its record */
 	__u64 sample_bytes;
-	int lock;		/* the slots', this process's own */
+	__u64 lock;		/* the slots': its holder's thread pointer, or 0 */
+	volatile __u32 *forked;	/* 0 in a fork's child (MADV_WIPEONFORK) */
 	__u32 gen;		/* forks since the image began */
 	__u64 rng;		/* xorshift64, under the lock */
 	char *arena, *arena_end;	/* where chunks come from */
@@ -126,14 +127,10 @@ static struct {
 /* Read by sites.S: 1 while the ledger counts this process's small blocks. */
 HIDDEN int pt_ledger_on;
 
-/*
- * A signal handler that allocates while its thread holds a lock below
- * would wait for itself: the holder's thread pointer (%fs:0, the TCB's
- * self pointer on x86-64 whatever the C library) is kept beside each
- * lock, and a call made while its thread holds one goes to its site.  (A
- * thread-local flag would be simpler, but this library's TLS made glibc's
- * own blocks of every thread 16 bytes larger: it changed the program.)
- */
+/* --- locks ------------------------------------------------------------------ */
+
+/* The calling thread's pointer (%fs:0, the TCB's self pointer on x86-64
+ * whatever the C library): who holds the slots' lock. */
 static __u64 self(void)
 {
 	__u64 tp;
@@ -142,51 +139,56 @@ static __u64 self(void)
 	return tp;
 }
 
-static __u64 slots_holder, model_holder;
-
+/*
+ * The slots' lock, this process's own; the model is updated only while it
+ * is held.  Its word is its holder's thread pointer, so a signal handler
+ * that allocates while its thread holds it sees that (busy) and sends its
+ * call to the site instead of waiting for itself.  (A thread-local flag
+ * would be simpler, but this library's TLS made glibc's own blocks of
+ * every thread larger: it changed the program.)
+ */
 static int busy(void)
 {
-	__u64 me = self();
-
-	return __atomic_load_n(&slots_holder, __ATOMIC_RELAXED) == me ||
-	       __atomic_load_n(&model_holder, __ATOMIC_RELAXED) == me;
+	return __atomic_load_n(&L.lock, __ATOMIC_RELAXED) == self();
 }
-
-/* --- locks ------------------------------------------------------------------ */
 
 static void slots_lock(void)
 {
+	__u64 me = self(), free_ = 0;
 	unsigned n = 0;
 
-	while (__atomic_exchange_n(&L.lock, 1, __ATOMIC_ACQUIRE))
+	while (!__atomic_compare_exchange_n(&L.lock, &free_, me, 0, __ATOMIC_ACQUIRE,
+					    __ATOMIC_RELAXED)) {
+		free_ = 0;
 		if (++n % 64 == 0)
 			sys6(SYS_sched_yield, 0, 0, 0, 0, 0, 0);
 		else
 			__builtin_ia32_pause();
-	__atomic_store_n(&slots_holder, self(), __ATOMIC_RELAXED);
+	}
 }
 
 static void slots_unlock(void)
 {
-	__atomic_store_n(&slots_holder, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&L.lock, 0, __ATOMIC_RELEASE);
 }
 
 /*
  * The model lock, shared with the BPF programs (bpf/model/model.bpf.h) and
- * every traced process's ledger.  A holder killed while holding it never
- * lets go: after about a second of yields the update goes on without it,
+ * every traced process's ledger, taken with this image's tag: a process
+ * that dies holding it (exit or exec end its other threads anywhere) has
+ * it let go when its image ends (model_end), the update it was making
+ * counted as unlocked.  A holder stopped (SIGSTOP, a debugger) stalls
+ * every update: after about a second of yields one goes on without it,
  * counted, as the BPF side does after its spins.
  */
 static int model_lock(struct pt_global *g)
 {
+	__u32 tag = PT_LEDGER_LOCK(L.inst);
 	unsigned n;
 
 	for (n = 0; n < (1u << 20); n++) {
-		if (__sync_val_compare_and_swap(&g->lock, 0, 1) == 0) {
-			__atomic_store_n(&model_holder, self(), __ATOMIC_RELAXED);
+		if (__sync_val_compare_and_swap(&g->lock, 0, tag) == 0)
 			return 1;
-		}
 		if (n < 256)
 			__builtin_ia32_pause();
 		else
@@ -198,13 +200,12 @@ static int model_lock(struct pt_global *g)
 
 static void model_unlock(struct pt_global *g, int held)
 {
-	if (!held)
-		return;
-	__atomic_store_n(&model_holder, 0, __ATOMIC_RELAXED);
-	__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
+	if (held)
+		__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
 }
 
-/* bytes and count in or out of this image's unsampled record. */
+/* bytes and count in or out of this image's unsampled record; the slots'
+ * lock held. */
 static void model(__s64 bytes, __s64 count)
 {
 	struct pt_proc *p = L.p;
@@ -290,29 +291,68 @@ static __u32 granule(__u64 addr)
 
 /* --- finding this image's record -------------------------------------------- */
 
+#define SYS_readlink 89
+#define SYS_madvise 28
+#define SYS_fcntl 72
+
+/* Records hold pids as the initial pid namespace numbers them; in another
+ * one getpid() could name some other traced process: no ledger there. */
+static int in_initial_pid_ns(void)
+{
+	static const char want[] = "pid:[4026531836]";	/* PROC_PID_INIT_INO */
+	char buf[32];
+	long n = sys6(SYS_readlink, (long)"/proc/self/ns/pid", (long)buf, sizeof(buf), 0, 0, 0);
+
+	if (n != (long)sizeof(want) - 1)
+		return 0;
+	for (long i = 0; i < n; i++)
+		if (buf[i] != want[i])
+			return 0;
+	return 1;
+}
+
 /* This process's live image among the records: the BPF programs made it
- * at its fork or exec, before it ran. */
+ * at its fork or exec, before it ran, most likely among the last ones
+ * numbered, so the look goes back from the next number. */
 static void find_self(void)
 {
-	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i;
+	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i, from;
 
-	pt_ledger_on = 0;
+	__atomic_store_n(&pt_ledger_on, 0, __ATOMIC_RELEASE);
 	L.inst = 0;
+	if (!in_initial_pid_ns())
+		return;
+	from = __atomic_load_n(&L.g->next_instance, __ATOMIC_RELAXED);
 	for (i = 0; i <= L.mask; i++) {
-		struct pt_proc *p = &L.procs[i];
+		struct pt_proc *p = &L.procs[(from - i) & L.mask];
 		__u32 inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
 
 		if (inst && p->tgid == me && p->alive && !p->launcher) {
 			L.inst = inst;
 			L.p = p;
-			pt_ledger_on = 1;
+			if (L.forked)
+				*L.forked = 1;
+			__atomic_store_n(&pt_ledger_on, 1, __ATOMIC_RELEASE);
 			return;
 		}
 	}
 }
 
-/* A fork: the child's table is a copy (its entries still name the parent's
- * image), its record another. */
+/* A fork's child: its slots are a copy of its parent's (their blocks its
+ * parent's), its record another, its draws its own; the slots' lock, if
+ * a thread that is not in the child held it, free. */
+static void forked_child(void)
+{
+	L.gen++;
+	L.lock = 0;
+	L.rng ^= ledger_clock() << 1;
+	if (L.procs)
+		find_self();
+}
+
+/* The fork handlers keep the slots whole across a fork; a child made
+ * without them (_Fork, a raw clone) is found by its wiped page at its
+ * next call. */
 static void before_fork(void)
 {
 	slots_lock();
@@ -325,11 +365,17 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
-	L.gen++;
-	slots_unlock();
-	L.rng ^= ledger_clock() << 1;	/* not the parent's draws */
-	if (L.procs)
-		find_self();
+	forked_child();
+}
+
+/* In a fork's child that no handler told: 1 (the ledger is its own now,
+ * or off). */
+static int fork_unseen(void)
+{
+	if (!L.forked || *L.forked)
+		return 0;
+	forked_child();
+	return 1;
 }
 
 /* --- set-up --------------------------------------------------------------------- */
@@ -387,6 +433,19 @@ static size_t mapped_len(size_t n, size_t size)
 /* Something only this library's own functions have the address of. */
 static char anchor;
 
+/* Maps len bytes of map fd (map id's), through a copy of the fd checked
+ * to be it: the check and the mapping see the same file even if another
+ * thread reuses the number meanwhile.  NULL if it is not the map. */
+static void *map_checked(__u64 fd, __u64 id, size_t len)
+{
+	int copy = (int)sys6(SYS_fcntl, (long)fd, 1030 /* F_DUPFD_CLOEXEC */, 3, 0, 0, 0);
+	void *m = copy >= 0 && is_map((__u64)copy, id) ? map_mem(len, copy) : NULL;
+
+	if (copy >= 0)
+		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
+	return m;
+}
+
 __attribute__((constructor)) static void ledger_init(void)
 {
 	const char *s = getenv ? getenv(PT_LEDGER_ENV) : NULL;
@@ -402,12 +461,13 @@ __attribute__((constructor)) static void ledger_init(void)
 		s++;
 	}
 	/* slots: a power of two, as the loader sizes map procs */
-	if (!v[4] || (v[4] & (v[4] - 1)) || v[4] > (1u << 24) || !v[5] ||
-	    !is_map(v[0], v[1]) || !is_map(v[2], v[3]))
+	if (!v[4] || (v[4] & (v[4] - 1)) || v[4] > (1u << 24) || !v[5])
 		return;
-	L.g = map_mem(mapped_len(1, sizeof(struct pt_global)), (int)v[0]);
-	L.procs = map_mem(mapped_len(v[4], sizeof(struct pt_proc)), (int)v[2]);
-	if (!L.g || !L.procs)
+	L.g = map_checked(v[0], v[1], mapped_len(1, sizeof(struct pt_global)));
+	L.procs = map_checked(v[2], v[3], mapped_len(v[4], sizeof(struct pt_proc)));
+	L.forked = map_mem(PAGE, -1);
+	if (!L.g || !L.procs || !L.forked ||
+	    sys6(SYS_madvise, (long)L.forked, PAGE, 18 /* MADV_WIPEONFORK */, 0, 0, 0))
 		return;
 	L.mask = (__u32)(v[4] - 1);
 	L.sample_bytes = v[5];
@@ -429,37 +489,48 @@ static int drawn(__u64 size)
 	return (((L.rng >> 32) * L.sample_bytes) >> 32) < size;
 }
 
-/* A new block ptr of size bytes: 1 if counted here, 0 if its site is to
- * count it (*picked: its stack drawn here, to be captured). */
+/* Clears the slot (own or inherited) at ptr in c, returning it in *own
+ * or *inh; the model told of an own one.  Lock held. */
+static void slot_clear(struct chunk *c, __u64 ptr, __u16 *own, __u16 *inh)
+{
+	__u32 k = granule(ptr);
+
+	*own = c->own[k];
+	*inh = c->inh ? c->inh[k] : 0;
+	c->own[k] = 0;
+	if (c->inh)
+		c->inh[k] = 0;
+	if (*own)
+		model(-(__s64)(*own - 1), -1);
+}
+
+/*
+ * A new block ptr of size bytes: 1 if counted here, 0 if its site is to
+ * count it (*picked: its stack drawn here, to be captured).  Either way a
+ * slot still set at ptr (a block freed where the ledger did not see it) is
+ * cleared first: left, it would take the new block's free for its own.
+ */
 static int count_new(__u64 ptr, __u64 size, __u64 *picked)
 {
+	int small = size < L.sample_bytes && size <= SLOT_MAX && !(ptr & 15);
 	struct chunk *c;
-	__u16 stale = 0;
+	__u16 own, inh;
 
 	*picked = 0;
-	if (size >= L.sample_bytes || size > SLOT_MAX || (ptr & 15))
-		return 0;
 	slots_lock();
-	if (drawn(size)) {
-		slots_unlock();
-		*picked = 1;
-		return 0;
-	}
-	c = chunk_of(ptr, 1);
-	if (c) {
-		/* a slot still set was freed where the ledger did not see it */
-		stale = c->own[granule(ptr)];
+	c = chunk_of(ptr, small);
+	if (c)
+		slot_clear(c, ptr, &own, &inh);
+	/* the draw only for a block that can be counted here: one drawn
+	 * again at its site would have two chances */
+	if (c && small && !(*picked = drawn(size))) {
 		c->own[granule(ptr)] = (__u16)(size + 1);
-		if (c->inh)
-			c->inh[granule(ptr)] = 0;
+		model((__s64)size, 1);
+		slots_unlock();
+		return 1;
 	}
 	slots_unlock();
-	if (!c)
-		return 0;
-	if (stale)
-		model(-(__s64)(stale - 1), -1);
-	model((__s64)size, 1);
-	return 1;
+	return 0;
 }
 
 /* The block at ptr leaves: 1 if it was counted here (or by a fork's
@@ -473,40 +544,83 @@ static int count_gone(__u64 ptr)
 		return 0;
 	slots_lock();
 	c = chunk_of(ptr, 0);
-	if (c) {
-		own = c->own[granule(ptr)];
-		c->own[granule(ptr)] = 0;
-		if (!own && c->inh) {
-			inh = c->inh[granule(ptr)];
-			c->inh[granule(ptr)] = 0;
-		}
-	}
+	if (c)
+		slot_clear(c, ptr, &own, &inh);
 	slots_unlock();
-	if (own)
-		model(-(__s64)(own - 1), -1);
-	else if (inh)
+	if (inh && !own)
 		__atomic_fetch_add(&L.g->ledger_inherited_frees, 1, __ATOMIC_RELAXED);
 	return own || inh;
 }
 
 /*
+ * realloc's old block, before glibc's realloc may hand its memory to
+ * another thread: its slot is taken out now (a thread given the same
+ * address must not find it) and the token returned (0: none; else the
+ * slot, TOKEN_INHERITED if it was a fork's parent's), which
+ * pt_ledger_after gets back in %rdx.
+ */
+#define TOKEN_SLOT 0xffffULL
+#define TOKEN_INHERITED (1ULL << 62)
+#define TOKEN_TAKEN (1ULL << 63)
+
+HIDDEN __u64 pt_ledger_before_realloc(__u64 old)
+{
+	struct chunk *c;
+	__u64 tok = 0;
+
+	fork_unseen();
+	if (!L.inst || busy() || !old || (old & 15))
+		return 0;
+	slots_lock();
+	c = chunk_of(old, 0);
+	if (c && c->own[granule(old)]) {
+		tok = TOKEN_TAKEN | c->own[granule(old)];
+		c->own[granule(old)] = 0;
+	} else if (c && c->inh && c->inh[granule(old)]) {
+		tok = TOKEN_TAKEN | TOKEN_INHERITED | c->inh[granule(old)];
+		c->inh[granule(old)] = 0;
+	}
+	slots_unlock();
+	return tok;
+}
+
+/* realloc failed: the old block's slot back as it was. */
+static void token_undo(__u64 old, __u64 tok)
+{
+	struct chunk *c;
+
+	slots_lock();
+	c = chunk_of(old, 0);
+	if (c && (tok & TOKEN_INHERITED) && c->inh)
+		c->inh[granule(old)] = (__u16)(tok & TOKEN_SLOT);
+	else if (c)
+		c->own[granule(old)] = (__u16)(tok & TOKEN_SLOT);
+	slots_unlock();
+}
+
+/*
  * After malloc (fn 0), calloc (1) or realloc (2) returned; r holds %rax,
- * %rdi, %rsi and %rdx as the site is to see them.  Returns 0 if the call
- * is counted here, else 1: sites.S goes on to the function's site with r
- * as updated (%rdx 1 if the block's stack was drawn here, to be captured;
- * %rdi 0 for realloc's old block counted here).
+ * %rdi, %rsi and %rdx as the site is to see them (for realloc, %rdx in:
+ * pt_ledger_before_realloc's token).  Returns 0 if the call is counted
+ * here, else 1: sites.S goes on to the function's site with r as updated
+ * (%rdx 1 if the block's stack was drawn here, to be captured; %rdi 0 for
+ * realloc's old block counted here).
  */
 enum { R_AX, R_DI, R_SI, R_DX };
 
-static long after(long fn, __u64 *r);
+static long after(long fn, __u64 *r, __u64 tok);
 
 HIDDEN long pt_ledger_after(long fn, __u64 *r)
 {
+	__u64 tok = fn == 2 ? r[R_DX] : 0;
+
 	r[R_DX] = 0;
-	return !L.inst || busy() ? 1 : after(fn, r);
+	if (fork_unseen() && tok)
+		tok = 0;	/* a parent's slot, in a copy that is not ours */
+	return !L.inst || busy() ? 1 : after(fn, r, tok);
 }
 
-static long after(long fn, __u64 *r)
+static long after(long fn, __u64 *r, __u64 tok)
 {
 	__u64 size = r[R_DI];
 
@@ -515,16 +629,26 @@ static long after(long fn, __u64 *r)
 	if (fn == 2) {
 		size = r[R_SI];
 		/* failed: the old block stays as it was */
-		if (!r[R_AX] && size)
+		if (!r[R_AX] && size) {
+			if (tok)
+				token_undo(r[R_DI], tok);
 			return 0;
+		}
 		/* the old block is the probes' (or unknown): the site takes
-		 * the call whole, its own draw for the new block (this one's
-		 * would count it here before the old one left the model) */
-		if (r[R_DI] && !count_gone(r[R_DI]))
+		 * the call whole, with its own draw for the new block (a block
+		 * counted here would join the model before the old one left) */
+		if (r[R_DI] && !tok)
 			return 1;
+		if (tok & TOKEN_INHERITED) {
+			__atomic_fetch_add(&L.g->ledger_inherited_frees, 1, __ATOMIC_RELAXED);
+		} else if (tok) {
+			slots_lock();
+			model(-(__s64)((tok & TOKEN_SLOT) - 1), -1);
+			slots_unlock();
+		}
 		r[R_DI] = 0;
 	}
-	if (!r[R_AX])	/* failed, or realloc(p, 0): nothing new */
+	if (!r[R_AX])	/* realloc(p, 0): nothing new */
 		return 0;
 	return !count_new(r[R_AX], size, &r[R_DX]);
 }
@@ -532,5 +656,6 @@ static long after(long fn, __u64 *r)
 /* Before free(ptr), ptr not NULL: 1 if counted here, 0 for the site. */
 HIDDEN long pt_ledger_free(__u64 ptr)
 {
+	fork_unseen();
 	return L.inst && !busy() ? count_gone(ptr) : 0;
 }

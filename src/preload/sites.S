@@ -58,19 +58,20 @@ pt_site_\name:
 /*
  * After the call to glibc's function fn (0 malloc, 1 calloc, 2 realloc):
  * with the ledger on, pt_ledger_after(fn, regs) counts the block itself
- * (then no site) or sets %rdi and %rdx for the site, given %rax, %rdi and
- * %rsi in a 40-byte area (%rsp 16-aligned at the call, as at the entry
- * it is 8 past); off, the site with %rdx 0.  Then return.
+ * (then no site) or sets %rdi and %rdx for the site, given %rax, %rdi,
+ * %rsi and %rdx (realloc: pt_ledger_before_realloc's token) in a 40-byte
+ * area (%rsp 16-aligned at the call, as at the entry it is 8 past); off,
+ * the site with %rdx 0.  Then return.
  */
 .macro after fn, name
-	xor %edx, %edx
 	cmpl $0, pt_ledger_on(%rip)
-	je 8f
+	je 7f
 	sub $40, %rsp
 	.cfi_adjust_cfa_offset 40
 	mov %rax, 0(%rsp)
 	mov %rdi, 8(%rsp)
 	mov %rsi, 16(%rsp)
+	mov %rdx, 24(%rsp)
 	mov $\fn, %edi
 	mov %rsp, %rsi
 	call pt_ledger_after
@@ -83,6 +84,8 @@ pt_site_\name:
 	.cfi_adjust_cfa_offset -40
 	test %rcx, %rcx
 	je 9f
+	jmp 8f
+7:	xor %edx, %edx
 8:
 	site \name
 9:	ret
@@ -137,7 +140,68 @@ malloc:
 .endm
 
 	two_args calloc, __libc_calloc, 1
-	two_args realloc, __libc_realloc, 2
+
+/*
+ * realloc: with the ledger on, the old block's slot is taken out before
+ * glibc's realloc may give its memory to another thread
+ * (pt_ledger_before_realloc), and its token handed to the ledger after.
+ * Kept across the calls: %rdi, %rsi, glibc's function, the token (and 8
+ * bytes so that %rsp is 16-aligned at both calls).
+ */
+	.globl realloc
+	.type realloc, @function
+realloc:
+	.cfi_startproc
+	endbr64
+.Lrealloc:
+	real __libc_realloc
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	push %rsi
+	.cfi_adjust_cfa_offset 8
+	push %rax
+	.cfi_adjust_cfa_offset 8
+	sub $16, %rsp
+	.cfi_adjust_cfa_offset 16
+	movq $0, (%rsp)
+	cmpl $0, pt_ledger_on(%rip)
+	je 1f
+	call pt_ledger_before_realloc
+	mov %rax, (%rsp)
+	mov 32(%rsp), %rdi
+	mov 24(%rsp), %rsi
+1:	mov 16(%rsp), %rax
+	call *%rax
+	mov (%rsp), %rdx
+	add $24, %rsp
+	.cfi_adjust_cfa_offset -24
+	pop %rsi
+	.cfi_adjust_cfa_offset -8
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+	after 2, realloc
+	.cfi_endproc
+	.size realloc, . - realloc
+
+/*
+ * reallocarray: realloc of n * size bytes, SIZE_MAX if that overflows (so
+ * that it fails with ENOMEM, the block left alone, as reallocarray does).
+ * Replaced so that glibc's, which calls realloc itself, is not probed in
+ * a process with this library (probes.c: covered): one count per call.
+ */
+	.globl reallocarray
+	.type reallocarray, @function
+reallocarray:
+	.cfi_startproc
+	endbr64
+	mov %rdx, %rax
+	mul %rsi
+	jno 1f
+	mov $-1, %rax
+1:	mov %rax, %rsi
+	jmp .Lrealloc
+	.cfi_endproc
+	.size reallocarray, . - reallocarray
 
 /* free(NULL) passes the site by, and so does a block the ledger counted
  * (pt_ledger_free says so; glibc's function kept across the call).

@@ -68,7 +68,7 @@ static const struct probe_fn probe_fns[] = {
 	{ "malloc", PT_FN_MALLOC, ARG1, 1, 0, 0, 1 },
 	{ "calloc", PT_FN_CALLOC, ARG1 | ARG2, 1, 0, 0, 1 },
 	{ "realloc", PT_FN_REALLOC, ARG1 | ARG2, 1, 0, 0, 1 },
-	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0, 0, 0 },
+	{ "reallocarray", PT_FN_REALLOCARRAY, ARG1 | ARG2 | ARG3, 1, 0, 0, 1 },
 	{ "free", PT_FN_FREE, ARG1, 0, 0, 1, 1 },
 	{ "posix_memalign", PT_FN_POSIX_MEMALIGN, ARG1 | ARG3, 1, 0, 0, 0 },
 	{ "aligned_alloc", PT_FN_MEMALIGN, ARG1 | ARG2, 1, 0, 0, 0 },

@@ -93,6 +93,24 @@ def test_preload_ledger_counts_small_blocks_exactly():
        "each process's figures with and without --preload")
 
 
+def test_preload_ledger_dies_holding_the_lock():
+    """A process that ends holding the model lock with its ledger's tag
+    (lock_holder.c, as a ledger thread ended by exit in mid-update): the
+    lock is let go when its image ends, counted as one unlocked update,
+    and ledger.c run after it is counted exactly."""
+    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c",
+                    f"{victim('lock_holder')} && {victim('ledger')}"], timeout=120)
+    r = pt.report
+    eq(pt.returncode, 0, "exit status (lock_holder found the ledger's maps and took the lock)")
+    eq({k: v for k, v in r["lost"].items() if v}, {"unlocked_updates": 1},
+       "the one loss: the update the holder never finished")
+    eq(r["complete"], False, "the report says it is incomplete")
+    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+    main = max((p for p in r["processes"] if p["argv"][0] == victim("ledger")),
+               key=lambda p: p["allocations"])
+    eq(tuple(main[k] for k in keep), (37883012, 128107, 128105, 544), "ledger.c's figures")
+
+
 def test_preload_forked_children():
     """Children forked after the sites were hit (not exec'd: the library's
     code as the parent left it) are counted as without it: forktree's
