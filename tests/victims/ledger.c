@@ -4,7 +4,7 @@
  * known by construction.  The parent holds at its peak:
  *   fill_small  20000 x 1000 B malloc            20 000 000
  *   fill_calloc  5000 x (10 x 100 B) calloc        5 000 000
- *   grow         1000 x realloc 100 -> 200 -> 300    300 000
+ *   grow         1000 x 100 -> reallocarray 2 x 100 -> realloc 300  300 000
  *   to_large     realloc 100 -> 4 MiB              4 194 304
  *   to_small     realloc 4 MiB -> 100                    100
  *   big          one 8 MiB malloc                  8 388 608
@@ -47,7 +47,7 @@ NOINLINE static void grow(void)
 {
 	for (int i = 0; i < GROWS; i++) {
 		grown[i] = keep(malloc(100));
-		grown[i] = keep(realloc(grown[i], 200));
+		grown[i] = keep(reallocarray(grown[i], 2, 100));
 		grown[i] = keep(realloc(grown[i], 300));
 	}
 	NO_TAIL();
