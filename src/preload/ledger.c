@@ -433,14 +433,37 @@ static size_t mapped_len(size_t n, size_t size)
 /* Something only this library's own functions have the address of. */
 static char anchor;
 
-/* Maps len bytes of map fd (map id's), through a copy of the fd checked
- * to be it: the check and the mapping see the same file even if another
- * thread reuses the number meanwhile.  NULL if it is not the map. */
+#define SYS_bpf 321
+
+/* A new fd of map id, or -1: BPF_MAP_GET_FD_BY_ID, which needs
+ * CAP_SYS_ADMIN (a command run as root has it). */
+static int map_fd_by_id(__u64 id)
+{
+	struct { __u32 map_id, next_id, open_flags; } attr = { .map_id = (__u32)id };
+	long fd = sys6(SYS_bpf, 14 /* BPF_MAP_GET_FD_BY_ID */, (long)&attr, sizeof(attr), 0, 0, 0);
+
+	return fd < 0 ? -1 : (int)fd;
+}
+
+/*
+ * Maps len bytes of map id, through a copy of fd checked to be it (the
+ * check and the mapping see the same file even if another thread reuses
+ * the number meanwhile), or, if fd is not it (a program closed what it
+ * did not open before exec'ing: Python's subprocess does by default), a
+ * new fd of the map found by its id.  NULL if neither works.
+ */
 static void *map_checked(__u64 fd, __u64 id, size_t len)
 {
 	int copy = (int)sys6(SYS_fcntl, (long)fd, 1030 /* F_DUPFD_CLOEXEC */, 3, 0, 0, 0);
-	void *m = copy >= 0 && is_map((__u64)copy, id) ? map_mem(len, copy) : NULL;
+	void *m;
 
+	if (copy >= 0 && !is_map((__u64)copy, id)) {
+		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
+		copy = -1;
+	}
+	if (copy < 0)
+		copy = map_fd_by_id(id);
+	m = copy >= 0 ? map_mem(len, copy) : NULL;
 	if (copy >= 0)
 		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
 	return m;
