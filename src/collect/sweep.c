@@ -100,8 +100,8 @@ static uint64_t sweep_map(struct sweep *sw, int fd, size_t ksz, size_t vsz,
 /*
  * The allocation tables' sweep reads every slot (GiBs for a program of
  * millions of blocks), so only the ended images that have blocks left in
- * them go to it (and those whose record is gone).  Returns 0, or -1 (out
- * of memory: sweep them all).
+ * them go to it (and those whose record is gone).  Returns 0, -1 (out of
+ * memory: sweep them all) or -2 (the model lock was not had: later).
  */
 static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
 			const struct procrecs *procs)
@@ -109,27 +109,35 @@ static int sweep_blocks(struct sweep *sw, struct peaktrace_bpf *skel, struct all
 	uint32_t *left = malloc(sw->ndead * sizeof(*left));
 	const struct pt_proc *p;
 	size_t i, n = 0;
+	int r;
 
 	if (!left)
 		return -1;
 	for (i = 0; i < sw->ndead; i++)
 		if (!(p = procrecs__get(procs, sw->dead[i])) || p->blocks)
 			left[n++] = sw->dead[i];
-	alloc_tables__sweep(t, skel, left, n);
+	r = alloc_tables__sweep(t, skel, left, n) ? -2 : 0;
 	free(left);
-	return 0;
+	return r;
 }
 
 void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_tables *t,
 		struct procrecs *procs)
 {
 	size_t i;
+	int r;
 
 	if (!sw->ndead)
 		return;
 	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
-	if (sweep_blocks(sw, skel, t, procs))
-		alloc_tables__sweep(t, skel, sw->dead, sw->ndead);
+	r = sweep_blocks(sw, skel, t, procs);
+	if (r == -1)
+		r = alloc_tables__sweep(t, skel, sw->dead, sw->ndead) ? -2 : 0;
+	/* the model lock held by a stopped process: the dead images stay
+	 * (their records too, whose blocks are still in the tables) until a
+	 * later sweep has it */
+	if (r == -2)
+		return;
 	sweep_map(sw, bpf_map__fd(skel->maps.py_images), sizeof(__u32), sizeof(struct pt_py_layout),
 		  NULL);
 	sweep_map(sw, bpf_map__fd(skel->maps.regions), sizeof(struct pt_alloc_key),

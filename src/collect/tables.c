@@ -120,11 +120,10 @@ static void lock_give(struct pt_global *g)
 	__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
 }
 
-uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
-			     const uint32_t *dead, size_t n)
+int alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
+			const uint32_t *dead, size_t n)
 {
 	uint32_t tables = __atomic_load_n(&skel->data->alloc_tables, __ATOMIC_SEQ_CST);
-	uint64_t swept = 0;
 
 	if (!n || !t->global)
 		return 0;
@@ -142,19 +141,17 @@ uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
 			uint32_t from = lo >= PT_BLOCK_PROBES ? lo - (PT_BLOCK_PROBES - 1) : 0;
 			uint64_t out;
 
-			/* a holder stopped with the lock: the dead images'
-			 * blocks keep their slots (the model is not affected) */
+			/* a holder stopped with the lock: the rest later */
 			if (!lock_take(t->global))
-				return swept;
+				return -1;
 			out = blocks__sweep(slots, t->cap[k], from, hi, dead, n);
 			/* the fill (BPF keeps it under the lock too) */
 			skel->bss->alloc_live[k] -= out;
 			skel->bss->blocks_live -= out;
 			lock_give(t->global);
-			swept += out;
 		}
 	}
-	return swept;
+	return 0;
 }
 
 void alloc_tables__close(struct alloc_tables *t)

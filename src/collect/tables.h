@@ -35,9 +35,11 @@ int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, cha
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen);
 /* Removes the blocks of the n instances in dead (sorted) from every table,
- * under the model lock, a few thousand slots at a time.  Returns how many. */
-uint64_t alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
-			     const uint32_t *dead, size_t n);
+ * under the model lock, a few thousand slots at a time.  Returns 0, or -1
+ * if the lock was held for over a second (a traced process stopped holding
+ * it): part swept, to be done again later. */
+int alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
+			const uint32_t *dead, size_t n);
 void alloc_tables__close(struct alloc_tables *t);
 
 #endif

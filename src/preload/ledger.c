@@ -204,12 +204,28 @@ static void model_unlock(struct pt_global *g, int held)
 		__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
 }
 
+/*
+ * Touches the stack the update below will use (the clock read at a new
+ * peak is its deepest call): a page fault while the model lock is held
+ * would make the RSS program, in the fault, wait for that lock and give up.
+ */
+static __attribute__((noinline)) void stack_ahead(void)
+{
+	char room[1024];
+
+	/* the compiler must neither drop the store nor the array */
+	asm volatile("movb $0, %0" : "=m"(room[0]) : : "memory");
+}
+
 /* bytes and count in or out of this image's unsampled record; the slots'
  * lock held. */
 static void model(__s64 bytes, __s64 count)
 {
 	struct pt_proc *p = L.p;
-	int held = model_lock(L.g);
+	int held;
+
+	stack_ahead();
+	held = model_lock(L.g);
 
 	/* the slot is this image's as long as it lives */
 	if (__atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == L.inst) {
@@ -556,6 +572,20 @@ static int count_new(__u64 ptr, __u64 size, __u64 *picked)
 	return 0;
 }
 
+/* A new block ptr the site counts: a slot still set at its address is
+ * cleared (see count_new). */
+static void clear_stale(__u64 ptr)
+{
+	struct chunk *c;
+	__u16 own, inh;
+
+	slots_lock();
+	c = chunk_of(ptr, 0);
+	if (c)
+		slot_clear(c, ptr, &own, &inh);
+	slots_unlock();
+}
+
 /* The block at ptr leaves: 1 if it was counted here (or by a fork's
  * parent), 0 if its site is to count it. */
 static int count_gone(__u64 ptr)
@@ -659,9 +689,13 @@ static long after(long fn, __u64 *r, __u64 tok)
 		}
 		/* the old block is the probes' (or unknown): the site takes
 		 * the call whole, with its own draw for the new block (a block
-		 * counted here would join the model before the old one left) */
-		if (r[R_DI] && !tok)
+		 * counted here would join the model before the old one left);
+		 * a stale slot at the new one's address cleared first */
+		if (r[R_DI] && !tok) {
+			if (r[R_AX])
+				clear_stale(r[R_AX]);
 			return 1;
+		}
 		if (tok & TOKEN_INHERITED) {
 			__atomic_fetch_add(&L.g->ledger_inherited_frees, 1, __ATOMIC_RELAXED);
 		} else if (tok) {
