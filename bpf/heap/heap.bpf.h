@@ -308,7 +308,7 @@ static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, 
 
 	if (!sample_bytes || size >= sample_bytes)
 		return stack_rec_current(ctx, inst, 0, sid);
-	sc = unwind_scratch_get();
+	sc = ledger ? unwind_scratch_get() : NULL;
 	if ((sc && sc->picked) ||
 	    (((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
 		return stack_rec_current(ctx, inst, PT_STACK_SMALL, sid);

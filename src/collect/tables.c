@@ -96,9 +96,9 @@ long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char
 	return cap;
 }
 
-/* The model lock, as BPF takes it (model_lock in bpf/model/model.bpf.h). */
-/* The model lock: 1, or 0 if its holder kept it for about a second (a
- * traced process stopped holding it: the sweep waits for a later turn). */
+/* The model lock, as BPF takes it (model_lock in bpf/model/model.bpf.h):
+ * 1, or 0 if its holder kept it for about a second (a traced process
+ * stopped holding it: the sweep waits for a later turn). */
 static int lock_take(struct pt_global *g)
 {
 	unsigned int spins = 0;

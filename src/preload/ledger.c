@@ -66,9 +66,12 @@ static long sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define SYS_open 2
 #define SYS_close 3
 #define SYS_mmap 9
-#define SYS_munmap 11
 #define SYS_sched_yield 24
+#define SYS_madvise 28
 #define SYS_getpid 39
+#define SYS_fcntl 72
+#define SYS_readlink 89
+#define SYS_bpf 321
 
 static void *map_mem(size_t len, int fd)
 {
@@ -230,7 +233,7 @@ static void model(__s64 bytes, __s64 count)
 	/* the slot is this image's as long as it lives */
 	if (__atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == L.inst) {
 		pt_model_apply(L.g, p, &p->unsampled, bytes, count, 0);
-		if (bytes > 0 || (bytes == 0 && count > 0))
+		if (count > 0)
 			L.g->ledger_allocs++;
 	}
 	model_unlock(L.g, held);
@@ -307,10 +310,6 @@ static __u32 granule(__u64 addr)
 
 /* --- finding this image's record -------------------------------------------- */
 
-#define SYS_readlink 89
-#define SYS_madvise 28
-#define SYS_fcntl 72
-
 /* Records hold pids as the initial pid namespace numbers them; in another
  * one getpid() could name some other traced process: no ledger there. */
 static int in_initial_pid_ns(void)
@@ -379,11 +378,6 @@ static void after_fork_parent(void)
 	slots_unlock();
 }
 
-static void after_fork_child(void)
-{
-	forked_child();
-}
-
 /* In a fork's child that no handler told: 1 (the ledger is its own now,
  * or off). */
 static int fork_unseen(void)
@@ -449,8 +443,6 @@ static size_t mapped_len(size_t n, size_t size)
 /* Something only this library's own functions have the address of. */
 static char anchor;
 
-#define SYS_bpf 321
-
 /* A new fd of map id, or -1: BPF_MAP_GET_FD_BY_ID, which needs
  * CAP_SYS_ADMIN (a command run as root has it). */
 static int map_fd_by_id(__u64 id)
@@ -511,7 +503,7 @@ __attribute__((constructor)) static void ledger_init(void)
 	L.mask = (__u32)(v[4] - 1);
 	L.sample_bytes = v[5];
 	L.rng = ledger_clock() | 1;
-	if (__register_atfork(before_fork, after_fork_parent, after_fork_child, &anchor))
+	if (__register_atfork(before_fork, after_fork_parent, forked_child, &anchor))
 		return;
 	find_self();
 }
@@ -572,17 +564,17 @@ static int count_new(__u64 ptr, __u64 size, __u64 *picked)
 	return 0;
 }
 
-/* A new block ptr the site counts: a slot still set at its address is
- * cleared (see count_new). */
-static void clear_stale(__u64 ptr)
+/* Clears the slot at ptr, if its chunk exists (slot_clear), taking the
+ * lock. */
+static void slots_take(__u64 ptr, __u16 *own, __u16 *inh)
 {
 	struct chunk *c;
-	__u16 own, inh;
 
+	*own = *inh = 0;
 	slots_lock();
 	c = chunk_of(ptr, 0);
 	if (c)
-		slot_clear(c, ptr, &own, &inh);
+		slot_clear(c, ptr, own, inh);
 	slots_unlock();
 }
 
@@ -590,16 +582,11 @@ static void clear_stale(__u64 ptr)
  * parent), 0 if its site is to count it. */
 static int count_gone(__u64 ptr)
 {
-	struct chunk *c;
-	__u16 own = 0, inh = 0;
+	__u16 own, inh;
 
 	if (ptr & 15)
 		return 0;
-	slots_lock();
-	c = chunk_of(ptr, 0);
-	if (c)
-		slot_clear(c, ptr, &own, &inh);
-	slots_unlock();
+	slots_take(ptr, &own, &inh);
 	if (inh && !own)
 		__atomic_fetch_add(&L.g->ledger_inherited_frees, 1, __ATOMIC_RELAXED);
 	return own || inh;
@@ -609,12 +596,11 @@ static int count_gone(__u64 ptr)
  * realloc's old block, before glibc's realloc may hand its memory to
  * another thread: its slot is taken out now (a thread given the same
  * address must not find it) and the token returned (0: none; else the
- * slot, TOKEN_INHERITED if it was a fork's parent's), which
+ * slot, never 0, with TOKEN_INHERITED if it was a fork's parent's), which
  * pt_ledger_after gets back in %rdx.
  */
 #define TOKEN_SLOT 0xffffULL
 #define TOKEN_INHERITED (1ULL << 62)
-#define TOKEN_TAKEN (1ULL << 63)
 
 HIDDEN __u64 pt_ledger_before_realloc(__u64 old)
 {
@@ -627,10 +613,10 @@ HIDDEN __u64 pt_ledger_before_realloc(__u64 old)
 	slots_lock();
 	c = chunk_of(old, 0);
 	if (c && c->own[granule(old)]) {
-		tok = TOKEN_TAKEN | c->own[granule(old)];
+		tok = c->own[granule(old)];
 		c->own[granule(old)] = 0;
 	} else if (c && c->inh && c->inh[granule(old)]) {
-		tok = TOKEN_TAKEN | TOKEN_INHERITED | c->inh[granule(old)];
+		tok = TOKEN_INHERITED | c->inh[granule(old)];
 		c->inh[granule(old)] = 0;
 	}
 	slots_unlock();
@@ -692,8 +678,10 @@ static long after(long fn, __u64 *r, __u64 tok)
 		 * counted here would join the model before the old one left);
 		 * a stale slot at the new one's address cleared first */
 		if (r[R_DI] && !tok) {
+			__u16 own, inh;
+
 			if (r[R_AX])
-				clear_stale(r[R_AX]);
+				slots_take(r[R_AX], &own, &inh);
 			return 1;
 		}
 		if (tok & TOKEN_INHERITED) {

@@ -35,8 +35,7 @@ int session__share_ledger(struct session *s, int fds[2], char *err, size_t errle
 	__u32 gid, pid;
 
 	fds[0] = fds[1] = -1;
-	/* no ledger: every block's stack is captured (--exact-stacks) */
-	if (!session__preload(s) || !s->skel->rodata->sample_bytes)
+	if (!s->skel->rodata->ledger)
 		return unsetenv(PT_LEDGER_ENV);
 	/* inherited by the command: no FD_CLOEXEC on these copies */
 	if (map_id(g, &gid) || map_id(p, &pid) || (fds[0] = fcntl(g, F_DUPFD, 3)) < 0 ||

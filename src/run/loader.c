@@ -215,6 +215,8 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 	s->skel->rodata->bare_probes = o->bare_probes;
 	s->skel->rodata->max_depth = o->stack_depth;
 	s->skel->rodata->sample_bytes = o->exact_stacks ? 0 : o->sample_bytes;
+	/* no ledger without sampling: every block's stack is captured */
+	s->skel->rodata->ledger = o->preload && !o->exact_stacks;
 	s->skel->rodata->nr_cpus = libbpf_num_possible_cpus();
 	if (libbpf_num_possible_cpus() > PT_MAX_CPUS) {
 		snprintf(err, errlen, "more than %d possible CPUs: exact RSS cannot sum them all",
