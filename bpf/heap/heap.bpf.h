@@ -170,7 +170,7 @@ __noinline int block_take(__u32 inst, __u64 addr, struct pt_block *out)
 
 /* Puts a block in table t: 0, -1 if a block is already at addr, -2 if
  * the table has no room for it. */
-static __always_inline int insert_in(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
+__noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
 {
 	struct pt_block b = { .addr = addr, .instance = inst, .size = size, .stack_id = stack_id };
 	struct pt_block_walk w;
@@ -185,11 +185,6 @@ static __always_inline int insert_in(__u32 t, __u32 inst, __u64 addr, __u64 size
 	alloc_live[t]++;
 	blocks_live++;
 	return 0;
-}
-
-__noinline int block_insert(__u32 t, __u32 inst, __u64 addr, __u64 size, __u64 stack_id)
-{
-	return insert_in(t, inst, addr, size, stack_id);
 }
 
 /* Record stack_id of image p (inst): its own unsampled record, else one
@@ -287,7 +282,7 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
 }
 
 /*
- * The record a new block of size bytes is charged to.  Unwinding is most
+ * The stack a new block of size bytes is charged to.  Unwinding is most
  * of the cost of a traced allocation, and most allocations are small: the
  * C++ workload of scripts/bench makes 2 M blocks of 32-64 bytes.  So a
  * block smaller than sample_bytes has its stack captured with probability
@@ -300,20 +295,19 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
  * Under --preload the ledger (src/preload/ledger.c) may have made the
  * draw already: a block it drew arrives picked; one it passed by never
  * arrives.
+ *
  */
-static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, struct pt_proc *p,
-							    __u32 inst, __u64 size, __u64 *sid)
+static __always_inline __u64 heap_stack_pick(struct pt_regs *ctx, __u32 inst, __u64 size)
 {
 	struct unwind_scratch *sc;
 
 	if (!sample_bytes || size >= sample_bytes)
-		return stack_rec_current(ctx, inst, 0, sid);
+		return stack_id_current(ctx, inst);
 	sc = ledger ? unwind_scratch_get() : NULL;
 	if ((sc && sc->picked) ||
 	    (((__u64)bpf_get_prandom_u32() * sample_bytes) >> 32) < size)
-		return stack_rec_current(ctx, inst, PT_STACK_SMALL, sid);
-	*sid = PT_STACK_UNSAMPLED;
-	return heap_rec(p, inst, *sid);
+		return stack_id_current(ctx, inst) | PT_STACK_SMALL;
+	return PT_STACK_UNSAMPLED;
 }
 
 /*
@@ -326,66 +320,75 @@ static __always_inline struct pt_stack_rec *heap_stack_rec(struct pt_regs *ctx, 
  */
 #define STALE_CHECK_MIN (64 << 10)
 
-/* Puts the walk's block in table t, first releasing a stale record of
- * the same address (freed where no probe saw it): 0, or -2 if t has no
- * room for it.  The newest table's first try in line (newest). */
-static __always_inline int put_in(struct tables_walk *tw, __u32 t, int newest)
+/* Puts the walk's block in the newest table, first releasing a stale
+ * record of the same address (freed where no probe saw it): 0, or -2 if
+ * it has no room for it.  By a call, not in line: the insert's 80 bytes
+ * of walk and block would sit in heap_alloc's frame, under the stack
+ * unwinder's deepest chain of calls (512 bytes in all). */
+static __always_inline int put_in_newest(struct pt_global *g, struct tables_walk *tw)
 {
-	struct pt_global *g;
-	int r = newest ? insert_in(t, tw->instance, tw->addr, tw->size, tw->stack_id) :
-			 block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
+	__u32 t = tw->n - 1;
+	int r = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
 
 	if (r == -1) {
-		g = global_get();
-		if (g)
-			release_held(g, tw->instance, tw->addr);
+		release_held(g, tw->instance, tw->addr);
 		r = block_insert(t, tw->instance, tw->addr, tw->size, tw->stack_id);
 	}
 	return r;
 }
 
+/* An older table, newest first: stops at the first with room, or at a
+ * stale record of the address (-1), which the caller releases.  Not
+ * released here: from inside this callback, the release's own walk of the
+ * tables would nest four calls deeper than the 512 bytes of stack a
+ * program and its subprograms share (kernels without private stacks). */
 static long put_in_older(__u32 i, void *ctx)
 {
 	struct tables_walk *tw = ctx;
 
 	if (i + 1 >= tw->n)
 		return 1;
-	tw->result = put_in(tw, tw->n - 2 - i, 0);
-	return tw->result == 0;
+	tw->result = block_insert(tw->n - 2 - i, tw->instance, tw->addr, tw->size, tw->stack_id);
+	return tw->result != -2;
 }
 
 /* Puts block b in the newest table, or if the loader has not added one in
  * time, the newest that has room.  Lock held.  Returns 0, -1 if full. */
-static __always_inline int block_put(const struct pt_block *b)
+static __always_inline int block_put(struct pt_global *g, const struct pt_block *b)
 {
 	struct tables_walk tw = { .addr = b->addr, .size = b->size, .stack_id = b->stack_id,
 				  .instance = b->instance, .n = alloc_tables, .result = -1 };
 
 	if (blocks_live >= max_allocs)
 		return -1;
-	if (!put_in(&tw, tw.n - 1, 1))
+	if (!put_in_newest(g, &tw))
 		return 0;
-	if (tw.n > 1)
+	if (tw.n > 1) {
 		bpf_loop(PT_ALLOC_TABLES, put_in_older, &tw, 0);
+		if (tw.result == -1) {	/* stale in an older table: released, then again */
+			release_held(g, tw.instance, tw.addr);
+			bpf_loop(PT_ALLOC_TABLES, put_in_older, &tw, 0);
+		}
+	}
 	return tw.result ? -1 : 0;
 }
 
-__noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
+/* Block addr of size bytes, made by image inst, charged to stack sid. */
+__noinline int heap_alloc_as(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 {
-	struct pt_block b = { .addr = addr, .instance = inst, .size = size };
+	struct pt_block b = { .addr = addr, .instance = inst, .size = size, .stack_id = sid };
 	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
 
-	if (addr <= PT_BLOCK_TOMB || !g || !p)
+	if (!g || !p)
 		return 0;
-	/* the stack first, outside the lock: unwinding is the long part */
-	rec = heap_stack_rec(ctx, p, inst, size, &b.stack_id);
+	rec = sid == PT_STACK_UNSAMPLED ? &p->unsampled : stack_rec_of(inst, sid);
 	if (!rec || !model_lock(g))
 		return 0;
 	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
 		release_held(g, inst, addr);
-	if (block_put(&b)) {
+	if (block_put(g, &b)) {
 		lost_inc(PT_LOST_ALLOCS_FULL);
 	} else {
 		p->blocks++;
@@ -393,6 +396,18 @@ __noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 siz
 	}
 	model_unlock(g, 1);
 	return 0;
+}
+
+/* The stack first, outside the lock: unwinding is the long part.  The
+ * accounting is a call of its own: the unwinder's chain of calls then
+ * starts from a small frame (a program and the subprograms it calls share
+ * 512 bytes of stack on kernels without private BPF stacks, in at most 8
+ * frames: this one is the unwinder's second). */
+__noinline int heap_alloc(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 size)
+{
+	if (addr <= PT_BLOCK_TOMB || !proc_get(inst))
+		return 0;
+	return heap_alloc_as(inst, addr, size, heap_stack_pick(ctx, inst, size));
 }
 
 #endif

@@ -151,30 +151,35 @@ static __always_inline struct pt_event *event_reserve(__u32 type, struct task_st
 static __always_inline __u32 proc_start(__u32 tgid, __u32 ppid, __u32 parent_instance,
 					__u32 heap_instance)
 {
-	struct pt_tgid t;
-	struct pt_proc p = {
-		.tgid = tgid, .ppid = ppid, .parent_instance = parent_instance,
-		.alive = 1, .start_ns = bpf_ktime_get_ns(),
-	};
-	__u32 inst = instance_new(), slot = inst & procs_mask;
+	__u32 inst = instance_new(), slot = inst & procs_mask, root;
 	struct pt_proc *pp = proc_get(parent_instance), *rec;
 	struct pt_tree zero = {};
+	struct pt_tgid t;
 
 	/* its parent's tree; a tree of its own if the parent is init (pid 1)
 	 * or untraced; an exec stays in the tree its image was in */
-	p.tree_root = pp && pp->tree_root && (pp->tgid != 1 || pp->tgid == tgid) ? pp->tree_root : inst;
+	root = pp && pp->tree_root && (pp->tgid != 1 || pp->tgid == tgid) ? pp->tree_root : inst;
 	rec = inst ? bpf_map_lookup_elem(&procs, &slot) : NULL;
 	if (!rec) {
 		lost_inc(PT_LOST_PROCS_FULL);
 		return 0;
 	}
-	/* written whole, then published (struct pt_proc) */
-	p.claimed = 1;
-	*rec = p;
+	/* Written whole in place, then published (struct pt_proc): not built
+	 * on the stack and copied, its 400 bytes would take most of the 512
+	 * a program and the subprograms it calls share (no private stacks on
+	 * every kernel).  The claim stays as instance_new() left it. */
+	__sync_lock_test_and_set(&rec->instance, 0);
+	__builtin_memset(&rec->tgid, 0, sizeof(*rec) - offsetof(struct pt_proc, tgid));
+	rec->tgid = tgid;
+	rec->ppid = ppid;
+	rec->parent_instance = parent_instance;
+	rec->alive = 1;
+	rec->start_ns = bpf_ktime_get_ns();
+	rec->tree_root = root;
 	__sync_lock_test_and_set(&rec->instance, inst);
-	if (track_trees && p.tree_root == inst &&
-	    bpf_map_update_elem(&trees, &p.tree_root, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&trees, &p.tree_root))
+	if (track_trees && root == inst &&
+	    bpf_map_update_elem(&trees, &root, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&trees, &root))
 		lost_inc(PT_LOST_TREES_FULL);
 	t.instance = inst;
 	t.heap_instance = heap_instance ?: inst;

@@ -77,27 +77,50 @@ struct {
 	__type(value, struct proc_vma_cache);
 } proc_vma_zero SEC(".maps");
 
+/* What a try at the kernel's mapping of an address (bpf_find_vma) found:
+ * the mapping, and its file's name. */
+struct vma_found {
+	struct unwind_vma u;
+	char name[PT_FILE_NAME_LEN];
+};
+
 /* The lookup's input and result, per CPU: unwind_find_vma is a global
- * function, whose arguments can only be numbers. */
+ * function, whose arguments can only be numbers.  Its work space too: on
+ * the stack, the try and the record it makes took 250 of the 512 bytes
+ * that the uprobe program and its deepest chain of subprograms share
+ * (kernels without private BPF stacks count them all). */
 struct mapping_scratch {
 	__u32 instance;		/* the image whose mappings are looked at */
 	__u32 pad;
 	struct unwind_vma vma;	/* the last mapping found; valid 0 if none */
+	struct vma_found t;	/* the kernel's answer being read */
+	struct pt_vma rec;	/* the mapping's record for vmas */
 };
 
 PT_PERCPU_SCRATCH(mapping_scratch, struct mapping_scratch)
 
+/* The context of a try's callbacks: it has to be on the stack. */
+struct vma_try {
+	__u64 addr;
+	struct mapping_scratch *ms;
+};
+
 /* Records a code mapping of inst (once) and tells userspace about it. */
-static __always_inline void vma_remember(__u32 inst, const struct unwind_vma *u, const char *name)
+static __always_inline void vma_remember(struct mapping_scratch *ms, __u32 inst)
 {
+	const struct unwind_vma *u = &ms->t.u;
 	struct pt_vma_key key = { .instance = inst, .start = u->start };
-	struct pt_vma v = { .end = u->end, .file_offset = u->file_off, .dev = u->dev, .ino = u->ino };
+	struct pt_vma *v = &ms->rec;
 	struct pt_event *e;
 
 	if (bpf_map_lookup_elem(&vmas, &key))
 		return;
-	__builtin_memcpy(v.name, name, sizeof(v.name));
-	if (bpf_map_update_elem(&vmas, &key, &v, BPF_NOEXIST)) {
+	v->end = u->end;
+	v->file_offset = u->file_off;
+	v->dev = u->dev;
+	v->ino = u->ino;
+	__builtin_memcpy(v->name, ms->t.name, sizeof(v->name));
+	if (bpf_map_update_elem(&vmas, &key, v, BPF_NOEXIST)) {
 		if (!bpf_map_lookup_elem(&vmas, &key))
 			lost_inc(PT_LOST_VMAS_FULL);
 		return;
@@ -111,8 +134,8 @@ static __always_inline void vma_remember(__u32 inst, const struct unwind_vma *u,
 	e->type = PT_EV_VMA;
 	e->tgid = bpf_get_current_pid_tgid() >> 32;
 	e->instance = inst;
-	e->exe_dev = v.dev;	/* the mapping's file: maybe known already */
-	e->exe_ino = v.ino;
+	e->exe_dev = v->dev;	/* the mapping's file: maybe known already */
+	e->exe_ino = v->ino;
 	bpf_ringbuf_submit(e, 0);
 }
 
@@ -130,20 +153,14 @@ static __always_inline void unwind_vma_table(struct unwind_vma *u)
 	}
 }
 
-/* A try at the kernel's mapping of an address (bpf_find_vma), and what it
- * found: the mapping, and its file's name. */
-struct vma_try {
-	__u64 addr;
-	struct unwind_vma u;
-	char name[PT_FILE_NAME_LEN];
-};
 
 /* Under the mmap lock: reads only.  The map updates and the event come
  * after, outside the callback, which the verifier checks once per state
  * of its caller. */
 static long unwind_vma_found(struct task_struct *task, struct vm_area_struct *vma,
-			     struct vma_try *t)
+			     struct vma_try *c)
 {
+	struct vma_found *t = &c->ms->t;
 	struct unwind_vma *u = &t->u;
 	struct file *f;
 
@@ -189,10 +206,10 @@ static long vma_cache_step(__u64 k, struct vma_scan *vs)
 /* One try: a loop callback, so that the verifier checks bpf_find_vma()'s
  * callback once, not once per try (the four tries, unrolled, were half of
  * the uprobe program's verification). */
-static long vma_try_step(__u64 k, struct vma_try *t)
+static long vma_try_step(__u64 k, struct vma_try *c)
 {
-	bpf_find_vma(bpf_get_current_task_btf(), t->addr, unwind_vma_found, t, 0);
-	return t->u.valid ? 1 : 0;
+	bpf_find_vma(bpf_get_current_task_btf(), c->addr, unwind_vma_found, c, 0);
+	return c->ms->t.u.valid ? 1 : 0;
 }
 
 /* The mapping of image ms->instance holding addr, into ms->vma: from the
@@ -202,13 +219,15 @@ __noinline int unwind_find_vma(__u64 addr)
 {
 	struct mapping_scratch *ms = mapping_scratch_get();
 	struct proc_vma_cache *pc, *zero;
-	struct vma_try t = { .addr = addr };	/* name too: it goes into vmas */
+	struct vma_found *t;
+	struct vma_try c;
 	__u32 inst, z = 0;
 	int k;
 
 	if (!ms)
 		return 0;
 	inst = ms->instance;
+	t = &ms->t;
 
 	pc = bpf_map_lookup_elem(&proc_vmas, &inst);
 	zero = pc ? NULL : bpf_map_lookup_elem(&proc_vma_zero, &z);
@@ -234,20 +253,24 @@ __noinline int unwind_find_vma(__u64 addr)
 		}
 	}
 	/* the lock is only tried: give a sibling's mmap a few chances to end */
-	bpf_loop(4, vma_try_step, &t, 0);
-	if (t.u.valid) {
+	/* name too: it goes into vmas */
+	__builtin_memset(t, 0, sizeof(*t));
+	c.addr = addr;
+	c.ms = ms;
+	bpf_loop(4, vma_try_step, &c, 0);
+	if (t->u.valid) {
 		/* before the table lookup: a table added meanwhile makes it stale */
-		t.u.gen = (__u32)cfi_generation;
+		t->u.gen = (__u32)cfi_generation;
 		/* every frame's mapping passes here once per image (then it is cached) */
-		if (t.u.exec)
-			vma_remember(inst, &t.u, t.name);
-		if (t.u.ino)
-			unwind_vma_table(&t.u);
+		if (t->u.exec)
+			vma_remember(ms, inst);
+		if (t->u.ino)
+			unwind_vma_table(&t->u);
 	}
-	ms->vma = t.u;
-	if (pc && t.u.valid) {
+	ms->vma = t->u;
+	if (pc && t->u.valid) {
 		k = __sync_fetch_and_add(&pc->next, 1) & (VMA_CACHE - 1);
-		pc->vma[k] = t.u;
+		pc->vma[k] = t->u;
 	}
 	return 0;
 }
