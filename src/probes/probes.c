@@ -48,6 +48,7 @@
 #include "files/procmaps.h"
 #include "probes/tracefs.h"
 #include "probes/turns.h"
+#include "util/ldpreload.h"
 #include "util/readfile.h"
 #include "util/vec.h"
 
@@ -187,7 +188,8 @@ int probes__swap_guarded(void)
 /* A helper process that holds the perf events the BPF programs are
  * attached to, and serves the exec gate (src/run/execgate.h); it dies with
  * peaktrace. */
-static pid_t anchor_start(int tgids_fd, const struct procrecs *procs, int gate_sock)
+static pid_t anchor_start(int tgids_fd, const struct procrecs *procs, int gate_sock,
+			  const char *preload)
 {
 	pid_t parent = getpid(), pid = fork();
 
@@ -196,13 +198,14 @@ static pid_t anchor_start(int tgids_fd, const struct procrecs *procs, int gate_s
 		if (getppid() != parent)
 			_exit(0);
 		prctl(PR_SET_NAME, "peaktrace-anchr");
-		execgate__serve(tgids_fd, procs, gate_sock);
+		execgate__serve(tgids_fd, procs, gate_sock, preload);
 	}
 	return pid;
 }
 
 struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
-			   const struct procrecs *procs, int gate_sock, char *err, size_t errlen)
+			   const struct procrecs *procs, int gate_sock, const char *preload,
+			   char *err, size_t errlen)
 {
 	struct probes *pr = calloc(1, sizeof(*pr));
 
@@ -217,7 +220,7 @@ struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgid
 		free(pr);
 		return NULL;
 	}
-	pr->anchor = anchor_start(tgids_fd, procs, gate_sock);
+	pr->anchor = anchor_start(tgids_fd, procs, gate_sock, preload);
 	if (pr->anchor < 0) {
 		snprintf(err, errlen, "cannot start the anchor process: %s", strerror(errno));
 		probes__free(pr, 0);
@@ -812,24 +815,18 @@ static int is_preload(const struct procmap *m, void *arg)
 static int preload_first(const struct probes *pr, pid_t pid)
 {
 	enum { MAX = 256 << 10 };
-	static const char key[] = "LD_PRELOAD=";
-	size_t plen = strlen(pr->preload_path);
 	char path[64], *buf = malloc(MAX + 1);
 	int n, i, first = 0;
+	size_t at;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	n = buf ? read_file(path, buf, MAX) : -1;
 	if (n > 0)
 		buf[n] = 0;	/* a cut last entry ends here */
 	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1) {
-		const char *v = buf + i + sizeof(key) - 1;
-
-		if (strncmp(buf + i, key, sizeof(key) - 1))
-			continue;
-		/* the loader splits the list at spaces and colons */
-		v += strspn(v, " :");
-		first = !strncmp(v, pr->preload_path, plen) &&
-			(v[plen] == 0 || v[plen] == ' ' || v[plen] == ':');
+		at = ldpreload__entry(buf + i, strlen(buf + i));
+		if (at)
+			first = ldpreload__first_is(buf + i + at, pr->preload_path);
 	}
 	free(buf);
 	return first;
@@ -860,15 +857,26 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 	return PROBES_ERROR;
 }
 
-uint64_t probes__gated_sets(const struct probes *pr)
+/* The sets that are (covered 1) or are not glibc's covered functions. */
+static uint64_t sets_covered(const struct probes *pr, int covered)
 {
 	uint64_t mask = 0;
 	size_t i;
 
 	for (i = 0; i < pr->nsets && i < 64; i++)
-		if (pr->sets[i]->kind != SET_COVERED)
+		if ((pr->sets[i]->kind == SET_COVERED) == covered)
 			mask |= 1ULL << i;
 	return mask;
+}
+
+uint64_t probes__covered_sets(const struct probes *pr)
+{
+	return sets_covered(pr, 1);
+}
+
+uint64_t probes__gated_sets(const struct probes *pr)
+{
+	return sets_covered(pr, 0);
 }
 
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)

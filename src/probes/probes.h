@@ -20,10 +20,11 @@ struct procrecs;
  * loaded or not yet: the probes defined before probes__link() get it
  * there, those defined after at once;
  * libc_files_fd: the BPF map of C library files (dev, ino) probed;
- * tgids_fd, procs and gate_sock for the exec gate the anchor serves
- * (execgate.h). */
+ * tgids_fd, procs, gate_sock and preload (the preload library's path, or
+ * NULL) for the exec gate the anchor serves (execgate.h). */
 struct probes *probes__new(struct bpf_program *prog, int libc_files_fd, int tgids_fd,
-			   const struct procrecs *procs, int gate_sock, char *err, size_t errlen);
+			   const struct procrecs *procs, int gate_sock, const char *preload,
+			   char *err, size_t errlen);
 /* prog is loaded: attaches it to the probes defined so far.  Returns 0, or
  * -1 with a message in err. */
 int probes__link(struct probes *pr, char *err, size_t errlen);
@@ -98,6 +99,9 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen);
 /* The sets probes__attach_gated attaches, as a mask of set indexes. */
 uint64_t probes__gated_sets(const struct probes *pr);
+/* With --preload, glibc's covered functions' sets (a mask): what a process
+ * running without the preload library needs besides. */
+uint64_t probes__covered_sets(const struct probes *pr);
 
 /* One line per probe: function, library, offset, why there. */
 void probes__describe(const struct probes *pr, FILE *out);

@@ -178,10 +178,38 @@ int on_event(void *ctx, void *data, size_t len)
 	}
 }
 
+static int attach_missing(struct session *s, struct proc_info *pi, int set, char *err,
+			  size_t errlen);
+
+/* --preload: pid is exec'ing a program that will run without the preload
+ * library first in its LD_PRELOAD.  Its threads get the C library's own
+ * malloc, calloc, realloc and free probes now, before that program runs
+ * (after its exec, blocks made before peaktrace found its C library went
+ * uncounted); the exec keeps them, and the image it starts their record. */
+static void cover_before_exec(struct session *s, pid_t pid)
+{
+	uint64_t sets = probes__covered_sets(s->probes);
+	struct proc_info *pi;
+	char err[512];
+	struct pt_tgid t;
+	uint32_t key = pid;
+	int set;
+
+	/* the fork that made pid may still be in the ring buffer */
+	ring_buffer__consume(s->rb);
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t))
+		return;
+	pi = proctable__find(&s->procs, t.instance);
+	for (set = 0; pi && set < 64; set++)
+		if ((sets >> set) & 1)
+			attach_missing(s, pi, set, err, sizeof(err));
+}
+
 /*
  * A traced process is exec'ing a file, held by the exec gate (execgate.h):
- * its unwind table and its libraries' are read now, before it runs, then
- * the gate lets it go on.
+ * its unwind table and its libraries' are read now, before it runs, and
+ * the C library's own probes attached if it runs without the preload
+ * library; then the gate lets it go on.
  */
 void gate_serve(struct session *s)
 {
@@ -194,6 +222,8 @@ void gate_serve(struct session *s)
 			 (int)req.fd);
 		if (s->unwind)
 			unwind__add_program(s->unwind, path);
+		if (req.flags & EXECGATE_UNCOVERED)
+			cover_before_exec(s, req.pid);
 		if (send(s->gate, "g", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 			break;
 	}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include "collect/procrecs.h"
+#include "run/execenv.h"
 #include "run/execgate.h"
 #include "peaktrace.h"
 
@@ -70,6 +71,7 @@ static void allow(int fan, int fd)
 struct traced_exec {
 	int fan, sock, fd;
 	int32_t pid;
+	uint32_t flags;
 };
 
 static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
@@ -140,7 +142,7 @@ static int served_lookup(int fd, int add)
 static void *ask(void *arg)
 {
 	struct traced_exec *x = arg;
-	struct execgate_request req = { .pid = x->pid, .fd = x->fd };
+	struct execgate_request req = { .pid = x->pid, .fd = x->fd, .flags = x->flags };
 	struct pollfd p = { .fd = x->sock, .events = POLLIN };
 	char c;
 
@@ -170,7 +172,7 @@ static int held(int tgids_fd, const struct procrecs *procs, uint32_t pid)
 	return !p || !p->launcher;
 }
 
-void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock)
+void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock, const char *preload)
 {
 	char buf[4096] __attribute__((aligned(__alignof__(struct fanotify_event_metadata))));
 	/* no gate wanted (--frame-pointers: no tables to wait for): no cost */
@@ -196,16 +198,25 @@ void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock)
 				pause();
 		}
 		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
+			uint32_t flags = 0;
+
 			if (m->fd < 0)
 				continue;
-			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
-			    held(tgids_fd, procs, m->pid) && !served_lookup(m->fd, 0)) {
+			if (!(m->mask & FAN_OPEN_EXEC_PERM) || sock < 0 || !held(tgids_fd, procs, m->pid)) {
+				allow(fan, m->fd);
+				continue;
+			}
+			/* read here, not by peaktrace: most execs have the
+			 * library, and a served file's then go on at once */
+			if (preload && !execenv__preload_first(m->pid, m->fd, preload))
+				flags |= EXECGATE_UNCOVERED;
+			if (flags || !served_lookup(m->fd, 0)) {
 				struct traced_exec *x = malloc(sizeof(*x));
 				pthread_attr_t a;
 				pthread_t th;
 
 				if (x) {
-					*x = (struct traced_exec){ fan, sock, m->fd, m->pid };
+					*x = (struct traced_exec){ fan, sock, m->fd, m->pid, flags };
 					pthread_attr_init(&a);
 					pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 					if (!pthread_create(&th, &a, ask, x))

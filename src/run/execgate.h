@@ -17,20 +17,28 @@
 struct procrecs;
 
 /* A request from the gate to peaktrace: this traced pid is exec'ing the
- * file open in the gate process as descriptor fd. */
+ * file open in the gate process as descriptor fd; flags: EXECGATE_*. */
 struct execgate_request {
 	int32_t pid;
 	int32_t fd;
+	uint32_t flags;
 };
+
+/* --preload: the program will run without the preload library first in its
+ * LD_PRELOAD (its environment lost it, another library comes first, a
+ * set-user-ID program): it needs the C library's own malloc, calloc,
+ * realloc and free probes before it runs. */
+#define EXECGATE_UNCOVERED 1u
 
 /*
  * The gate's loop, in the anchor process: never returns.  tgids_fd and
  * procs: the BPF maps of traced processes (procs mapped before the fork);
  * sock: peaktrace's end receives requests and answers each with one byte;
- * a file it answered about once goes on at once after that.  Without
- * fanotify, it just waits.
+ * a file it answered about once goes on at once after that, unless the
+ * exec is EXECGATE_UNCOVERED (preload: the preload library's path, or
+ * NULL without --preload).  Without fanotify, it just waits.
  */
-void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock)
+void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock, const char *preload)
 	__attribute__((noreturn));
 
 #endif

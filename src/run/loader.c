@@ -105,10 +105,10 @@ static int kernel_has_percpu_rss(void)
 }
 
 /* --preload: peaktrace-preload.so beside the peaktrace binary (make
- * builds both), its sites defined before any C library's probes. */
-static int define_preload(struct session *s, char *err, size_t errlen)
+ * builds both), into path. */
+static int preload_path(char *path, size_t len, char *err, size_t errlen)
 {
-	char exe[4096], path[4096];
+	char exe[4096];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	char *slash;
 
@@ -120,11 +120,11 @@ static int define_preload(struct session *s, char *err, size_t errlen)
 	slash = strrchr(exe, '/');
 	if (slash)
 		*slash = 0;
-	if ((size_t)snprintf(path, sizeof(path), "%s/peaktrace-preload.so", exe) >= sizeof(path)) {
+	if ((size_t)snprintf(path, len, "%s/peaktrace-preload.so", exe) >= len) {
 		snprintf(err, errlen, "--preload: the path of peaktrace's directory is too long");
 		return -1;
 	}
-	return probes__preload(s->probes, path, err, errlen);
+	return 0;
 }
 
 const char *session__preload(const struct session *s)
@@ -166,6 +166,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 {
 	uint64_t t_start = now_ns();
 	int gate[2] = { -1, -1 };
+	char preload[4096];
 	struct session *s;
 	int e;
 
@@ -261,13 +262,16 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		}
 		/* before the loader's thread starts: this forks the anchor;
 		 * probes are defined while pt_probe loads, attached after */
+		if (o->preload && preload_path(preload, sizeof(preload), err, errlen))
+			goto fail;
 		if (!o->frame_pointers &&
 		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gate) == 0)
 			s->gate = gate[0];
 		s->probes = probes__new(s->load.probe->progs.pt_probe,
 					bpf_map__fd(s->skel->maps.libc_files),
 					bpf_map__fd(s->skel->maps.tgids),
-					&s->records, gate[1], err, errlen);
+					&s->records, gate[1], o->preload ? preload : NULL,
+					err, errlen);
 		if (gate[1] >= 0)
 			close(gate[1]);
 		if (!s->probes)
@@ -300,7 +304,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 				 strerror(errno));
 			goto fail;
 		}
-		if ((o->preload && define_preload(s, err, errlen)) ||
+		if ((o->preload && probes__preload(s->probes, preload, err, errlen)) ||
 		    define_libraries(s, err, errlen))
 			goto fail;
 		phase(o, "probes defined", t_start);

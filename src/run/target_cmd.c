@@ -5,12 +5,14 @@
  * tables read.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "probes/probes.h"
 #include "run/run.h"
 #include "run/session.h"
 #include "stacks/unwind.h"
+#include "util/ldpreload.h"
 
 void session__prepare_program(struct session *s, const char *path, char **argv)
 {
@@ -30,8 +32,20 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	struct proc_info pi;
 	int r;
 
+	const char *preload = session__preload(s), *list = getenv("LD_PRELOAD");
+	/* --preload after a library of the user's (launch__preload): the
+	 * command's malloc is that library's, or glibc's, probed from its
+	 * first instruction like any process without the preload library */
+	uint64_t covered = preload && !(list && ldpreload__first_is(list, preload)) ?
+				   probes__covered_sets(s->probes) : 0;
+	int set;
+
 	if (s->probes && probes__attach_gated(s->probes, pid, err, errlen))
 		return -1;
+	for (set = 0; set < 64; set++)
+		if (((covered >> set) & 1) &&
+		    probes__attach_set(s->probes, set, pid, err, errlen) == PROBES_ERROR)
+			return -1;
 	memset(&pi, 0, sizeof(pi));
 	r = register_bpf(s, pid, getpid(), 1, &pi.instance);
 	if (r) {
@@ -42,7 +56,7 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	pi.ppid = getpid();
 	pi.launcher = 1;
 	pi.libc_state = LIBC_PROBED;
-	pi.sets_mask = all_sets(s);
+	pi.sets_mask = all_sets(s) | covered;
 	pi.start_ns = now_ns();
 	snprintf(pi.comm, sizeof(pi.comm), "peaktrace");
 	if (!proctable__add(&s->procs, &pi)) {

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The environment of an exec in progress (see execenv.h). */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "run/execenv.h"
+#include "util/ldpreload.h"
+#include "util/readfile.h"
+
+/* Entries looked at, and the longest LD_PRELOAD value read: the loader's
+ * own limits are larger, but a list whose first entry is the library
+ * fits, and one that does not is "not first". */
+#define MAX_ENTRIES 65536
+#define MAX_VALUE 4096
+
+/* The envp argument of the execve or execveat a thread of pid is in (the
+ * exec'ing thread need not be the main one: the others are ended later in
+ * the exec): its address, or 0. */
+static uint64_t exec_envp(pid_t pid)
+{
+	char path[64], line[512];
+	unsigned long long a[6];
+	struct dirent *d;
+	uint64_t envp = 0;
+	DIR *dir;
+	long nr;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	dir = opendir(path);
+	while (dir && !envp && (d = readdir(dir))) {
+		int n;
+
+		if (d->d_name[0] < '1' || d->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/syscall", (int)pid, d->d_name);
+		n = read_file(path, line, sizeof(line) - 1);
+		if (n <= 0)
+			continue;
+		line[n] = 0;
+		/* "nr arg0 ... arg5 sp pc" while in a syscall */
+		if (sscanf(line, "%ld %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3],
+			   &a[4], &a[5]) != 7)
+			continue;
+		if (nr == SYS_execve)
+			envp = a[2];
+		else if (nr == SYS_execveat)
+			envp = a[3];
+	}
+	if (dir)
+		closedir(dir);
+	return envp;
+}
+
+/* Reads a NUL-terminated string of at most len - 1 bytes at addr. */
+static int read_str(int mem, uint64_t addr, char *buf, size_t len)
+{
+	ssize_t n = pread(mem, buf, len - 1, (off_t)addr);
+
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return 0;
+}
+
+int execenv__preload_first(pid_t pid, int fd, const char *path)
+{
+	char mempath[64], value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
+	uint64_t envp = exec_envp(pid), ptrs[64];
+	struct stat st;
+	int mem, first = 0, i, done = 0;
+	size_t at;
+
+	if (fstat(fd, &st) || (st.st_mode & (S_ISUID | S_ISGID)) || !envp)
+		return 0;
+	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
+	mem = open(mempath, O_RDONLY | O_CLOEXEC);
+	if (mem < 0)
+		return 0;
+	for (i = 0; i < MAX_ENTRIES && !done; i += 64) {
+		ssize_t n = pread(mem, ptrs, sizeof(ptrs), (off_t)(envp + (uint64_t)i * 8));
+		int k;
+
+		if (n < 8) {
+			first = 0;	/* unreadable: cannot be told */
+			break;
+		}
+		for (k = 0; k < n / 8; k++) {
+			if (!ptrs[k]) {
+				done = 1;
+				break;
+			}
+			/* the name first: the whole value only for LD_PRELOAD */
+			if (read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)) ||
+			    !ldpreload__entry(value, strlen(value)) ||
+			    read_str(mem, ptrs[k], value, sizeof(value)))
+				continue;
+			at = ldpreload__entry(value, strlen(value));
+			if (at)	/* the last entry wins, as for the loader */
+				first = ldpreload__first_is(value + at, path);
+		}
+	}
+	close(mem);
+	return done && first;
+}
