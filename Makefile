@@ -34,6 +34,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o stacks/symtab.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
+	$(OUT)/tests/ownalloc_main \
 	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
@@ -87,10 +88,11 @@ peaktrace: $(OUT)/obj/main.o $(OBJS)
 
 # --preload's library, beside the binary (src/preload/sites.S): it needs no
 # library of its own, so that any C library's loader can map it
-peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/ledger.c bpf/peaktrace.h bpf/model/peak_model.h
+peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/next.c src/preload/ledger.c \
+		src/preload/next.h bpf/peaktrace.h bpf/model/peak_model.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -fcf-protection=full \
-		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf $(filter %.c %.S,$^) -o $@
+		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf -Isrc $(filter %.c %.S,$^) -o $@
 
 # --- tests ---------------------------------------------------------------
 
@@ -118,6 +120,16 @@ $(OUT)/tests/nofp_main: tests/victims/nofp/nofp_main.c $(OUT)/tests/libchain.so 
 $(OUT)/tests/memo_walks_nofp: tests/victims/memo_walks.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(NOFP_CFLAGS) $< -o $@
+
+# A program linked with an allocator of its own (a DT_NEEDED library
+# defining malloc), which --preload must leave its malloc
+$(OUT)/tests/libownalloc.so: tests/victims/ownalloc/ownalloc.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -fPIC -shared $< -o $@
+
+$(OUT)/tests/ownalloc_main: tests/victims/ownalloc/ownalloc_main.c $(OUT)/tests/libownalloc.so | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@ -L$(OUT)/tests -lownalloc -Wl,-rpath,'$$ORIGIN'
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * peaktrace-preload.so's calls that pass no site: under a C library other
- * than glibc (sites.S), malloc, calloc, realloc and free go on to the next
- * definition of the function (the C library's), found once with
- * dlsym(RTLD_NEXT); and aligned_alloc always does (sites.S), for musl.
- * peaktrace's probes on the C library count these calls.  Built -nostdlib
+ * than glibc, or where the program links an allocator of its own (sites.S,
+ * next.c), malloc, calloc, realloc and free go on to the next definition
+ * of the function; and aligned_alloc always does (sites.S), for musl.
+ * peaktrace's probes on the C library count these calls (none are placed
+ * on another allocator: its blocks are not counted, as without this
+ * library).  Built -nostdlib
  * and without the stack protector: nothing here may need a symbol the C
  * library might lack.
  */
-#include <dlfcn.h>
 #include <stddef.h>
-
-extern void *dlsym(void *handle, const char *name) __attribute__((weak));
-
-#define HIDDEN __attribute__((visibility("hidden")))
+#include "preload/next.h"
 
 static long sys3(long nr, long a, long b, long c)
 {
@@ -42,21 +40,11 @@ static void __attribute__((noreturn)) no_next(const char *name)
 		sys3(231 /* exit_group */, 127, 0, 0);
 }
 
-static void *lookup(const char *name, void **cache)
+/* The next definition (next.c), needed now: the program stops without
+ * one. */
+static void *next(int k, const char *name)
 {
-	void *f = __atomic_load_n(cache, __ATOMIC_ACQUIRE);
-
-	if (!f && dlsym) {
-		f = dlsym(RTLD_NEXT, name);
-		__atomic_store_n(cache, f, __ATOMIC_RELEASE);
-	}
-	return f;
-}
-
-/* The next definition, needed now: the program stops without one. */
-static void *next(const char *name, void **cache)
-{
-	void *f = lookup(name, cache);
+	void *f = __atomic_load_n(&pt_next[k], __ATOMIC_RELAXED);
 
 	if (!f)
 		no_next(name);
@@ -65,47 +53,43 @@ static void *next(const char *name, void **cache)
 
 HIDDEN void *pt_fwd___libc_malloc(size_t n)
 {
-	static void *c;
-	void *(*f)(size_t) = next("malloc", &c);
+	void *(*f)(size_t) = next(PT_NEXT_MALLOC, "malloc");
 
 	return f(n);
 }
 
 HIDDEN void *pt_fwd___libc_calloc(size_t n, size_t size)
 {
-	static void *c;
-	void *(*f)(size_t, size_t) = next("calloc", &c);
+	void *(*f)(size_t, size_t) = next(PT_NEXT_CALLOC, "calloc");
 
 	return f(n, size);
 }
 
 HIDDEN void *pt_fwd___libc_realloc(void *p, size_t n)
 {
-	static void *c;
-	void *(*f)(void *, size_t) = next("realloc", &c);
+	void *(*f)(void *, size_t) = next(PT_NEXT_REALLOC, "realloc");
 
 	return f(p, n);
 }
 
 HIDDEN void pt_fwd___libc_free(void *p)
 {
-	static void *c;
-	void (*f)(void *) = next("free", &c);
+	void (*f)(void *) = next(PT_NEXT_FREE, "free");
 
 	f(p);
 }
 
-/* aligned_alloc's next definition, for sites.S's jump; 0 until found. */
-HIDDEN void *pt_next_aligned_alloc;
-
+/* aligned_alloc's next definition, for sites.S's jump. */
 HIDDEN void *pt_resolve_aligned_alloc(void)
 {
-	return next("aligned_alloc", &pt_next_aligned_alloc);
+	if (!__atomic_load_n(&pt_mode, __ATOMIC_ACQUIRE))
+		pt_decide();
+	return next(PT_NEXT_ALIGNED_ALLOC, "aligned_alloc");
 }
 
-/* Found before the program's code runs where the loader allows, so that
- * its calls jump straight on. */
-__attribute__((constructor)) static void resolve_early(void)
+/* Decided before the program's code runs where no call came first. */
+__attribute__((constructor)) static void decide_early(void)
 {
-	lookup("aligned_alloc", &pt_next_aligned_alloc);
+	if (!__atomic_load_n(&pt_mode, __ATOMIC_ACQUIRE))
+		pt_decide();
 }

@@ -34,6 +34,8 @@
  * (forward.c) without passing a site; peaktrace's probes on that library
  * count them as usual.
  */
+#include "preload/next.h"
+
 #define SITE_NOP .byte 0x90
 
 	.weak __libc_malloc, __libc_calloc, __libc_realloc, __libc_free
@@ -48,11 +50,38 @@ pt_site_\name:
 	.size pt_site_\name, 1
 .endm
 
-/* %rax := glibc's function, or off to the forwarder if there is none. */
-.macro real fn
-	mov \fn@GOTPCREL(%rip), %rax
-	test %rax, %rax
-	jz pt_fwd_\fn
+/* Calls fn (an address, or *%rax) with %rdi and %rsi kept across it:
+ * pushed, and 8 bytes more so that %rsp is 16-aligned at the call. */
+.macro call_keeping_two fn
+	push %rdi
+	.cfi_adjust_cfa_offset 8
+	push %rsi
+	.cfi_adjust_cfa_offset 8
+	sub $8, %rsp
+	.cfi_adjust_cfa_offset 8
+	call \fn
+	add $8, %rsp
+	.cfi_adjust_cfa_offset -8
+	pop %rsi
+	.cfi_adjust_cfa_offset -8
+	pop %rdi
+	.cfi_adjust_cfa_offset -8
+.endm
+
+/*
+ * %rax := glibc's function; or, where the next malloc is not glibc's (another
+ * C library, an allocator the program links: next.c), off to the forwarder.
+ * The first call decides (it may come before the constructors run), its
+ * arguments kept, then starts over at entry.
+ */
+.macro real fn, entry
+	cmpl $PT_MODE_SITES, pt_mode(%rip)
+	je 4f
+	cmpl $0, pt_mode(%rip)
+	jne pt_fwd_\fn
+	call_keeping_two pt_decide
+	jmp \entry
+4:	mov \fn@GOTPCREL(%rip), %rax
 .endm
 
 /*
@@ -98,7 +127,8 @@ pt_site_\name:
 malloc:
 	.cfi_startproc
 	endbr64
-	real __libc_malloc
+.Lmalloc:
+	real __libc_malloc, .Lmalloc
 	push %rdi
 	.cfi_adjust_cfa_offset 8
 	call *%rax
@@ -108,23 +138,6 @@ malloc:
 	.cfi_endproc
 	.size malloc, . - malloc
 
-/* Calls fn (an address, or *%rax) with %rdi and %rsi kept across it:
- * pushed, and 8 bytes more so that %rsp is 16-aligned at the call. */
-.macro call_keeping_two fn
-	push %rdi
-	.cfi_adjust_cfa_offset 8
-	push %rsi
-	.cfi_adjust_cfa_offset 8
-	sub $8, %rsp
-	.cfi_adjust_cfa_offset 8
-	call \fn
-	add $8, %rsp
-	.cfi_adjust_cfa_offset -8
-	pop %rsi
-	.cfi_adjust_cfa_offset -8
-	pop %rdi
-	.cfi_adjust_cfa_offset -8
-.endm
 
 .macro two_args name, fn, id
 	.globl \name
@@ -132,7 +145,8 @@ malloc:
 \name:
 	.cfi_startproc
 	endbr64
-	real \fn
+.L\name:
+	real \fn, .L\name
 	call_keeping_two *%rax
 	after \id, \name
 	.cfi_endproc
@@ -154,7 +168,7 @@ realloc:
 	.cfi_startproc
 	endbr64
 .Lrealloc:
-	real __libc_realloc
+	real __libc_realloc, .Lrealloc
 	push %rdi
 	.cfi_adjust_cfa_offset 8
 	push %rsi
@@ -213,7 +227,8 @@ reallocarray:
 free:
 	.cfi_startproc
 	endbr64
-	real __libc_free
+.Lfree:
+	real __libc_free, .Lfree
 	test %rdi, %rdi
 	je 1f
 	cmpl $0, pt_ledger_on(%rip)
@@ -257,7 +272,7 @@ free:
 aligned_alloc:
 	.cfi_startproc
 	endbr64
-	mov pt_next_aligned_alloc(%rip), %rax
+	mov pt_next+8*PT_NEXT_ALIGNED_ALLOC(%rip), %rax
 	test %rax, %rax
 	jnz 1f
 	call_keeping_two pt_resolve_aligned_alloc	/* stops the program if none */

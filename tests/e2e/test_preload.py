@@ -212,6 +212,25 @@ def test_process_without_the_preload_library():
     check_without_the_library(pt, plain)
 
 
+def test_preload_keeps_the_programs_own_allocator():
+    """A program linked with an allocator of its own (a library defining
+    malloc, as jemalloc or tcmalloc): the preload library comes first in
+    the loader's order, but its malloc, calloc, realloc and free go on to
+    that allocator's, from the first call (the allocator's constructor
+    allocates before the preload library's runs).  Its blocks are counted
+    by nobody, with the library or without."""
+    plain = peaktrace(["--", victim("ownalloc_main")])
+    pt = peaktrace(["--preload", "--", victim("ownalloc_main")])
+    for run, what in ((plain, "without the library"), (pt, "with it")):
+        eq(run.returncode, 0, f"exit status {what}")
+        eq(run.stdout.strip(), "early 1 a 1 b 1 c 1 calls 4", f"the program's allocator, {what}")
+    (want,) = plain.report["processes"]
+    (got,) = pt.report["processes"]
+    eq((got["peak_bytes"], got["allocations"]), (want["peak_bytes"], want["allocations"]),
+       "the same figures")
+    eq(pt.report["notes"]["in_process_blocks"], 0, "blocks the ledger counted")
+
+
 def test_preload_under_musl():
     """A musl program loads the library too: its calls go on to musl's
     functions past no site, and musl's probes count them as usual; its
