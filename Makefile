@@ -99,7 +99,8 @@ peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/next
 # Victims keep frame pointers so that the stacks asserted are complete.
 VICTIM_CFLAGS := -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
-$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h | $(OUT)
+# (bpf/peaktrace.h: lock_holder.c reads the records of the ABI)
+$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h bpf/peaktrace.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@
 

@@ -262,6 +262,12 @@ struct pt_proc {
 	 * hot path a map lookup per event */
 	struct pt_stack_rec unsampled;
 	__u64 blocks;		/* its records in the allocation tables */
+	/* --preload's ledger's own memory in this image, in pages, resident
+	 * from its mapping on (src/preload/ledger.c): not the program's, so
+	 * the RSS model takes it out of the anonymous pages; and the pages
+	 * of the BPF maps it maps, out of the file pages */
+	__u64 ledger_pages;
+	__u64 ledger_file_pages;
 };
 
 /*

@@ -145,9 +145,18 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 			return 0;
 	t = tree_of(p);
 	held = model_lock(g);
-	for (m = 0; m < PT_RSS_COUNT; m++)
-		if (member < 0 || m == member)
-			pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+	for (m = 0; m < PT_RSS_COUNT; m++) {
+		if (member >= 0 && m != member)
+			continue;
+		/* not the ledger's own pages (--preload) */
+		if (m == PT_RSS_ANON || m == PT_RSS_FILE) {
+			__s64 own = m == PT_RSS_ANON ? p->ledger_pages : p->ledger_file_pages;
+
+			exact[m] -= own;
+			count[m] -= own;
+		}
+		pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+	}
 	model_unlock(g, held);
 	return 0;
 }

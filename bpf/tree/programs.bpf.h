@@ -67,6 +67,14 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 	/* A CLONE_VM child (vfork, posix_spawn, system) shares its parent's
 	 * mm until it execs: the mm stays the parent's, counted once. */
 	if (mm && !shares_mm) {
+		struct pt_proc *cp = proc_get(inst), *pp = proc_get(parent_inst);
+
+		/* the copy of its parent's ledger, resident in it too (its
+		 * ledger says so again when it finds its record) */
+		if (cp && pp) {
+			cp->ledger_pages = pp->ledger_pages;
+			cp->ledger_file_pages = pp->ledger_file_pages;
+		}
 		mm_record(mm, inst, BPF_ANY);
 		/* fork counted the copied page tables before we knew the mm */
 		rss_update(mm, inst, -1);

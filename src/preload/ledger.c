@@ -66,6 +66,7 @@ static long sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define SYS_open 2
 #define SYS_close 3
 #define SYS_mmap 9
+#define SYS_munmap 11
 #define SYS_sched_yield 24
 #define SYS_madvise 28
 #define SYS_getpid 39
@@ -73,13 +74,19 @@ static long sys6(long nr, long a, long b, long c, long d, long e, long f)
 #define SYS_readlink 89
 #define SYS_bpf 321
 
-static void *map_mem(size_t len, int fd)
+static void *map_flags(size_t len, int fd, long flags, __u64 offset)
 {
-	long r = sys6(SYS_mmap, 0, (long)len, 3 /* PROT_READ | PROT_WRITE */,
-		      fd >= 0 ? 1 /* MAP_SHARED */ : 0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */,
-		      fd, 0);
+	long r = sys6(SYS_mmap, 0, (long)len, 3 /* PROT_READ | PROT_WRITE */, flags, fd,
+		      (long)offset);
 
 	return r < 0 && r > -4096 ? NULL : (void *)r;
+}
+
+/* fd's memory from offset, shared; or (fd -1) anonymous memory, private. */
+static void *map_mem(size_t len, int fd, __u64 offset)
+{
+	return map_flags(len, fd, fd >= 0 ? 1 /* MAP_SHARED */ : 0x22 /* MAP_PRIVATE | MAP_ANONYMOUS */,
+			 offset);
 }
 
 /* --- the ledger's state --------------------------------------------------- */
@@ -114,7 +121,11 @@ struct chunk {
 
 static struct {
 	struct pt_global *g;
-	struct pt_proc *procs;
+	int procs_fd;		/* map procs (checked), -1 if none */
+	__u64 rec_size;		/* its records' stride */
+	void *rec_map;		/* the pages of it holding this image's record */
+	size_t rec_len;
+	__u64 file_pages;	/* pages of the BPF maps mapped (global, rec_map) */
 	__u32 mask;		/* slots of map procs - 1 */
 	__u32 inst;		/* this image's instance: 0, the ledger is off */
 	struct pt_proc *p;	/* its record */
@@ -123,6 +134,7 @@ static struct {
 	volatile __u32 *forked;	/* 0 in a fork's child (MADV_WIPEONFORK) */
 	__u32 gen;		/* forks since the image began */
 	__u64 rng;		/* xorshift64, under the lock */
+	__u64 own_pages;	/* mapped by map_own() */
 	char *arena, *arena_end;	/* where chunks come from */
 	struct chunk **top[TOPS];
 } L;
@@ -241,13 +253,46 @@ static void model(__s64 bytes, __s64 count)
 
 /* --- the slots of counted blocks ------------------------------------------ */
 
+/* The ledger's own memory, in its image's record: its anonymous pages,
+ * and the pages of the BPF maps it maps (the kernel counts them as the
+ * process's file pages from the mapping on). */
+static void own_pages_publish(void)
+{
+	if (L.p) {
+		__atomic_store_n(&L.p->ledger_pages, L.own_pages, __ATOMIC_RELAXED);
+		__atomic_store_n(&L.p->ledger_file_pages, L.file_pages, __ATOMIC_RELAXED);
+	}
+}
+
+/*
+ * len bytes of zeroed memory of the ledger's own, resident from the start
+ * (MAP_POPULATE) and counted in its record before they are mapped: the
+ * RSS model takes them out of the process's anonymous pages, so that the
+ * ledger does not change the RSS figures (the C++ workload of
+ * scripts/bench: its RSS peak 11% higher before).  Counted early, an RSS
+ * change meanwhile is short by at most this mapping, never over.
+ */
+static void *map_own(size_t len)
+{
+	void *m;
+
+	L.own_pages += len / PAGE;
+	own_pages_publish();
+	m = map_flags(len, -1, 0x8022 /* MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE */, 0);
+	if (!m) {
+		L.own_pages -= len / PAGE;
+		own_pages_publish();
+	}
+	return m;
+}
+
 /* n bytes (a multiple of 8) of zeroed memory that lasts; NULL without. */
 static void *arena(size_t n)
 {
 	void *r;
 
 	if (L.arena_end - L.arena < (long)n) {
-		L.arena = map_mem(1UL << 20, -1);
+		L.arena = map_own(1UL << 20);
 		if (!L.arena) {
 			L.arena_end = NULL;
 			return NULL;
@@ -287,7 +332,7 @@ static struct chunk *chunk_of(__u64 addr, int make)
 		return NULL;
 	m = L.top[hi];
 	if (!m) {
-		if (!make || !(m = map_mem(MIDS * sizeof(*m), -1)))
+		if (!make || !(m = map_own(MIDS * sizeof(*m))))
 			return NULL;
 		L.top[hi] = m;
 	}
@@ -326,30 +371,67 @@ static int in_initial_pid_ns(void)
 	return 1;
 }
 
+/* Record slot of map procs, copied into *r: 0, or -1. */
+static int record_copy(__u32 slot, struct pt_proc *r)
+{
+	struct { __u32 map_fd, pad; __u64 key, value, flags; } attr = {
+		.map_fd = (__u32)L.procs_fd, .key = (__u64)&slot, .value = (__u64)r,
+	};
+
+	return sys6(SYS_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, (long)&attr, sizeof(attr), 0, 0, 0) ?
+		       -1 : 0;
+}
+
+/* Maps the pages of map procs holding record slot, in place of the ones
+ * mapped before (a fork's parent's): the whole map (7 MB by default) would
+ * count in the process's RSS from its mapping on.  Its record, or NULL. */
+static struct pt_proc *record_map(__u32 slot)
+{
+	__u64 at = (__u64)slot * L.rec_size, page = at & ~(PAGE - 1);
+	size_t len = (at + sizeof(struct pt_proc) - page + PAGE - 1) & ~(PAGE - 1);
+	char *m = map_mem(len, L.procs_fd, page);
+
+	if (!m)
+		return NULL;
+	if (L.rec_map)
+		sys6(SYS_munmap, (long)L.rec_map, (long)L.rec_len, 0, 0, 0, 0);
+	L.file_pages += len / PAGE - L.rec_len / PAGE;
+	L.rec_map = m;
+	L.rec_len = len;
+	return (struct pt_proc *)(m + (at - page));
+}
+
 /* This process's live image among the records: the BPF programs made it
  * at its fork or exec, before it ran, most likely among the last ones
- * numbered, so the look goes back from the next number. */
+ * numbered, so the look goes back from the next number.  Looked at by
+ * copies (BPF_MAP_LOOKUP_ELEM), then its pages alone mapped. */
 static void find_self(void)
 {
-	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i, from;
+	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i, from, slot;
+	struct pt_proc r, *p;
 
 	__atomic_store_n(&pt_ledger_on, 0, __ATOMIC_RELEASE);
 	L.inst = 0;
+	L.p = NULL;
 	if (!in_initial_pid_ns())
 		return;
 	from = __atomic_load_n(&L.g->next_instance, __ATOMIC_RELAXED);
 	for (i = 0; i <= L.mask; i++) {
-		struct pt_proc *p = &L.procs[(from - i) & L.mask];
-		__u32 inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
-
-		if (inst && p->tgid == me && p->alive && !p->launcher) {
-			L.inst = inst;
-			L.p = p;
-			if (L.forked)
-				*L.forked = 1;
-			__atomic_store_n(&pt_ledger_on, 1, __ATOMIC_RELEASE);
+		slot = (from - i) & L.mask;
+		if (record_copy(slot, &r))
 			return;
-		}
+		if (!r.instance || r.tgid != me || !r.alive || r.launcher)
+			continue;
+		p = record_map(slot);
+		if (!p || __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) != r.instance)
+			return;
+		L.inst = r.instance;
+		L.p = p;
+		own_pages_publish();
+		if (L.forked)
+			*L.forked = 1;
+		__atomic_store_n(&pt_ledger_on, 1, __ATOMIC_RELEASE);
+		return;
 	}
 }
 
@@ -361,7 +443,7 @@ static void forked_child(void)
 	L.gen++;
 	L.lock = 0;
 	L.rng ^= ledger_clock() << 1;
-	if (L.procs)
+	if (L.procs_fd >= 0)
 		find_self();
 }
 
@@ -460,18 +542,22 @@ static int map_fd_by_id(__u64 id)
  * did not open before exec'ing: Python's subprocess does by default), a
  * new fd of the map found by its id.  NULL if neither works.
  */
-static void *map_checked(__u64 fd, __u64 id, size_t len)
+static int fd_checked(__u64 fd, __u64 id)
 {
 	int copy = (int)sys6(SYS_fcntl, (long)fd, 1030 /* F_DUPFD_CLOEXEC */, 3, 0, 0, 0);
-	void *m;
 
 	if (copy >= 0 && !is_map((__u64)copy, id)) {
 		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
 		copy = -1;
 	}
-	if (copy < 0)
-		copy = map_fd_by_id(id);
-	m = copy >= 0 ? map_mem(len, copy) : NULL;
+	return copy >= 0 ? copy : map_fd_by_id(id);
+}
+
+static void *map_checked(__u64 fd, __u64 id, size_t len)
+{
+	int copy = fd_checked(fd, id);
+	void *m = copy >= 0 ? map_mem(len, copy, 0) : NULL;
+
 	if (copy >= 0)
 		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
 	return m;
@@ -483,6 +569,7 @@ __attribute__((constructor)) static void ledger_init(void)
 	__u64 v[6];
 	int i;
 
+	L.procs_fd = -1;
 	if (!s || !clock_gettime || !__register_atfork || !__libc_malloc)
 		return;
 	for (i = 0; i < 6; i++) {
@@ -495,9 +582,12 @@ __attribute__((constructor)) static void ledger_init(void)
 	if (!v[4] || (v[4] & (v[4] - 1)) || v[4] > (1u << 24) || !v[5])
 		return;
 	L.g = map_checked(v[0], v[1], mapped_len(1, sizeof(struct pt_global)));
-	L.procs = map_checked(v[2], v[3], mapped_len(v[4], sizeof(struct pt_proc)));
-	L.forked = map_mem(PAGE, -1);
-	if (!L.g || !L.procs || !L.forked ||
+	L.file_pages = mapped_len(1, sizeof(struct pt_global)) / PAGE;
+	/* kept open (close-on-exec): a fork's child finds its record too */
+	L.procs_fd = L.g ? fd_checked(v[2], v[3]) : -1;
+	L.rec_size = (sizeof(struct pt_proc) + 7) & ~7UL;
+	L.forked = map_mem(PAGE, -1, 0);
+	if (!L.g || L.procs_fd < 0 || !L.forked ||
 	    sys6(SYS_madvise, (long)L.forked, PAGE, 18 /* MADV_WIPEONFORK */, 0, 0, 0))
 		return;
 	L.mask = (__u32)(v[4] - 1);

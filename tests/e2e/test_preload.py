@@ -94,6 +94,13 @@ def test_preload_ledger_counts_small_blocks_exactly():
               if p["argv"][1:] != ["closed"] and p["allocations"]),
        sorted(tuple(p[k] for k in keep) for p in plain.report["processes"] if p["allocations"]),
        "each process's figures with and without --preload")
+    # RSS: the ledger's own memory (its slots, 1/8 of the 20 MB its small
+    # blocks span, and the BPF maps' pages it maps) is not the program's;
+    # what is left is the library's own code and data
+    rss = lambda run: {tuple(p["argv"][1:]): p["rss"]["peak_bytes"] for p in run.report["processes"]
+                       if p["allocations"] and p["argv"][1:] != ["closed"]}
+    for args, want in rss(plain).items():
+        within(rss(pre)[args], want, 1 * MiB, f"RSS peak of ledger {' '.join(args)} with --preload")
 
 
 def test_preload_ledger_dies_holding_the_lock():
