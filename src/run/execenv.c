@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "run/execenv.h"
 #include "util/ldpreload.h"
@@ -21,8 +22,9 @@
 
 /* The envp argument of the execve or execveat a thread of pid is in (the
  * exec'ing thread need not be the main one: the others are ended later in
- * the exec): its address, or 0. */
-static uint64_t exec_envp(pid_t pid)
+ * the exec): its address, or 0.  *running: some thread was running (the
+ * exec'ing one may not have reached its wait for the gate yet). */
+static uint64_t exec_envp_once(pid_t pid, int *running)
 {
 	char path[64], line[512];
 	unsigned long long a[6];
@@ -43,6 +45,8 @@ static uint64_t exec_envp(pid_t pid)
 		if (n <= 0)
 			continue;
 		line[n] = 0;
+		if (!strncmp(line, "running", 7))
+			*running = 1;
 		/* "nr arg0 ... arg5 sp pc" while in a syscall */
 		if (sscanf(line, "%ld %llx %llx %llx %llx %llx %llx", &nr, &a[0], &a[1], &a[2], &a[3],
 			   &a[4], &a[5]) != 7)
@@ -54,6 +58,24 @@ static uint64_t exec_envp(pid_t pid)
 	}
 	if (dir)
 		closedir(dir);
+	return envp;
+}
+
+/* The fanotify event is read as soon as it is queued, maybe before the
+ * exec'ing thread sleeps in the gate's wait: /proc shows it "running"
+ * until then.  Looked at again for up to 20 ms. */
+static uint64_t exec_envp(pid_t pid)
+{
+	struct timespec pause = { 0, 100000 };
+	uint64_t envp = 0;
+	int tries, running = 1;
+
+	for (tries = 0; tries < 200 && !envp && running; tries++) {
+		if (tries)
+			nanosleep(&pause, NULL);
+		running = 0;
+		envp = exec_envp_once(pid, &running);
+	}
 	return envp;
 }
 
