@@ -107,10 +107,17 @@ static void *map_mem(size_t len, int fd, __u64 offset)
  */
 #define CHUNK_SHIFT 16
 #define GRANULES (1u << (CHUNK_SHIFT - 4))
-#define MID_SHIFT 32	/* the top level: by address >> 32 (47-bit user space) */
+/* The top level by address >> 28 (47-bit user space), in .bss: touched
+ * where used (a page of it per 128 GiB); each middle table, 32 KiB for
+ * 256 MiB, is resident whole (map_own), as the arena's 128 KiB pieces are:
+ * a process with the ledger has 160 KiB of it at least (1.5 MiB with
+ * 4 GiB middle tables and 1 MiB pieces, which a worker pool pays per
+ * worker). */
+#define MID_SHIFT 28
 #define TOPS (1u << (47 - MID_SHIFT))
 #define MIDS (1u << (MID_SHIFT - CHUNK_SHIFT))
 #define SLOT_MAX 0xfffeu	/* largest size a slot holds */
+#define ARENA_PIECE (128UL << 10)	/* chunks (8 KiB each) come from these */
 
 struct chunk {
 	__u32 gen;		/* the generation its own slots are of */
@@ -123,7 +130,8 @@ static struct {
 	struct pt_global *g;
 	int procs_fd;		/* map procs (checked), -1 if none */
 	__u64 rec_size;		/* its records' stride */
-	void *rec_map;		/* the pages of it holding this image's record */
+	char *rec_map;		/* pages of it: this image's record's, or the look's */
+	__u64 rec_off;		/* their offset in the map */
 	size_t rec_len;
 	__u64 file_pages;	/* pages of the BPF maps mapped (global, rec_map) */
 	__u32 mask;		/* slots of map procs - 1 */
@@ -255,7 +263,10 @@ static void model(__s64 bytes, __s64 count)
 
 /* The ledger's own memory, in its image's record: its anonymous pages,
  * and the pages of the BPF maps it maps (the kernel counts them as the
- * process's file pages from the mapping on). */
+ * process's file pages from the mapping on; they are counted here once
+ * its record is found, after they are mapped: the model's page, and up to
+ * 64 KiB of the records while it looks for its own, then that one's one
+ * or two pages). */
 static void own_pages_publish(void)
 {
 	if (L.p) {
@@ -292,12 +303,12 @@ static void *arena(size_t n)
 	void *r;
 
 	if (L.arena_end - L.arena < (long)n) {
-		L.arena = map_own(1UL << 20);
+		L.arena = map_own(ARENA_PIECE);
 		if (!L.arena) {
 			L.arena_end = NULL;
 			return NULL;
 		}
-		L.arena_end = L.arena + (1UL << 20);
+		L.arena_end = L.arena + ARENA_PIECE;
 	}
 	r = L.arena;
 	L.arena += n;
@@ -371,44 +382,50 @@ static int in_initial_pid_ns(void)
 	return 1;
 }
 
-/* Record slot of map procs, copied into *r: 0, or -1. */
-static int record_copy(__u32 slot, struct pt_proc *r)
+/* Maps len bytes of map procs from offset off (page-aligned) in place of
+ * the pages mapped before: 0, or -1 (the old ones kept). */
+static int procs_window(__u64 off, size_t len)
 {
-	struct { __u32 map_fd, pad; __u64 key, value, flags; } attr = {
-		.map_fd = (__u32)L.procs_fd, .key = (__u64)&slot, .value = (__u64)r,
-	};
-
-	return sys6(SYS_bpf, 1 /* BPF_MAP_LOOKUP_ELEM */, (long)&attr, sizeof(attr), 0, 0, 0) ?
-		       -1 : 0;
-}
-
-/* Maps the pages of map procs holding record slot, in place of the ones
- * mapped before (a fork's parent's): the whole map (7 MB by default) would
- * count in the process's RSS from its mapping on.  Its record, or NULL. */
-static struct pt_proc *record_map(__u32 slot)
-{
-	__u64 at = (__u64)slot * L.rec_size, page = at & ~(PAGE - 1);
-	size_t len = (at + sizeof(struct pt_proc) - page + PAGE - 1) & ~(PAGE - 1);
-	char *m = map_mem(len, L.procs_fd, page);
+	char *m = map_mem(len, L.procs_fd, off);
 
 	if (!m)
-		return NULL;
+		return -1;
 	if (L.rec_map)
 		sys6(SYS_munmap, (long)L.rec_map, (long)L.rec_len, 0, 0, 0, 0);
-	L.file_pages += len / PAGE - L.rec_len / PAGE;
+	L.file_pages = L.file_pages - L.rec_len / PAGE + len / PAGE;
 	L.rec_map = m;
+	L.rec_off = off;
 	L.rec_len = len;
-	return (struct pt_proc *)(m + (at - page));
+	return 0;
+}
+
+/* Record slot of map procs, mapped: in the pages mapped already, else in
+ * a window of up to 64 KiB ending with it (the look goes down the slots),
+ * or (alone) in its own pages only.  NULL if it cannot be mapped.  Never
+ * the whole map: 7 MB by default, it would count in the process's RSS
+ * from its mapping on. */
+static struct pt_proc *record_at(__u32 slot, int alone)
+{
+	__u64 at = (__u64)slot * L.rec_size, end = at + sizeof(struct pt_proc);
+	__u64 hi = (end + PAGE - 1) & ~(PAGE - 1), lo = at & ~(PAGE - 1);
+
+	if (!alone && L.rec_map && at >= L.rec_off && end <= L.rec_off + L.rec_len)
+		return (struct pt_proc *)(L.rec_map + (at - L.rec_off));
+	if (!alone)
+		lo = hi > (64 << 10) ? hi - (64 << 10) : 0;
+	if (procs_window(lo, hi - lo))
+		return NULL;
+	return (struct pt_proc *)(L.rec_map + (at - lo));
 }
 
 /* This process's live image among the records: the BPF programs made it
  * at its fork or exec, before it ran, most likely among the last ones
- * numbered, so the look goes back from the next number.  Looked at by
- * copies (BPF_MAP_LOOKUP_ELEM), then its pages alone mapped. */
+ * numbered, so the look goes back from the next number, through windows
+ * of the map; then the record's own pages stay mapped. */
 static void find_self(void)
 {
-	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i, from, slot;
-	struct pt_proc r, *p;
+	__u32 me = (__u32)sys6(SYS_getpid, 0, 0, 0, 0, 0, 0), i, from, slot, inst;
+	struct pt_proc *p;
 
 	__atomic_store_n(&pt_ledger_on, 0, __ATOMIC_RELEASE);
 	L.inst = 0;
@@ -418,14 +435,16 @@ static void find_self(void)
 	from = __atomic_load_n(&L.g->next_instance, __ATOMIC_RELAXED);
 	for (i = 0; i <= L.mask; i++) {
 		slot = (from - i) & L.mask;
-		if (record_copy(slot, &r))
+		p = record_at(slot, 0);
+		if (!p)
 			return;
-		if (!r.instance || r.tgid != me || !r.alive || r.launcher)
+		inst = __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE);
+		if (!inst || p->tgid != me || !p->alive || p->launcher)
 			continue;
-		p = record_map(slot);
-		if (!p || __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) != r.instance)
+		p = record_at(slot, 1);
+		if (!p || __atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) != inst)
 			return;
-		L.inst = r.instance;
+		L.inst = inst;
 		L.p = p;
 		own_pages_publish();
 		if (L.forked)
@@ -482,14 +501,31 @@ static const char *number(const char *s, __u64 *v)
 	return s;
 }
 
-/* fd is map id's: /proc/self/fdinfo/FD says "map_id:\tID".  A number the
- * program reused for a file of its own must never be mapped and written. */
-static int is_map(__u64 fd, __u64 id)
+/* The number after key in text, or ~0. */
+static __u64 field(const char *text, const char *key)
+{
+	__u64 v;
+
+	for (const char *s = text; *s; s++) {
+		int k = 0;
+
+		while (key[k] && s[k] == key[k])
+			k++;
+		if (!key[k])
+			return number(s + k, &v) ? v : ~0ULL;
+	}
+	return ~0ULL;
+}
+
+/* fd is map id's, whose values are vsize bytes: /proc/self/fdinfo/FD says
+ * "map_id:\tID" and "value_size:\tN".  A number the program reused for a
+ * file of its own must never be mapped and written; nor a map of another
+ * build of peaktrace, whose records are laid out otherwise. */
+static int is_map(__u64 fd, __u64 id, __u64 vsize)
 {
 	char path[40] = "/proc/self/fdinfo/", digits[24], buf[1024];
 	int n = 0, at = 18, f;
 	long got;
-	__u64 v;
 
 	do
 		digits[n++] = (char)('0' + fd % 10);
@@ -505,16 +541,7 @@ static int is_map(__u64 fd, __u64 id)
 	if (got <= 0)
 		return 0;
 	buf[got] = 0;
-	for (const char *s = buf; *s; s++) {
-		static const char key[] = "map_id:\t";
-		int k = 0;
-
-		while (key[k] && s[k] == key[k])
-			k++;
-		if (!key[k])
-			return number(s + k, &v) && v == id;
-	}
-	return 0;
+	return field(buf, "map_id:\t") == id && field(buf, "value_size:\t") == vsize;
 }
 
 static size_t mapped_len(size_t n, size_t size)
@@ -536,26 +563,32 @@ static int map_fd_by_id(__u64 id)
 }
 
 /*
- * Maps len bytes of map id, through a copy of fd checked to be it (the
- * check and the mapping see the same file even if another thread reuses
- * the number meanwhile), or, if fd is not it (a program closed what it
- * did not open before exec'ing: Python's subprocess does by default), a
- * new fd of the map found by its id.  NULL if neither works.
+ * A close-on-exec fd of map id (values of vsize bytes): a copy of fd
+ * checked to be it (the check and the use see the same file even if
+ * another thread reuses the number meanwhile), or, if fd is not it (a
+ * program closed what it did not open before exec'ing: Python's
+ * subprocess does by default), a new fd of the map found by its id.  -1
+ * if neither works.
  */
-static int fd_checked(__u64 fd, __u64 id)
+static int fd_checked(__u64 fd, __u64 id, __u64 vsize)
 {
 	int copy = (int)sys6(SYS_fcntl, (long)fd, 1030 /* F_DUPFD_CLOEXEC */, 3, 0, 0, 0);
 
-	if (copy >= 0 && !is_map((__u64)copy, id)) {
+	if (copy >= 0 && !is_map((__u64)copy, id, vsize)) {
 		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
 		copy = -1;
 	}
-	return copy >= 0 ? copy : map_fd_by_id(id);
+	if (copy < 0 && (copy = map_fd_by_id(id)) >= 0 && !is_map((__u64)copy, id, vsize)) {
+		sys6(SYS_close, copy, 0, 0, 0, 0, 0);
+		copy = -1;
+	}
+	return copy;
 }
 
-static void *map_checked(__u64 fd, __u64 id, size_t len)
+/* Maps len bytes of it. */
+static void *map_checked(__u64 fd, __u64 id, __u64 vsize, size_t len)
 {
-	int copy = fd_checked(fd, id);
+	int copy = fd_checked(fd, id, vsize);
 	void *m = copy >= 0 ? map_mem(len, copy, 0) : NULL;
 
 	if (copy >= 0)
@@ -581,20 +614,24 @@ __attribute__((constructor)) static void ledger_init(void)
 	/* slots: a power of two, as the loader sizes map procs */
 	if (!v[4] || (v[4] & (v[4] - 1)) || v[4] > (1u << 24) || !v[5])
 		return;
-	L.g = map_checked(v[0], v[1], mapped_len(1, sizeof(struct pt_global)));
+	L.g = map_checked(v[0], v[1], sizeof(struct pt_global),
+			  mapped_len(1, sizeof(struct pt_global)));
 	L.file_pages = mapped_len(1, sizeof(struct pt_global)) / PAGE;
 	/* kept open (close-on-exec): a fork's child finds its record too */
-	L.procs_fd = L.g ? fd_checked(v[2], v[3]) : -1;
+	L.procs_fd = L.g ? fd_checked(v[2], v[3], sizeof(struct pt_proc)) : -1;
 	L.rec_size = (sizeof(struct pt_proc) + 7) & ~7UL;
 	L.forked = map_mem(PAGE, -1, 0);
-	if (!L.g || L.procs_fd < 0 || !L.forked ||
-	    sys6(SYS_madvise, (long)L.forked, PAGE, 18 /* MADV_WIPEONFORK */, 0, 0, 0))
-		return;
 	L.mask = (__u32)(v[4] - 1);
 	L.sample_bytes = v[5];
 	L.rng = ledger_clock() | 1;
-	if (__register_atfork(before_fork, after_fork_parent, forked_child, &anchor))
+	if (!L.g || L.procs_fd < 0 || !L.forked ||
+	    sys6(SYS_madvise, (long)L.forked, PAGE, 18 /* MADV_WIPEONFORK */, 0, 0, 0) ||
+	    __register_atfork(before_fork, after_fork_parent, forked_child, &anchor)) {
+		if (L.procs_fd >= 0)	/* off: nothing of it left open */
+			sys6(SYS_close, L.procs_fd, 0, 0, 0, 0, 0);
+		L.procs_fd = -1;
 		return;
+	}
 	find_self();
 }
 

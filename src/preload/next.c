@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Whose malloc comes after this library's: the C library's (glibc: its
- * calls pass the sites, sites.S) or another allocator's that the program
- * links (jemalloc, tcmalloc, mimalloc as a DT_NEEDED library: it would
- * have been the program's malloc, and stays it: the calls go on to it past
- * no site, as they do under musl).  Decided at the first call into this
+ * Whose malloc comes after this library's: the one sites.S calls
+ * (__libc_malloc: glibc's, or that of an allocator the program links that
+ * exports glibc's __libc_* names too, as jemalloc and tcmalloc built for
+ * glibc do: their calls pass the sites), or another one the program links
+ * (a library defining malloc alone): it would have been the program's
+ * malloc, and stays it: the calls go on to it past no site, as they do
+ * under musl.  Decided at the first call into this
  * library, which may come before its constructor runs (another library's
  * constructor allocating), and without allocating: glibc's link map is
  * walked and each object's own symbol table read, in the order the
@@ -20,6 +22,7 @@
 
 extern struct r_debug _r_debug __attribute__((weak));
 extern void *__libc_malloc(size_t n) __attribute__((weak));
+extern void *__libc_memalign(size_t align, size_t n) __attribute__((weak));
 extern void *dlsym(void *handle, const char *name) __attribute__((weak));
 extern ElfW(Dyn) _DYNAMIC[] __attribute__((visibility("hidden")));
 
@@ -49,7 +52,10 @@ static void *definition(const struct link_map *l, const ElfW(Sym) *s)
 	int type = ELF64_ST_TYPE(s->st_info), bind = ELF64_ST_BIND(s->st_info);
 	void *p;
 
-	if (s->st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC) ||
+	/* (STT_NOTYPE: a function written in assembly, which the loader binds
+	 * to as well) */
+	if (s->st_shndx == SHN_UNDEF ||
+	    (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE) ||
 	    (bind != STB_GLOBAL && bind != STB_WEAK) ||
 	    ELF64_ST_VISIBILITY(s->st_other) == STV_HIDDEN ||
 	    ELF64_ST_VISIBILITY(s->st_other) == STV_INTERNAL)
@@ -139,6 +145,10 @@ HIDDEN void pt_decide(void)
 		}
 		mode = !next[PT_NEXT_MALLOC] || next[PT_NEXT_MALLOC] == (void *)__libc_malloc ?
 			       PT_MODE_SITES : PT_MODE_FORWARD;
+		/* this library's own map not found (another namespace): glibc's
+		 * (aligned_alloc is memalign there) */
+		if (!next[PT_NEXT_ALIGNED_ALLOC])
+			next[PT_NEXT_ALIGNED_ALLOC] = (void *)__libc_memalign;
 	}
 	for (k = 0; k < PT_NEXT_N; k++)
 		__atomic_store_n(&pt_next[k], next[k], __ATOMIC_RELAXED);

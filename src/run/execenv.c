@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,28 +91,60 @@ static int read_str(int mem, uint64_t addr, char *buf, size_t len)
 	return 0;
 }
 
-int execenv__preload_first(pid_t pid, int fd, const char *path)
+/* Whether exec'ing the file as pid's real user and group changes its
+ * user or group (the kernel's secure mode, in which the loader ignores
+ * LD_PRELOAD): set-user-ID to another user, set-group-ID (with group
+ * execute) to another group, from a file system mounted without nosuid.
+ * File capabilities are not looked at. */
+static int changes_identity(pid_t pid, int fd, const struct stat *st)
+{
+	char path[64], buf[4096], *l;
+	unsigned ruid = 0, rgid = 0;
+	struct statvfs fs;
+	int n, ids = 0;
+
+	if (!(st->st_mode & S_ISUID) && (st->st_mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
+		return 0;
+	if (!fstatvfs(fd, &fs) && (fs.f_flag & ST_NOSUID))
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	n = read_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	if ((l = strstr(buf, "\nUid:")) && sscanf(l + 5, "%u", &ruid) == 1)
+		ids++;
+	if ((l = strstr(buf, "\nGid:")) && sscanf(l + 5, "%u", &rgid) == 1)
+		ids++;
+	return ids < 2 || ((st->st_mode & S_ISUID) && st->st_uid != ruid) ||
+	       ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) && st->st_gid != rgid);
+}
+
+enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 {
 	char mempath[64], value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
-	uint64_t envp = exec_envp(pid), ptrs[64];
+	uint64_t envp, ptrs[64];
 	struct stat st;
 	int mem, first = 0, i, done = 0;
 	size_t at;
 
-	if (fstat(fd, &st) || (st.st_mode & (S_ISUID | S_ISGID)) || !envp)
-		return 0;
+	if (fstat(fd, &st))
+		return EXECENV_UNKNOWN;
+	if (changes_identity(pid, fd, &st))
+		return EXECENV_NOT_FIRST;
+	envp = exec_envp(pid);
+	if (!envp)
+		return EXECENV_UNKNOWN;
 	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
 	mem = open(mempath, O_RDONLY | O_CLOEXEC);
 	if (mem < 0)
-		return 0;
+		return EXECENV_UNKNOWN;
 	for (i = 0; i < MAX_ENTRIES && !done; i += 64) {
 		ssize_t n = pread(mem, ptrs, sizeof(ptrs), (off_t)(envp + (uint64_t)i * 8));
 		int k;
 
-		if (n < 8) {
-			first = 0;	/* unreadable: cannot be told */
-			break;
-		}
+		if (n < 8)
+			break;	/* unreadable: cannot be told */
 		for (k = 0; k < n / 8; k++) {
 			if (!ptrs[k]) {
 				done = 1;
@@ -128,5 +161,7 @@ int execenv__preload_first(pid_t pid, int fd, const char *path)
 		}
 	}
 	close(mem);
-	return done && first;
+	if (!done)
+		return EXECENV_UNKNOWN;
+	return first ? EXECENV_FIRST : EXECENV_NOT_FIRST;
 }

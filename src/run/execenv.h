@@ -10,10 +10,17 @@
 
 #include <sys/types.h>
 
-/* Whether the program pid is exec'ing (the file open as fd: set-user-ID or
- * set-group-ID makes the loader ignore LD_PRELOAD) gets the library at
- * path first in its LD_PRELOAD: 1, else 0 (also when it cannot be told:
- * no thread of pid in execve, its memory unreadable). */
-int execenv__preload_first(pid_t pid, int fd, const char *path);
+/* Whether the program pid is exec'ing (the file open as fd) will run with
+ * the library at path first in its LD_PRELOAD. */
+enum execenv_preload {
+	EXECENV_FIRST,		/* yes */
+	EXECENV_NOT_FIRST,	/* no: its environment says so, or it runs
+				 * set-user-ID (or -group-ID) as another
+				 * user (the loader ignores LD_PRELOAD) */
+	EXECENV_UNKNOWN,	/* cannot be told: no thread of pid seen in
+				 * execve within 20 ms, its memory unreadable */
+};
+
+enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path);
 
 #endif

@@ -207,8 +207,14 @@ void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock, const
 				continue;
 			}
 			/* read here, not by peaktrace: most execs have the
-			 * library, and a served file's then go on at once */
-			if (preload && !execenv__preload_first(m->pid, m->fd, preload))
+			 * library, and a served file's then go on at once.
+			 * One that cannot be told is left to the check after
+			 * its exec (late probes, said): glibc's probes on a
+			 * process running the library's sites could count a
+			 * call at both where the caller's mapping is not
+			 * found. */
+			if (preload && execenv__preload_first(m->pid, m->fd, preload) ==
+					       EXECENV_NOT_FIRST)
 				flags |= EXECGATE_UNCOVERED;
 			if (flags || !served_lookup(m->fd, 0)) {
 				struct traced_exec *x = malloc(sizeof(*x));

@@ -6,8 +6,8 @@ that give tracing programs private stacks (x86-64, 6.13 and later, where the
 JIT supports them) take big frames off that sum, others do not: peaktrace
 loaded on the first kind and was refused on a 6.18 that had none ('combined
 stack size of 6 calls is 688. Too large').  This reads the object as the
-verifier does (each frame's deepest r10 offset, rounded up to 16 as for a
-JIT) and asserts every program's deepest chain fits without private stacks,
+verifier does (each frame's deepest r10 offset, rounded up to 32 as
+kernels before private stacks do) and asserts every program's deepest chain fits without private stacks,
 so that a change that would only load on some kernels fails here.
 """
 import functools
@@ -66,7 +66,9 @@ def bpf_call_graph(obj):
                 cb = at.get((".text", int(imm.group(1)) // 8))	# a callback's address
                 if cb:
                     callees.add(cb)
-        graph[name] = ((depth + 15) // 16 * 16, callees)
+        # the verifier's rounding before private stacks (and without a
+        # JIT): max(depth, 1) up to 32; the JIT's, later, up to 16
+        graph[name] = ((max(depth, 1) + 31) // 32 * 32, callees)
     programs = [n for n, (sec, _, _) in funcs.items() if sec != ".text"]
     return graph, programs
 

@@ -223,7 +223,8 @@ def test_process_without_the_preload_library():
 
 def test_preload_keeps_the_programs_own_allocator():
     """A program linked with an allocator of its own (a library defining
-    malloc, as jemalloc or tcmalloc): the preload library comes first in
+    malloc but not glibc's __libc_malloc, which jemalloc and tcmalloc
+    export too, and which the sites call): the preload library comes first in
     the loader's order, but its malloc, calloc, realloc and free go on to
     that allocator's, from the first call (the allocator's constructor
     allocates before the preload library's runs).  Its blocks are counted
