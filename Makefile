@@ -43,7 +43,8 @@ UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 .PHONY: all clean test unit e2e bench
 # The tool alone; `make test` builds what the tests need (victims: musl-gcc,
 # gcc -m32).
-all: peaktrace peaktrace-preload.so
+all: peaktrace peaktrace-preload.so $(OUT)/platform/x86_64/peaktrace-preload.so \
+	$(OUT)/platform/i686/peaktrace-preload.so
 
 $(OUT):
 	$(Q)mkdir -p $@ $@/tests
@@ -93,6 +94,18 @@ peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/next
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -fcf-protection=full \
 		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf -Isrc $(filter %.c %.S,$^) -o $@
+
+# The command's LD_PRELOAD names build/platform/$PLATFORM/peaktrace-preload.so
+# (src/util/ldpreload.h): the library for x86_64, and for a 32-bit program
+# (i686) an empty library, which its loader loads without a word where the
+# 64-bit one would make it print an error.  Binutils alone: no multilib.
+$(OUT)/platform/x86_64/peaktrace-preload.so: peaktrace-preload.so
+	$(Q)mkdir -p $(@D) && ln -sfn ../../../peaktrace-preload.so $@
+
+$(OUT)/platform/i686/peaktrace-preload.so:
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D) && printf '' | as --32 -o $(@D)/empty.o && \
+		ld -m elf_i386 -shared -z noexecstack $(@D)/empty.o -o $@ && rm -f $(@D)/empty.o
 
 # --- tests ---------------------------------------------------------------
 
@@ -172,10 +185,10 @@ $(OUT)/tests/%: tests/unit/%.c $(UNIT_OBJS) | $(OUT)
 unit: $(UNITS)
 	$(Q)for t in $(UNITS); do $$t || exit 1; done
 
-e2e: peaktrace peaktrace-preload.so $(VICTIMS)
+e2e: all $(VICTIMS)
 	$(Q)python3 tests/run.py
 
-test: peaktrace peaktrace-preload.so $(UNITS) $(VICTIMS)
+test: all $(UNITS) $(VICTIMS)
 	$(Q)python3 tests/run.py $(UNITS)
 
 $(OUT)/bench/storm: scripts/storm.c | $(OUT)
@@ -188,7 +201,7 @@ $(OUT)/bench/cxx_work: scripts/workloads/cxx_work.cc | $(OUT)
 	$(Q)mkdir -p $(OUT)/bench
 	$(Q)$(CXX) -O2 -Wall -Wextra -Werror $< -o $@
 
-bench: peaktrace peaktrace-preload.so $(OUT)/bench/storm $(OUT)/bench/cxx_work
+bench: all $(OUT)/bench/storm $(OUT)/bench/cxx_work
 	$(Q)scripts/bench all
 
 clean:

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "files/elffile.h"
 #include "run/launch.h"
+#include "util/ldpreload.h"
 #include "cli/options.h"
 
 int launch__start(struct launch *l, char **argv, int stdout_to_stderr,
@@ -131,12 +132,20 @@ int launch__exit_code(const struct launch *l)
 	return PT_EXIT_FAILED;
 }
 
-int launch__preload(const char *path, char *err, size_t errlen)
+int launch__preload(const char *lib, char *err, size_t errlen)
 {
 	const char *old = getenv("LD_PRELOAD");
-	size_t n = strlen(path) + (old ? strlen(old) : 0) + 2;
+	char path[4096];
+	size_t n;
 	char *v;
 	int r;
+
+	/* build/platform/$PLATFORM/...: a 32-bit program loads an empty one */
+	if (ldpreload__entry_for(path, sizeof(path), lib)) {
+		snprintf(err, errlen, "--preload: the path of %s is too long", lib);
+		return -1;
+	}
+	n = strlen(path) + (old ? strlen(old) : 0) + 2;
 
 	/* the loader splits the list at spaces and colons: a path holding one
 	 * would be read as two */

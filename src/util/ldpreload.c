@@ -1,14 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <stdio.h>
 #include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
 #include "util/ldpreload.h"
+
+/* build/platform/x86_64/ holds a link to the library */
+static int same_file(const char *a, const char *b)
+{
+	struct stat sa, sb;
+
+	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
 
 int ldpreload__first_is(const char *value, const char *path)
 {
-	size_t plen = strlen(path);
+	const char *platform = (const char *)getauxval(AT_PLATFORM);
+	char first[4096];
+	size_t n, o = 0;
 
 	value += strspn(value, " :");
-	return plen && !strncmp(value, path, plen) &&
-	       (value[plen] == 0 || value[plen] == ' ' || value[plen] == ':');
+	n = strcspn(value, " :");
+	/* the loader's $PLATFORM (AT_PLATFORM: this 64-bit process's, which
+	 * is the one a library of ours can load in) */
+	for (size_t i = 0; i < n && o < sizeof(first) - 1; i++) {
+		size_t k = !strncmp(value + i, "${PLATFORM}", 11) ? 11 :
+			   !strncmp(value + i, "$PLATFORM", 9) ? 9 : 0;
+
+		if (k && platform) {
+			o += snprintf(first + o, sizeof(first) - o, "%s", platform);
+			i += k - 1;
+		} else {
+			first[o++] = value[i];
+		}
+	}
+	if (o >= sizeof(first))
+		return 0;
+	first[o] = 0;
+	return *path && (!strcmp(first, path) || same_file(first, path));
+}
+
+int ldpreload__entry_for(char *out, size_t len, const char *path)
+{
+	const char *platform = (const char *)getauxval(AT_PLATFORM);
+	const char *slash = strrchr(path, '/');
+	char dir[4096], alt[4096];
+
+	if (!platform || !slash || (size_t)(slash - path) >= sizeof(dir))
+		return snprintf(out, len, "%s", path) >= (int)len ? -1 : 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+	if (snprintf(alt, sizeof(alt), "%s/" LDPRELOAD_PLATFORM_DIR "/%s%s", dir, platform, slash) <
+		    (int)sizeof(alt) &&
+	    same_file(alt, path))
+		return snprintf(out, len, "%s/" LDPRELOAD_PLATFORM_DIR "/$PLATFORM%s", dir, slash) >=
+				       (int)len ? -1 : 0;
+	return snprintf(out, len, "%s", path) >= (int)len ? -1 : 0;
 }
 
 size_t ldpreload__entry(const char *env, size_t len)

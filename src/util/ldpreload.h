@@ -11,8 +11,20 @@
 
 #define LDPRELOAD_KEY "LD_PRELOAD="
 
-/* Whether the list value (what follows "LD_PRELOAD=") names path first. */
+/* Whether the list value (what follows "LD_PRELOAD=") names path first
+ * ($PLATFORM in its first entry read as the loader of a process like this
+ * one would). */
 int ldpreload__first_is(const char *value, const char *path);
+
+/*
+ * The LD_PRELOAD entry for the library at path: path's directory, then
+ * LDPRELOAD_PLATFORM_DIR/$PLATFORM/ and its name, where the build made that
+ * (x86_64/ the library, i686/ an empty 32-bit one: a 32-bit program then
+ * loads that, where the library itself would make its loader print an
+ * error); else path.  0, or -1 if out is too small.
+ */
+#define LDPRELOAD_PLATFORM_DIR "build/platform"
+int ldpreload__entry_for(char *out, size_t len, const char *path);
 
 /* Whether the environment entry env (len bytes, not NUL-terminated) is an
  * LD_PRELOAD entry: its value's offset in env, or 0. */

@@ -12,6 +12,8 @@ from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv
                   site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
 
 PRELOAD = os.path.join(ROOT, "peaktrace-preload.so")
+# what the command's LD_PRELOAD names (make builds build/platform/)
+PRELOAD_ENTRY = os.path.join(ROOT, "build", "platform", "$PLATFORM", "peaktrace-preload.so")
 
 
 def figures(r):
@@ -162,12 +164,12 @@ def test_preload_in_the_environment():
     instruction (nothing to say), and the figures stay exact."""
     pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'], json=False)
     eq(pt.returncode, 0, "exit status")
-    eq(pt.stdout.strip(), PRELOAD, "LD_PRELOAD of the command")
+    eq(pt.stdout.strip(), PRELOAD_ENTRY, "LD_PRELOAD of the command")
     plain = peaktrace(["-q", "--exact-stacks", "--", victim("apis")])
     env = dict(os.environ, LD_PRELOAD=victim("musl_victim"))  # not a glibc library: skipped
     pt = peaktrace(["--exact-stacks", "--preload", "--", "/bin/sh", "-c",
                     'echo "$LD_PRELOAD"; exec ' + victim("apis")], env=env)
-    eq(pt.stdout.strip(), victim("musl_victim") + ":" + PRELOAD, "the user's first, then ours")
+    eq(pt.stdout.strip(), victim("musl_victim") + ":" + PRELOAD_ENTRY, "the user's first, then ours")
     check("runs without peaktrace-preload.so first" not in pt.stderr, f"said: {pt.stderr[-600:]}")
     (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
     (want,) = plain.report["processes"]
@@ -239,6 +241,20 @@ def test_preload_keeps_the_programs_own_allocator():
     eq((got["peak_bytes"], got["allocations"]), (want["peak_bytes"], want["allocations"]),
        "the same figures")
     eq(pt.report["notes"]["in_process_blocks"], 0, "blocks the ledger counted")
+
+
+def test_preload_and_a_32_bit_program():
+    """The command's LD_PRELOAD names build/platform/$PLATFORM/: a 32-bit
+    program in the tree loads an empty library from i686/ without a word
+    (the 64-bit library would make its loader print an error), and is
+    reported as without --preload."""
+    pt = peaktrace(["--preload", "--", "/bin/sh", "-c", victim("m32_victim") + "; exit $?"])
+    r = pt.report
+    eq(pt.returncode, 3, "exit status")
+    check("ld.so" not in pt.stderr and "ERROR" not in pt.stderr, f"stderr: {pt.stderr[-600:]}")
+    (m,) = [p for p in r["processes"] if p["argv"][:1] == [victim("m32_victim")]]
+    eq((m["heap_traced"], m["peak_bytes"]), (False, 0), "its heap not traced, no figure made up")
+    check("not an x86-64 program" in m["heap_note"], f"the note: {m['heap_note']}")
 
 
 def test_preload_under_musl():
