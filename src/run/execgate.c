@@ -71,7 +71,7 @@ static void allow(int fan, int fd)
 struct traced_exec {
 	int fan, sock, fd;
 	int32_t pid;
-	uint32_t flags;
+	const char *preload;	/* --preload's library, or NULL */
 };
 
 static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
@@ -142,10 +142,25 @@ static int served_lookup(int fd, int add)
 static void *ask(void *arg)
 {
 	struct traced_exec *x = arg;
-	struct execgate_request req = { .pid = x->pid, .fd = x->fd, .flags = x->flags };
+	struct execgate_request req = { .pid = x->pid, .fd = x->fd };
 	struct pollfd p = { .fd = x->sock, .events = POLLIN };
 	char c;
 
+	/* --preload: whether the program gets the library first, read here
+	 * (up to 20 ms if the exec'ing thread is not asleep yet) while other
+	 * execs are answered.  One that cannot be told is left to the check
+	 * after its exec (late probes, said): glibc's probes on a process
+	 * running the library's sites could count a call at both where the
+	 * caller's mapping is not found. */
+	if (x->preload &&
+	    execenv__preload_first(x->pid, x->fd, x->preload) == EXECENV_NOT_FIRST)
+		req.flags |= EXECGATE_UNCOVERED;
+	/* most execs have the library: a served file's then goes on at once */
+	if (!req.flags && served_lookup(x->fd, 0)) {
+		allow(x->fan, x->fd);
+		free(x);
+		return NULL;
+	}
 	pthread_mutex_lock(&one_at_a_time);
 	/* answered: remembered; else (peaktrace gone, or busy past the
 	 * timeout) it is allowed anyway and asked about again next time */
@@ -198,31 +213,16 @@ void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock, const
 				pause();
 		}
 		for (; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-			uint32_t flags = 0;
-
 			if (m->fd < 0)
 				continue;
-			if (!(m->mask & FAN_OPEN_EXEC_PERM) || sock < 0 || !held(tgids_fd, procs, m->pid)) {
-				allow(fan, m->fd);
-				continue;
-			}
-			/* read here, not by peaktrace: most execs have the
-			 * library, and a served file's then go on at once.
-			 * One that cannot be told is left to the check after
-			 * its exec (late probes, said): glibc's probes on a
-			 * process running the library's sites could count a
-			 * call at both where the caller's mapping is not
-			 * found. */
-			if (preload && execenv__preload_first(m->pid, m->fd, preload) ==
-					       EXECENV_NOT_FIRST)
-				flags |= EXECGATE_UNCOVERED;
-			if (flags || !served_lookup(m->fd, 0)) {
+			if ((m->mask & FAN_OPEN_EXEC_PERM) && sock >= 0 &&
+			    held(tgids_fd, procs, m->pid) && (preload || !served_lookup(m->fd, 0))) {
 				struct traced_exec *x = malloc(sizeof(*x));
 				pthread_attr_t a;
 				pthread_t th;
 
 				if (x) {
-					*x = (struct traced_exec){ fan, sock, m->fd, m->pid, flags };
+					*x = (struct traced_exec){ fan, sock, m->fd, m->pid, preload };
 					pthread_attr_init(&a);
 					pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
 					if (!pthread_create(&th, &a, ask, x))
