@@ -179,3 +179,22 @@ Elf *elfsym__elf(struct elfsym *e)
 {
 	return e->elf;
 }
+
+int elfsym__defines(const char *path, const char *name)
+{
+	uint8_t code[1];
+	struct elfsym *e = elfsym__open(path, NULL, 0);
+	uint64_t off;
+	int r;
+
+	if (!e)
+		return -1;
+	r = elfsym__function(e, name, &off, code, sizeof(code)) > 0;
+	elfsym__free(e);
+	return r;
+}
+
+int elfsym__may_define_malloc(const char *entry)
+{
+	return entry[0] != '/' || elfsym__defines(entry, "malloc") != 0;
+}

@@ -29,6 +29,14 @@ int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
 int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t *size,
 		   void *buf, size_t len);
 Elf *elfsym__elf(struct elfsym *e);
+
+/* Whether the ELF file at path defines the function name: 1, 0, or -1 if
+ * it cannot be read as an x86-64 ELF file. */
+int elfsym__defines(const char *path, const char *name);
+
+/* For ldpreload__first_is(): 0 only if the library an LD_PRELOAD entry
+ * names surely defines no malloc (an absolute path, read). */
+int elfsym__may_define_malloc(const char *entry);
 /*
  * File offset <-> link-time address, through the PT_LOAD segment that holds
  * it; *left (if not NULL): the segment's file bytes from there on.

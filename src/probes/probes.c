@@ -592,21 +592,6 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 	return s;
 }
 
-/* Whether the ELF file at path defines sym. */
-static int elf_exports(const char *path, const char *sym)
-{
-	uint8_t code[1];
-	struct elfsym *e = elfsym__open(path, NULL, 0);
-	uint64_t off;
-	int r;
-
-	if (!e)
-		return 0;
-	r = elfsym__function(e, sym, &off, code, sizeof(code)) > 0;
-	elfsym__free(e);
-	return r;
-}
-
 /* A C library's set (with --preload, glibc's uncovered part, its covered
  * part defined too, ready for a process without the preload library). */
 static struct probe_set *lib_add(struct probes *pr, const char *path, uint64_t dev,
@@ -618,7 +603,7 @@ static struct probe_set *lib_add(struct probes *pr, const char *path, uint64_t d
 		found = set_find(pr, dev, ino, SET_UNCOVERED);
 	if (found >= 0)
 		return pr->sets[found];
-	if (!pr->preload_path[0] || !elf_exports(path, "__libc_malloc"))
+	if (!pr->preload_path[0] || elfsym__defines(path, "__libc_malloc") <= 0)
 		return set_add(pr, path, dev, ino, SET_ALL, err, errlen);
 	if (!set_add(pr, path, dev, ino, SET_COVERED, err, errlen))
 		return NULL;
@@ -826,7 +811,8 @@ static int preload_first(const struct probes *pr, pid_t pid)
 	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1) {
 		at = ldpreload__entry(buf + i, strlen(buf + i));
 		if (at)
-			first = ldpreload__first_is(buf + i + at, pr->preload_path);
+			first = ldpreload__first_is(buf + i + at, pr->preload_path,
+						    elfsym__may_define_malloc);
 	}
 	free(buf);
 	return first;

@@ -252,6 +252,9 @@ static int attach_missing(struct session *s, struct proc_info *pi, int set, char
 	if (probes__attach_set(s->probes, set, pi->tgid, err, errlen) == PROBES_ERROR)
 		return probes_failed(s, pi, err);
 	pi->sets_mask |= 1ULL << set;
+	if (s->o->verbose && (probes__covered_sets(s->probes) >> set & 1))
+		fprintf(stderr, "peaktrace: pid %u (%s): glibc's own malloc, calloc, realloc and free "
+			"probed (its malloc is not peaktrace-preload.so's)\n", pi->tgid, pi->comm);
 	return 0;
 }
 

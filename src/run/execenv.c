@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include "files/elfsym.h"
 #include "run/execenv.h"
 #include "util/ldpreload.h"
 #include "util/readfile.h"
@@ -157,7 +158,8 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 				continue;
 			at = ldpreload__entry(value, strlen(value));
 			if (at)	/* the last entry wins, as for the loader */
-				first = ldpreload__first_is(value + at, path);
+				first = ldpreload__first_is(value + at, path,
+							    elfsym__may_define_malloc);
 		}
 	}
 	close(mem);

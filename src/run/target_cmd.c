@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "files/elfsym.h"
 #include "probes/probes.h"
 #include "run/run.h"
 #include "run/session.h"
@@ -33,10 +34,12 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	int r;
 
 	const char *preload = session__preload(s), *list = getenv("LD_PRELOAD");
-	/* --preload after a library of the user's (launch__preload): the
-	 * command's malloc is that library's, or glibc's, probed from its
-	 * first instruction like any process without the preload library */
-	uint64_t covered = preload && !(list && ldpreload__first_is(list, preload)) ?
+	/* --preload after a library of the user's that defines malloc
+	 * (launch__preload): the command's malloc is that library's, or
+	 * glibc's, probed from its first instruction like any process
+	 * without the preload library */
+	uint64_t covered = preload && !(list && ldpreload__first_is(list, preload,
+								   elfsym__may_define_malloc)) ?
 				   probes__covered_sets(s->probes) : 0;
 	int set;
 
@@ -63,6 +66,9 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	if (s->o->verbose && covered)
+		fprintf(stderr, "peaktrace: pid %d (the command): glibc's own malloc, calloc, realloc "
+			"and free probed (its malloc is not peaktrace-preload.so's)\n", (int)pid);
 	if (s->o->verbose && s->probes)
 		probes__describe(s->probes, stderr);
 	return 0;

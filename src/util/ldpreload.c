@@ -13,31 +13,53 @@ static int same_file(const char *a, const char *b)
 	return !stat(a, &sa) && !stat(b, &sb) && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
-int ldpreload__first_is(const char *value, const char *path)
+/* The list's entry at value (n bytes), $PLATFORM read, into out: 0, or -1
+ * if it does not fit. */
+static int entry_read(const char *value, size_t n, char *out, size_t len)
 {
 	const char *platform = (const char *)getauxval(AT_PLATFORM);
-	char first[4096];
-	size_t n, o = 0;
+	size_t o = 0;
 
-	value += strspn(value, " :");
-	n = strcspn(value, " :");
 	/* the loader's $PLATFORM (AT_PLATFORM: this 64-bit process's, which
 	 * is the one a library of ours can load in) */
-	for (size_t i = 0; i < n && o < sizeof(first) - 1; i++) {
+	for (size_t i = 0; i < n; i++) {
 		size_t k = !strncmp(value + i, "${PLATFORM}", 11) ? 11 :
 			   !strncmp(value + i, "$PLATFORM", 9) ? 9 : 0;
 
 		if (k && platform) {
-			o += snprintf(first + o, sizeof(first) - o, "%s", platform);
+			int w = snprintf(out + o, len - o, "%s", platform);
+
+			if (w < 0 || (size_t)w >= len - o)
+				return -1;
+			o += (size_t)w;
 			i += k - 1;
 		} else {
-			first[o++] = value[i];
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = value[i];
 		}
 	}
-	if (o >= sizeof(first))
-		return 0;
-	first[o] = 0;
-	return *path && (!strcmp(first, path) || same_file(first, path));
+	out[o] = 0;
+	return 0;
+}
+
+int ldpreload__first_is(const char *value, const char *path,
+			int (*defines_malloc)(const char *entry))
+{
+	char entry[4096];
+	size_t n;
+
+	for (;;) {
+		value += strspn(value, " :");
+		n = strcspn(value, " :");
+		if (!n || !*path || entry_read(value, n, entry, sizeof(entry)))
+			return 0;
+		if (!strcmp(entry, path) || same_file(entry, path))
+			return 1;
+		if (!defines_malloc || defines_malloc(entry))
+			return 0;
+		value += n;
+	}
 }
 
 int ldpreload__entry_for(char *out, size_t len, const char *path)

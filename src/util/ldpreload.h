@@ -11,10 +11,16 @@
 
 #define LDPRELOAD_KEY "LD_PRELOAD="
 
-/* Whether the list value (what follows "LD_PRELOAD=") names path first
- * ($PLATFORM in its first entry read as the loader of a process like this
- * one would). */
-int ldpreload__first_is(const char *value, const char *path);
+/*
+ * Whether the library at path is the one whose malloc a process whose
+ * LD_PRELOAD list is value (what follows "LD_PRELOAD=") gets: the first
+ * entry that is path, with every entry before it passed over by
+ * defines_malloc (0: it surely defines no malloc; NULL: none is passed
+ * over).  $PLATFORM in an entry is read as the loader of a process like
+ * this one would; entries are compared as files.
+ */
+int ldpreload__first_is(const char *value, const char *path,
+			int (*defines_malloc)(const char *entry));
 
 /*
  * The LD_PRELOAD entry for the library at path: path's directory, then

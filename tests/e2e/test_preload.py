@@ -159,9 +159,10 @@ def test_preload_threads():
 
 def test_preload_in_the_environment():
     """The command and its children see the library in LD_PRELOAD, after
-    what the user preloads: where another library comes first (it may be an
-    allocator), glibc's own probes count from the command's first
-    instruction (nothing to say), and the figures stay exact."""
+    what the user preloads (it may be an allocator: then glibc's own probes
+    count from the command's first instruction; here a program, which
+    defines no malloc and which glibc's loader does not preload), and the
+    figures stay exact."""
     pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'], json=False)
     eq(pt.returncode, 0, "exit status")
     eq(pt.stdout.strip(), PRELOAD_ENTRY, "LD_PRELOAD of the command")
@@ -200,6 +201,28 @@ def check_without_the_library(pt, plain):
         by["apis"]["live_bytes_at_end"]),
        (plain["peak_bytes"], plain["allocations"], plain["frees"], 0),
        "apis, with both glibc's probes and the sites: counted once")
+
+
+def test_preload_after_a_library_without_malloc():
+    """A library before peaktrace-preload.so in LD_PRELOAD takes the
+    process's malloc only if it defines one: after one that does not, the
+    process runs the library's sites and ledger, and needs no glibc probes
+    (-v says when they are attached); after one that does, it gets them
+    before it runs."""
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    said = "glibc's own malloc, calloc, realloc and free probed"
+    for lib, covered in (("libchain.so", False), ("libownalloc.so", True)):
+        pt = peaktrace(["-v", "--preload", "--", "env",
+                        f"LD_PRELOAD={victim(lib)}:{PRELOAD_ENTRY}", victim("apis")])
+        check((said in pt.stderr) == covered, f"after {lib}: glibc's probes said "
+              f"{'' if covered else 'not '}to be attached: {pt.stderr[-800:]}")
+        if covered:
+            continue
+        (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
+        keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+        eq(tuple(apis[k] for k in keep), tuple(plain[k] for k in keep),
+           f"apis after {lib}, at the sites")
+        check(pt.report["notes"]["in_process_blocks"] > 0, "the ledger counted its small blocks")
 
 
 def test_process_without_the_preload_library():
