@@ -801,19 +801,20 @@ static int preload_first(const struct probes *pr, pid_t pid)
 {
 	enum { MAX = 256 << 10 };
 	char path[64], *buf = malloc(MAX + 1);
-	int n, i, first = 0;
+	const char *last = NULL;
+	int n, i, first;
 	size_t at;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	n = buf ? read_file(path, buf, MAX) : -1;
 	if (n > 0)
 		buf[n] = 0;	/* a cut last entry ends here */
-	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1) {
-		at = ldpreload__entry(buf + i, strlen(buf + i));
-		if (at)
-			first = ldpreload__first_is(buf + i + at, pr->preload_path,
-						    elfsym__may_define_malloc);
-	}
+	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1)
+		if ((at = ldpreload__entry(buf + i, strlen(buf + i))))
+			last = buf + i + at;
+	/* the last entry is the loader's: only it is read (its libraries
+	 * may be opened) */
+	first = last && ldpreload__first_is(last, pr->preload_path, elfsym__may_define_malloc);
 	free(buf);
 	return first;
 }

@@ -124,10 +124,9 @@ static int changes_identity(pid_t pid, int fd, const struct stat *st)
 enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 {
 	char mempath[64], value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
-	uint64_t envp, ptrs[64];
+	uint64_t envp, ptrs[64], last = 0;
 	struct stat st;
-	int mem, first = 0, i, done = 0;
-	size_t at;
+	int mem, first, i, done = 0;
 
 	if (fstat(fd, &st))
 		return EXECENV_UNKNOWN;
@@ -151,17 +150,15 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 				done = 1;
 				break;
 			}
-			/* the name first: the whole value only for LD_PRELOAD */
-			if (read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)) ||
-			    !ldpreload__entry(value, strlen(value)) ||
-			    read_str(mem, ptrs[k], value, sizeof(value)))
-				continue;
-			at = ldpreload__entry(value, strlen(value));
-			if (at)	/* the last entry wins, as for the loader */
-				first = ldpreload__first_is(value + at, path,
-							    elfsym__may_define_malloc);
+			/* names only: the last LD_PRELOAD is the loader's */
+			if (!read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)) &&
+			    ldpreload__entry(value, strlen(value)))
+				last = ptrs[k];
 		}
 	}
+	/* its whole value, read once (its libraries may be opened) */
+	first = done && last && !read_str(mem, last, value, sizeof(value)) &&
+		ldpreload__first_is(value + sizeof(LDPRELOAD_KEY) - 1, path, elfsym__may_define_malloc);
 	close(mem);
 	if (!done)
 		return EXECENV_UNKNOWN;
