@@ -9,7 +9,8 @@ OUT := build
 ARCH := x86
 
 CFLAGS ?= -O2 -g
-CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Ibpf -Isrc
+CFLAGS += -Wall -Wextra -Werror -std=gnu11 -D_GNU_SOURCE -I$(OUT) -Ibpf -Isrc \
+	-DLDPRELOAD_PLATFORM_DIR='"$(OUT)/platform"'
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Ivmlinux/$(ARCH) -Ibpf
 LIBS := -lbpf -lelf -ldw -lz -lpthread -lstdc++
@@ -40,11 +41,15 @@ VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_vict
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
 
+# glibc's names for $PLATFORM (see peaktrace-preload.so below)
+PLATFORMS_64 := x86_64 haswell xeon_phi
+PLATFORMS_32 := i586
+PLATFORM_LIBS := $(foreach p,$(PLATFORMS_64) i686 $(PLATFORMS_32),$(OUT)/platform/$(p)/peaktrace-preload.so)
+
 .PHONY: all clean test unit e2e bench
 # The tool alone; `make test` builds what the tests need (victims: musl-gcc,
 # gcc -m32).
-all: peaktrace peaktrace-preload.so $(OUT)/platform/x86_64/peaktrace-preload.so \
-	$(OUT)/platform/i686/peaktrace-preload.so
+all: peaktrace peaktrace-preload.so $(PLATFORM_LIBS)
 
 $(OUT):
 	$(Q)mkdir -p $@ $@/tests
@@ -96,16 +101,23 @@ peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/next
 		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf -Isrc $(filter %.c %.S,$^) -o $@
 
 # The command's LD_PRELOAD names build/platform/$PLATFORM/peaktrace-preload.so
-# (src/util/ldpreload.h): the library for x86_64, and for a 32-bit program
-# (i686) an empty library, which its loader loads without a word where the
-# 64-bit one would make it print an error.  Binutils alone: no multilib.
-$(OUT)/platform/x86_64/peaktrace-preload.so: peaktrace-preload.so
+# (src/util/ldpreload.h), one entry for every name glibc's loader gives
+# $PLATFORM: in a 64-bit process x86_64, or haswell or xeon_phi on Intel
+# CPUs (links to the library); in a 32-bit one i686 or i586: an empty
+# 32-bit library, which its loader loads without a word where the 64-bit
+# one would make it print an error.  Binutils alone: no multilib.
+
+$(foreach p,$(PLATFORMS_64),$(OUT)/platform/$(p)/peaktrace-preload.so): peaktrace-preload.so
 	$(Q)mkdir -p $(@D) && ln -sfn ../../../peaktrace-preload.so $@
 
 $(OUT)/platform/i686/peaktrace-preload.so:
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D) && printf '' | as --32 -o $(@D)/empty.o && \
 		ld -m elf_i386 -shared -z noexecstack $(@D)/empty.o -o $@ && rm -f $(@D)/empty.o
+
+$(foreach p,$(PLATFORMS_32),$(OUT)/platform/$(p)/peaktrace-preload.so): \
+		$(OUT)/platform/i686/peaktrace-preload.so
+	$(Q)mkdir -p $(@D) && ln -sfn ../i686/peaktrace-preload.so $@
 
 # --- tests ---------------------------------------------------------------
 

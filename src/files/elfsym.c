@@ -182,19 +182,34 @@ Elf *elfsym__elf(struct elfsym *e)
 
 int elfsym__defines(const char *path, const char *name)
 {
-	uint8_t code[1];
+	const char *names[] = { name, NULL };
+
+	return elfsym__defines_any(path, names);
+}
+
+int elfsym__defines_any(const char *path, const char *const *names)
+{
 	struct elfsym *e = elfsym__open(path, NULL, 0);
-	uint64_t off;
-	int r;
+	GElf_Sym sym;
+	int r = 0;
 
 	if (!e)
 		return -1;
-	r = elfsym__function(e, name, &off, code, sizeof(code)) > 0;
+	/* an IFUNC resolver or an assembler label defines it as well */
+	for (; *names && !r; names++)
+		r = !find_symbol(e, *names,
+				 1u << STT_FUNC | 1u << STT_GNU_IFUNC | 1u << STT_NOTYPE, &sym);
 	elfsym__free(e);
 	return r;
 }
 
-int elfsym__may_define_malloc(const char *entry)
+int elfsym__may_define_malloc(const char *file)
 {
-	return entry[0] != '/' || elfsym__defines(entry, "malloc") != 0;
+	/* any of them: a library that replaces free alone still takes
+	 * glibc's blocks out of the sites' sight */
+	static const char *const names[] = { "malloc", "calloc", "realloc", "free",
+					     "aligned_alloc", "memalign", "posix_memalign",
+					     "valloc", "pvalloc", NULL };
+
+	return elfsym__defines_any(file, names) != 0;
 }

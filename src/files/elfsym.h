@@ -30,13 +30,15 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 		   void *buf, size_t len);
 Elf *elfsym__elf(struct elfsym *e);
 
-/* Whether the ELF file at path defines the function name: 1, 0, or -1 if
- * it cannot be read as an x86-64 ELF file. */
+/* Whether the x86-64 ELF file at path defines the function name (or, _any,
+ * one of the names, a NULL-terminated list): 1, 0, or -1 if it cannot be
+ * read as one. */
 int elfsym__defines(const char *path, const char *name);
+int elfsym__defines_any(const char *path, const char *const *names);
 
-/* For ldpreload__first_is(): 0 only if the library an LD_PRELOAD entry
- * names surely defines no malloc (an absolute path, read). */
-int elfsym__may_define_malloc(const char *entry);
+/* For ldpreload__first_is(): 0 only if the library in file surely defines
+ * none of the allocator's functions. */
+int elfsym__may_define_malloc(const char *file);
 /*
  * File offset <-> link-time address, through the PT_LOAD segment that holds
  * it; *left (if not NULL): the segment's file bytes from there on.

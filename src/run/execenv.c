@@ -158,7 +158,8 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 	}
 	/* its whole value, read once (its libraries may be opened) */
 	first = done && last && !read_str(mem, last, value, sizeof(value)) &&
-		ldpreload__first_is(value + sizeof(LDPRELOAD_KEY) - 1, path, elfsym__may_define_malloc);
+		ldpreload__first_is(pid, value + sizeof(LDPRELOAD_KEY) - 1, path,
+				    elfsym__may_define_malloc);
 	close(mem);
 	if (!done)
 		return EXECENV_UNKNOWN;

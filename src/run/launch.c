@@ -134,7 +134,9 @@ int launch__exit_code(const struct launch *l)
 
 int launch__preload(const char *lib, char *err, size_t errlen)
 {
-	const char *old = getenv("LD_PRELOAD");
+	/* the loader reads the last LD_PRELOAD of an environment, getenv()
+	 * the first: the last is kept, and is the only one the command gets */
+	const char *old = ldpreload__getenv();
 	char path[4096];
 	size_t n;
 	char *v;
@@ -162,7 +164,7 @@ int launch__preload(const char *lib, char *err, size_t errlen)
 	/* after what the user preloads: an allocator of theirs stays theirs
 	 * (peaktrace-preload.so is then not first, and glibc is probed) */
 	snprintf(v, n, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", path);
-	r = setenv("LD_PRELOAD", v, 1);
+	r = unsetenv("LD_PRELOAD") ?: setenv("LD_PRELOAD", v, 1);
 	free(v);
 	if (r)
 		snprintf(err, errlen, "--preload: cannot set LD_PRELOAD: %s", strerror(errno));

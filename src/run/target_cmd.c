@@ -33,12 +33,12 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	struct proc_info pi;
 	int r;
 
-	const char *preload = session__preload(s), *list = getenv("LD_PRELOAD");
+	const char *preload = session__preload(s), *list = ldpreload__getenv();
 	/* --preload after a library of the user's that defines malloc
 	 * (launch__preload): the command's malloc is that library's, or
 	 * glibc's, probed from its first instruction like any process
 	 * without the preload library */
-	uint64_t covered = preload && !(list && ldpreload__first_is(list, preload,
+	uint64_t covered = preload && !(list && ldpreload__first_is(pid, list, preload,
 								   elfsym__may_define_malloc)) ?
 				   probes__covered_sets(s->probes) : 0;
 	int set;

@@ -8,32 +8,47 @@
 #define PT_LDPRELOAD_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LDPRELOAD_KEY "LD_PRELOAD="
 
 /*
- * Whether the library at path is the one whose malloc a process whose
- * LD_PRELOAD list is value (what follows "LD_PRELOAD=") gets: the first
- * entry that is path, with every entry before it passed over by
- * defines_malloc (0: it surely defines no malloc; NULL: none is passed
- * over).  $PLATFORM in an entry is read as the loader of a process like
- * this one would; entries are compared as files.
+ * Whether the library at path is the one whose malloc process pid (0:
+ * peaktrace itself, whose environment a command inherits) gets from an
+ * LD_PRELOAD list value (what follows "LD_PRELOAD="): the first entry that
+ * is path, with every entry before it passed over by defines_malloc (0:
+ * the file surely defines no malloc; NULL: none is passed over).
+ *
+ * Entries are files the traced program names, and peaktrace runs as root:
+ * an entry is looked up in the process's root (/proc/PID/root, symlinks
+ * resolved there), never opened unless it is a regular file the process
+ * may read, and defines_malloc is given it as /proc/self/fd/N.  An entry
+ * that cannot be judged so (a name the loader searches for, a relative
+ * one, $ORIGIN, one under /proc) is taken for one that may define malloc.
+ * $PLATFORM is read as the loader of a 64-bit process would.
  */
-int ldpreload__first_is(const char *value, const char *path,
-			int (*defines_malloc)(const char *entry));
+int ldpreload__first_is(pid_t pid, const char *value, const char *path,
+			int (*defines_malloc)(const char *file));
 
 /*
  * The LD_PRELOAD entry for the library at path: path's directory, then
  * LDPRELOAD_PLATFORM_DIR/$PLATFORM/ and its name, where the build made that
- * (x86_64/ the library, i686/ an empty 32-bit one: a 32-bit program then
- * loads that, where the library itself would make its loader print an
- * error); else path.  0, or -1 if out is too small.
+ * for every name glibc's loader gives $PLATFORM (x86_64, and haswell or
+ * xeon_phi on Intel CPUs: the library; i686, i586: an empty 32-bit one, so
+ * that a 32-bit program's loader loads that without a word where the
+ * library itself would make it print an error); else path.  0, or -1 if
+ * out is too small.
  */
+#ifndef LDPRELOAD_PLATFORM_DIR
 #define LDPRELOAD_PLATFORM_DIR "build/platform"
+#endif
 int ldpreload__entry_for(char *out, size_t len, const char *path);
 
 /* Whether the environment entry env (len bytes, not NUL-terminated) is an
  * LD_PRELOAD entry: its value's offset in env, or 0. */
 size_t ldpreload__entry(const char *env, size_t len);
+
+/* The value of the last LD_PRELOAD in environ (the loader's), or NULL. */
+const char *ldpreload__getenv(void);
 
 #endif

@@ -281,15 +281,78 @@ def test_preload_and_a_32_bit_program():
 
 
 def test_preload_under_musl():
-    """A musl program loads the library too: its calls go on to musl's
-    functions past no site, and musl's probes count them as usual; its
-    aligned_alloc and posix_memalign still work (musl turns them off when
-    malloc alone is replaced)."""
-    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", victim("musl_victim") + "; exit $?"])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status (the victim's: its aligned allocations succeeded)")
-    eq(site_bytes(r["tree"]["stacks"], "musl_alloc"), (6 * MiB, 1), "musl_alloc at the peak")
-    eq(r["lost"]["unknown_frees"], 0, "frees of blocks never seen")
+    """A musl program: musl's loader does not read $PLATFORM, so the entry
+    peaktrace writes loads nothing there and musl's probes count as usual;
+    named by its own path, the library is loaded, its calls go on to
+    musl's functions past no site, and musl's probes count them all the
+    same.  Its aligned_alloc and posix_memalign still work (musl turns them
+    off when malloc alone is replaced)."""
+    for how, mapped in (("", "not mapped"), (f"LD_PRELOAD={PRELOAD} ", "mapped")):
+        pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c",
+                        how + victim("musl_victim") + "; exit $?"])
+        r = pt.report
+        eq(pt.returncode, 0, f"{how}exit status (the victim's: its aligned allocations succeeded)")
+        eq(pt.stdout.strip(), "preload library " + mapped, f"{how}what the victim saw")
+        eq(site_bytes(r["tree"]["stacks"], "musl_alloc"), (6 * MiB, 1), f"{how}musl_alloc at the peak")
+        eq(r["lost"]["unknown_frees"], 0, f"{how}frees of blocks never seen")
+
+
+def test_preload_platform_names():
+    """Every name glibc's 64-bit loader may give $PLATFORM (x86_64, and
+    haswell or xeon_phi on Intel CPUs, which this machine may not be) has
+    its directory with the library in it, and the 32-bit names (i686, i586)
+    an empty 32-bit library: the names are read from this machine's
+    loader, so a glibc with a new one fails here, not on a user's CPU."""
+    import re
+    loader = open("/lib64/ld-linux-x86-64.so.2", "rb").read()
+    names = set(re.findall(rb"\0(x86_64|haswell|xeon_phi|i[3-6]86)\0", loader))
+    check({b"x86_64", b"haswell"} <= names, f"platform names in ld.so: {names}")
+    for name in sorted(n.decode() for n in names):
+        path = os.path.join(ROOT, "build", "platform", name, "peaktrace-preload.so")
+        check(os.path.exists(path), f"{path}: missing")
+        head = open(path, "rb").read(20)
+        want = (1, 3) if name.startswith("i") else (2, 62)   # ELFCLASS32/EM_386, 64/EM_X86_64
+        eq((head[4], head[18]), want, f"{name}: its library's class and machine")
+        if not name.startswith("i"):
+            check(os.path.samefile(path, PRELOAD), f"{name}: the library itself")
+
+
+def test_preload_entries_are_not_opened_for_the_program():
+    """The exec gate reads, as root, the libraries a traced program's
+    LD_PRELOAD names before peaktrace-preload.so: it must not open one the
+    program could not (a root-only file, a device node; a FIFO would not
+    block it either), nor follow the program's names out of its root.  The
+    program, run as nobody, names a root-only library and a device node
+    (watched for opens with inotify); neither is opened, and as they may
+    define malloc, glibc's own probes count its calls exactly."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    with scratch() as d:
+        os.chmod(d, 0o755)
+        secret, node = os.path.join(d, "secret.so"), os.path.join(d, "null")
+        with open(secret, "wb") as f:
+            f.write(open(os.path.join(ROOT, "build", "tests", "libownalloc.so"), "rb").read())
+        os.chmod(secret, 0o600)
+        os.mknod(node, 0o600 | 0o020000, os.makedev(1, 3))  # /dev/null's, root only
+        ino = libc.inotify_init1(os.O_NONBLOCK)
+        check(ino >= 0, "inotify_init1")
+        for path in (secret, node):
+            check(libc.inotify_add_watch(ino, path.encode(), 0x20) >= 0, f"watch {path}")  # IN_OPEN
+        try:
+            pt = peaktrace(["-q", "--preload", "--", "setpriv", "--reuid=65534", "--regid=65534",
+                            "--clear-groups", "env", f"LD_PRELOAD={secret}:{node}:{PRELOAD_ENTRY}",
+                            victim("apis")])
+            try:
+                events = os.read(ino, 4096)
+            except BlockingIOError:
+                events = b""
+        finally:
+            os.close(ino)
+    eq(events, b"", "opens of the root-only library or the device node (inotify)")
+    (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
+    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+    eq(tuple(apis[k] for k in keep), tuple(plain[k] for k in keep), "apis, counted exactly")
 
 
 def test_preload_needs_a_command():

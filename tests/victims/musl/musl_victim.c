@@ -6,6 +6,8 @@
  * Then 1 KiB from aligned_alloc and from posix_memalign, freed: exits 99
  * (keep) or 5 if either fails (musl turns them off when malloc is replaced
  * and aligned_alloc is not, as a preload library may do).
+ * Last, prints "preload library mapped" or "... not mapped": whether
+ * peaktrace-preload.so is in its /proc/self/maps.
  */
 #include "../victim.h"
 
@@ -17,6 +19,21 @@ NOINLINE void *musl_alloc(void)
 	return p;
 }
 
+static int print_preload_mapped(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	char line[4096];
+	int mapped = 0;
+
+	if (!f)
+		return 6;
+	while (fgets(line, sizeof(line), f))
+		mapped |= strstr(line, "/peaktrace-preload.so") != NULL;
+	fclose(f);
+	printf("preload library %s\n", mapped ? "mapped" : "not mapped");
+	return 0;
+}
+
 int main(void)
 {
 	void *q = NULL;
@@ -26,5 +43,5 @@ int main(void)
 	if (posix_memalign(&q, 64, 1024))
 		return 5;
 	free(q);
-	return 0;
+	return print_preload_mapped();
 }
