@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Freeing a run; the slow part, unregistering the probes, in a detached child. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
@@ -39,6 +40,31 @@ void session__free(struct session *s)
 	free(s);
 }
 
+/*
+ * Closes the descriptors peaktrace was given (every one of its own is
+ * close-on-exec; those it passes the command are closed by now): a caller
+ * waiting for the end of a pipe it gave (a benchmark harness, a shell's
+ * command substitution) must not wait for the teardown.
+ */
+static void close_inherited(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name), flags;
+
+		if (fd <= STDERR_FILENO || fd == dirfd(d))
+			continue;
+		flags = fcntl(fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			close(fd);
+	}
+	closedir(d);
+}
+
 void session__finish(struct session *s)
 {
 	pid_t pid, parent;
@@ -62,8 +88,18 @@ void session__finish(struct session *s)
 		 * the tracefs events can be removed only after it.  pidfd polls
 		 * readable once the parent has exited, its files closed.
 		 */
-		int pfd = syscall(SYS_pidfd_open, parent, 0);
+		int pfd;
 
+		/* nothing of the caller's held meanwhile: a pipe it reads to
+		 * its end would wait for the teardown */
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		close_inherited();
+		pfd = syscall(SYS_pidfd_open, parent, 0);
 		if (pfd >= 0) {
 			struct pollfd p = { .fd = pfd, .events = POLLIN };
 
@@ -71,12 +107,6 @@ void session__finish(struct session *s)
 			close(pfd);
 		}
 		setsid();
-		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
 		prctl(PR_SET_NAME, "peaktrace-detach");
 		/* the process-tree and RSS programs leave now: lingering, they
 		 * would run for nothing at every fork, exec and page fault on

@@ -214,6 +214,37 @@ def test_runs_do_not_wait_for_each_other():
     check(time.time() - tc < 1.0, f"a run right after another ended took {time.time() - tc:.2f} s")
 
 
+def test_teardown_holds_nothing_of_the_callers():
+    """The probes are removed by a detached child after peaktrace exits
+    (src/run/teardown.c), for seconds: it must hold none of the files the
+    caller gave peaktrace.  A caller reading a pipe to its end (a benchmark
+    harness, a shell's $(...)) got its end only once the probes were gone:
+    with the pipe on fd 7 too, 12.6 s after peaktrace exited."""
+    import fcntl
+    r, w = os.pipe()
+    try:
+        pt = peaktrace(["-q", "--", "/bin/true"], json=False, stdout=w, stderr=w,
+                       pass_fds=(w,))
+        os.close(w)
+        eq(pt.returncode, 0, "exit status")
+        def comm(pid):
+            try:
+                with open(f"/proc/{pid}/comm") as f:
+                    return f.read().strip()
+            except OSError:
+                return None
+        teardowns = [p for p in os.listdir("/proc") if p.isdigit() and comm(p) == "peaktrace-detac"]
+        check(teardowns, "a teardown still running (it lasts seconds): the test means something")
+        fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+        try:
+            end = os.read(r, 1)
+        except BlockingIOError:
+            end = None
+        eq(end, b"", "the pipe's end, with peaktrace gone and its teardown running")
+    finally:
+        os.close(r)
+
+
 def attached_programs():
     """Names of peaktrace's BPF programs (pt_*) that a BPF link attaches."""
     progs = json.loads(subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True,
