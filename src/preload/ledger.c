@@ -39,65 +39,12 @@ extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (
 			     void *dso) __attribute__((weak));
 extern void *__libc_malloc(size_t n) __attribute__((weak));
 
-static __u64 clock_read(void)
+static __u64 ledger_clock(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
-/*
- * The peaks' time stamps.  In a growth phase nearly every allocation is a
- * new peak: a clock_gettime each was the ledger's largest cost on the C++
- * workload of scripts/bench (3.5 M reads, 30 ns each here; perf put 10% of
- * the whole run in the vDSO).  Where the kernel's own clock is the TSC (it
- * checked that it is in step across CPUs and of constant rate), the TSC is
- * read instead (12 ns) and converted from the last real read (base) at
- * the rate measured from an older one (anchor), at least CLK_SPAN ticks
- * (about a millisecond) and up to 2^31 ticks before; a real read comes
- * once a span has passed, and a pair of reads an interrupt came between
- * is not used.  20 M stamps against clock_gettime before and after each:
- * none out by more than 71 ns.  CLOCK_MONOTONIC is the clock the BPF
- * programs stamp with.  Under the slots' lock (or in a fork's child before
- * it runs on).
- */
-#define CLK_SPAN (1ULL << 21)
-#define CLK_PAIR 256
-
-static struct {
-	int tsc;		/* the kernel's clocksource is the TSC */
-	__u64 base_tsc, base_ns;	/* the last real read's */
-	__u64 anchor_tsc, anchor_ns;	/* the one the rate is measured from */
-	__u64 mult;		/* ns per tick << 32; 0: not measured yet */
-} clk;
-
-static __u64 ledger_clock(void)
-{
-	__u64 t, d, ns;
-
-	if (!clk.tsc)
-		return clock_read();
-	t = __builtin_ia32_rdtsc();
-	d = t - clk.base_tsc;	/* another CPU's smaller one: huge */
-	if (clk.mult && d < CLK_SPAN)
-		return clk.base_ns + ((d * clk.mult) >> 32);
-	ns = clock_read();
-	/* a pair taken apart by an interrupt or preemption is no base */
-	if (__builtin_ia32_rdtsc() - t > CLK_PAIR)
-		return ns;
-	/* the rate over the longest span at hand, up to about a second:
-	 * a pair is good to about CLK_PAIR ticks */
-	if (clk.anchor_tsc && t - clk.anchor_tsc >= CLK_SPAN && t - clk.anchor_tsc < (1ULL << 32) &&
-	    ns - clk.anchor_ns < (1ULL << 32))
-		clk.mult = ((ns - clk.anchor_ns) << 32) / (t - clk.anchor_tsc);
-	if (!clk.anchor_tsc || t - clk.anchor_tsc >= (1ULL << 31)) {
-		clk.anchor_tsc = t;
-		clk.anchor_ns = ns;
-	}
-	clk.base_tsc = t;
-	clk.base_ns = ns;
-	return ns;
 }
 
 #define PT_MODEL_CLOCK() ledger_clock()
@@ -597,22 +544,6 @@ static int is_map(__u64 fd, __u64 id, __u64 vsize)
 	return field(buf, "map_id:\t") == id && field(buf, "value_size:\t") == vsize;
 }
 
-/* Whether the kernel keeps time with the TSC (ledger_clock). */
-static int clocksource_is_tsc(void)
-{
-	char buf[8];
-	int f = (int)sys6(SYS_open,
-			  (long)"/sys/devices/system/clocksource/clocksource0/current_clocksource",
-			  0 /* O_RDONLY */, 0, 0, 0, 0);
-	long got;
-
-	if (f < 0)
-		return 0;
-	got = sys6(SYS_read, f, (long)buf, sizeof(buf), 0, 0, 0);
-	sys6(SYS_close, f, 0, 0, 0, 0, 0);
-	return got == 4 && buf[0] == 't' && buf[1] == 's' && buf[2] == 'c' && buf[3] == '\n';
-}
-
 static size_t mapped_len(size_t n, size_t size)
 {
 	return (n * ((size + 7) & ~7UL) + PAGE - 1) & ~(PAGE - 1);
@@ -692,7 +623,6 @@ __attribute__((constructor)) static void ledger_init(void)
 	L.forked = map_mem(PAGE, -1, 0);
 	L.mask = (__u32)(v[4] - 1);
 	L.sample_bytes = v[5];
-	clk.tsc = clocksource_is_tsc();
 	L.rng = ledger_clock() | 1;
 	if (!L.g || L.procs_fd < 0 || !L.forked ||
 	    sys6(SYS_madvise, (long)L.forked, PAGE, 18 /* MADV_WIPEONFORK */, 0, 0, 0) ||
