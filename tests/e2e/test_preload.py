@@ -86,6 +86,11 @@ def test_preload_ledger_counts_small_blocks_exactly():
             p = proc_by_argv(r, victim("ledger"), *args)
             eq((p["peak_bytes"], p["allocations"], p["frees"], p["live_bytes_at_end"]),
                (size + 4000 * 8, 4001, 4001, 0), f"{what}: the {args[0]} child")
+            # its peak is made of small blocks: under --preload stamped
+            # by the ledger's clock, in the process
+            check(p["start_ns"] < p["peak_time_ns"] < p["end_ns"],
+                  f"{what}: the {args[0]} child's peak at {p['peak_time_ns']} ns, within its "
+                  f"life {p['start_ns']}..{p['end_ns']}")
     counted = pre.report["notes"]["in_process_blocks"]
     check(100000 < counted < max(p["allocations"] for p in pre.report["processes"]) + 3001 + 2 * 4001,
           f"blocks the ledger counted: {counted}")
