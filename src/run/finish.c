@@ -4,6 +4,7 @@
  * profile built and symbolized, the reports written.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,6 +131,30 @@ static void warn_unseen_preload(struct session *s)
 		warn(s, "%zu more process images like that", n - 5);
 }
 
+/*
+ * A command whose allocator calls were each counted at a breakpoint (two
+ * traps for an allocation, one for a free: 1-3 us a call here), many of
+ * them: --preload counts most of them in the process instead (the C++
+ * workload of scripts/bench: 27x its time without, about 2x with).  Said,
+ * not warned: the figures are right either way.
+ */
+#define PRELOAD_HINT_CALLS 200000
+
+static void hint_preload(const struct session *s, const struct report *r)
+{
+	uint64_t calls = 0;
+	size_t i;
+
+	if (s->o->quiet || !s->o->argv || s->o->rss_only || session__preload(s))
+		return;
+	for (i = 0; i < r->nprocs; i++)
+		calls += r->procs[i].allocs + r->procs[i].frees;
+	if (calls >= PRELOAD_HINT_CALLS)
+		fprintf(stderr, "peaktrace: %" PRIu64 " allocator calls were each stopped at a "
+			"breakpoint; --preload counts most of them in the process, far faster "
+			"(README: --preload)\n", calls);
+}
+
 /* Where writer i writes: its file, stderr (the text report, unless -q),
  * or nowhere. */
 static FILE *writer_out(const struct session *s, FILE *const out[], size_t i)
@@ -191,6 +216,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	phase(s->o, "report: model built", s->t_end_ns);
 	if (session__preload(s))
 		warn_unseen_preload(s);
+	hint_preload(s, r);
 	needed = stacks_needed(s, out);
 	if (needed && model__symbolize(r, &src, needed))
 		goto oom;

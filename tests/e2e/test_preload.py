@@ -360,6 +360,25 @@ def test_preload_entries_are_not_opened_for_the_program():
     eq(tuple(apis[k] for k in keep), tuple(plain[k] for k in keep), "apis, counted exactly")
 
 
+def test_many_trapped_calls_suggest_preload():
+    """A command that made many allocator calls, each stopped at a
+    breakpoint (150000 bytearrays of 1000 B: malloc and free each), is told
+    that --preload counts them far cheaper; under --preload, or with -q,
+    nothing is said; the figures are the same either way."""
+    code = "for i in range(150000): bytearray(1000)"
+    said = "allocator calls were each stopped at a breakpoint; --preload"
+    runs = {}
+    for extra in ([], ["--preload"], ["-q"]):
+        pt = peaktrace(extra + ["--", "/usr/bin/python3", "-c", code])
+        eq(pt.returncode, 0, f"{extra}: exit status")
+        runs[tuple(extra)] = pt
+        check((said in pt.stderr) == (extra == []), f"{extra}: the hint: {pt.stderr[-500:]}")
+    calls = sum(p["allocations"] + p["frees"] for p in runs[()].report["processes"])
+    check(f"peaktrace: {calls} allocator calls" in runs[()].stderr,
+          f"the count said is the report's ({calls}): {runs[()].stderr[-500:]}")
+    check(calls >= 300000, f"calls counted: {calls}")
+
+
 def test_preload_needs_a_command():
     for args in (["--preload", "-p", "1"], ["--preload", "--rss-only", "--", "true"]):
         pt = peaktrace(args, json=False)
