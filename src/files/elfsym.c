@@ -107,9 +107,11 @@ int elf_vaddr_to_offset(Elf *elf, uint64_t vaddr, uint64_t *off, uint64_t *left)
 	return load_segment_map(elf, vaddr, 0, off, left);
 }
 
-/* The default version of the defined dynamic symbol name of one of the
- * types in types (a bit per STT_*).  Returns 0, or -1 if absent. */
-static int find_symbol(struct elfsym *e, const char *name, unsigned types, GElf_Sym *out)
+/* The default version (any version, if any_version) of the defined
+ * dynamic symbol name of one of the types in types (a bit per STT_*).
+ * Returns 0, or -1 if absent. */
+static int find_symbol_in(struct elfsym *e, const char *name, unsigned types, int any_version,
+			  GElf_Sym *out)
 {
 	Elf_Data *data = elf_getdata(e->dynsym, NULL);
 	size_t i, n;
@@ -131,13 +133,18 @@ static int find_symbol(struct elfsym *e, const char *name, unsigned types, GElf_
 		if (!s || strcmp(s, name))
 			continue;
 		/* Skip hidden (non-default) versions: bit 15 of the versym. */
-		if (e->versym && (i + 1) * sizeof(GElf_Versym) <= e->versym->d_size &&
+		if (!any_version && e->versym && (i + 1) * sizeof(GElf_Versym) <= e->versym->d_size &&
 		    (((GElf_Versym *)e->versym->d_buf)[i] & 0x8000))
 			continue;
 		*out = sym;
 		return 0;
 	}
 	return -1;
+}
+
+static int find_symbol(struct elfsym *e, const char *name, unsigned types, GElf_Sym *out)
+{
+	return find_symbol_in(e, name, types, 0, out);
 }
 
 int elfsym__function(struct elfsym *e, const char *name, uint64_t *file_offset,
@@ -195,10 +202,14 @@ int elfsym__defines_any(const char *path, const char *const *names)
 
 	if (!e)
 		return -1;
-	/* an IFUNC resolver or an assembler label defines it as well */
+	/* any symbol the loader binds a call to: an IFUNC, an assembler
+	 * label, even an object; a hidden version too (a program linked
+	 * against that version binds to it) */
 	for (; *names && !r; names++)
-		r = !find_symbol(e, *names,
-				 1u << STT_FUNC | 1u << STT_GNU_IFUNC | 1u << STT_NOTYPE, &sym);
+		r = !find_symbol_in(e, *names,
+				    1u << STT_FUNC | 1u << STT_GNU_IFUNC | 1u << STT_NOTYPE |
+					    1u << STT_OBJECT | 1u << STT_COMMON | 1u << STT_TLS,
+				    1, &sym);
 	elfsym__free(e);
 	return r;
 }

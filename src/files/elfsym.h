@@ -30,9 +30,10 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 		   void *buf, size_t len);
 Elf *elfsym__elf(struct elfsym *e);
 
-/* Whether the x86-64 ELF file at path defines the function name (or, _any,
- * one of the names, a NULL-terminated list): 1, 0, or -1 if it cannot be
- * read as one. */
+/* Whether the x86-64 ELF file at path defines a dynamic symbol the loader
+ * would bind a call to name to (or, _any, to one of the names, a
+ * NULL-terminated list): of any type a call binds to, of any version.
+ * 1, 0, or -1 if it cannot be read as one. */
 int elfsym__defines(const char *path, const char *name);
 int elfsym__defines_any(const char *path, const char *const *names);
 

@@ -793,10 +793,25 @@ static int is_preload(const struct procmap *m, void *arg)
 	return m->dev == pr->preload_dev && m->ino == pr->preload_ino;
 }
 
+/* Whether pid has ended (a zombie has no root any more). */
+static int proc_ended(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
+	fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	close(fd);
+	return 0;
+}
+
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at
  * exec: the initial environment, the last of the variable's entries) is
  * the preload library: its malloc is then the process's.  Unreadable, or
- * past the first 256 KiB: no. */
+ * past the first 256 KiB: no.  -1 if it could not be told (the process
+ * ending meanwhile). */
 static int preload_first(const struct probes *pr, pid_t pid)
 {
 	enum { MAX = 256 << 10 };
@@ -814,7 +829,7 @@ static int preload_first(const struct probes *pr, pid_t pid)
 			last = buf + i + at;
 	/* the last entry is the loader's: only it is read (its libraries
 	 * may be opened) */
-	first = last && ldpreload__first_is(pid, last, pr->preload_path, elfsym__may_define_malloc);
+	first = last ? ldpreload__first_is(pid, last, pr->preload_path, elfsym__may_define_malloc) : 0;
 	free(buf);
 	return first;
 }
@@ -834,8 +849,11 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 		snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid, strerror(errno));
 		return PROBES_ERROR;
 	}
-	if (r > 0 && preload_first(pr, pid))
+	if (r > 0 && (r = preload_first(pr, pid)) > 0)
 		return -PROBES_NOT_NEEDED;
+	/* not told: ended, or (alive) taken for one without the library */
+	if (r < 0 && proc_ended(pid))
+		return -PROBES_GONE;
 	s = pr->sets[set];
 	r = set_find(pr, s->dev, s->ino, SET_COVERED);
 	if (r >= 0)

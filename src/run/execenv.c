@@ -26,7 +26,7 @@
  * exec'ing thread need not be the main one: the others are ended later in
  * the exec): its address, or 0.  *running: some thread was running (the
  * exec'ing one may not have reached its wait for the gate yet). */
-static uint64_t exec_envp_once(pid_t pid, int *running)
+static uint64_t exec_envp_once(pid_t pid, int *running, pid_t *tid)
 {
 	char path[64], line[512];
 	unsigned long long a[6];
@@ -57,6 +57,8 @@ static uint64_t exec_envp_once(pid_t pid, int *running)
 			envp = a[2];
 		else if (nr == SYS_execveat)
 			envp = a[3];
+		if (envp)
+			*tid = (pid_t)atoi(d->d_name);
 	}
 	if (dir)
 		closedir(dir);
@@ -66,7 +68,7 @@ static uint64_t exec_envp_once(pid_t pid, int *running)
 /* The fanotify event is read as soon as it is queued, maybe before the
  * exec'ing thread sleeps in the gate's wait: /proc shows it "running"
  * until then.  Looked at again for up to 20 ms. */
-static uint64_t exec_envp(pid_t pid)
+static uint64_t exec_envp(pid_t pid, pid_t *tid)
 {
 	struct timespec pause = { 0, 100000 };
 	uint64_t envp = 0;
@@ -76,7 +78,7 @@ static uint64_t exec_envp(pid_t pid)
 		if (tries)
 			nanosleep(&pause, NULL);
 		running = 0;
-		envp = exec_envp_once(pid, &running);
+		envp = exec_envp_once(pid, &running, tid);
 	}
 	return envp;
 }
@@ -127,12 +129,15 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 	uint64_t envp, ptrs[64], last = 0;
 	struct stat st;
 	int mem, first, i, done = 0;
+	/* the exec'ing thread: its root and credentials are its loader's
+	 * (unshare(CLONE_FS) gives a thread a root of its own) */
+	pid_t tid = pid;
 
 	if (fstat(fd, &st))
 		return EXECENV_UNKNOWN;
 	if (changes_identity(pid, fd, &st))
 		return EXECENV_NOT_FIRST;
-	envp = exec_envp(pid);
+	envp = exec_envp(pid, &tid);
 	if (!envp)
 		return EXECENV_UNKNOWN;
 	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
@@ -157,11 +162,11 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 		}
 	}
 	/* its whole value, read once (its libraries may be opened) */
-	first = done && last && !read_str(mem, last, value, sizeof(value)) &&
-		ldpreload__first_is(pid, value + sizeof(LDPRELOAD_KEY) - 1, path,
-				    elfsym__may_define_malloc);
+	first = done && last && !read_str(mem, last, value, sizeof(value)) ?
+			ldpreload__first_is(tid, value + sizeof(LDPRELOAD_KEY) - 1, path,
+					    elfsym__may_define_malloc) : 0;
 	close(mem);
-	if (!done)
+	if (!done || first < 0)
 		return EXECENV_UNKNOWN;
 	return first ? EXECENV_FIRST : EXECENV_NOT_FIRST;
 }

@@ -39,7 +39,7 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	 * glibc's, probed from its first instruction like any process
 	 * without the preload library */
 	uint64_t covered = preload && !(list && ldpreload__first_is(pid, list, preload,
-								   elfsym__may_define_malloc)) ?
+								   elfsym__may_define_malloc) > 0) ?
 				   probes__covered_sets(s->probes) : 0;
 	int set;
 

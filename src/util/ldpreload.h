@@ -13,19 +13,23 @@
 #define LDPRELOAD_KEY "LD_PRELOAD="
 
 /*
- * Whether the library at path is the one whose malloc process pid (0:
- * peaktrace itself, whose environment a command inherits) gets from an
- * LD_PRELOAD list value (what follows "LD_PRELOAD="): the first entry that
- * is path, with every entry before it passed over by defines_malloc (0:
- * the file surely defines no malloc; NULL: none is passed over).
+ * Whether the library at path is the one whose malloc process (or thread)
+ * pid (0: peaktrace itself) gets from an LD_PRELOAD list value (what
+ * follows "LD_PRELOAD="): the first entry that is path, with every entry
+ * before it passed over by defines_malloc (0: the file surely defines no
+ * function of the malloc family).
  *
  * Entries are files the traced program names, and peaktrace runs as root:
- * an entry is looked up in the process's root (/proc/PID/root, symlinks
- * resolved there), never opened unless it is a regular file the process
- * may read, and defines_malloc is given it as /proc/self/fd/N.  An entry
- * that cannot be judged so (a name the loader searches for, a relative
- * one, $ORIGIN, one under /proc) is taken for one that may define malloc.
- * $PLATFORM is read as the loader of a 64-bit process would.
+ * the walk runs on a thread of its own with pid's file-system ids and
+ * groups (the kernel checks each open as for pid's loader), looks each
+ * entry up in pid's root (/proc/PID/root, no magic links), never opens one
+ * that is not a regular file, and gives defines_malloc a file as
+ * /proc/self/fd/N.  An entry that cannot be judged so (missing, a name the
+ * loader searches for, a relative one, $ORIGIN, one under /proc) is taken
+ * for one that may define malloc; the entry ldpreload__entry_for wrote is
+ * the library only if every name its $PLATFORM may take is, in pid's root.
+ * Returns 1, 0, or -1 if it cannot be told: pid has ended, or its
+ * credentials could not be taken.
  */
 int ldpreload__first_is(pid_t pid, const char *value, const char *path,
 			int (*defines_malloc)(const char *file));

@@ -312,6 +312,12 @@ def test_preload_platform_names():
     loader = open("/lib64/ld-linux-x86-64.so.2", "rb").read()
     names = set(re.findall(rb"\0(x86_64|haswell|xeon_phi|i[3-6]86)\0", loader))
     check({b"x86_64", b"haswell"} <= names, f"platform names in ld.so: {names}")
+    # the names the entry is checked against (src/util/ldpreload.c)
+    src = open(os.path.join(ROOT, "src", "util", "ldpreload.c")).read()
+    listed = re.search(r"platforms64\[\] = \{([^}]*)\}", src)
+    check(listed, "platforms64 in src/util/ldpreload.c")
+    eq(set(re.findall(r'"(\w+)"', listed.group(1))),
+       {n.decode() for n in names if not n.startswith(b"i")}, "64-bit names ldpreload.c checks")
     for name in sorted(n.decode() for n in names):
         path = os.path.join(ROOT, "build", "platform", name, "peaktrace-preload.so")
         check(os.path.exists(path), f"{path}: missing")
@@ -322,42 +328,64 @@ def test_preload_platform_names():
             check(os.path.samefile(path, PRELOAD), f"{name}: the library itself")
 
 
+def apis_counted_exactly(pt, plain, what):
+    (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
+    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+    eq(tuple(apis[k] for k in keep), tuple(plain[k] for k in keep), f"{what}: apis counted exactly")
+
+
 def test_preload_entries_are_not_opened_for_the_program():
     """The exec gate reads, as root, the libraries a traced program's
-    LD_PRELOAD names before peaktrace-preload.so: it must not open one the
-    program could not (a root-only file, a device node; a FIFO would not
-    block it either), nor follow the program's names out of its root.  The
-    program, run as nobody, names a root-only library and a device node
-    (watched for opens with inotify); neither is opened, and as they may
-    define malloc, glibc's own probes count its calls exactly."""
+    LD_PRELOAD names before peaktrace-preload.so: it must open only what
+    the program's loader could.  The program, run as nobody, names first a
+    device node, then (another run) a root-only library it can reach but
+    not read; inotify watches both: neither is opened, and as they may
+    define malloc, glibc's own probes count the program exactly."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
     with scratch() as d:
-        os.chmod(d, 0o755)
+        os.chmod(os.path.dirname(d), 0o711)
+        os.chmod(d, 0o711)
         secret, node = os.path.join(d, "secret.so"), os.path.join(d, "null")
         with open(secret, "wb") as f:
-            f.write(open(os.path.join(ROOT, "build", "tests", "libownalloc.so"), "rb").read())
+            f.write(open(victim("libfwd.so"), "rb").read())
         os.chmod(secret, 0o600)
         os.mknod(node, 0o600 | 0o020000, os.makedev(1, 3))  # /dev/null's, root only
-        ino = libc.inotify_init1(os.O_NONBLOCK)
-        check(ino >= 0, "inotify_init1")
-        for path in (secret, node):
-            check(libc.inotify_add_watch(ino, path.encode(), 0x20) >= 0, f"watch {path}")  # IN_OPEN
-        try:
-            pt = peaktrace(["-q", "--preload", "--", "setpriv", "--reuid=65534", "--regid=65534",
-                            "--clear-groups", "env", f"LD_PRELOAD={secret}:{node}:{PRELOAD_ENTRY}",
-                            victim("apis")])
+        for first in (node, secret):
+            ino = libc.inotify_init1(os.O_NONBLOCK)
+            check(ino >= 0, "inotify_init1")
+            check(libc.inotify_add_watch(ino, first.encode(), 0x20) >= 0, f"watch {first}")  # IN_OPEN
             try:
-                events = os.read(ino, 4096)
-            except BlockingIOError:
-                events = b""
-        finally:
-            os.close(ino)
-    eq(events, b"", "opens of the root-only library or the device node (inotify)")
-    (apis,) = [p for p in pt.report["processes"] if p["comm"] == "apis"]
-    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
-    eq(tuple(apis[k] for k in keep), tuple(plain[k] for k in keep), "apis, counted exactly")
+                pt = peaktrace(["-q", "--preload", "--", "setpriv", "--reuid=65534",
+                                "--regid=65534", "--clear-groups", "env",
+                                f"LD_PRELOAD={first}:{PRELOAD_ENTRY}", victim("apis")])
+                try:
+                    events = os.read(ino, 4096)
+                except BlockingIOError:
+                    events = b""
+            finally:
+                os.close(ino)
+            eq(events, b"", f"opens of {first} (inotify)")
+            apis_counted_exactly(pt, plain, f"after {first}")
+
+
+def test_preload_entries_read_in_the_programs_view():
+    """An entry before the library is judged as the program's loader sees
+    it: /proc/self/fd/N (and /dev/fd/N) is the program's file, not
+    peaktrace's (missing there, it must not be passed over); a library
+    that forwards to glibc's malloc is not the library.  Either way glibc's
+    own probes count the program exactly."""
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    for entry, setup in (("/proc/self/fd/900", f"exec 900<{victim('libfwd.so')}; "),
+                         ("/dev/fd/900", f"exec 900<{victim('libfwd.so')}; "),
+                         (victim("libfwd.so"), "")):
+        # (bash: dash takes no fd above 9, and peaktrace has fds that low)
+        pt = peaktrace(["-q", "--preload", "--", "/bin/bash", "-c",
+                        f"{setup}LD_PRELOAD='{entry}:{PRELOAD_ENTRY}' exec {victim('apis')}"])
+        eq(pt.returncode, 0, f"{entry}: exit status")
+        check("ERROR: ld.so" not in pt.stderr, f"{entry}: the loader's complaint: {pt.stderr[-400:]}")
+        apis_counted_exactly(pt, plain, entry)
 
 
 def test_many_trapped_calls_suggest_preload():
