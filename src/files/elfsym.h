@@ -30,15 +30,15 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 		   void *buf, size_t len);
 Elf *elfsym__elf(struct elfsym *e);
 
-/* Whether the x86-64 ELF file at path defines a dynamic symbol the loader
- * would bind a call to name to (or, _any, to one of the names, a
- * NULL-terminated list): of any type a call binds to, of any version.
- * 1, 0, or -1 if it cannot be read as one. */
+/* Whether the x86-64 ELF file at path exports the function name (default
+ * version, FUNC or IFUNC): 1, 0, or -1 if it cannot be read as one. */
 int elfsym__defines(const char *path, const char *name);
-int elfsym__defines_any(const char *path, const char *const *names);
 
 /* For ldpreload__first_is(): 0 only if the library in file surely defines
- * none of the allocator's functions. */
+ * none of the allocator's functions as the loader sees it: no symbol of
+ * those names of any type a call binds to, of any version, in a symbol
+ * table that is the one PT_DYNAMIC gives the loader, and no filtee
+ * searched before it.  1 otherwise, or if it cannot be read. */
 int elfsym__may_define_malloc(const char *file);
 /*
  * File offset <-> link-time address, through the PT_LOAD segment that holds

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 #include "files/elfsym.h"
@@ -94,32 +95,36 @@ static int read_str(int mem, uint64_t addr, char *buf, size_t len)
 	return 0;
 }
 
-/* Whether exec'ing the file as pid's real user and group changes its
- * user or group (the kernel's secure mode, in which the loader ignores
- * LD_PRELOAD): set-user-ID to another user, set-group-ID (with group
- * execute) to another group, from a file system mounted without nosuid.
- * File capabilities are not looked at. */
-static int changes_identity(pid_t pid, int fd, const struct stat *st)
+/* Whether the exec of the file by thread tid runs in the kernel's secure
+ * mode (AT_SECURE), in which the loader ignores LD_PRELOAD's entries with
+ * a slash, ours among them: the thread's real and effective user or group
+ * differ already, or the file is set-user-ID to another user or
+ * set-group-ID (with group execute) to another group on a file system
+ * mounted without nosuid, or carries file capabilities (taken for secure,
+ * whatever they grant). */
+static int secure_exec(pid_t tid, int fd, const struct stat *st)
 {
 	char path[64], buf[4096], *l;
-	unsigned ruid = 0, rgid = 0;
+	unsigned ruid, euid, rgid, egid;
 	struct statvfs fs;
-	int n, ids = 0;
+	int n, nosuid;
 
-	if (!(st->st_mode & S_ISUID) && (st->st_mode & (S_ISGID | S_IXGRP)) != (S_ISGID | S_IXGRP))
-		return 0;
-	if (!fstatvfs(fd, &fs) && (fs.f_flag & ST_NOSUID))
-		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	n = read_file(path, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return 1;
 	buf[n] = 0;
-	if ((l = strstr(buf, "\nUid:")) && sscanf(l + 5, "%u", &ruid) == 1)
-		ids++;
-	if ((l = strstr(buf, "\nGid:")) && sscanf(l + 5, "%u", &rgid) == 1)
-		ids++;
-	return ids < 2 || ((st->st_mode & S_ISUID) && st->st_uid != ruid) ||
+	if (!(l = strstr(buf, "\nUid:")) || sscanf(l + 5, "%u %u", &ruid, &euid) != 2 ||
+	    !(l = strstr(buf, "\nGid:")) || sscanf(l + 5, "%u %u", &rgid, &egid) != 2)
+		return 1;
+	if (ruid != euid || rgid != egid)
+		return 1;
+	nosuid = !fstatvfs(fd, &fs) && (fs.f_flag & ST_NOSUID);
+	if (nosuid)
+		return 0;	/* neither set-ID bits nor file capabilities count */
+	if (fgetxattr(fd, "security.capability", NULL, 0) > 0)
+		return 1;
+	return ((st->st_mode & S_ISUID) && st->st_uid != ruid) ||
 	       ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) && st->st_gid != rgid);
 }
 
@@ -135,11 +140,11 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 
 	if (fstat(fd, &st))
 		return EXECENV_UNKNOWN;
-	if (changes_identity(pid, fd, &st))
-		return EXECENV_NOT_FIRST;
 	envp = exec_envp(pid, &tid);
 	if (!envp)
 		return EXECENV_UNKNOWN;
+	if (secure_exec(tid, fd, &st))
+		return EXECENV_NOT_FIRST;
 	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
 	mem = open(mempath, O_RDONLY | O_CLOEXEC);
 	if (mem < 0)

@@ -14,11 +14,13 @@
  * the library at path first in its LD_PRELOAD. */
 enum execenv_preload {
 	EXECENV_FIRST,		/* yes */
-	EXECENV_NOT_FIRST,	/* no: its environment says so, or it runs
-				 * set-user-ID (or -group-ID) as another
-				 * user (the loader ignores LD_PRELOAD) */
+	EXECENV_NOT_FIRST,	/* no: its environment says so, or the exec
+				 * is secure (set-user-ID to another user,
+				 * real and effective ids apart, file
+				 * capabilities: the loader ignores our entry) */
 	EXECENV_UNKNOWN,	/* cannot be told: no thread of pid seen in
-				 * execve within 20 ms, its memory unreadable */
+				 * execve within 20 ms, its memory unreadable,
+				 * the process ending */
 };
 
 enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path);

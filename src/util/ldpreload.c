@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,37 +34,29 @@ static int same_file(const char *a, const char *b)
 }
 
 /*
- * The file an LD_PRELOAD entry names for process (or thread) pid, as an
- * O_PATH descriptor (nothing opened: no device's open, no FIFO's wait),
- * looked up in that process's root without magic links: a regular file
- * outside /proc and /sys.  -1 if it cannot be told here, or is missing
- * (its loader would pass over it, but a name missing from here may not be
- * from there: /proc/self/fd/N, /dev/fd/N name peaktrace's files here):
- * the caller then takes it for one that may define malloc.  So are a name
- * the loader searches the library path for, a relative one (the
- * process's working directory), one with $ORIGIN or $PLATFORM in it (its
- * loader's, not ours), and any on a kernel without openat2.  -2 if pid's
- * root is gone: it has ended.
+ * The file an LD_PRELOAD entry names, as an O_PATH descriptor (nothing
+ * opened: no device's open, no FIFO's wait), looked up under root (the
+ * process's, /proc/PID/root) without magic links: a regular file outside
+ * /proc and /sys.  -1 if it cannot be told here, or is missing (its loader
+ * would pass over it, but a name missing from here may not be from there:
+ * /proc/self/fd/N and /dev/fd/N name peaktrace's files here): the caller
+ * then takes it for one that may define malloc.  So are a name the loader
+ * searches the library path for, a relative one (the process's working
+ * directory), one with $ORIGIN or $PLATFORM in it (its loader's, not
+ * ours), and any on a kernel without openat2.
  */
-static int entry_open(pid_t pid, const char *name, struct stat *st)
+static int entry_open(int root, const char *name, struct stat *st)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_CLOEXEC,
 		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
-	char root[64] = "/";
 	struct statfs sf;
-	int rfd, fd;
+	int fd;
 
 	if (name[0] != '/' || strchr(name, '$'))
 		return -1;
-	if (pid)
-		snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
-	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rfd < 0)
-		return -2;	/* the process has ended (or is ending) */
-	fd = (int)syscall(SYS_openat2, rfd, name, &how, sizeof(how));
-	close(rfd);
+	fd = (int)syscall(SYS_openat2, root, name, &how, sizeof(how));
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, st) || fstatfs(fd, &sf) || !S_ISREG(st->st_mode) ||
@@ -73,156 +67,207 @@ static int entry_open(pid_t pid, const char *name, struct stat *st)
 	return fd;
 }
 
-/* Whether name, looked up for pid, is the file lib describes: 1, 0, or
- * -2 if pid has ended. */
-static int entry_is(pid_t pid, const char *name, const struct stat *lib)
+/* Whether name, looked up under root, is the file lib describes. */
+static int entry_is(int root, const char *name, const struct stat *lib)
 {
 	struct stat st;
-	int fd = entry_open(pid, name, &st);
+	int fd = entry_open(root, name, &st);
 
 	if (fd < 0)
-		return fd == -2 ? -2 : 0;
+		return 0;
 	close(fd);
 	return st.st_dev == lib->st_dev && st.st_ino == lib->st_ino;
 }
+
+/* What the loader of pid's next image opens files as: exec sets the
+ * file-system ids to the effective ones; its groups, and its effective
+ * capabilities (root without CAP_DAC_OVERRIDE reads no more than another
+ * user). */
+struct creds {
+	long euid, egid;
+	int ngroups;
+	gid_t groups[1024];
+	uint64_t cap_eff;
+};
+
+#define CAP_BIT(c) (1ULL << (c))
+#define DAC_CAPS (CAP_BIT(CAP_DAC_OVERRIDE) | CAP_BIT(CAP_DAC_READ_SEARCH))
 
 struct walk {
 	pid_t pid;
 	const char *value, *path, *ours;
 	int (*defines_malloc)(const char *file);
 	int first;
+	struct creds c;
 };
 
-/* The entries of w->value, with the thread's file-system credentials
- * those of w->pid's loader: as ldpreload__first_is. */
+/* The entries of w->value, looked up in w->pid's root, the thread's
+ * file access that of w->pid's loader: as ldpreload__first_is. */
 static int walk(const struct walk *w)
 {
-	char name[4096], file[64], alt[4096];
+	char name[4096], file[64], alt[4096], rootpath[64] = "/";
 	const char *value = w->value, *slash = strrchr(w->path, '/');
 	struct stat lib, st;
+	int root, r = 0;
 	size_t n, i;
 
+	if (w->pid)
+		snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)w->pid);
+	root = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return errno == ENOENT || errno == ESRCH ? -1 : 0;	/* -1: ended */
 	if (stat(w->path, &lib) || !slash)
-		return 0;
+		goto out;
 	for (;; value += n) {
 		int fd, defines;
 
 		value += strspn(value, " :");
 		n = strcspn(value, " :");
 		if (!n || n >= sizeof(name))
-			return 0;
+			goto out;
 		memcpy(name, value, n);
 		name[n] = 0;
 		/* the entry launch__preload writes: the library, whatever
 		 * $PLATFORM the loader reads, in the process's root too (the
 		 * same text may name other files in another mount namespace) */
-		if (!strcmp(name, w->ours)) {
-			for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++) {
-				int is;
-
+		if (strstr(w->ours, "$PLATFORM") && !strcmp(name, w->ours)) {
+			for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++)
 				if (snprintf(alt, sizeof(alt), "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s",
 					     (int)(slash - w->path), w->path, platforms64[i],
-					     slash) >= (int)sizeof(alt))
-					return 0;
-				is = entry_is(w->pid, alt, &lib);
-				if (is <= 0)
-					return is == -2 ? -1 : 0;
-			}
-			return 1;
+					     slash) >= (int)sizeof(alt) ||
+				    !entry_is(root, alt, &lib))
+					goto out;
+			r = 1;
+			goto out;
 		}
-		fd = entry_open(w->pid, name, &st);
+		fd = entry_open(root, name, &st);
 		if (fd < 0)
-			return fd == -2 ? -1 : 0;
+			goto out;
 		if (st.st_dev == lib.st_dev && st.st_ino == lib.st_ino) {
 			close(fd);
-			return 1;
+			r = 1;
+			goto out;
 		}
 		snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
 		defines = w->defines_malloc(file);
 		close(fd);
 		if (defines)
-			return 0;
+			goto out;
 	}
+out:
+	close(root);
+	return r;
 }
 
-/* The n-th number after key in status (n from 0), or -1. */
-static long status_field(const char *status, const char *key, int n)
+/* The n-th number after key in status (n from 0), in base (10, or 16),
+ * or -1. */
+static long long status_field(const char *status, const char *key, int n, int base)
 {
 	const char *p = strstr(status, key);
+	long long v = -1;
 	char *end;
-	long v = -1;
 
 	if (!p)
 		return -1;
 	p += strlen(key);
 	for (; n >= 0; n--, p = end) {
-		v = strtol(p, &end, 10);
+		v = strtoll(p, &end, base);
 		if (end == p || (*end != ' ' && *end != '\t' && *end != '\n'))
 			return -1;
 	}
 	return v;
 }
 
-/*
- * This thread takes pid's file-system user and group and its groups, as
- * /proc/PID/status gives them: every file the walk opens, the kernel
- * checks as it will for pid's loader (a file-system uid that is not 0
- * leaves no capability to read past a file's mode).  Thread by thread, so
- * by raw system calls (glibc's wrappers set every thread's).  0, or -1.
- */
-static int become(pid_t pid)
+/* pid's credentials, as struct creds says: 0, -1 if it has ended, -2 if
+ * they cannot be read. */
+static int creds_of(pid_t pid, struct creds *c)
 {
 	char path[64], *status = malloc(65536);
-	gid_t groups[1024];
-	long fsuid, fsgid, g;
-	int fd, i, ng = 0;
+	long long g, caps;
 	ssize_t n = -1;
+	int fd, ended;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	fd = status ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ended = fd < 0 && (errno == ENOENT || errno == ESRCH);
 	if (fd >= 0) {
 		n = read(fd, status, 65535);
 		close(fd);
 	}
 	if (n <= 0 || n == 65535) {
 		free(status);
-		return -1;
+		return ended ? -1 : -2;
 	}
 	status[n] = 0;
 	/* Uid: and Gid: list real, effective, saved and file-system ids */
-	fsuid = status_field(status, "\nUid:", 3);
-	fsgid = status_field(status, "\nGid:", 3);
-	for (i = 0; (g = status_field(status, "\nGroups:", i)) >= 0 && ng < 1024; i++)
-		groups[ng++] = (gid_t)g;
+	c->euid = (long)status_field(status, "\nUid:", 1, 10);
+	c->egid = (long)status_field(status, "\nGid:", 1, 10);
+	caps = status_field(status, "\nCapEff:", 0, 16);
+	for (c->ngroups = 0; (g = status_field(status, "\nGroups:", c->ngroups, 10)) >= 0 &&
+			     c->ngroups < 1024; c->ngroups++)
+		c->groups[c->ngroups] = (gid_t)g;
 	free(status);
-	if (fsuid < 0 || fsgid < 0 || ng == 1024 ||
-	    syscall(SYS_setgroups, ng, groups) || (syscall(SYS_setfsgid, fsgid),
-						    syscall(SYS_setfsgid, -1) != fsgid) ||
-	    (syscall(SYS_setfsuid, fsuid), syscall(SYS_setfsuid, -1) != fsuid))
+	c->cap_eff = (uint64_t)caps;
+	return c->euid < 0 || c->egid < 0 || caps < 0 || c->ngroups == 1024 ? -2 : 0;
+}
+
+/*
+ * This thread takes c: its groups and file-system ids, then no effective
+ * capability c has not (a file-system uid that is not 0 already leaves
+ * none that reads past a file's mode).  Thread by thread, so by raw system
+ * calls (glibc's wrappers set every thread's).  0, or -1.
+ */
+static int become(const struct creds *c)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_setgroups, c->ngroups, c->groups) ||
+	    (syscall(SYS_setfsgid, c->egid), syscall(SYS_setfsgid, -1) != c->egid) ||
+	    (syscall(SYS_setfsuid, c->euid), syscall(SYS_setfsuid, -1) != c->euid) ||
+	    syscall(SYS_capget, &h, d))
 		return -1;
-	return 0;
+	d[0].effective &= (uint32_t)c->cap_eff;
+	d[1].effective &= (uint32_t)(c->cap_eff >> 32);
+	return syscall(SYS_capset, &h, d) ? -1 : 0;
 }
 
 static void *walk_as(void *arg)
 {
 	struct walk *w = arg;
 
-	w->first = w->pid && become(w->pid) ? -1 : walk(w);
+	w->first = become(&w->c) ? 0 : walk(w);
 	return NULL;
 }
 
 int ldpreload__first_is(pid_t pid, const char *value, const char *path,
 			int (*defines_malloc)(const char *file))
 {
+	struct walk *w = calloc(1, sizeof(*w));
 	char ours[4096];
-	struct walk w = { pid, value, path, ours, defines_malloc, 0 };
 	pthread_t t;
+	int r;
 
-	if (!*path || ldpreload__entry_for(ours, sizeof(ours), path) ||
-	    pthread_create(&t, NULL, walk_as, &w))
-		return -1;
-	pthread_join(t, NULL);
-	return w.first;
+	if (!w)
+		return 0;
+	*w = (struct walk){ pid, value, path, ours, defines_malloc, 0, { 0 } };
+	r = !*path || ldpreload__entry_for(ours, sizeof(ours), path) ? -2 :
+	    pid ? creds_of(pid, &w->c) : 0;
+	if (r) {
+		free(w);
+		return r == -1 ? -1 : 0;
+	}
+	/* with both DAC capabilities its loader opens whatever peaktrace
+	 * (root) can: no thread needed */
+	if (!pid || (w->c.cap_eff & DAC_CAPS) == DAC_CAPS)
+		w->first = walk(w);
+	else if (pthread_create(&t, NULL, walk_as, w))
+		w->first = 0;
+	else
+		pthread_join(t, NULL);
+	r = w->first;
+	free(w);
+	return r;
 }
 
 int ldpreload__entry_for(char *out, size_t len, const char *path)

@@ -370,22 +370,59 @@ def test_preload_entries_are_not_opened_for_the_program():
             apis_counted_exactly(pt, plain, f"after {first}")
 
 
+def cut_dynsym(src, dst):
+    """A copy of the shared object src whose .dynsym section header says
+    one symbol: the loader, which reads PT_DYNAMIC, still finds them all."""
+    import struct
+    data = bytearray(open(src, "rb").read())
+    shoff, = struct.unpack_from("<Q", data, 0x28)
+    shentsize, shnum = struct.unpack_from("<HH", data, 0x3a)
+    for k in range(shnum):
+        at = shoff + k * shentsize
+        if struct.unpack_from("<I", data, at + 4)[0] == 11:      # SHT_DYNSYM
+            entsize, = struct.unpack_from("<Q", data, at + 0x38)
+            struct.pack_into("<Q", data, at + 0x20, entsize)     # sh_size
+    with open(dst, "wb") as f:
+        f.write(data)
+
+
 def test_preload_entries_read_in_the_programs_view():
     """An entry before the library is judged as the program's loader sees
-    it: /proc/self/fd/N (and /dev/fd/N) is the program's file, not
-    peaktrace's (missing there, it must not be passed over); a library
-    that forwards to glibc's malloc is not the library.  Either way glibc's
-    own probes count the program exactly."""
+    it, and so is the program's exec: each case below brings a malloc that
+    forwards to glibc's (tests/victims/fwd) before the library's, and glibc's
+    own probes must count the program exactly.  /proc/self/fd/N and
+    /dev/fd/N are the program's files, not peaktrace's (missing there, one
+    must not be passed over); a filter library's filtee comes before it; a
+    symbol table cut in the section headers is still whole to the loader;
+    an exec with real and effective users apart (secure: the loader
+    ignores our entry) has no library at all.  And named by its own path,
+    with no other entry, the library is first: no glibc probes (-v)."""
     plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
-    for entry, setup in (("/proc/self/fd/900", f"exec 900<{victim('libfwd.so')}; "),
-                         ("/dev/fd/900", f"exec 900<{victim('libfwd.so')}; "),
-                         (victim("libfwd.so"), "")):
-        # (bash: dash takes no fd above 9, and peaktrace has fds that low)
-        pt = peaktrace(["-q", "--preload", "--", "/bin/bash", "-c",
-                        f"{setup}LD_PRELOAD='{entry}:{PRELOAD_ENTRY}' exec {victim('apis')}"])
-        eq(pt.returncode, 0, f"{entry}: exit status")
-        check("ERROR: ld.so" not in pt.stderr, f"{entry}: the loader's complaint: {pt.stderr[-400:]}")
-        apis_counted_exactly(pt, plain, entry)
+    said = "glibc's own malloc, calloc, realloc and free probed"
+    fwd = victim("libfwd.so")
+    with scratch() as d:
+        cut = os.path.join(d, "cut.so")
+        cut_dynsym(fwd, cut)
+        cases = [("/proc/self/fd/900", f"exec 900<{fwd}; "),
+                 ("/dev/fd/900", f"exec 900<{fwd}; "),
+                 (fwd, ""),
+                 (victim("libfilter.so"), ""),
+                 (cut, "")]
+        for entry, setup in cases:
+            # (bash: dash takes no fd above 9, and peaktrace has fds that low)
+            pt = peaktrace(["-q", "--preload", "--", "/bin/bash", "-c",
+                            f"{setup}LD_PRELOAD='{entry}:{PRELOAD_ENTRY}' exec {victim('apis')}"])
+            eq(pt.returncode, 0, f"{entry}: exit status")
+            check("ERROR: ld.so" not in pt.stderr, f"{entry}: the loader's complaint: {pt.stderr[-400:]}")
+            apis_counted_exactly(pt, plain, entry)
+    secure = ("import os; os.setresuid(0, 65534, 0); "
+              f"os.execv('{victim('apis')}', ['{victim('apis')}'])")
+    pt = peaktrace(["-q", "--preload", "--", "/usr/bin/python3", "-c", secure])
+    eq(pt.returncode, 0, "secure exec: exit status")
+    apis_counted_exactly(pt, plain, "secure exec")
+    pt = peaktrace(["-v", "--preload", "--", "env", f"LD_PRELOAD={PRELOAD}", victim("apis")])
+    check(said not in pt.stderr, f"the library by its path: glibc's probes said attached: {pt.stderr[-600:]}")
+    apis_counted_exactly(pt, plain, "the library by its path")
 
 
 def test_many_trapped_calls_suggest_preload():
