@@ -208,6 +208,22 @@ def check_without_the_library(pt, plain):
        "apis, with both glibc's probes and the sites: counted once")
 
 
+def test_both_probes_under_mmap_lock_contention():
+    """A process with the library that carries glibc's probes too (from a
+    parent without it) tells its own calls from the sites' by the caller's
+    mapping: with another thread taking the mmap lock for writing without
+    pause (mmap_contend), 100000 small blocks are still counted once."""
+    plain = peaktrace(["-q", "--", victim("mmap_contend")]).report["processes"][0]
+    pt = peaktrace(["-q", "--preload", "--", "env", "-u", "LD_PRELOAD", victim("spawn_env"), "0",
+                    "-", "/bin/true", ";", "LD_PRELOAD=" + PRELOAD, victim("mmap_contend")])
+    eq(pt.returncode, 3, "exit status (spawn_env's)")
+    eq(pt.report["lost"]["unknown_frees"], 0, "frees of blocks never seen")
+    (m,) = [p for p in pt.report["processes"] if p["comm"] == "mmap_contend"]
+    keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
+    eq(tuple(m[k] for k in keep), tuple(plain[k] for k in keep), "mmap_contend counted once")
+    check(plain["allocations"] > 100000, f"its blocks: {plain['allocations']}")
+
+
 def test_preload_after_a_library_without_malloc():
     """A library before peaktrace-preload.so in LD_PRELOAD takes the
     process's malloc only if it defines one: after one that does not, the
