@@ -30,16 +30,9 @@ int elfsym__object(struct elfsym *e, const char *name, uint64_t *vaddr, uint64_t
 		   void *buf, size_t len);
 Elf *elfsym__elf(struct elfsym *e);
 
-/* Whether the x86-64 ELF file at path exports the function name (default
- * version, FUNC or IFUNC): 1, 0, or -1 if it cannot be read as one. */
+/* Whether the ELF file at path defines the function name: 1, 0, or -1 if
+ * it cannot be read as an x86-64 ELF file. */
 int elfsym__defines(const char *path, const char *name);
-
-/* For ldpreload__first_is(): 0 only if the library in file surely defines
- * none of the allocator's functions as the loader sees it: no symbol of
- * those names of any type a call binds to, of any version, in a symbol
- * table that is the one PT_DYNAMIC gives the loader, and no filtee
- * searched before it.  1 otherwise, or if it cannot be read. */
-int elfsym__may_define_malloc(const char *file);
 /*
  * File offset <-> link-time address, through the PT_LOAD segment that holds
  * it; *left (if not NULL): the segment's file bytes from there on.

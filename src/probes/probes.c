@@ -829,7 +829,7 @@ static int preload_first(const struct probes *pr, pid_t pid)
 			last = buf + i + at;
 	/* the last entry is the loader's: only it is read (its libraries
 	 * may be opened) */
-	first = last ? ldpreload__first_is(pid, last, pr->preload_path, elfsym__may_define_malloc) : 0;
+	first = last ? ldpreload__first_is(pid, last, pr->preload_path) : 0;
 	free(buf);
 	return first;
 }

@@ -12,7 +12,6 @@
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
-#include "files/elfsym.h"
 #include "run/execenv.h"
 #include "util/ldpreload.h"
 #include "util/readfile.h"
@@ -166,10 +165,9 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 				last = ptrs[k];
 		}
 	}
-	/* its whole value, read once (its libraries may be opened) */
+	/* its whole value, read once */
 	first = done && last && !read_str(mem, last, value, sizeof(value)) ?
-			ldpreload__first_is(tid, value + sizeof(LDPRELOAD_KEY) - 1, path,
-					    elfsym__may_define_malloc) : 0;
+			ldpreload__first_is(tid, value + sizeof(LDPRELOAD_KEY) - 1, path) : 0;
 	close(mem);
 	if (!done || first < 0)
 		return EXECENV_UNKNOWN;

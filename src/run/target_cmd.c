@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "files/elfsym.h"
 #include "probes/probes.h"
 #include "run/run.h"
 #include "run/session.h"
@@ -34,12 +33,11 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	int r;
 
 	const char *preload = session__preload(s), *list = ldpreload__getenv();
-	/* --preload after a library of the user's that defines malloc
-	 * (launch__preload): the command's malloc is that library's, or
-	 * glibc's, probed from its first instruction like any process
-	 * without the preload library */
-	uint64_t covered = preload && !(list && ldpreload__first_is(pid, list, preload,
-								   elfsym__may_define_malloc) > 0) ?
+	/* --preload after a library of the user's (launch__preload): the
+	 * command's malloc may be that library's, or glibc's, probed from
+	 * its first instruction like any process without the preload
+	 * library */
+	uint64_t covered = preload && !(list && ldpreload__first_is(pid, list, preload) > 0) ?
 				   probes__covered_sets(s->probes) : 0;
 	int set;
 

@@ -37,13 +37,12 @@ static int same_file(const char *a, const char *b)
  * The file an LD_PRELOAD entry names, as an O_PATH descriptor (nothing
  * opened: no device's open, no FIFO's wait), looked up under root (the
  * process's, /proc/PID/root) without magic links: a regular file outside
- * /proc and /sys.  -1 if it cannot be told here, or is missing (its loader
- * would pass over it, but a name missing from here may not be from there:
- * /proc/self/fd/N and /dev/fd/N name peaktrace's files here): the caller
- * then takes it for one that may define malloc.  So are a name the loader
- * searches the library path for, a relative one (the process's working
- * directory), one with $ORIGIN or $PLATFORM in it (its loader's, not
- * ours), and any on a kernel without openat2.
+ * /proc and /sys.  -1 if it cannot be told here: missing (a name missing
+ * from here may not be from there: /proc/self/fd/N and /dev/fd/N name
+ * peaktrace's files here), a name the loader searches the library path
+ * for, a relative one (the process's working directory), one with $ORIGIN
+ * or $PLATFORM in it (its loader's, not ours), any on a kernel without
+ * openat2.
  */
 static int entry_open(int root, const char *name, struct stat *st)
 {
@@ -90,24 +89,21 @@ struct creds {
 	uint64_t cap_eff;
 };
 
-#define CAP_BIT(c) (1ULL << (c))
-#define DAC_CAPS (CAP_BIT(CAP_DAC_OVERRIDE) | CAP_BIT(CAP_DAC_READ_SEARCH))
-
 struct walk {
 	pid_t pid;
 	const char *value, *path, *ours;
-	int (*defines_malloc)(const char *file);
 	int first;
 	struct creds c;
 };
 
-/* The entries of w->value, looked up in w->pid's root, the thread's
- * file access that of w->pid's loader: as ldpreload__first_is. */
+/* Whether w->value's first entry, looked up in w->pid's root, with the
+ * thread's file access that of w->pid's loader, is the library: as
+ * ldpreload__first_is. */
 static int walk(const struct walk *w)
 {
-	char name[4096], file[64], alt[4096], rootpath[64] = "/";
+	char name[4096], alt[4096], rootpath[64] = "/";
 	const char *value = w->value, *slash = strrchr(w->path, '/');
-	struct stat lib, st;
+	struct stat lib;
 	int root, r = 0;
 	size_t n, i;
 
@@ -116,43 +112,25 @@ static int walk(const struct walk *w)
 	root = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return errno == ENOENT || errno == ESRCH ? -1 : 0;	/* -1: ended */
-	if (stat(w->path, &lib) || !slash)
+	value += strspn(value, " :");
+	n = strcspn(value, " :");
+	if (stat(w->path, &lib) || !slash || !n || n >= sizeof(name))
 		goto out;
-	for (;; value += n) {
-		int fd, defines;
-
-		value += strspn(value, " :");
-		n = strcspn(value, " :");
-		if (!n || n >= sizeof(name))
-			goto out;
-		memcpy(name, value, n);
-		name[n] = 0;
+	memcpy(name, value, n);
+	name[n] = 0;
+	if (strstr(w->ours, "$PLATFORM") && !strcmp(name, w->ours)) {
 		/* the entry launch__preload writes: the library, whatever
 		 * $PLATFORM the loader reads, in the process's root too (the
 		 * same text may name other files in another mount namespace) */
-		if (strstr(w->ours, "$PLATFORM") && !strcmp(name, w->ours)) {
-			for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++)
-				if (snprintf(alt, sizeof(alt), "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s",
-					     (int)(slash - w->path), w->path, platforms64[i],
-					     slash) >= (int)sizeof(alt) ||
-				    !entry_is(root, alt, &lib))
-					goto out;
-			r = 1;
-			goto out;
-		}
-		fd = entry_open(root, name, &st);
-		if (fd < 0)
-			goto out;
-		if (st.st_dev == lib.st_dev && st.st_ino == lib.st_ino) {
-			close(fd);
-			r = 1;
-			goto out;
-		}
-		snprintf(file, sizeof(file), "/proc/self/fd/%d", fd);
-		defines = w->defines_malloc(file);
-		close(fd);
-		if (defines)
-			goto out;
+		for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++)
+			if (snprintf(alt, sizeof(alt), "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s",
+				     (int)(slash - w->path), w->path, platforms64[i],
+				     slash) >= (int)sizeof(alt) ||
+			    !entry_is(root, alt, &lib))
+				goto out;
+		r = 1;
+	} else {
+		r = entry_is(root, name, &lib);
 	}
 out:
 	close(root);
@@ -214,8 +192,9 @@ static int creds_of(pid_t pid, struct creds *c)
 /*
  * This thread takes c: its groups and file-system ids, then no effective
  * capability c has not (a file-system uid that is not 0 already leaves
- * none that reads past a file's mode).  Thread by thread, so by raw system
- * calls (glibc's wrappers set every thread's).  0, or -1.
+ * none that reads past a file's mode; c's may be another user namespace's,
+ * worth less here, never more).  Thread by thread, so by raw system calls
+ * (glibc's wrappers set every thread's).  0, or -1.
  */
 static int become(const struct creds *c)
 {
@@ -240,8 +219,7 @@ static void *walk_as(void *arg)
 	return NULL;
 }
 
-int ldpreload__first_is(pid_t pid, const char *value, const char *path,
-			int (*defines_malloc)(const char *file))
+int ldpreload__first_is(pid_t pid, const char *value, const char *path)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	char ours[4096];
@@ -250,16 +228,14 @@ int ldpreload__first_is(pid_t pid, const char *value, const char *path,
 
 	if (!w)
 		return 0;
-	*w = (struct walk){ pid, value, path, ours, defines_malloc, 0, { 0 } };
+	*w = (struct walk){ pid, value, path, ours, 0, { 0 } };
 	r = !*path || ldpreload__entry_for(ours, sizeof(ours), path) ? -2 :
 	    pid ? creds_of(pid, &w->c) : 0;
 	if (r) {
 		free(w);
 		return r == -1 ? -1 : 0;
 	}
-	/* with both DAC capabilities its loader opens whatever peaktrace
-	 * (root) can: no thread needed */
-	if (!pid || (w->c.cap_eff & DAC_CAPS) == DAC_CAPS)
+	if (!pid)
 		w->first = walk(w);
 	else if (pthread_create(&t, NULL, walk_as, w))
 		w->first = 0;

@@ -15,24 +15,22 @@
 /*
  * Whether the library at path is the one whose malloc process (or thread)
  * pid (0: peaktrace itself) gets from an LD_PRELOAD list value (what
- * follows "LD_PRELOAD=") at its next exec: the first entry that is path,
- * with every entry before it passed over by defines_malloc (0: the file
- * surely defines no function of the malloc family).
+ * follows "LD_PRELOAD=") at its next exec: whether it is the list's first
+ * entry.  A library of the user's before it, even one that defines no
+ * malloc, makes the answer no: what a library gives the loader cannot be
+ * told for sure from outside (filters, symbol tables the section headers
+ * misdescribe, hidden versions), and reading the program's files as root
+ * to try is a risk of its own; no costs speed (glibc's own probes too),
+ * a wrong yes loses allocations.
  *
- * Entries are files the traced program names, and peaktrace runs as root:
- * they are looked up in pid's root (/proc/PID/root, no magic links), with
- * the file access pid's loader will have (its effective ids and groups,
- * none of peaktrace's capabilities it has not: on a thread of its own,
- * unless pid can read past files' modes anyway); one that is not a
- * regular file is never opened, and defines_malloc is given a file as
- * /proc/self/fd/N.  An entry that cannot be judged so (missing, a name the
- * loader searches for, a relative one, $ORIGIN, one under /proc) is taken
- * for one that may define malloc; the entry ldpreload__entry_for wrote is
- * the library only if every name its $PLATFORM may take is, in pid's root.
- * Returns 1, 0, or -1 if pid has ended.
+ * The entry is looked up in pid's root (/proc/PID/root, no magic links),
+ * on a thread with the file access pid's loader will have (its effective
+ * ids and groups, none of peaktrace's capabilities it has not), and never
+ * opened; the entry ldpreload__entry_for wrote is the library only if
+ * every name its $PLATFORM may take is, there.  Returns 1, 0, or -1 if
+ * pid has ended.
  */
-int ldpreload__first_is(pid_t pid, const char *value, const char *path,
-			int (*defines_malloc)(const char *file));
+int ldpreload__first_is(pid_t pid, const char *value, const char *path);
 
 /*
  * The LD_PRELOAD entry for the library at path: path's directory, then
