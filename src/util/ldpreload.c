@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "util/ldpreload.h"
@@ -66,16 +67,31 @@ static int entry_open(int root, const char *name, struct stat *st)
 	return fd;
 }
 
-/* Whether name, looked up under root, is the file lib describes. */
+/*
+ * Whether name, looked up under root, is the file lib describes (the
+ * library, peaktrace's own file), and one the loader can map: readable
+ * with this thread's access (the lookup needed only the directories'),
+ * on a file system that allows execution.
+ */
 static int entry_is(int root, const char *name, const struct stat *lib)
 {
+	char self[64];
+	struct statvfs vfs;
 	struct stat st;
-	int fd = entry_open(root, name, &st);
+	int fd = entry_open(root, name, &st), rd = -1;
 
 	if (fd < 0)
 		return 0;
+	if (st.st_dev == lib->st_dev && st.st_ino == lib->st_ino) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		rd = open(self, O_RDONLY | O_CLOEXEC);
+	}
 	close(fd);
-	return st.st_dev == lib->st_dev && st.st_ino == lib->st_ino;
+	if (rd < 0)
+		return 0;
+	fd = fstatvfs(rd, &vfs) || (vfs.f_flag & ST_NOEXEC);
+	close(rd);
+	return !fd;
 }
 
 /* What the loader of pid's next image opens files as: exec sets the

@@ -439,6 +439,33 @@ def test_preload_entries_read_in_the_programs_view():
     apis_counted_exactly(pt, plain, "the library by its path")
 
 
+def test_preload_library_the_program_cannot_read():
+    """A program whose loader cannot read the library (peaktrace's copy,
+    root-only, the program run as nobody) runs without it, though the
+    entry names it and nobody can reach it: it gets glibc's own probes and
+    is counted exactly."""
+    import shutil
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    with scratch() as d:
+        os.chmod(os.path.dirname(d), 0o711)
+        os.chmod(d, 0o711)
+        shutil.copy(os.path.join(ROOT, "peaktrace"), d)
+        lib = os.path.join(d, "peaktrace-preload.so")
+        shutil.copy(PRELOAD, lib)
+        os.chmod(lib, 0o700)
+        for name in ("x86_64", "haswell", "xeon_phi"):
+            os.makedirs(os.path.join(d, "build", "platform", name))
+            os.symlink("../../../peaktrace-preload.so",
+                       os.path.join(d, "build", "platform", name, "peaktrace-preload.so"))
+        for dirpath, _, _ in os.walk(os.path.join(d, "build")):
+            os.chmod(dirpath, 0o755)
+        pt = peaktrace(["-q", "--preload", "--", "setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", victim("apis")],
+                       wrapper=lambda argv: [os.path.join(d, "peaktrace")] + argv[1:])
+        check("cannot be preloaded" in pt.stderr, f"the loader could not read it: {pt.stderr[-400:]}")
+        apis_counted_exactly(pt, plain, "apis without the library it could not read")
+
+
 def test_many_trapped_calls_suggest_preload():
     """A command that made many allocator calls, each stopped at a
     breakpoint (150000 bytearrays of 1000 B: malloc and free each), is told
