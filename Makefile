@@ -35,7 +35,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o stacks/symtab.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
-	$(OUT)/tests/ownalloc_main $(OUT)/tests/libfwd.so $(OUT)/tests/libfilter.so \
+	$(OUT)/tests/ownalloc_main $(OUT)/tests/libfwd.so $(OUT)/tests/libfilter.so $(OUT)/tests/libaudit.so \
 	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
@@ -161,6 +161,10 @@ $(OUT)/tests/libfilter.so: tests/victims/fwd/filter.c $(OUT)/tests/libfwd.so | $
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) -fPIC -shared $< -o $@ \
 		-Wl,--auxiliary=$(abspath $(OUT))/tests/libfwd.so
+
+$(OUT)/tests/libaudit.so: tests/victims/fwd/audit.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -fPIC -shared $< -o $@
 
 $(OUT)/tests/ownalloc_main: tests/victims/ownalloc/ownalloc_main.c $(OUT)/tests/libownalloc.so | $(OUT)
 	$(call msg,VICTIM,$@)

@@ -809,27 +809,29 @@ static int proc_ended(pid_t pid)
 
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at
  * exec: the initial environment, the last of the variable's entries) is
- * the preload library: its malloc is then the process's.  Unreadable, or
- * past the first 256 KiB: no.  -1 if it could not be told (the process
- * ending meanwhile). */
+ * the preload library: its malloc is then the process's.  Unreadable,
+ * longer than 256 KiB, or with LD_AUDIT set: no.  -1 if it could not be
+ * told (the process ending meanwhile). */
 static int preload_first(const struct probes *pr, pid_t pid)
 {
 	enum { MAX = 256 << 10 };
 	char path[64], *buf = malloc(MAX + 1);
 	const char *last = NULL;
-	int n, i, first;
+	int n, i, first, audited = 0;
 	size_t at;
 
 	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
 	n = buf ? read_file(path, buf, MAX) : -1;
 	if (n > 0)
 		buf[n] = 0;	/* a cut last entry ends here */
-	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1)
+	for (i = 0; n > 0 && i < n; i += strlen(buf + i) + 1) {
 		if ((at = ldpreload__entry(buf + i, strlen(buf + i))))
 			last = buf + i + at;
-	/* the last entry is the loader's: only it is read (its libraries
-	 * may be opened) */
-	first = last ? ldpreload__first_is(pid, last, pr->preload_path) : 0;
+		audited |= ldpreload__audited(buf + i, strlen(buf + i));
+	}
+	/* the last entry is the loader's: an environment read in part (a
+	 * later one may follow) is not told */
+	first = last && n < MAX && !audited ? ldpreload__first_is(pid, last, pr->preload_path) : 0;
 	free(buf);
 	return first;
 }

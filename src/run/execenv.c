@@ -132,7 +132,7 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 	char mempath[64], value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
 	uint64_t envp, ptrs[64], last = 0;
 	struct stat st;
-	int mem, first, i, done = 0;
+	int mem, first, i, done = 0, audited = 0;
 	/* the exec'ing thread: its root and credentials are its loader's
 	 * (unshare(CLONE_FS) gives a thread a root of its own) */
 	pid_t tid = pid;
@@ -160,13 +160,15 @@ enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 				break;
 			}
 			/* names only: the last LD_PRELOAD is the loader's */
-			if (!read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)) &&
-			    ldpreload__entry(value, strlen(value)))
+			if (read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)))
+				continue;
+			if (ldpreload__entry(value, strlen(value)))
 				last = ptrs[k];
+			audited |= ldpreload__audited(value, strlen(value));
 		}
 	}
 	/* its whole value, read once */
-	first = done && last && !read_str(mem, last, value, sizeof(value)) ?
+	first = done && last && !audited && !read_str(mem, last, value, sizeof(value)) ?
 			ldpreload__first_is(tid, value + sizeof(LDPRELOAD_KEY) - 1, path) : 0;
 	close(mem);
 	if (!done || first < 0)

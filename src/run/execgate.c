@@ -148,12 +148,14 @@ static void *ask(void *arg)
 
 	/* --preload: whether the program gets the library first, read here
 	 * (up to 20 ms if the exec'ing thread is not asleep yet) while other
-	 * execs are answered.  One that cannot be told is left to the check
-	 * after its exec (late probes, said): glibc's probes on a process
-	 * running the library's sites could count a call at both where the
-	 * caller's mapping is not found. */
+	 * execs are answered.  One that cannot be told gets glibc's probes
+	 * before it runs, as one without the library: left to the check
+	 * after its exec, it was counted late, or (an environment past the
+	 * entries read here) judged on a part of it.  With the library after
+	 * all, its calls are still counted once (the caller's mapping tells;
+	 * test_both_probes_under_mmap_lock_contention). */
 	if (x->preload &&
-	    execenv__preload_first(x->pid, x->fd, x->preload) == EXECENV_NOT_FIRST)
+	    execenv__preload_first(x->pid, x->fd, x->preload) != EXECENV_FIRST)
 		req.flags |= EXECGATE_UNCOVERED;
 	/* most execs have the library: a served file's then goes on at once */
 	if (!req.flags && served_lookup(x->fd, 0)) {

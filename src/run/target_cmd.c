@@ -37,7 +37,8 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	 * command's malloc may be that library's, or glibc's, probed from
 	 * its first instruction like any process without the preload
 	 * library */
-	uint64_t covered = preload && !(list && ldpreload__first_is(pid, list, preload) > 0) ?
+	uint64_t covered = preload && !(list && !ldpreload__environ_audited() &&
+					ldpreload__first_is(pid, list, preload) > 0) ?
 				   probes__covered_sets(s->probes) : 0;
 	int set;
 

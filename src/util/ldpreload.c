@@ -292,6 +292,23 @@ size_t ldpreload__entry(const char *env, size_t len)
 	return len >= klen && !memcmp(env, LDPRELOAD_KEY, klen) ? klen : 0;
 }
 
+int ldpreload__audited(const char *env, size_t len)
+{
+	static const char key[] = "LD_AUDIT=";
+
+	return len > sizeof(key) - 1 && !memcmp(env, key, sizeof(key) - 1);
+}
+
+int ldpreload__environ_audited(void)
+{
+	char **e;
+
+	for (e = environ; e && *e; e++)
+		if (ldpreload__audited(*e, strlen(*e)))
+			return 1;
+	return 0;
+}
+
 const char *ldpreload__getenv(void)
 {
 	const char *last = NULL;

@@ -50,6 +50,14 @@ int ldpreload__entry_for(char *out, size_t len, const char *path);
  * LD_PRELOAD entry: its value's offset in env, or 0. */
 size_t ldpreload__entry(const char *env, size_t len);
 
+/* Whether the environment entry env (len bytes) is a non-empty LD_AUDIT:
+ * an audit library may change what the loader loads and binds (its
+ * la_objsearch, la_symbind), so the process is taken for one without the
+ * library. */
+int ldpreload__audited(const char *env, size_t len);
+/* Whether environ has one. */
+int ldpreload__environ_audited(void);
+
 /* The value of the last LD_PRELOAD in environ (the loader's), or NULL. */
 const char *ldpreload__getenv(void);
 

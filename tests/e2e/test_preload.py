@@ -466,6 +466,26 @@ def test_preload_library_the_program_cannot_read():
         apis_counted_exactly(pt, plain, "apis without the library it could not read")
 
 
+def test_preload_entries_the_gate_cannot_judge():
+    """What the loader does that the gate does not follow makes the process
+    one without the library, counted exactly by glibc's own probes: an
+    audit library (LD_AUDIT) that loads libfwd.so where LD_PRELOAD names
+    peaktrace's; an environment past the entries the gate reads (70 000)
+    whose last LD_PRELOAD, the loader's, brings libfwd.so first, its first
+    the library alone (a check of the first 256 KiB saw only that one)."""
+    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    fwd = victim("libfwd.so")
+    pt = peaktrace(["-q", "--preload", "--", "env", f"LD_AUDIT={victim('libaudit.so')}",
+                    f"AUDIT_SWAP={fwd}", victim("apis")])
+    eq(pt.returncode, 0, "LD_AUDIT: exit status")
+    apis_counted_exactly(pt, plain, "LD_AUDIT")
+    pt = peaktrace(["-q", "--preload", "--", victim("envexec"), "70000",
+                    f"LD_PRELOAD={PRELOAD_ENTRY}", f"LD_PRELOAD={fwd}:{PRELOAD_ENTRY}",
+                    victim("apis")])
+    eq(pt.returncode, 0, "a long environment: exit status")
+    apis_counted_exactly(pt, plain, "a long environment")
+
+
 def test_many_trapped_calls_suggest_preload():
     """A command that made many allocator calls, each stopped at a
     breakpoint (150000 bytearrays of 1000 B: malloc and free each), is told
