@@ -793,20 +793,6 @@ static int is_preload(const struct procmap *m, void *arg)
 	return m->dev == pr->preload_dev && m->ino == pr->preload_ino;
 }
 
-/* Whether pid has ended (a zombie has no root any more). */
-static int proc_ended(pid_t pid)
-{
-	char path[64];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH;
-	close(fd);
-	return 0;
-}
-
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at
  * exec: the initial environment, the last of the variable's entries) is
  * the preload library: its malloc is then the process's.  Unreadable,
@@ -853,8 +839,8 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 	}
 	if (r > 0 && (r = preload_first(pr, pid)) > 0)
 		return -PROBES_NOT_NEEDED;
-	/* not told: ended, or (alive) taken for one without the library */
-	if (r < 0 && proc_ended(pid))
+	/* not told: it has ended (its status or root gone) */
+	if (r < 0)
 		return -PROBES_GONE;
 	s = pr->sets[set];
 	r = set_find(pr, s->dev, s->ino, SET_COVERED);

@@ -27,6 +27,18 @@ extern char **environ;
  */
 static const char *const platforms64[] = { "x86_64", "haswell", "xeon_phi" };
 
+/* The library at path (its last slash at slash) as platform's entry:
+ * path's directory, LDPRELOAD_PLATFORM_DIR/platform/, its name.  0, or -1
+ * if out is too small. */
+static int platform_path(char *out, size_t len, const char *path, const char *slash,
+			 const char *platform)
+{
+	int n = snprintf(out, len, "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s", (int)(slash - path),
+			 path, platform, slash);
+
+	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
 static int same_file(const char *a, const char *b)
 {
 	struct stat sa, sb;
@@ -117,14 +129,13 @@ struct walk {
  * ldpreload__first_is. */
 static int walk(const struct walk *w)
 {
-	char name[4096], alt[4096], rootpath[64] = "/";
+	char name[4096], alt[4096], rootpath[64];
 	const char *value = w->value, *slash = strrchr(w->path, '/');
 	struct stat lib;
 	int root, r = 0;
 	size_t n, i;
 
-	if (w->pid)
-		snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)w->pid);
+	snprintf(rootpath, sizeof(rootpath), "/proc/%d/root", (int)w->pid);
 	root = open(rootpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (root < 0)
 		return errno == ENOENT || errno == ESRCH ? -1 : 0;	/* -1: ended */
@@ -139,9 +150,7 @@ static int walk(const struct walk *w)
 		 * $PLATFORM the loader reads, in the process's root too (the
 		 * same text may name other files in another mount namespace) */
 		for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++)
-			if (snprintf(alt, sizeof(alt), "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s",
-				     (int)(slash - w->path), w->path, platforms64[i],
-				     slash) >= (int)sizeof(alt) ||
+			if (platform_path(alt, sizeof(alt), w->path, slash, platforms64[i]) ||
 			    !entry_is(root, alt, &lib))
 				goto out;
 		r = 1;
@@ -245,15 +254,12 @@ int ldpreload__first_is(pid_t pid, const char *value, const char *path)
 	if (!w)
 		return 0;
 	*w = (struct walk){ pid, value, path, ours, 0, { 0 } };
-	r = !*path || ldpreload__entry_for(ours, sizeof(ours), path) ? -2 :
-	    pid ? creds_of(pid, &w->c) : 0;
+	r = !*path || ldpreload__entry_for(ours, sizeof(ours), path) ? -2 : creds_of(pid, &w->c);
 	if (r) {
 		free(w);
 		return r == -1 ? -1 : 0;
 	}
-	if (!pid)
-		w->first = walk(w);
-	else if (pthread_create(&t, NULL, walk_as, w))
+	if (pthread_create(&t, NULL, walk_as, w))
 		w->first = 0;
 	else
 		pthread_join(t, NULL);
@@ -271,15 +277,11 @@ int ldpreload__entry_for(char *out, size_t len, const char *path)
 
 	if (!slash)
 		goto plain;
-	for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++) {
-		n = snprintf(alt, sizeof(alt), "%.*s/" LDPRELOAD_PLATFORM_DIR "/%s%s",
-			     (int)(slash - path), path, platforms64[i], slash);
-		if (n < 0 || (size_t)n >= sizeof(alt) || !same_file(alt, path))
+	for (i = 0; i < sizeof(platforms64) / sizeof(platforms64[0]); i++)
+		if (platform_path(alt, sizeof(alt), path, slash, platforms64[i]) ||
+		    !same_file(alt, path))
 			goto plain;
-	}
-	n = snprintf(out, len, "%.*s/" LDPRELOAD_PLATFORM_DIR "/$PLATFORM%s", (int)(slash - path),
-		     path, slash);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
+	return platform_path(out, len, path, slash, "$PLATFORM");
 plain:
 	n = snprintf(out, len, "%s", path);
 	return n < 0 || (size_t)n >= len ? -1 : 0;

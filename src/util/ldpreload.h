@@ -14,7 +14,7 @@
 
 /*
  * Whether the library at path is the one whose malloc process (or thread)
- * pid (0: peaktrace itself) gets from an LD_PRELOAD list value (what
+ * pid gets from an LD_PRELOAD list value (what
  * follows "LD_PRELOAD=") at its next exec: whether it is the list's first
  * entry.  A library of the user's before it, even one that defines no
  * malloc, makes the answer no: what a library gives the loader cannot be
