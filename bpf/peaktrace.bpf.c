@@ -16,6 +16,7 @@
  *                            by heap/blocks.h (shared with userspace, unit-tested)
  *   regions/regions.bpf.h    anonymous mmap regions
  *   rss/rss.bpf.h            exact RSS (per-CPU counters summed)
+ *   model/deferred.bpf.h     updates queued while the lock's holder waited
  *   probes/programs.bpf.h    the uprobe programs (allocator entry and return)
  *   tree/programs.bpf.h      fork, exec and exit
  *
@@ -39,6 +40,7 @@
 #include "heap/heap.bpf.h"
 #include "regions/regions.bpf.h"
 #include "rss/rss.bpf.h"
+#include "model/deferred.bpf.h"
 #include "probes/programs.bpf.h"
 #include "tree/programs.bpf.h"
 

@@ -111,8 +111,8 @@ enum pt_rss_member {
 	X(OVERLAPS, "region_overlaps_dropped", LOSS,                                          \
 	  "%llu unmaps that overlapped more regions than handled")                            \
 	X(LOCK_TIMEOUTS, "unlocked_updates", LOSS,                                            \
-	  "%llu updates that waited too long for the model lock (heap blocks not counted, "  \
-	  "others applied without it)")                                                       \
+	  "%llu updates that found the model lock held and its queue of deferred updates "   \
+	  "full, or left queued at the end (heap blocks not counted, others applied without it)") \
 	X(THREAD_STATE, "thread_state_errors", LOSS,                                          \
 	  "%llu allocator calls not counted: their thread's state could not be made")        \
 	X(PROBES_REMOVED, "probes_removed", LOSS,                                             \
@@ -135,7 +135,10 @@ enum pt_rss_member {
 	  "%llu process trees not kept (tree map full, --max-procs): their RSS peaks missing") \
 	X(LEDGER, "in_process_blocks", NOTE,                                                  \
 	  "%llu small blocks counted in their process by peaktrace-preload.so (--preload), "  \
-	  "their stacks sampled as at the probes")
+	  "their stacks sampled as at the probes")                                            \
+	X(DEFERRED, "deferred_updates", NOTE,                                                 \
+	  "%llu updates that found the model lock held by a holder not running, queued and " \
+	  "applied in order after it let go")
 
 enum pt_lost {
 #define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
@@ -484,6 +487,13 @@ struct pt_global {
 	__u64 ledger_allocs;		/* blocks it counted */
 	__u64 ledger_inherited_frees;	/* frees of blocks a fork's parent counted */
 	__u64 ledger_lock_timeouts;	/* updates it made without the lock (counted) */
+	/*
+	 * Updates queued because the lock's holder was not running (a ledger
+	 * or peaktrace preempted while holding it: bpf/model/model.bpf.h),
+	 * not applied yet.  While there are any, every update queues behind
+	 * them, and a ledger has them applied before its own.
+	 */
+	__u64 deferred;
 };
 
 /*

@@ -199,86 +199,101 @@ static __always_inline struct pt_stack_rec *heap_rec(struct pt_proc *p, __u32 in
 	return bpf_map_lookup_elem(&stack_recs, &key);
 }
 
+/* The block a removal took out: off the stack of the frames that remove
+ * (an allocation's, a queued one's), under which the removal's walk of
+ * the tables runs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pt_block);
+} block_out SEC(".maps");
+
 /* Removes inst's block at addr and accounts its bytes out; -1 if no table
  * has it. */
 static __always_inline int release_held(struct pt_global *g, __u32 inst, __u64 addr)
 {
-	struct pt_block b = {};
+	__u32 zero = 0;
+	struct pt_block *b = bpf_map_lookup_elem(&block_out, &zero);
 	struct pt_proc *p;
 
-	if (block_take(inst, addr, &b))
+	if (!b || block_take(inst, addr, b))
 		return -1;
 	p = proc_get(inst);
 	if (p)
 		p->blocks--;
-	model_apply_held(g, p, heap_rec(p, inst, b.stack_id), -(__s64)b.size, -1);
+	model_apply_held(g, p, heap_rec(p, inst, b->stack_id), -(__s64)b->size, -1);
 	return 0;
 }
 
 /*
  * Every change of the tables holds the model lock: a shift half done by a
  * holder that was preempted must not meet another thread's insert or
- * removal (a block could be left in two slots, or in none).  So an event
- * whose wait for the lock gave up (counted in model_lock) is dropped, and
- * the report says it is incomplete.
+ * removal (a block could be left in two slots, or in none).  An event that
+ * could neither take the lock nor be queued (bpf/model/model.bpf.h: the
+ * queue full, counted) is dropped, and the report says it is incomplete.
  */
-
-/* Removes the record of the block at addr and accounts its bytes out.
- * Returns 0, or -1 if no table has it. */
-__noinline int heap_release(__u32 inst, __u64 addr)
-{
-	struct pt_global *g = global_get();
-	int r;
-
-	if (!g || !model_lock(g))
-		return 0;
-	r = release_held(g, inst, addr);
-	model_unlock(g, 1);
-	return r;
-}
-
-static __noinline int alloc_known(__u32 inst, __u64 addr)
-{
-	struct pt_global *g = global_get();
-	int r;
-
-	if (!g || !model_lock(g))
-		return 1;	/* the drop is counted as such, not as this free's */
-	r = block_find(inst, addr) >= 0;
-	model_unlock(g, 1);
-	return r;
-}
 
 /*
- * A free of a block this image never allocated: a forked child freeing
- * what its parent allocated before the fork (expected), the C library
- * freeing its own blocks (expected), or a block allocated where no probe
- * saw it (before -p attached, or lost): only the last is a loss.
+ * A free by image inst, lock held: 0 if its block was counted (now out),
+ * or a forked child freeing what its parent allocated before the fork
+ * (expected, noted); -1 for any other free of a block it never allocated:
+ * the C library freeing its own blocks (expected) or a block allocated
+ * where no probe saw it (before -p attached, or lost), which the caller
+ * tells apart (free_unknown).
  */
-__noinline int count_unknown_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
+__noinline int heap_free_held(__u32 inst, __u64 addr)
 {
-	struct pt_proc *p = proc_get(inst), *parent;
-	__u32 pinst = p ? p->parent_instance : 0;
+	struct pt_global *g = global_get();
+	struct pt_proc *p, *parent;
+	__u32 pinst;
 
+	if (!g || !release_held(g, inst, addr))
+		return 0;
+	p = proc_get(inst);
+	pinst = p ? p->parent_instance : 0;
 	parent = pinst ? proc_get(pinst) : NULL;
 	/* a fork's parent image, not the image this one exec'd from */
-	if (parent && p && parent->tgid != p->tgid && alloc_known(pinst, addr)) {
+	if (parent && p && parent->tgid != p->tgid && block_find(pinst, addr) >= 0) {
 		lost_inc(PT_LOST_INHERITED_FREES);
 		return 0;
 	}
-	if (ra_at_rsp && caller_in_libc(regs, inst)) {
-		lost_inc(PT_LOST_ALLOCATOR_FREES);
+	return -1;
+}
+
+static __always_inline void free_unknown(int by_libc)
+{
+	lost_inc(by_libc ? PT_LOST_ALLOCATOR_FREES : PT_LOST_UNKNOWN_FREES);
+}
+
+/* The free of the block at addr by image inst.  Whether the C library
+ * called it (the return address at (%rsp) in it) is looked up only for a
+ * block not found, or for a queued free, which has no registers later. */
+__noinline int heap_release(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
+{
+	struct deferred d = { .op = DEFER_FREE, .inst = inst, .a = addr };
+	struct pt_global *g = global_get();
+	int r;
+
+	if (!g)
+		return 0;
+	if (model_take(g)) {
+		r = heap_free_held(inst, addr);
+		model_unlock(g);
+		if (r)
+			free_unknown(ra_at_rsp && caller_in_libc(regs, inst));
 		return 0;
 	}
-	lost_inc(PT_LOST_UNKNOWN_FREES);
+	d.b = ra_at_rsp && caller_in_libc(regs, inst);
+	model_defer(&d);
 	return 0;
 }
 
 static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32 inst,
 				      __u64 addr)
 {
-	if (addr && heap_release(inst, addr))
-		count_unknown_free(regs, ra_at_rsp, inst, addr);
+	if (addr)
+		heap_release(regs, ra_at_rsp, inst, addr);
 }
 
 /*
@@ -354,10 +369,11 @@ static long put_in_older(__u32 i, void *ctx)
 
 /* Puts block b in the newest table, or if the loader has not added one in
  * time, the newest that has room.  Lock held.  Returns 0, -1 if full. */
-static __always_inline int block_put(struct pt_global *g, const struct pt_block *b)
+static __always_inline int block_put(struct pt_global *g, __u32 inst, __u64 addr, __u64 size,
+				     __u64 sid)
 {
-	struct tables_walk tw = { .addr = b->addr, .size = b->size, .stack_id = b->stack_id,
-				  .instance = b->instance, .n = alloc_tables, .result = -1 };
+	struct tables_walk tw = { .addr = addr, .size = size, .stack_id = sid,
+				  .instance = inst, .n = alloc_tables, .result = -1 };
 
 	if (blocks_live >= max_allocs)
 		return -1;
@@ -373,10 +389,43 @@ static __always_inline int block_put(struct pt_global *g, const struct pt_block 
 	return tw.result ? -1 : 0;
 }
 
+/* Block b of image p counted in record rec, lock held. */
+static __always_inline void alloc_held(struct pt_global *g, struct pt_proc *p,
+				       struct pt_stack_rec *rec, __u32 inst, __u64 addr,
+				       __u64 size, __u64 sid)
+{
+	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
+		release_held(g, inst, addr);
+	if (block_put(g, inst, addr, size, sid)) {
+		lost_inc(PT_LOST_ALLOCS_FULL);
+	} else {
+		p->blocks++;
+		model_apply_held(g, p, rec, size, 1);
+	}
+}
+
+/* The same for a queued allocation (bpf/model/deferred.bpf.h): its record
+ * found again.  A call of its own: the tables' walk stays out of the
+ * queue's loop, under which the removal's chain of calls runs. */
+__noinline int heap_alloc_held(__u32 inst, __u64 addr, __u64 size, __u64 sid)
+{
+	struct pt_proc *p = proc_get(inst);
+	struct pt_global *g = global_get();
+	struct pt_stack_rec *rec = heap_rec(p, inst, sid);
+
+	if (!g || !p)
+		return 0;
+	if (rec)
+		alloc_held(g, p, rec, inst, addr, size, sid);
+	else
+		lost_inc(PT_LOST_STACK_ERRORS);
+	return 0;
+}
+
 /* Block addr of size bytes, made by image inst, charged to stack sid. */
 __noinline int heap_alloc_as(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 {
-	struct pt_block b = { .addr = addr, .instance = inst, .size = size, .stack_id = sid };
+	struct deferred d = { .op = DEFER_ALLOC, .inst = inst, .a = addr, .b = size, .c = sid };
 	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
@@ -384,17 +433,14 @@ __noinline int heap_alloc_as(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 	if (!g || !p)
 		return 0;
 	rec = sid == PT_STACK_UNSAMPLED ? &p->unsampled : stack_rec_of(inst, sid);
-	if (!rec || !model_lock(g))
+	if (!rec)
 		return 0;
-	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
-		release_held(g, inst, addr);
-	if (block_put(g, &b)) {
-		lost_inc(PT_LOST_ALLOCS_FULL);
-	} else {
-		p->blocks++;
-		model_apply_held(g, p, rec, size, 1);
+	if (!model_take(g)) {
+		model_defer(&d);
+		return 0;
 	}
-	model_unlock(g, 1);
+	alloc_held(g, p, rec, inst, addr, size, sid);
+	model_unlock(g);
 	return 0;
 }
 

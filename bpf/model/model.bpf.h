@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The peak model on the BPF side: live bytes per (image, stack) in
- * stack_recs, the lock that serialises updates, and the two entry points
- * every concern calls: model_apply (bytes in or out at a stack) and
- * model_end (an image ended).  The update rules themselves are in
+ * stack_recs, the lock that serialises updates and the queue of those that
+ * could not wait for it, and the two entry points every concern calls:
+ * model_apply (bytes in or out at a stack) and model_end (an image ended).  The update rules themselves are in
  * peak_model.h, shared with the unit test that checks them.
  */
 #ifndef PT_BPF_MODEL_H
@@ -14,12 +14,6 @@
 #define PT_MODEL_CLOCK() bpf_ktime_get_ns()
 #include "model/peak_model.h"
 
-/* Tries for the model lock before updating without it (counted): a holder
- * preempted for a scheduler tick must not make a waiter give up.  With
- * 100 000, 8 parallel fork+exec loops on 2 CPUs gave up 5 times a run,
- * with 1 Mi still once in a while. */
-#define LOCK_SPINS (1 << 23)	/* bpf_loop's most */
-
 /* Live bytes and counts per (image, stack); allocated per entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -28,6 +22,47 @@ struct {
 	__type(key, struct pt_stack_key);
 	__type(value, struct pt_stack_rec);
 } stack_recs SEC(".maps");
+
+/*
+ * The lock is a word taken with cmpxchg (see struct pt_global), by the BPF
+ * programs, by peaktrace (sweeping ended images' blocks) and by
+ * peaktrace-preload.so's ledger inside the traced processes.  A BPF holder
+ * runs to its unlock (a few microseconds at most: the programs are not
+ * preempted), but one in userspace can be preempted while it holds the
+ * word, and on this kernel (preemption off in the kernel) a program that
+ * spins for it on the CPU where the holder waits keeps it from running:
+ * spinning 8 Mi times (about 0.1 s) still gave up 5 to 50 times in a fork
+ * storm under --preload, dropping the updates.  So a program waits a
+ * short while, long enough for any running holder, and then queues its
+ * update (deferred_ops) instead; the next program that takes the lock
+ * applies the queue first, in order (bpf/model/deferred.bpf.h), and while
+ * anything is queued every update queues behind it, so the model sees
+ * each thread's updates in the order they were made.  A ledger that finds
+ * the queue not empty has it applied before its own update
+ * (src/preload/ledger.c).
+ */
+#define LOCK_SPINS_SHORT (1 << 10)	/* about 40 us here */
+#define DEFERRED_MAX (1 << 15)
+
+enum defer_op {
+	DEFER_ALLOC = 1,	/* a: address, b: size, c: stack id */
+	DEFER_FREE,		/* a: address, b: 1 if called by the C library */
+	DEFER_APPLY,		/* a: bytes, b: count, c: stack id */
+	DEFER_RSS,		/* a: exact pages, b: count, c: member */
+	DEFER_END,		/* a: the time it ended */
+};
+
+/* An update that could not wait for the lock. */
+struct deferred {
+	__u32 op, inst;
+	__u64 a, b, c;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, DEFERRED_MAX);
+	__type(value, struct deferred);
+} deferred_ops SEC(".maps");
 
 static long lock_try(__u64 i, int *got)
 {
@@ -44,18 +79,12 @@ static __noinline int model_lock_wait(void)
 {
 	int got = 0;
 
-	bpf_loop(LOCK_SPINS, lock_try, &got, 0);
-	if (!got)
-		lost_inc(PT_LOST_LOCK_TIMEOUTS);
+	bpf_loop(LOCK_SPINS_SHORT, lock_try, &got, 0);
 	return got;
 }
 
-/*
- * Returns 1 with the lock held, 0 if the spin gave up (the holder was
- * preempted for a long time); the caller then updates without it and the
- * loss is counted, so a report never claims an exactness it did not have.
- * The free lock is taken in line; only a wait is a call.
- */
+/* 1 with the lock held; 0 if its holder kept it past the short wait.  The
+ * free lock is taken in line; only a wait is a call. */
 static __always_inline int model_lock(struct pt_global *g)
 {
 	if (!g)
@@ -65,15 +94,54 @@ static __always_inline int model_lock(struct pt_global *g)
 	return model_lock_wait();
 }
 
-static __always_inline void model_unlock(struct pt_global *g, int held)
+static __always_inline void model_unlock(struct pt_global *g)
 {
-	if (held)
-		__sync_lock_test_and_set(&g->lock, 0);
+	__sync_lock_test_and_set(&g->lock, 0);
+}
+
+/* 1 with the lock held and nothing queued: apply the update now.  0: queue
+ * it (model_defer). */
+static __always_inline int model_take(struct pt_global *g)
+{
+	if (!model_lock(g))
+		return 0;
+	if (!*(volatile __u64 *)&g->deferred)
+		return 1;
+	model_unlock(g);
+	return 0;
+}
+
+/* Queues update d behind the others: 0, or -1 if the queue is full (the
+ * update then goes without the lock: counted). */
+static __noinline int model_defer(struct deferred *d)
+{
+	struct pt_global *g = global_get();
+
+	if (!g || bpf_map_push_elem(&deferred_ops, d, 0)) {
+		lost_inc(PT_LOST_LOCK_TIMEOUTS);
+		return -1;
+	}
+	__sync_fetch_and_add(&g->deferred, 1);
+	lost_inc(PT_LOST_DEFERRED);
+	return 0;
+}
+
+/* Applies the queued updates (bpf/model/deferred.bpf.h). */
+__noinline int model_drain(void);
+
+/* Called first by every program that may update the model: the queue is
+ * applied before anything else, where a program's stack is still empty. */
+static __always_inline void model_drain_pending(void)
+{
+	struct pt_global *g = global_get();
+
+	if (g && *(volatile __u64 *)&g->deferred)
+		model_drain();
 }
 
 /* Record s (a stack_recs value, or p's unsampled record) of image p gains
- * bytes and count; the caller holds the model lock (or gave up on it,
- * counted). */
+ * bytes and count; the caller holds the model lock (or its update could
+ * not be queued: counted). */
 static __always_inline void model_apply_held(struct pt_global *g, struct pt_proc *p,
 					     struct pt_stack_rec *s, __s64 bytes, __s64 count)
 {
@@ -81,20 +149,25 @@ static __always_inline void model_apply_held(struct pt_global *g, struct pt_proc
 		pt_model_apply(g, p, s, bytes, count, 0);
 }
 
-/* The same for image inst, taking the lock.  A global function (see
- * bpf/peaktrace.bpf.c): s arrives as memory of its size, so a caller that
- * holds the record saves a lookup. */
-__noinline int model_apply_rec(__u32 inst, struct pt_stack_rec *s, __s64 bytes, __s64 count)
+/* The same for record s, stack sid, of image inst, taking the lock or
+ * queueing the update.  A global function (see bpf/peaktrace.bpf.c): s
+ * arrives as memory of its size, so a caller that holds the record saves
+ * a lookup. */
+__noinline int model_apply_rec(__u32 inst, __u64 sid, struct pt_stack_rec *s, __s64 bytes,
+			       __s64 count)
 {
+	struct deferred d = { .op = DEFER_APPLY, .inst = inst, .a = bytes, .b = count, .c = sid };
 	struct pt_global *g = global_get();
 	struct pt_proc *p = proc_get(inst);
-	int held;
 
 	if (!g || !p || !s)
 		return 0;
-	held = model_lock(g);
-	model_apply_held(g, p, s, bytes, count);
-	model_unlock(g, held);
+	if (model_take(g)) {
+		model_apply_held(g, p, s, bytes, count);
+		model_unlock(g);
+	} else if (model_defer(&d)) {
+		model_apply_held(g, p, s, bytes, count);
+	}
 	return 0;
 }
 
@@ -104,14 +177,14 @@ static __always_inline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, 
 	struct pt_stack_key key = { .instance = inst, .stack_id = stack_id };
 	struct pt_stack_rec *s = bpf_map_lookup_elem(&stack_recs, &key);
 
-	return s ? model_apply_rec(inst, s, bytes, count) : 0;
+	return s ? model_apply_rec(inst, stack_id, s, bytes, count) : 0;
 }
 
 static __noinline void model_end(__u32 inst, __u64 now)
 {
+	struct deferred d = { .op = DEFER_END, .inst = inst, .a = now };
 	struct pt_global *g = global_get();
 	struct pt_proc *p = proc_get(inst);
-	int held;
 
 	if (!g || !p)
 		return;
@@ -120,9 +193,12 @@ static __noinline void model_end(__u32 inst, __u64 now)
 	 * here, its update half made counted as unlocked */
 	if (__sync_val_compare_and_swap(&g->lock, PT_LEDGER_LOCK(inst), 0) == PT_LEDGER_LOCK(inst))
 		lost_inc(PT_LOST_LOCK_TIMEOUTS);
-	held = model_lock(g);
-	pt_model_end(g, p, tree_of(p), now);
-	model_unlock(g, held);
+	if (model_take(g)) {
+		pt_model_end(g, p, tree_of(p), now);
+		model_unlock(g);
+	} else if (model_defer(&d)) {
+		pt_model_end(g, p, tree_of(p), now);
+	}
 }
 
 #endif

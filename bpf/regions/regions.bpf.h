@@ -174,7 +174,7 @@ __noinline int region_add(struct pt_regs *ctx, __u32 inst, __u64 addr, __u64 len
 	p = proc_get(inst);
 	if (p)
 		__sync_fetch_and_add(&p->regions, 1);
-	model_apply_rec(inst, rec, r.len, 1);
+	model_apply_rec(inst, r.stack_id, rec, r.len, 1);
 	return 0;
 }
 

@@ -130,7 +130,7 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
 	__u64 now = 0;	/* read if a peak moves */
 	struct pt_tree *t;
-	int m, held;
+	int m;
 
 	if (!rss_enabled || !co || !p || !g || !mm)
 		return 0;
@@ -143,21 +143,26 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 	for (m = 0; m < PT_RSS_COUNT; m++)
 		if ((member < 0 || m == member) && rss_read(mm, m, co, &exact[m], &count[m]))
 			return 0;
+	/* not the ledger's own pages (--preload) */
+	exact[PT_RSS_ANON] -= p->ledger_pages;
+	count[PT_RSS_ANON] -= p->ledger_pages;
+	exact[PT_RSS_FILE] -= p->ledger_file_pages;
+	count[PT_RSS_FILE] -= p->ledger_file_pages;
 	t = tree_of(p);
-	held = model_lock(g);
-	for (m = 0; m < PT_RSS_COUNT; m++) {
-		if (member >= 0 && m != member)
-			continue;
-		/* not the ledger's own pages (--preload) */
-		if (m == PT_RSS_ANON || m == PT_RSS_FILE) {
-			__s64 own = m == PT_RSS_ANON ? p->ledger_pages : p->ledger_file_pages;
-
-			exact[m] -= own;
-			count[m] -= own;
-		}
-		pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+	if (model_take(g)) {
+		for (m = 0; m < PT_RSS_COUNT; m++)
+			if (member < 0 || m == member)
+				pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+		model_unlock(g);
+		return 0;
 	}
-	model_unlock(g, held);
+	for (m = 0; m < PT_RSS_COUNT; m++) {
+		struct deferred d = { .op = DEFER_RSS, .inst = inst, .a = exact[m], .b = count[m],
+				      .c = m };
+
+		if ((member < 0 || m == member) && model_defer(&d))
+			pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+	}
 	return 0;
 }
 
@@ -218,8 +223,10 @@ int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
 	__u64 mm = ctx->args[0];
 	__u32 inst = mm_instance(mm);
 
-	if (inst)
+	if (inst) {
+		model_drain_pending();
 		rss_update(mm, inst, (int)ctx->args[1]);
+	}
 	return 0;
 }
 

@@ -126,6 +126,9 @@ int collect__read(struct collected *c, struct peaktrace_bpf *skel, const struct 
 	c->lost[PT_LOST_INHERITED_FREES] += c->global.ledger_inherited_frees;
 	c->lost[PT_LOST_LOCK_TIMEOUTS] += c->global.ledger_lock_timeouts;
 	c->lost[PT_LOST_LEDGER] += c->global.ledger_allocs;
+	/* updates still queued for the model lock (bpf/model/model.bpf.h):
+	 * applied by no program, so the figures lack them */
+	c->lost[PT_LOST_LOCK_TIMEOUTS] += c->global.deferred;
 	return 0;
 oom:
 	snprintf(err, errlen, "out of memory reading the BPF maps");

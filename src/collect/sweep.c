@@ -127,7 +127,9 @@ void sweep__run(struct sweep *sw, struct peaktrace_bpf *skel, struct alloc_table
 	size_t i;
 	int r;
 
-	if (!sw->ndead)
+	/* an update queued before an image's end may still concern its
+	 * blocks and records: they go at a later sweep */
+	if (!sw->ndead || !alloc_tables__settled(t))
 		return;
 	qsort(sw->dead, sw->ndead, sizeof(*sw->dead), cmp_u32);
 	r = sweep_blocks(sw, skel, t, procs);

@@ -120,6 +120,19 @@ static void lock_give(struct pt_global *g)
 	__atomic_store_n(&g->lock, 0, __ATOMIC_RELEASE);
 }
 
+int alloc_tables__settled(struct alloc_tables *t)
+{
+	int settled;
+
+	if (!t->global)
+		return 1;
+	if (!lock_take(t->global))
+		return 0;
+	settled = !__atomic_load_n(&t->global->deferred, __ATOMIC_RELAXED);
+	lock_give(t->global);
+	return settled;
+}
+
 int alloc_tables__sweep(struct alloc_tables *t, struct peaktrace_bpf *skel,
 			const uint32_t *dead, size_t n)
 {

@@ -34,6 +34,11 @@ int alloc_tables__loaded(struct alloc_tables *t, struct peaktrace_bpf *skel, cha
  */
 long alloc_tables__grow(struct alloc_tables *t, struct peaktrace_bpf *skel, char *err,
 			size_t errlen);
+/* 1 if no model update waits in the BPF side's queue (bpf/model/model.bpf.h),
+ * checked under the model lock: every update of an image whose end was
+ * reported is then applied, and its blocks and records may go; 0 if some
+ * wait (or the lock was held for over a second). */
+int alloc_tables__settled(struct alloc_tables *t);
 /* Removes the blocks of the n instances in dead (sorted) from every table,
  * under the model lock, a few thousand slots at a time.  Returns 0, or -1
  * if the lock was held for over a second (a traced process stopped holding

@@ -240,15 +240,32 @@ static __attribute__((noinline)) void stack_ahead(void)
 	asm volatile("movb $0, %0" : "=m"(room[0]) : : "memory");
 }
 
+/* src/preload/sites.S: passes a probed site, whose program applies the
+ * model's queued updates first. */
+HIDDEN void pt_drain(void);
+
+/* Tries for the queued updates to be applied before the ledger's own: a
+ * process whose sites are not probed (yet) goes on after these. */
+#define DRAIN_TRIES 4
+
 /* bytes and count in or out of this image's unsampled record; the slots'
- * lock held. */
+ * lock held.  Updates the BPF programs queued while the model lock's
+ * holder was not running (bpf/model/model.bpf.h) come first: they were
+ * made before this one. */
 static void model(__s64 bytes, __s64 count)
 {
 	struct pt_proc *p = L.p;
-	int held;
+	int held, tries = 0;
 
 	stack_ahead();
-	held = model_lock(L.g);
+	for (;;) {
+		held = model_lock(L.g);
+		if (!held || !__atomic_load_n(&L.g->deferred, __ATOMIC_RELAXED) ||
+		    tries++ == DRAIN_TRIES)
+			break;
+		model_unlock(L.g, held);
+		pt_drain();
+	}
 
 	/* the slot is this image's as long as it lives */
 	if (__atomic_load_n(&p->instance, __ATOMIC_ACQUIRE) == L.inst) {

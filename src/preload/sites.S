@@ -10,6 +10,7 @@
  *   pt_site_realloc  after the call: %rax the block, %rdi the old one,
  *                    %rsi the size
  *   pt_site_free     before the call, past the NULL test: %rdi the block
+ *   pt_site_drain    in pt_drain, %rdi 0 (see there)
  *
  * At every site %rsp points at the return address, as at the entry: the
  * stack is unwound from the caller, as a return probe's is.  One event per
@@ -279,6 +280,25 @@ aligned_alloc:
 1:	jmp *%rax
 	.cfi_endproc
 	.size aligned_alloc, . - aligned_alloc
+
+/*
+ * pt_drain, which the ledger calls when updates wait in the model's queue
+ * (bpf/model/model.bpf.h: queued while the model lock's holder was not
+ * running): every probe's program applies the queue first, so passing this
+ * site has them applied before the ledger's own update.  %rdi 0: to the
+ * program, a free of nothing.
+ */
+	.globl pt_drain
+	.hidden pt_drain
+	.type pt_drain, @function
+pt_drain:
+	.cfi_startproc
+	endbr64
+	xor %edi, %edi
+	site drain
+	ret
+	.cfi_endproc
+	.size pt_drain, . - pt_drain
 
 /*
  * Marked for Intel CET like glibc's own code: every exported function

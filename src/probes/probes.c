@@ -90,6 +90,8 @@ static const struct probe_fn preload_fns[] = {
 	{ "pt_site_calloc", PT_FN_CALLOC, ARG1 | ARG2, 0, 0, 0, 1 },
 	{ "pt_site_realloc", PT_FN_REALLOC, ARG1 | ARG2, 0, 0, 0, 1 },
 	{ "pt_site_free", PT_FN_FREE, ARG1, 0, 0, 0, 1 },
+	/* the ledger's call to have the model's queue applied: a free of NULL */
+	{ "pt_site_drain", PT_FN_FREE, ARG1, 0, 0, 0, 1 },
 };
 
 /*

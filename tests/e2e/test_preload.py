@@ -8,7 +8,7 @@ with it after inheriting those probes is counted once.
 import os
 import subprocess
 
-from .lib import (MiB, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv, scratch,
+from .lib import (KiB, MiB, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv, scratch,
                   site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
 
 PRELOAD = os.path.join(ROOT, "peaktrace-preload.so")
@@ -128,6 +128,33 @@ def test_preload_ledger_dies_holding_the_lock():
     main = max((p for p in r["processes"] if p["argv"][0] == victim("ledger")),
                key=lambda p: p["allocations"])
     eq(tuple(main[k] for k in keep), (37883012, 128107, 128105, 544), "ledger.c's figures")
+
+
+def test_updates_queue_while_the_lock_holder_waits():
+    """A process holding the model lock with its ledger's tag while it, a
+    thread of its and a forked child allocate and free (lock_paused.c, as a
+    ledger thread preempted in mid-update): their updates are queued, not
+    dropped, and applied in the order they were made once it lets go; the
+    thread's free of a block allocated while the lock was held finds it, and
+    the ledger's small block made after has the queue applied first (else
+    its 100 bytes would be in both peaks)."""
+    pt = peaktrace(["-q", "--preload", "--", victim("lock_paused")], timeout=120)
+    r = pt.report
+    eq(pt.returncode, 0, "exit status (lock_paused found the ledger's maps and took the lock)")
+    eq({k: v for k, v in r["lost"].items() if v}, {}, "losses")
+    check(r["notes"]["deferred_updates"] >= 7,
+          f"the 7 heap updates made while the lock was held were queued: "
+          f"{r['notes']['deferred_updates']}")
+    parent, child = r["processes"]
+    # glibc's thread made small blocks before the lock was taken, which the
+    # ledger counted: still live at the end, in every figure below
+    small = parent["live_bytes_at_end"]
+    check(small < 4 * KiB, f"small blocks left: {small}")
+    eq((parent["peak_bytes"] - small, parent["frees"]), (3 * MiB, 4), "the process peak: a and b")
+    eq((child["peak_bytes"], child["allocations"], child["frees"], child["live_bytes_at_end"]),
+       (3 * MiB, 1, 1, 0), "the child's block, in and out")
+    eq(r["tree"]["peak_bytes"] - small, 5 * MiB + 512 * KiB,
+       "the tree peak: b and c with the child's block, a freed before")
 
 
 def test_preload_forked_children():
