@@ -36,7 +36,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(OUT)/tests/ownalloc_main $(OUT)/tests/libfwd.so $(OUT)/tests/libfilter.so $(OUT)/tests/libaudit.so \
-	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc \
+	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc $(OUT)/tests/asan_victim \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -174,6 +174,12 @@ $(OUT)/tests/ownalloc_main: tests/victims/ownalloc/ownalloc_main.c $(OUT)/tests/
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)musl-gcc $(VICTIM_CFLAGS) -Wl,-dynamic-linker,/lib/ld-musl-x86_64.so.1 $< -o $@
+
+# AddressSanitizer's runtime as a shared library (GCC's default), which must
+# come first in the loader's list: --preload leaves such a command alone.
+$(OUT)/tests/asan_victim: tests/victims/asan/asan_victim.c tests/victims/victim.h | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) -fsanitize=address $(VICTIM_CFLAGS) $< -o $@
 
 # A 32-bit program (gcc-multilib): peaktrace must refuse its heap, clearly.
 $(OUT)/tests/m32_victim: tests/victims/m32/m32_victim.c tests/victims/victim.h | $(OUT)

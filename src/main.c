@@ -119,11 +119,17 @@ int main(int argc, char **argv)
 		/* the command inherits it: every Python object from malloc */
 		if (o.python_malloc)
 			setenv("PYTHONMALLOC", "malloc", 1);
-		if (session__preload(s) && launch__preload(session__preload(s), err, sizeof(err))) {
+		ret = session__preload(s) ?
+			      launch__preload(session__preload(s), o.argv[0], err, sizeof(err)) : 0;
+		if (ret < 0) {
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}
-		if (session__share_ledger(s, ledger_fds, err, sizeof(err))) {
+		if (ret > 0 && !o.quiet)
+			fprintf(stderr, "peaktrace: %s\n", err);
+		err[0] = 0;
+		/* the maps go to the command only if it loads the library */
+		if (!ret && session__share_ledger(s, ledger_fds, err, sizeof(err))) {
 			ret = PT_EXIT_FAILED;
 			goto out;
 		}

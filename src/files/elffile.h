@@ -4,6 +4,7 @@
 #define PT_ELFFILE_H
 
 #include <libelf.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct elf_file {
@@ -20,6 +21,10 @@ struct elf_file {
 int elf_file__open(struct elf_file *f, const char *path, uint64_t dev, uint64_t ino);
 /* Whether it is x86-64 code (64-bit class, EM_X86_64). */
 int elf_file__x86_64(const struct elf_file *f);
+/* Whether a DT_NEEDED entry of its dynamic section holds one of names
+ * (NULL-terminated list of substrings): 1 with that entry in found, else 0. */
+int elf_file__needs(const struct elf_file *f, const char *const *names, char *found,
+		    size_t len);
 void elf_file__close(struct elf_file *f);
 
 #endif

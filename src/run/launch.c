@@ -132,7 +132,14 @@ int launch__exit_code(const struct launch *l)
 	return PT_EXIT_FAILED;
 }
 
-int launch__preload(const char *lib, char *err, size_t errlen)
+/*
+ * Runtimes that stop the program unless they come first in the loader's
+ * list (AddressSanitizer's, as built by GCC or Clang: "ASan runtime does
+ * not come first in initial library list"), as ASan itself matches them.
+ */
+static const char *const first_runtimes[] = { "libasan.so", "libclang_rt.asan", NULL };
+
+int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 {
 	/* the loader reads the last LD_PRELOAD of an environment, getenv()
 	 * the first: the last is kept, and is the only one the command gets */
@@ -142,6 +149,20 @@ int launch__preload(const char *lib, char *err, size_t errlen)
 	char *v;
 	int r;
 
+	if (launch__resolve(cmd, path, sizeof(path)) == 0) {
+		struct elf_file f;
+		char rt[256];
+		int first = !elf_file__open(&f, path, 0, 0) &&
+			    elf_file__needs(&f, first_runtimes, rt, sizeof(rt));
+
+		elf_file__close(&f);
+		if (first) {
+			snprintf(err, errlen, "--preload: %s needs %s, which stops it unless it "
+				 "comes first in LD_PRELOAD: run without peaktrace-preload.so, "
+				 "counted as without --preload", cmd, rt);
+			return 1;
+		}
+	}
 	/* build/platform/$PLATFORM/...: a 32-bit program loads an empty one */
 	if (ldpreload__entry_for(path, sizeof(path), lib)) {
 		snprintf(err, errlen, "--preload: the path of %s is too long", lib);

@@ -45,9 +45,11 @@ int launch__exit_code(const struct launch *l);
 
 /* The file execvp would run for cmd; 0, or -1 if none. */
 int launch__resolve(const char *cmd, char *out, size_t outlen);
-/* Puts the library at path last in the LD_PRELOAD the command inherits.
- * 0, or -1 with a message. */
-int launch__preload(const char *path, char *err, size_t errlen);
+/* Puts the library at path last in the LD_PRELOAD the command cmd
+ * inherits.  0; 1 with a notice in err if cmd links a runtime that must
+ * come first there (AddressSanitizer's), LD_PRELOAD then left alone; or -1
+ * with a message. */
+int launch__preload(const char *path, const char *cmd, char *err, size_t errlen);
 
 enum launch_exe_kind {
 	LAUNCH_EXE_UNKNOWN = -1,	/* not read, or not ELF (a script) */

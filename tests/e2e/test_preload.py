@@ -211,6 +211,21 @@ def test_preload_in_the_environment():
        "apis counted by glibc's probes, exactly")
 
 
+def test_preload_leaves_an_asan_command_alone():
+    """A command whose AddressSanitizer runtime is a shared library (GCC's
+    default) stops unless that runtime comes first in LD_PRELOAD: --preload
+    runs it without the library, says why, and counts it as without."""
+    plain = peaktrace(["--", victim("asan_victim")])
+    pt = peaktrace(["--preload", "--", victim("asan_victim")])
+    eq((pt.returncode, pt.stdout), (0, "LD_PRELOAD=\n"), "exit status and LD_PRELOAD of the command")
+    check("--preload: " + victim("asan_victim") + " needs libasan.so" in pt.stderr,
+          f"said why: {pt.stderr[-600:]}")
+    figures = lambda run: [(p["peak_bytes"], p["allocations"], p["frees"]) for p in run.report["processes"]]
+    eq(figures(pt), figures(plain), "each process's figures, as without --preload")
+    check("needs libasan" not in peaktrace(["-q", "--preload", "--", victim("asan_victim")]).stderr,
+          "-q: not said")
+
+
 def without_the_library(*opts, pause_ms):
     """env drops LD_PRELOAD and runs spawn_env, which runs phases without
     the library, then apis with it again."""
