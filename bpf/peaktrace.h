@@ -112,7 +112,8 @@ enum pt_rss_member {
 	  "%llu unmaps that overlapped more regions than handled")                            \
 	X(LOCK_TIMEOUTS, "unlocked_updates", LOSS,                                            \
 	  "%llu updates that found the model lock held and its queue of deferred updates "   \
-	  "full, or left queued at the end (heap blocks not counted, others applied without it)") \
+	  "full, or could not be applied in their turn (heap blocks not counted, others "     \
+	  "applied without it or out of turn)")                                               \
 	X(THREAD_STATE, "thread_state_errors", LOSS,                                          \
 	  "%llu allocator calls not counted: their thread's state could not be made")        \
 	X(PROBES_REMOVED, "probes_removed", LOSS,                                             \

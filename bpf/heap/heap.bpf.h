@@ -271,7 +271,6 @@ static __always_inline void free_unknown(int by_libc)
  * block not found, or for a queued free, which has no registers later. */
 __noinline int heap_release(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u64 addr)
 {
-	struct deferred d = { .op = DEFER_FREE, .inst = inst, .a = addr };
 	struct pt_global *g = global_get();
 	int r;
 
@@ -284,8 +283,7 @@ __noinline int heap_release(struct pt_regs *regs, int ra_at_rsp, __u32 inst, __u
 			free_unknown(ra_at_rsp && caller_in_libc(regs, inst));
 		return 0;
 	}
-	d.b = ra_at_rsp && caller_in_libc(regs, inst);
-	model_defer(&d);
+	model_defer(DEFER_FREE, inst, addr, ra_at_rsp && caller_in_libc(regs, inst), 0);
 	return 0;
 }
 
@@ -389,11 +387,16 @@ static __always_inline int block_put(struct pt_global *g, __u32 inst, __u64 addr
 	return tw.result ? -1 : 0;
 }
 
-/* Block b of image p counted in record rec, lock held. */
-static __always_inline void alloc_held(struct pt_global *g, struct pt_proc *p,
-				       struct pt_stack_rec *rec, __u32 inst, __u64 addr,
-				       __u64 size, __u64 sid)
+/* Block addr of size bytes of image inst counted in record rec (stack
+ * sid); the lock held.  Global: checked once for an allocation and for a
+ * queued one. */
+__noinline int alloc_put(__u32 inst, __u64 addr, __u64 size, __u64 sid, struct pt_stack_rec *rec)
 {
+	struct pt_global *g = global_get();
+	struct pt_proc *p = proc_get(inst);
+
+	if (!g || !p || !rec)
+		return 0;
 	if (alloc_tables > 1 && size >= STALE_CHECK_MIN)
 		release_held(g, inst, addr);
 	if (block_put(g, inst, addr, size, sid)) {
@@ -402,30 +405,25 @@ static __always_inline void alloc_held(struct pt_global *g, struct pt_proc *p,
 		p->blocks++;
 		model_apply_held(g, p, rec, size, 1);
 	}
+	return 0;
 }
 
 /* The same for a queued allocation (bpf/model/deferred.bpf.h): its record
- * found again.  A call of its own: the tables' walk stays out of the
- * queue's loop, under which the removal's chain of calls runs. */
-__noinline int heap_alloc_held(__u32 inst, __u64 addr, __u64 size, __u64 sid)
+ * found again. */
+static __always_inline void alloc_queued(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 {
 	struct pt_proc *p = proc_get(inst);
-	struct pt_global *g = global_get();
-	struct pt_stack_rec *rec = heap_rec(p, inst, sid);
+	struct pt_stack_rec *rec = p ? heap_rec(p, inst, sid) : NULL;
 
-	if (!g || !p)
-		return 0;
 	if (rec)
-		alloc_held(g, p, rec, inst, addr, size, sid);
+		alloc_put(inst, addr, size, sid, rec);
 	else
 		lost_inc(PT_LOST_STACK_ERRORS);
-	return 0;
 }
 
 /* Block addr of size bytes, made by image inst, charged to stack sid. */
 __noinline int heap_alloc_as(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 {
-	struct deferred d = { .op = DEFER_ALLOC, .inst = inst, .a = addr, .b = size, .c = sid };
 	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	struct pt_stack_rec *rec;
@@ -436,10 +434,10 @@ __noinline int heap_alloc_as(__u32 inst, __u64 addr, __u64 size, __u64 sid)
 	if (!rec)
 		return 0;
 	if (!model_take(g)) {
-		model_defer(&d);
+		model_defer(DEFER_ALLOC, inst, addr, size, sid);
 		return 0;
 	}
-	alloc_held(g, p, rec, inst, addr, size, sid);
+	alloc_put(inst, addr, size, sid, rec);
 	model_unlock(g);
 	return 0;
 }

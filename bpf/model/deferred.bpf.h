@@ -1,20 +1,25 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The updates queued while the model lock's holder was not running
- * (bpf/model/model.bpf.h says why), applied in the order they were queued
- * by the first program that takes the lock after: each program that may
- * update the model calls model_drain_pending() first, where its stack is
- * still empty (an update's chain of calls, under this one's, would pass
- * the 512 bytes of stack a program and its subprograms share).
+ * (bpf/model/model.bpf.h says why), applied in the order they were queued:
+ * by the allocator probes' program, which calls model_drain_pending()
+ * first, where its stack is still empty (an update's chain of calls, under
+ * the program's, would pass the 512 bytes of stack a program and its
+ * subprograms share), and by pt_drain_now, which peaktrace runs when
+ * updates stay queued (src/run/drain.c).  Not by the tracepoints' programs:
+ * with the heap's code to apply the queue in them, verifying them took
+ * 60 ms more of every start; they queue behind.
  */
 #ifndef PT_BPF_DEFERRED_H
 #define PT_BPF_DEFERRED_H
 
 #include "model/model.bpf.h"
 #include "heap/heap.bpf.h"
+#include "rss/rss.bpf.h"
 
-/* Updates applied by one program at most; any left wait for the next. */
-#define DRAIN_MAX 1024
+/* Updates applied by one program at most: all the queue holds (about 0.3
+ * us each), so that one pass of the ledger's pt_drain empties it. */
+#define DRAIN_MAX DEFERRED_MAX
 
 /* The update being applied: off the stack, under which the removal of a
  * block runs its chain of calls. */
@@ -25,16 +30,14 @@ struct {
 	__type(value, struct deferred);
 } deferred_one SEC(".maps");
 
-/* A queued change of RSS counter member (a call of its own: its clock
- * stays off drain_one's stack). */
-static __noinline void rss_apply_held(__u32 inst, int member, __s64 exact, __s64 count)
+/* An update its image cannot take: the image is gone, or ended before it
+ * (its end went ahead of the queue, which was full: counted then too). */
+static __always_inline int drained_too_late(struct pt_proc *p, __u32 op)
 {
-	struct pt_global *g = global_get();
-	struct pt_proc *p = proc_get(inst);
-	__u64 now = 0;
-
-	if (g && p)
-		pt_model_rss(g, p, tree_of(p), member, exact, count, &now);
+	if (p && (p->alive || op == DEFER_RSS || op == DEFER_END))
+		return 0;
+	lost_inc(PT_LOST_LOCK_TIMEOUTS);
+	return 1;
 }
 
 static long drain_one(__u64 i, void *ctx)
@@ -42,32 +45,40 @@ static long drain_one(__u64 i, void *ctx)
 	struct pt_global *g = global_get();
 	__u32 zero = 0;
 	struct deferred *d = bpf_map_lookup_elem(&deferred_one, &zero);
+	__u64 *t = bpf_map_lookup_elem(&model_time, &zero);
+	struct pt_stack_rec *rec;
 	struct pt_proc *p;
 
-	if (!g || !d || bpf_map_pop_elem(&deferred_ops, d))
+	if (!g || !d || !t || bpf_map_pop_elem(&deferred_ops, d))
 		return 1;
 	__sync_fetch_and_add(&g->deferred, -1);
 	p = proc_get(d->inst);
-	if (!p)
+	if (drained_too_late(p, d->op))
 		return 0;
+	*t = d->t;	/* its peaks stamped when it was made */
 	switch (d->op) {
 	case DEFER_ALLOC:
-		heap_alloc_held(d->inst, d->a, d->b, d->c);
+		alloc_queued(d->inst, d->a, d->b, d->c);
 		break;
 	case DEFER_FREE:
 		if (heap_free_held(d->inst, d->a))
 			free_unknown(d->b);
 		break;
 	case DEFER_APPLY:
-		model_apply_held(g, p, heap_rec(p, d->inst, d->c), d->a, d->b);
+		rec = heap_rec(p, d->inst, d->c);
+		if (rec)
+			model_apply_held(g, p, rec, d->a, d->b);
+		else
+			lost_inc(PT_LOST_LOCK_TIMEOUTS);
 		break;
 	case DEFER_RSS:
-		rss_apply_held(d->inst, d->c, d->a, d->b);
+		rss_apply(d->inst, d->c, d->a, d->b);
 		break;
 	case DEFER_END:
-		pt_model_end(g, p, tree_of(p), d->a);
+		model_end_held(g, p, d->a);
 		break;
 	}
+	*t = 0;
 	return 0;
 }
 
@@ -79,6 +90,17 @@ __noinline int model_drain(void)
 		return 0;
 	bpf_loop(DRAIN_MAX, drain_one, NULL, 0);
 	model_unlock(g);
+	return 0;
+}
+
+/* Run by peaktrace (BPF_PROG_TEST_RUN) while updates stay queued: after
+ * the programs that queued them, none that applies them may come (the
+ * last process ends, the lock's holder let go with no allocator call
+ * after). */
+SEC("syscall")
+int pt_drain_now(void *ctx)
+{
+	model_drain();
 	return 0;
 }
 

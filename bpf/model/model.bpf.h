@@ -11,7 +11,26 @@
 
 #include "core.bpf.h"
 #include "tree/procs.bpf.h"
-#define PT_MODEL_CLOCK() bpf_ktime_get_ns()
+
+/* The time of the update being applied, when it is a queued one (set by
+ * bpf/model/deferred.bpf.h while it applies it), else 0: a peak it makes
+ * is stamped with the time it was made, not the time it was applied. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} model_time SEC(".maps");
+
+static __always_inline __u64 model_clock(void)
+{
+	__u32 zero = 0;
+	__u64 *t = bpf_map_lookup_elem(&model_time, &zero);
+
+	return t && *t ? *t : bpf_ktime_get_ns();
+}
+
+#define PT_MODEL_CLOCK() model_clock()
 #include "model/peak_model.h"
 
 /* Live bytes and counts per (image, stack); allocated per entry. */
@@ -34,8 +53,8 @@ struct {
  * spinning 8 Mi times (about 0.1 s) still gave up 5 to 50 times in a fork
  * storm under --preload, dropping the updates.  So a program waits a
  * short while, long enough for any running holder, and then queues its
- * update (deferred_ops) instead; the next program that takes the lock
- * applies the queue first, in order (bpf/model/deferred.bpf.h), and while
+ * update (deferred_ops) instead; the queue is applied in order by the next
+ * allocator probe (bpf/model/deferred.bpf.h), or by peaktrace, and while
  * anything is queued every update queues behind it, so the model sees
  * each thread's updates in the order they were made.  A ledger that finds
  * the queue not empty has it applied before its own update
@@ -52,10 +71,10 @@ enum defer_op {
 	DEFER_END,		/* a: the time it ended */
 };
 
-/* An update that could not wait for the lock. */
+/* An update that could not wait for the lock, made at time t. */
 struct deferred {
 	__u32 op, inst;
-	__u64 a, b, c;
+	__u64 a, b, c, t;
 };
 
 struct {
@@ -111,17 +130,29 @@ static __always_inline int model_take(struct pt_global *g)
 	return 0;
 }
 
-/* Queues update d behind the others: 0, or -1 if the queue is full (the
- * update then goes without the lock: counted). */
-static __noinline int model_defer(struct deferred *d)
+/* Queues update op of image inst (a, b, c: enum defer_op) behind the
+ * others: 0, or -1 if the queue is full (the update then goes without the
+ * lock: counted).  By value: the record stays in this leaf's frame, out
+ * of its callers', under which the heap's chains of calls run. */
+static __noinline int model_defer(__u32 op, __u32 inst, __u64 a, __u64 b, __u64 c)
 {
+	struct deferred d = { .op = op, .inst = inst, .a = a, .b = b, .c = c,
+			      .t = bpf_ktime_get_ns() };
 	struct pt_global *g = global_get();
 
-	if (!g || bpf_map_push_elem(&deferred_ops, d, 0)) {
+	if (!g) {
 		lost_inc(PT_LOST_LOCK_TIMEOUTS);
 		return -1;
 	}
+	/* counted before it is pushed (and the drain pops before it counts
+	 * down): never fewer than are queued, so an update that sees none
+	 * can go ahead of none */
 	__sync_fetch_and_add(&g->deferred, 1);
+	if (bpf_map_push_elem(&deferred_ops, &d, 0)) {
+		__sync_fetch_and_add(&g->deferred, -1);
+		lost_inc(PT_LOST_LOCK_TIMEOUTS);
+		return -1;
+	}
 	lost_inc(PT_LOST_DEFERRED);
 	return 0;
 }
@@ -129,8 +160,8 @@ static __noinline int model_defer(struct deferred *d)
 /* Applies the queued updates (bpf/model/deferred.bpf.h). */
 __noinline int model_drain(void);
 
-/* Called first by every program that may update the model: the queue is
- * applied before anything else, where a program's stack is still empty. */
+/* Called first by the allocator probes' program: the queue is applied
+ * before anything else, where its stack is still empty. */
 static __always_inline void model_drain_pending(void)
 {
 	struct pt_global *g = global_get();
@@ -156,18 +187,18 @@ static __always_inline void model_apply_held(struct pt_global *g, struct pt_proc
 __noinline int model_apply_rec(__u32 inst, __u64 sid, struct pt_stack_rec *s, __s64 bytes,
 			       __s64 count)
 {
-	struct deferred d = { .op = DEFER_APPLY, .inst = inst, .a = bytes, .b = count, .c = sid };
 	struct pt_global *g = global_get();
 	struct pt_proc *p = proc_get(inst);
+	int held;
 
 	if (!g || !p || !s)
 		return 0;
-	if (model_take(g)) {
+	held = model_take(g);
+	/* queued, or (the queue full: counted) applied without the lock */
+	if (held || model_defer(DEFER_APPLY, inst, bytes, count, sid))
 		model_apply_held(g, p, s, bytes, count);
+	if (held)
 		model_unlock(g);
-	} else if (model_defer(&d)) {
-		model_apply_held(g, p, s, bytes, count);
-	}
 	return 0;
 }
 
@@ -180,11 +211,17 @@ static __always_inline int model_apply(__u32 inst, __u64 stack_id, __s64 bytes, 
 	return s ? model_apply_rec(inst, stack_id, s, bytes, count) : 0;
 }
 
+/* Image p ends at now, lock held (or the update could not be queued). */
+static __always_inline void model_end_held(struct pt_global *g, struct pt_proc *p, __u64 now)
+{
+	pt_model_end(g, p, tree_of(p), now);
+}
+
 static __noinline void model_end(__u32 inst, __u64 now)
 {
-	struct deferred d = { .op = DEFER_END, .inst = inst, .a = now };
 	struct pt_global *g = global_get();
 	struct pt_proc *p = proc_get(inst);
+	int held;
 
 	if (!g || !p)
 		return;
@@ -193,12 +230,11 @@ static __noinline void model_end(__u32 inst, __u64 now)
 	 * here, its update half made counted as unlocked */
 	if (__sync_val_compare_and_swap(&g->lock, PT_LEDGER_LOCK(inst), 0) == PT_LEDGER_LOCK(inst))
 		lost_inc(PT_LOST_LOCK_TIMEOUTS);
-	if (model_take(g)) {
-		pt_model_end(g, p, tree_of(p), now);
+	held = model_take(g);
+	if (held || model_defer(DEFER_END, inst, now, 0, 0))
+		model_end_held(g, p, now);
+	if (held)
 		model_unlock(g);
-	} else if (model_defer(&d)) {
-		pt_model_end(g, p, tree_of(p), now);
-	}
 }
 
 #endif

@@ -119,6 +119,20 @@ static __always_inline int rss_read(__u64 mm, int member, struct cpu_offsets *co
 	return 0;
 }
 
+/* RSS counter member of image inst now reads exact pages (count as the
+ * kernel's readers see it); the lock held, or the update could not be
+ * queued.  Global: checked once, for its callers here and the queue's. */
+__noinline int rss_apply(__u32 inst, int member, __s64 exact, __s64 count)
+{
+	struct pt_global *g = global_get();
+	struct pt_proc *p = proc_get(inst);
+	__u64 now = 0;	/* read if a peak moves */
+
+	if (g && p)
+		pt_model_rss(g, p, tree_of(p), member, exact, count, &now);
+	return 0;
+}
+
 /* Counter `member` of the mm at address mm changed (all of them if
  * member < 0).  Global: checked once, not at each of its four callers. */
 __noinline int rss_update(__u64 mm, __u32 inst, int member)
@@ -128,9 +142,7 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 	struct pt_proc *p = proc_get(inst);
 	struct pt_global *g = global_get();
 	__s64 exact[PT_RSS_COUNT] = {}, count[PT_RSS_COUNT] = {};
-	__u64 now = 0;	/* read if a peak moves */
-	struct pt_tree *t;
-	int m;
+	int m, held;
 
 	if (!rss_enabled || !co || !p || !g || !mm)
 		return 0;
@@ -148,21 +160,16 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 	count[PT_RSS_ANON] -= p->ledger_pages;
 	exact[PT_RSS_FILE] -= p->ledger_file_pages;
 	count[PT_RSS_FILE] -= p->ledger_file_pages;
-	t = tree_of(p);
-	if (model_take(g)) {
-		for (m = 0; m < PT_RSS_COUNT; m++)
-			if (member < 0 || m == member)
-				pt_model_rss(g, p, t, m, exact[m], count[m], &now);
-		model_unlock(g);
-		return 0;
-	}
+	held = model_take(g);
 	for (m = 0; m < PT_RSS_COUNT; m++) {
-		struct deferred d = { .op = DEFER_RSS, .inst = inst, .a = exact[m], .b = count[m],
-				      .c = m };
-
-		if ((member < 0 || m == member) && model_defer(&d))
-			pt_model_rss(g, p, t, m, exact[m], count[m], &now);
+		if (member >= 0 && m != member)
+			continue;
+		/* queued, or (the queue full: counted) applied without the lock */
+		if (held || model_defer(DEFER_RSS, inst, exact[m], count[m], m))
+			rss_apply(inst, m, exact[m], count[m]);
 	}
+	if (held)
+		model_unlock(g);
 	return 0;
 }
 
@@ -223,10 +230,8 @@ int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
 	__u64 mm = ctx->args[0];
 	__u32 inst = mm_instance(mm);
 
-	if (inst) {
-		model_drain_pending();
+	if (inst)
 		rss_update(mm, inst, (int)ctx->args[1]);
-	}
 	return 0;
 }
 

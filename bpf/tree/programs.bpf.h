@@ -76,9 +76,7 @@ int BPF_PROG(pt_fork, struct task_struct *parent, struct task_struct *child)
 			cp->ledger_file_pages = pp->ledger_file_pages;
 		}
 		mm_record(mm, inst, BPF_ANY);
-		/* fork counted the copied page tables before we knew the mm
-		 * (queued behind any queued updates: this program's frame is
-		 * too large to apply the queue under it) */
+		/* fork counted the copied page tables before we knew the mm */
 		rss_update(mm, inst, -1);
 	}
 	py_inherit(parent_inst, inst);
@@ -107,7 +105,7 @@ int BPF_PROG(pt_exec, struct task_struct *task, pid_t old_pid, struct linux_binp
 	if (!pinst)
 		return 0;
 	old = *pinst;
-	model_end(old, bpf_ktime_get_ns());	/* queued if others are */
+	model_end(old, bpf_ktime_get_ns());
 	inst = proc_start(tgid, BPF_CORE_READ(task, real_parent, tgid), old, 0);
 	if (!inst) {
 		bpf_map_delete_elem(&tgids, &tgid);
@@ -197,7 +195,6 @@ int BPF_PROG(pt_exit, struct task_struct *task, bool group_dead)
 	inst = *pinst;
 	check_probe_owner(task);
 	record_hiwater(BPF_CORE_READ(task, mm), inst);
-	model_drain_pending();
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
 	e = event_reserve(PT_EV_EXIT, task);
@@ -237,7 +234,6 @@ int BPF_PROG(pt_cgroup_attach, struct cgroup *dst, const char *path, struct task
 	if (!t)
 		return 0;
 	inst = t->instance;
-	model_drain_pending();
 	model_end(inst, bpf_ktime_get_ns());
 	bpf_map_delete_elem(&tgids, &tgid);
 	/* its pages are no one's now; should it come back, it is a new image */

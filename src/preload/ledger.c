@@ -244,9 +244,11 @@ static __attribute__((noinline)) void stack_ahead(void)
  * model's queued updates first. */
 HIDDEN void pt_drain(void);
 
-/* Tries for the queued updates to be applied before the ledger's own: a
- * process whose sites are not probed (yet) goes on after these. */
-#define DRAIN_TRIES 4
+/* Tries for the queued updates to be applied before the ledger's own (one
+ * pass of the site's program applies all it holds; another holder may take
+ * the lock meanwhile): past them, or in a process whose sites are not
+ * probed, it goes ahead of them, counted as an unlocked update. */
+#define DRAIN_TRIES 8
 
 /* bytes and count in or out of this image's unsampled record; the slots'
  * lock held.  Updates the BPF programs queued while the model lock's
@@ -260,9 +262,12 @@ static void model(__s64 bytes, __s64 count)
 	stack_ahead();
 	for (;;) {
 		held = model_lock(L.g);
-		if (!held || !__atomic_load_n(&L.g->deferred, __ATOMIC_RELAXED) ||
-		    tries++ == DRAIN_TRIES)
+		if (!held || !__atomic_load_n(&L.g->deferred, __ATOMIC_RELAXED))
 			break;
+		if (tries++ == DRAIN_TRIES) {
+			__atomic_fetch_add(&L.g->ledger_lock_timeouts, 1, __ATOMIC_RELAXED);
+			break;
+		}
 		model_unlock(L.g, held);
 		pt_drain();
 	}

@@ -15,6 +15,9 @@
  *   probe  pt_probe alone, on the same maps, verified on a thread while
  *          the tracepoints load and the probes and unwind tables of the
  *          C library are defined
+ *   drain  pt_drain_now alone, loaded only when model updates stay queued
+ *          (src/run/drain.c): 9 000 instructions to verify, 15-25 ms of a
+ *          start otherwise
  *
  * The program instances parse the kernel's BTF for their CO-RE
  * relocations (15-18 ms each, at once); the maps instance is given a BTF
@@ -81,10 +84,21 @@ struct peaktrace_bpf *bpfload__open(struct bpfload *l, char *err, size_t errlen)
 	return maps;
 }
 
+/* Which instance loads a program: pt_probe its own, pt_drain_now its own
+ * when first needed (bpfload__drain), every other one the progs. */
+enum instance_kind { INST_PROGS, INST_PROBE, INST_DRAIN };
+
+static enum instance_kind kind_of(const char *name)
+{
+	return !strcmp(name, "pt_probe") ? INST_PROBE :
+	       !strcmp(name, "pt_drain_now") ? INST_DRAIN : INST_PROGS;
+}
+
 /* Opens another instance of the object, with maps' maps (created), to load
- * pt_probe alone (probe) or the other wanted programs. */
+ * those of the wanted programs that are of its kind. */
 static struct peaktrace_bpf *instance(struct bpf_object *maps, const char *const *wanted,
-				      size_t nwanted, int probe, char *err, size_t errlen)
+				      size_t nwanted, enum instance_kind kind, char *err,
+				      size_t errlen)
 {
 	struct peaktrace_bpf *in = peaktrace_bpf__open();
 	struct bpf_program *p;
@@ -96,12 +110,10 @@ static struct peaktrace_bpf *instance(struct bpf_object *maps, const char *const
 		return NULL;
 	}
 	bpf_object__for_each_program(p, in->obj) {
-		int is_probe = !strcmp(bpf_program__name(p), "pt_probe");
-
 		for (i = 0; i < nwanted; i++)
 			if (!strcmp(wanted[i], bpf_program__name(p)))
 				break;
-		bpf_program__set_autoload(p, i < nwanted && is_probe == probe);
+		bpf_program__set_autoload(p, i < nwanted && kind_of(bpf_program__name(p)) == kind);
 	}
 	for (;;) {
 		a = bpf_object__next_map(maps, a);
@@ -251,11 +263,12 @@ int bpfload__maps(struct bpfload *l, struct peaktrace_bpf *maps, int verbose, ch
 			 verbose ? "" : "; run with -v for libbpf's messages");
 		return -1;
 	}
-	l->progs = instance(maps->obj, wanted, n, 0, err, errlen);
+	l->maps = maps->obj;
+	l->progs = instance(maps->obj, wanted, n, INST_PROGS, err, errlen);
 	if (!l->progs)
 		return -1;
 	if (probe) {
-		l->probe = instance(maps->obj, wanted, n, 1, err, errlen);
+		l->probe = instance(maps->obj, wanted, n, INST_PROBE, err, errlen);
 		if (!l->probe)
 			return -1;
 	}
@@ -300,6 +313,25 @@ int bpfload__probe(struct bpfload *l, int verbose, char *err, size_t errlen)
 	return 0;
 }
 
+int bpfload__drain(struct bpfload *l, char *err, size_t errlen)
+{
+	static const char *const wanted[] = { "pt_drain_now" };
+	int e;
+
+	if (!l->drain && l->maps) {
+		l->drain = instance(l->maps, wanted, 1, INST_DRAIN, err, errlen);
+		if (!l->drain)
+			return -1;
+		e = peaktrace_bpf__load(l->drain);
+		if (e) {
+			peaktrace_bpf__destroy(l->drain);
+			l->drain = NULL;
+			return load_failed(e, 1, err, errlen);
+		}
+	}
+	return l->drain ? bpf_program__fd(l->drain->progs.pt_drain_now) : -1;
+}
+
 void bpfload__detach(struct bpfload *l)
 {
 	if (l->progs)
@@ -312,9 +344,10 @@ void bpfload__free(struct bpfload *l)
 		pthread_join(l->thread, NULL);
 		l->running = 0;
 	}
+	peaktrace_bpf__destroy(l->drain);
 	peaktrace_bpf__destroy(l->probe);
 	peaktrace_bpf__destroy(l->progs);
-	l->probe = l->progs = NULL;
+	l->drain = l->probe = l->progs = NULL;
 	if (l->btf_fd >= 0)
 		close(l->btf_fd);
 	l->btf_fd = -1;

@@ -15,6 +15,8 @@ struct peaktrace_bpf;
 struct bpfload {
 	struct peaktrace_bpf *progs;	/* the tracepoints and iterators */
 	struct peaktrace_bpf *probe;	/* pt_probe; NULL when it is not wanted */
+	struct peaktrace_bpf *drain;	/* pt_drain_now, once needed */
+	struct bpf_object *maps;	/* the maps instance's object, whose maps they share */
 	pthread_t thread;		/* verifying pt_probe */
 	int running;
 	int probe_err;			/* its load's result */
@@ -41,6 +43,9 @@ int bpfload__progs(struct bpfload *l, int verbose, char *err, size_t errlen);
 /* Waits for pt_probe.  Returns 0 or -1 with a message in err. */
 int bpfload__probe(struct bpfload *l, int verbose, char *err, size_t errlen);
 /* Detaches the tracepoints (attached from l->progs). */
+/* The fd of pt_drain_now, loaded the first time (src/run/drain.c); -1 with
+ * a message in err if it cannot be. */
+int bpfload__drain(struct bpfload *l, char *err, size_t errlen);
 void bpfload__detach(struct bpfload *l);
 /* Waits for the thread if it runs; destroys the program instances. */
 void bpfload__free(struct bpfload *l);

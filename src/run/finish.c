@@ -196,6 +196,7 @@ int session__report(struct session *s, FILE *const out[], char *err, size_t errl
 	if (s->probes)
 		probes__stop_targets(s->probes);
 	ring_buffer__consume(s->rb);
+	session__drain(s);
 	if (collect__read(&s->collected, s->skel, &s->records, err, errlen))
 		return -1;
 	phase(s->o, "report: maps read", s->t_end_ns);

@@ -107,6 +107,7 @@ void session__run(struct session *s, volatile int *stop, pid_t launch_pid,
 		 * within a status period: swept sooner then */
 		if (s->sweep.procs && s->sweep.ndead >= s->o->max_procs / 4)
 			sweep__run(&s->sweep, s->skel, &s->tables, &s->records);
+		session__drain(s);
 		if (now >= next_status) {
 			s->maybe_empty = 1; /* also when an exit event was lost */
 			drop_vanished(s);

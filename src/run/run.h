@@ -58,6 +58,7 @@ struct session {
 	struct cgroup_scope cgroup;	/* --cgroup; path empty otherwise */
 	int scoped;		/* --cgroup, --all: runs until stopped, not when empty */
 	int empty_said;		/* --cgroup: said it is empty */
+	int drain_said;		/* said that queued model updates cannot be applied */
 	uint32_t next_user_instance;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */
@@ -116,6 +117,9 @@ int on_py_code(void *ctx, void *data, size_t len);
 void gate_serve(struct session *s);
 void check_pending_libc(struct session *s, uint64_t now);
 void drop_vanished(struct session *s);
+/* Applies the model updates still queued in BPF (src/run/drain.c): 0, or
+ * -1 if some are left (counted in the report as unlocked updates). */
+int session__drain(struct session *s);
 
 /* status.c */
 void status_line(struct session *s);
