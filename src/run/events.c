@@ -15,6 +15,7 @@
 #include "run/execgate.h"
 #include "run/launch.h"
 #include "run/run.h"
+#include "run/session.h"
 #include "stacks/symbolize.h"
 #include "stacks/unwind.h"
 
@@ -205,6 +206,24 @@ static void cover_before_exec(struct session *s, pid_t pid)
 			attach_missing(s, pi, set, err, sizeof(err));
 }
 
+/* --preload: pid exec's the file at path with the library first in its
+ * LD_PRELOAD; a program that needs AddressSanitizer's runtime first stops
+ * at start then, with ASan's message: said why (the command itself runs
+ * without the library, see launch__preload). */
+static void say_first_runtime(struct session *s, pid_t pid, const char *path)
+{
+	char rt[256], file[4096];
+	ssize_t n;
+
+	if (!launch__first_runtime(path, rt, sizeof(rt)))
+		return;
+	n = readlink(path, file, sizeof(file) - 1);
+	file[n > 0 ? n : 0] = 0;
+	warn(s, "pid %d runs %s, which needs %s first in LD_PRELOAD: with --preload it stops "
+	     "at start (AddressSanitizer's own message); trace it without --preload", (int)pid,
+	     file, rt);
+}
+
 /*
  * A traced process is exec'ing a file, held by the exec gate (execgate.h):
  * its unwind table and its libraries' are read now, before it runs, and
@@ -224,6 +243,8 @@ void gate_serve(struct session *s)
 			unwind__add_program(s->unwind, path);
 		if (req.flags & EXECGATE_UNCOVERED)
 			cover_before_exec(s, req.pid);
+		else if (session__preload(s))
+			say_first_runtime(s, req.pid, path);
 		if (send(s->gate, "g", 1, MSG_DONTWAIT | MSG_NOSIGNAL) != 1)
 			break;
 	}

@@ -139,6 +139,15 @@ int launch__exit_code(const struct launch *l)
  */
 static const char *const first_runtimes[] = { "libasan.so", "libclang_rt.asan", NULL };
 
+int launch__first_runtime(const char *path, char *rt, size_t len)
+{
+	struct elf_file f;
+	int first = !elf_file__open(&f, path, 0, 0) && elf_file__needs(&f, first_runtimes, rt, len);
+
+	elf_file__close(&f);
+	return first;
+}
+
 int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 {
 	/* the loader reads the last LD_PRELOAD of an environment, getenv()
@@ -150,13 +159,9 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 	int r;
 
 	if (launch__resolve(cmd, path, sizeof(path)) == 0) {
-		struct elf_file f;
 		char rt[256];
-		int first = !elf_file__open(&f, path, 0, 0) &&
-			    elf_file__needs(&f, first_runtimes, rt, sizeof(rt));
 
-		elf_file__close(&f);
-		if (first) {
+		if (launch__first_runtime(path, rt, sizeof(rt))) {
 			snprintf(err, errlen, "--preload: %s needs %s, which stops it unless it "
 				 "comes first in LD_PRELOAD: run without peaktrace-preload.so, "
 				 "counted as without --preload", cmd, rt);

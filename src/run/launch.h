@@ -45,6 +45,10 @@ int launch__exit_code(const struct launch *l);
 
 /* The file execvp would run for cmd; 0, or -1 if none. */
 int launch__resolve(const char *cmd, char *out, size_t outlen);
+/* 1 if the program file at path needs a runtime that stops it unless it
+ * comes first in LD_PRELOAD (AddressSanitizer's shared one), its name in
+ * rt; else 0. */
+int launch__first_runtime(const char *path, char *rt, size_t len);
 /* Puts the library at path last in the LD_PRELOAD the command cmd
  * inherits.  0; 1 with a notice in err if cmd links a runtime that must
  * come first there (AddressSanitizer's), LD_PRELOAD then left alone; or -1

@@ -228,7 +228,8 @@ def test_preload_in_the_environment():
 def test_preload_leaves_an_asan_command_alone():
     """A command whose AddressSanitizer runtime is a shared library (GCC's
     default) stops unless that runtime comes first in LD_PRELOAD: --preload
-    runs it without the library, says why, and counts it as without."""
+    runs it without the library, says why, and counts it as without; for
+    such a child, which does stop, it says why."""
     plain = peaktrace(["--", victim("asan_victim")])
     pt = peaktrace(["--preload", "--", victim("asan_victim")])
     eq((pt.returncode, pt.stdout), (0, "LD_PRELOAD=\n"), "exit status and LD_PRELOAD of the command")
@@ -238,6 +239,12 @@ def test_preload_leaves_an_asan_command_alone():
     eq(figures(pt), figures(plain), "each process's figures, as without --preload")
     check("needs libasan" not in peaktrace(["-q", "--preload", "--", victim("asan_victim")]).stderr,
           "-q: not said")
+    # a child exec'd with the library first stops at its start (ASan's own
+    # check): what peaktrace can do is say why
+    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", victim("asan_victim")])
+    eq(pt.returncode, 1, "exit status: the ASan child stopped")
+    check(any(w.startswith("pid ") and f"runs {victim('asan_victim')}, which needs libasan.so" in w
+              for w in pt.report["warnings"]), f"said why: {pt.report['warnings']}")
 
 
 def without_the_library(*opts, pause_ms):
