@@ -138,8 +138,8 @@ enum pt_rss_member {
 	  "%llu small blocks counted in their process by peaktrace-preload.so (--preload), "  \
 	  "their stacks sampled as at the probes")                                            \
 	X(DEFERRED, "deferred_updates", NOTE,                                                 \
-	  "%llu updates that found the model lock held by a holder not running, queued and " \
-	  "applied in order after it let go")
+	  "%llu updates that found the model lock held by a holder not running, queued to "  \
+	  "be applied in order after it let go (any that were not: in unlocked_updates)")
 
 enum pt_lost {
 #define PT_COUNTER_ENUM(name, json, kind, text) PT_LOST_##name,
@@ -171,6 +171,7 @@ enum pt_event_type {
 	PT_EV_VMA = 4,	/* a stack of tgid points into a mapping not seen before */
 	PT_EV_ENTER = 5,	/* tgid entered the scope (--cgroup, --all): register it */
 	PT_EV_LEAVE = 6,	/* tgid (instance) left the --cgroup: it stops counting */
+	PT_EV_DRAIN = 7,	/* queued model updates wait for peaktrace (src/run/drain.c) */
 };
 
 struct pt_event {
@@ -479,7 +480,9 @@ struct pt_global {
 	 * yet"), so the model is serialised by this word with cmpxchg.
 	 */
 	__u32 lock;
-	__u32 pad2;
+	/* 1 from the RSS program's request to peaktrace to apply the queue
+	 * (PT_EV_DRAIN) until peaktrace has (bpf/model/deferred.bpf.h) */
+	__u32 drain_asked;
 	/*
 	 * peaktrace-preload.so's ledger (src/preload/ledger.c): small blocks
 	 * whose stacks the sampling passed by, counted by the process itself

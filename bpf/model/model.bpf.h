@@ -61,7 +61,10 @@ struct {
  * (src/preload/ledger.c).
  */
 #define LOCK_SPINS_SHORT (1 << 10)	/* about 40 us here */
-#define DEFERRED_MAX (1 << 15)
+/* Queued updates at most: 40 bytes each, 5 MiB.  The first time peaktrace
+ * applies them (src/run/drain.c), it loads its program, 45-55 ms during
+ * which a process faulting pages in on each CPU queues about 15 000. */
+#define DEFERRED_MAX (1 << 17)
 
 enum defer_op {
 	DEFER_ALLOC = 1,	/* a: address, b: size, c: stack id */
@@ -157,8 +160,10 @@ static __noinline int model_defer(__u32 op, __u32 inst, __u64 a, __u64 b, __u64 
 	return 0;
 }
 
-/* Applies the queued updates (bpf/model/deferred.bpf.h). */
+/* Apply the queued updates; the second, those up to the first heap
+ * block's (bpf/model/deferred.bpf.h). */
 __noinline int model_drain(void);
+__noinline int model_drain_rest(void);
 
 /* Called first by the allocator probes' program: the queue is applied
  * before anything else, where its stack is still empty. */
@@ -168,6 +173,15 @@ static __always_inline void model_drain_pending(void)
 
 	if (g && *(volatile __u64 *)&g->deferred)
 		model_drain();
+}
+
+/* The same for the RSS program, which has no code for heap blocks. */
+static __always_inline void model_drain_pending_rest(void)
+{
+	struct pt_global *g = global_get();
+
+	if (g && *(volatile __u64 *)&g->deferred)
+		model_drain_rest();
 }
 
 /* Record s (a stack_recs value, or p's unsampled record) of image p gains

@@ -230,8 +230,10 @@ int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
 	__u64 mm = ctx->args[0];
 	__u32 inst = mm_instance(mm);
 
-	if (inst)
+	if (inst) {
+		model_drain_pending_rest();
 		rss_update(mm, inst, (int)ctx->args[1]);
+	}
 	return 0;
 }
 

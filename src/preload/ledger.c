@@ -244,10 +244,11 @@ static __attribute__((noinline)) void stack_ahead(void)
  * model's queued updates first. */
 HIDDEN void pt_drain(void);
 
-/* Tries for the queued updates to be applied before the ledger's own (one
- * pass of the site's program applies all it holds; another holder may take
- * the lock meanwhile): past them, or in a process whose sites are not
- * probed, it goes ahead of them, counted as an unlocked update. */
+/* Tries for the queued updates to be applied before the ledger's own (a
+ * pass of the site's program applies a quarter of what the queue holds;
+ * another holder may take the lock meanwhile): past them, or in a process
+ * whose sites are not probed, it goes ahead of them, counted as an
+ * unlocked update. */
 #define DRAIN_TRIES 8
 
 /* bytes and count in or out of this image's unsampled record; the slots'

@@ -318,7 +318,11 @@ int bpfload__drain(struct bpfload *l, char *err, size_t errlen)
 	static const char *const wanted[] = { "pt_drain_now" };
 	int e;
 
-	if (!l->drain && l->maps) {
+	if (!l->drain && !l->maps) {
+		snprintf(err, errlen, "no BPF maps to apply them to");
+		return -1;
+	}
+	if (!l->drain) {
 		l->drain = instance(l->maps, wanted, 1, INST_DRAIN, err, errlen);
 		if (!l->drain)
 			return -1;
@@ -326,10 +330,12 @@ int bpfload__drain(struct bpfload *l, char *err, size_t errlen)
 		if (e) {
 			peaktrace_bpf__destroy(l->drain);
 			l->drain = NULL;
-			return load_failed(e, 1, err, errlen);
+			snprintf(err, errlen, "cannot load pt_drain_now, a syscall program that uses "
+				 "a queue map: %s", strerror(-e));
+			return -1;
 		}
 	}
-	return l->drain ? bpf_program__fd(l->drain->progs.pt_drain_now) : -1;
+	return bpf_program__fd(l->drain->progs.pt_drain_now);
 }
 
 void bpfload__detach(struct bpfload *l)

@@ -117,6 +117,9 @@ int on_event(void *ctx, void *data, size_t len)
 	if (len < sizeof(struct pt_event))
 		return 0;
 	switch (((const struct pt_event *)data)->type) {
+	case PT_EV_DRAIN:
+		session__drain(s);
+		return 0;
 	case PT_EV_EXIT:
 	case PT_EV_LEAVE:	/* moved out of the --cgroup: ended for us */
 		s->maybe_empty = 1;

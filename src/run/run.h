@@ -58,7 +58,7 @@ struct session {
 	struct cgroup_scope cgroup;	/* --cgroup; path empty otherwise */
 	int scoped;		/* --cgroup, --all: runs until stopped, not when empty */
 	int empty_said;		/* --cgroup: said it is empty */
-	int drain_said;		/* said that queued model updates cannot be applied */
+	int drain_failed;	/* pt_drain_now could not be loaded or run (said) */
 	uint32_t next_user_instance;
 	uint64_t t0_ns, t_end_ns;
 	int rss;		/* the kernel's RSS counters can be read exactly */

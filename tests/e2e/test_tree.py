@@ -56,8 +56,9 @@ def test_parallel_fork_exec_storm_misses_nothing():
     """4 shell loops at once, each fork+exec'ing 100 programs of 3000 allocations;
     without --preload, then with it (its ledger counts most blocks in the
     processes; the exec gate must see that each program gets the library
-    first, though the gate's event comes before the exec'ing thread waits)."""
-    for opts in ([], ["--preload"]):
+    first, though the gate's event comes before the exec'ing thread waits),
+    then --rss-only."""
+    for opts in ([], ["--preload"], ["--rss-only"]):
         fork_exec_storm(opts)
 
 
@@ -72,7 +73,13 @@ def fork_exec_storm(opts):
     # A model-lock holder preempted in userspace (a ledger, with --preload)
     # makes the BPF programs queue their updates, applied in order after it
     # lets go (test_updates_queue_while_the_lock_holder_waits): none lost.
+    # (--rss-only: only RSS updates, which the programs that take them
+    # apply the queue before; an earlier version left that to peaktrace's
+    # loop and overflowed the queue in 5 of 28 runs)
     eq({k: v for k, v in r["lost"].items() if v}, {}, f"losses with {opts}")
+    if "--rss-only" in opts:
+        check(all(p["rss"]["peak_bytes"] > 0 for p in runs), f"every run's RSS peak with {opts}")
+        return
     eq(sorted({(p["allocations"], p["peak_bytes"]) for p in runs}), [(3000, 300000)],
        f"with {opts}: each with all its 3000 blocks")
 
