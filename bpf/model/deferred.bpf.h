@@ -1,16 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The updates queued while the model lock's holder was not running
- * (bpf/model/model.bpf.h says why), applied in the order they were queued:
- * by the allocator probes' program, which calls model_drain_pending()
- * first, where its stack is still empty (an update's chain of calls, under
- * the program's, would pass the 512 bytes of stack a program and its
- * subprograms share), and by pt_drain_now, which peaktrace runs when
- * updates stay queued (src/run/drain.c).  Not by the tracepoints' programs:
- * with the heap's code to apply the queue in them, pt_rss_stat, pt_fork,
- * pt_exec and pt_learn_mms each took about 2 500 instructions more to
- * verify (3 200 to 5 700 for pt_rss_stat), at every start; they queue
- * behind.
+ * (bpf/model/model.bpf.h says why), applied in the order they were queued,
+ * each program from its top frame, where its stack is still empty (an
+ * update's chain of calls, under the program's, would pass the 512 bytes
+ * of stack a program and its subprograms share): the allocator probes'
+ * program all of them; the RSS program those up to the first heap block's
+ * (it has no code for the block tables), then it asks peaktrace, which
+ * runs pt_drain_now (src/run/drain.c).  The other tracepoints' programs
+ * queue behind: with the heap's code in them, pt_fork, pt_exec and
+ * pt_learn_mms each took about 2 500 instructions more to verify, at every
+ * start.
  */
 #ifndef PT_BPF_DEFERRED_H
 #define PT_BPF_DEFERRED_H
@@ -115,14 +115,19 @@ static long drain_one_other(__u64 i, void *ctx)
 	return drain_head(0);
 }
 
+/* Applies the queue under the lock, all of it (heap) or up to the first
+ * heap block's update. */
+static __always_inline void drain_locked(struct pt_global *g, int heap)
+{
+	if (!model_lock(g))
+		return;
+	bpf_loop(DRAIN_MAX, heap ? drain_one : drain_one_other, NULL, 0);
+	model_unlock(g);
+}
+
 __noinline int model_drain(void)
 {
-	struct pt_global *g = global_get();
-
-	if (!model_lock(g))
-		return 0;
-	bpf_loop(DRAIN_MAX, drain_one, NULL, 0);
-	model_unlock(g);
+	drain_locked(global_get(), 1);
 	return 0;
 }
 
@@ -135,10 +140,9 @@ __noinline int model_drain_rest(void)
 	struct pt_global *g = global_get();
 	struct pt_event *e;
 
-	if (!model_lock(g))
+	if (!g)
 		return 0;
-	bpf_loop(DRAIN_MAX, drain_one_other, NULL, 0);
-	model_unlock(g);
+	drain_locked(g, 0);
 	if (*(volatile __u64 *)&g->deferred &&
 	    __sync_val_compare_and_swap(&g->drain_asked, 0, 1) == 0) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);

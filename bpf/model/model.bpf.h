@@ -3,8 +3,9 @@
  * The peak model on the BPF side: live bytes per (image, stack) in
  * stack_recs, the lock that serialises updates and the queue of those that
  * could not wait for it, and the two entry points every concern calls:
- * model_apply (bytes in or out at a stack) and model_end (an image ended).  The update rules themselves are in
- * peak_model.h, shared with the unit test that checks them.
+ * model_apply (bytes in or out at a stack) and model_end (an image ended).
+ * The update rules themselves are in peak_model.h, shared with the unit
+ * test that checks them.
  */
 #ifndef PT_BPF_MODEL_H
 #define PT_BPF_MODEL_H
@@ -54,7 +55,8 @@ struct {
  * storm under --preload, dropping the updates.  So a program waits a
  * short while, long enough for any running holder, and then queues its
  * update (deferred_ops) instead; the queue is applied in order by the next
- * allocator probe (bpf/model/deferred.bpf.h), or by peaktrace, and while
+ * allocator probe, the RSS program or peaktrace (bpf/model/deferred.bpf.h
+ * says which), and while
  * anything is queued every update queues behind it, so the model sees
  * each thread's updates in the order they were made.  A ledger that finds
  * the queue not empty has it applied before its own update
@@ -165,23 +167,19 @@ static __noinline int model_defer(__u32 op, __u32 inst, __u64 a, __u64 b, __u64 
 __noinline int model_drain(void);
 __noinline int model_drain_rest(void);
 
-/* Called first by the allocator probes' program: the queue is applied
- * before anything else, where its stack is still empty. */
-static __always_inline void model_drain_pending(void)
+/* Called first by the allocator probes' program (heap 1) and the RSS
+ * program (0: it has no code for heap blocks' updates): the queue is
+ * applied before anything else, where the program's stack is still empty. */
+static __always_inline void model_drain_pending(int heap)
 {
 	struct pt_global *g = global_get();
 
-	if (g && *(volatile __u64 *)&g->deferred)
-		model_drain();
-}
-
-/* The same for the RSS program, which has no code for heap blocks. */
-static __always_inline void model_drain_pending_rest(void)
-{
-	struct pt_global *g = global_get();
-
-	if (g && *(volatile __u64 *)&g->deferred)
-		model_drain_rest();
+	if (g && *(volatile __u64 *)&g->deferred) {
+		if (heap)
+			model_drain();
+		else
+			model_drain_rest();
+	}
 }
 
 /* Record s (a stack_recs value, or p's unsampled record) of image p gains

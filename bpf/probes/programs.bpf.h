@@ -268,7 +268,7 @@ int pt_probe(struct pt_regs *ctx)
 
 	if (bare_probes)
 		return 0;
-	model_drain_pending();
+	model_drain_pending(1);
 	if (cookie & PT_COOKIE_RETURN)
 		return on_return(ctx, cookie);
 	if (cookie & PT_COOKIE_DONE)

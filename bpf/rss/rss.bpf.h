@@ -231,7 +231,7 @@ int pt_rss_stat(struct bpf_raw_tracepoint_args *ctx)
 	__u32 inst = mm_instance(mm);
 
 	if (inst) {
-		model_drain_pending_rest();
+		model_drain_pending(0);
 		rss_update(mm, inst, (int)ctx->args[1]);
 	}
 	return 0;

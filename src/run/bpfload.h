@@ -42,10 +42,10 @@ int bpfload__maps(struct bpfload *l, struct peaktrace_bpf *maps, int verbose, ch
 int bpfload__progs(struct bpfload *l, int verbose, char *err, size_t errlen);
 /* Waits for pt_probe.  Returns 0 or -1 with a message in err. */
 int bpfload__probe(struct bpfload *l, int verbose, char *err, size_t errlen);
-/* Detaches the tracepoints (attached from l->progs). */
 /* The fd of pt_drain_now, loaded the first time (src/run/drain.c); -1 with
  * a message in err if it cannot be. */
 int bpfload__drain(struct bpfload *l, char *err, size_t errlen);
+/* Detaches the tracepoints (attached from l->progs). */
 void bpfload__detach(struct bpfload *l);
 /* Waits for the thread if it runs; destroys the program instances. */
 void bpfload__free(struct bpfload *l);
