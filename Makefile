@@ -125,7 +125,8 @@ $(foreach p,$(PLATFORMS_32),$(OUT)/platform/$(p)/peaktrace-preload.so): \
 VICTIM_CFLAGS := -D_GNU_SOURCE -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Werror -pthread
 
 # (bpf/peaktrace.h: lock_holder.c reads the records of the ABI)
-$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h bpf/peaktrace.h | $(OUT)
+$(OUT)/tests/%: tests/victims/%.c tests/victims/victim.h tests/victims/rss.h \
+		tests/victims/ledger_maps.h bpf/peaktrace.h | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@
 

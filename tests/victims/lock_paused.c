@@ -20,21 +20,13 @@
  * ledger to hold.
  */
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "../../bpf/peaktrace.h"
+#include "ledger_maps.h"
 #include "victim.h"
 
 static int go[2];
 static void *volatile to_free;
-
-static void *map(int fd, size_t len)
-{
-	void *p = mmap(NULL, (len + 4095) & ~4095UL, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
 
 static void *freer(void *arg)
 {
@@ -58,27 +50,18 @@ static NOINLINE void *held_alloc(size_t n)
 
 int main(int argc, char **argv)
 {
-	const char *env = getenv(PT_LEDGER_ENV);
-	unsigned gid, pid, slots, sample, i;
-	struct pt_proc *procs, *me = NULL;
+	struct pt_proc *me;
 	struct pt_global *g;
-	int gfd, pfd, status;
+	int status, r;
 	void *b, *c, *s;
 	pthread_t t;
 	pid_t child;
 
-	if (!env || sscanf(env, PT_LEDGER_FORMAT, &gfd, &gid, &pfd, &pid, &slots, &sample) != 6)
-		return 2;
-	g = map(gfd, sizeof(*g));
-	procs = map(pfd, (size_t)slots * sizeof(*procs));
-	if (!g || !procs || pipe(go) || pthread_create(&t, NULL, freer, NULL))
+	r = ledger_maps(&g, &me);
+	if (r)
+		return r;
+	if (pipe(go) || pthread_create(&t, NULL, freer, NULL))
 		return 3;
-	for (i = 0; i < slots && !me; i++)
-		if (procs[i].instance && procs[i].tgid == (__u32)getpid() && procs[i].alive &&
-		    !procs[i].launcher)
-			me = &procs[i];
-	if (!me)
-		return 5;
 	while (!__sync_bool_compare_and_swap(&g->lock, 0, PT_LEDGER_LOCK(me->instance)))
 		usleep(100);
 
