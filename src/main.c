@@ -56,7 +56,33 @@ static void forward_and_wait(struct launch *l, int sig)
  * once: the command or pid, and the report file (created now, as a
  * temporary file, so a path that cannot be written stops us here).
  */
-static int check_inputs(const struct options *o, struct cgroup_scope *cg, struct outfile *out,
+/*
+ * peaktrace-preload.so by default for a command (options.h): a library
+ * that cannot be used (not built beside peaktrace, a path LD_PRELOAD
+ * cannot hold) leaves the command as with --no-preload, said unless -q.
+ */
+static void default_preload(struct options *o)
+{
+	char path[4096], err[4096 + 128];
+
+	if (o->preload != PRELOAD_DEFAULT)
+		return;
+	if (launch__preload_path(path, sizeof(path), err, sizeof(err)))
+		;
+	else if (access(path, R_OK))
+		snprintf(err, sizeof(err), "%s: %s", path, strerror(errno));
+	else if (strpbrk(path, " :"))
+		snprintf(err, sizeof(err), "%s: a space or a colon in its path, which LD_PRELOAD "
+			 "cannot hold", path);
+	else
+		return;
+	o->preload = 0;
+	if (!o->quiet)
+		fprintf(stderr, "peaktrace: %s: the command runs without peaktrace-preload.so (as "
+			"with --no-preload), each allocator call a breakpoint\n", err);
+}
+
+static int check_inputs(struct options *o, struct cgroup_scope *cg, struct outfile *out,
 			char *err, size_t errlen)
 {
 	char path[4096];
@@ -70,6 +96,7 @@ static int check_inputs(const struct options *o, struct cgroup_scope *cg, struct
 			 strchr(o->argv[0], '/') || e == EACCES ? strerror(e) : "command not found in PATH");
 		return e == EACCES ? PT_EXIT_NOEXEC : PT_EXIT_NOTFOUND;
 	}
+	default_preload(o);
 	if (o->cgroup && (r = scope__resolve_cgroup(o->cgroup, cg, err, errlen)))
 		return r;
 	if (o->pid && kill(o->pid, 0) && errno == ESRCH) {

@@ -55,6 +55,7 @@ enum {
 	OPT_PYTHON,
 	OPT_PYTHON_MALLOC,
 	OPT_PRELOAD,
+	OPT_NO_PRELOAD,
 	OPT_CGROUP,
 	OPT_ALL_HEAP,
 	OPT_WRITER = 2000,	/* + the writer's row in report/writers.c */
@@ -101,13 +102,17 @@ static const struct argp_option opts[] = {
 	  "malloc and small objects are charged to their own lines instead of to the line "
 	  "that opened their pymalloc arena.  This changes the program's own peak (no "
 	  "arenas, malloc's overhead per object) and costs a trap per object", 2 },
-	{ "preload", OPT_PRELOAD, NULL, 0,
-	  "With -- CMD: run it with peaktrace-preload.so (beside the peaktrace binary) in "
-	  "LD_PRELOAD, whose malloc, calloc, realloc and free call glibc's past a probe "
-	  "site that sees the arguments and the result at once: one trap per call instead "
-	  "of two and a return probe.  Same figures.  The command and its children see the "
-	  "variable; a process that runs without the library first in it (environment "
-	  "cleared, set-user-ID) is probed in glibc from when its C library is found", 2 },
+	{ "no-preload", OPT_NO_PRELOAD, NULL, 0,
+	  "With -- CMD: run it as it is, every allocator call stopping at a breakpoint in the "
+	  "C library (two for malloc, calloc and realloc), instead of with "
+	  "peaktrace-preload.so (beside the peaktrace binary) in its LD_PRELOAD, the "
+	  "default, whose malloc, calloc, realloc and free call glibc's past a probe site that "
+	  "sees the arguments and the result at once, and count most small blocks in the "
+	  "process.  Same figures; the command and its children do not see LD_PRELOAD, "
+	  "PEAKTRACE_LEDGER and the ledger's fds.  Needed for a tree that exec's an "
+	  "AddressSanitizer program", 2 },
+	{ "preload", OPT_PRELOAD, NULL, OPTION_HIDDEN,
+	  "With -- CMD: peaktrace-preload.so (the default; an error if it cannot be used)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,
 	  "Timeline: sample the heap and RSS of the tree and of each process every MS "
 	  "milliseconds (default 20; 0: no timeline)", 2 },
@@ -248,6 +253,9 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 	case OPT_PRELOAD:
 		o->preload = 1;
 		break;
+	case OPT_NO_PRELOAD:
+		o->preload = 0;
+		break;
 	case OPT_PYTHON:
 		if (!strcmp(arg, "merged"))
 			o->python = PY_MERGED;
@@ -301,7 +309,10 @@ static error_t parse_opt(int key, char *arg, struct argp_state *state)
 		if (!o->argv && o->python_malloc)
 			argp_error(state, "--python-malloc sets the environment of a command peaktrace "
 				   "starts: it needs -- CMD");
-		if (o->preload && (!o->argv || o->rss_only))
+		/* the library by default for a command whose heap is traced */
+		if (o->preload == PRELOAD_DEFAULT)
+			o->preload = o->argv && !o->rss_only ? PRELOAD_DEFAULT : 0;
+		else if (o->preload && (!o->argv || o->rss_only))
 			argp_error(state, "--preload sets the environment of a command peaktrace "
 				   "starts and probes its heap: it needs -- CMD, without --rss-only");
 		break;
@@ -352,6 +363,7 @@ int options__parse(int argc, char **argv, struct options *o)
 	o->max_unwind_rows = 1u << 24;
 	o->stack_depth = 127;
 	o->interval_ms = 20;
+	o->preload = PRELOAD_DEFAULT;
 	o->sample_bytes = PT_SAMPLE_BYTES_DEFAULT;
 	/* argp exits with argp_err_exit_status on usage errors. */
 	argp_err_exit_status = PT_EXIT_USAGE;

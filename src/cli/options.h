@@ -49,8 +49,12 @@ struct options {
 	int exact_stacks;	/* --exact-stacks: sample_bytes not used */
 	int python;		/* --python: enum py_mode (python/merge.h) */
 	int python_malloc;	/* --python-malloc: CMD runs with PYTHONMALLOC=malloc */
-	int preload;		/* --preload: CMD runs with peaktrace-preload.so */
+	int preload;		/* CMD runs with peaktrace-preload.so: 0 (--no-preload),
+				 * 1 (--preload) or PRELOAD_DEFAULT */
 };
+
+/* o->preload by default: with -- CMD, on, unless the library is missing */
+#define PRELOAD_DEFAULT 2
 
 /* Parses argv into o; on a usage error prints it and returns PT_EXIT_USAGE,
  * -1 on success. */

@@ -209,7 +209,7 @@ static void cover_before_exec(struct session *s, pid_t pid)
 			attach_missing(s, pi, set, err, sizeof(err));
 }
 
-/* --preload: pid exec's the file at path with the library first in its
+/* pid exec's the file at path with the preload library first in its
  * LD_PRELOAD; a program that needs AddressSanitizer's runtime first stops
  * at start then, with ASan's message: said why (the command itself runs
  * without the library, see launch__preload). */
@@ -222,9 +222,9 @@ static void say_first_runtime(struct session *s, pid_t pid, const char *path)
 		return;
 	n = readlink(path, file, sizeof(file) - 1);
 	file[n > 0 ? n : 0] = 0;
-	warn(s, "pid %d runs %s, which needs %s first in LD_PRELOAD: with --preload it stops "
-	     "at start (AddressSanitizer's own message); trace it without --preload", (int)pid,
-	     file, rt);
+	warn(s, "pid %d runs %s, which needs %s first in LD_PRELOAD: after "
+	     "peaktrace-preload.so there it stops at start (AddressSanitizer's own message); "
+	     "trace it with --no-preload", (int)pid, file, rt);
 }
 
 /*

@@ -134,9 +134,10 @@ static void warn_unseen_preload(struct session *s)
 /*
  * A command whose allocator calls were each counted at a breakpoint (two
  * traps for an allocation, one for a free: 1-3 us a call here), many of
- * them: --preload counts most of them in the process instead (the C++
- * workload of scripts/bench: 27x its time without, about 2x with).  Said,
- * not warned: the figures are right either way.
+ * them, with --no-preload (or without a usable library): the library
+ * counts most of them in the process instead (the C++ workload of
+ * scripts/bench: 30x its time without, about 2x with).  Said, not warned:
+ * the figures are right either way.
  */
 #define PRELOAD_HINT_CALLS 200000
 
@@ -151,8 +152,8 @@ static void hint_preload(const struct session *s, const struct report *r)
 		calls += r->procs[i].allocs + r->procs[i].frees;
 	if (calls >= PRELOAD_HINT_CALLS)
 		fprintf(stderr, "peaktrace: %" PRIu64 " allocator calls were each stopped at a "
-			"breakpoint; --preload counts most of them in the process, far faster "
-			"(README: --preload)\n", calls);
+			"breakpoint; peaktrace-preload.so (without --no-preload) counts most of "
+			"them in the process, far faster (README: --no-preload)\n", calls);
 }
 
 /* Where writer i writes: its file, stderr (the text report, unless -q),

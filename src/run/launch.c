@@ -148,6 +148,29 @@ int launch__first_runtime(const char *path, char *rt, size_t len)
 	return first;
 }
 
+int launch__preload_path(char *path, size_t len, char *err, size_t errlen)
+{
+	char exe[4096];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n <= 0) {
+		snprintf(err, errlen, "cannot read /proc/self/exe to find peaktrace-preload.so: %s",
+			 strerror(errno));
+		return -1;
+	}
+	exe[n] = 0;
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = 0;
+	if ((size_t)snprintf(path, len, "%s/peaktrace-preload.so", exe) >= len) {
+		snprintf(err, errlen, "the path of peaktrace's directory is too long for "
+			 "peaktrace-preload.so's");
+		return -1;
+	}
+	return 0;
+}
+
 int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 {
 	/* the loader reads the last LD_PRELOAD of an environment, getenv()
@@ -162,15 +185,15 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 		char rt[256];
 
 		if (launch__first_runtime(path, rt, sizeof(rt))) {
-			snprintf(err, errlen, "--preload: %s needs %s, which stops it unless it "
-				 "comes first in LD_PRELOAD: run without peaktrace-preload.so, "
-				 "counted as without --preload", cmd, rt);
+			snprintf(err, errlen, "%s needs %s, which stops it unless it comes first "
+				 "in LD_PRELOAD: it runs without peaktrace-preload.so (as with "
+				 "--no-preload), each allocator call a breakpoint", cmd, rt);
 			return 1;
 		}
 	}
 	/* build/platform/$PLATFORM/...: a 32-bit program loads an empty one */
 	if (ldpreload__entry_for(path, sizeof(path), lib)) {
-		snprintf(err, errlen, "--preload: the path of %s is too long", lib);
+		snprintf(err, errlen, "the path of %s is too long for LD_PRELOAD", lib);
 		return -1;
 	}
 	n = strlen(path) + (old ? strlen(old) : 0) + 2;
@@ -178,8 +201,8 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 	/* the loader splits the list at spaces and colons: a path holding one
 	 * would be read as two */
 	if (strpbrk(path, " :")) {
-		snprintf(err, errlen, "--preload: %s has a space or a colon in its path, which "
-			 "LD_PRELOAD cannot hold; move peaktrace elsewhere", path);
+		snprintf(err, errlen, "%s has a space or a colon in its path, which "
+			 "LD_PRELOAD cannot hold; move peaktrace elsewhere, or use --no-preload", path);
 		return -1;
 	}
 	v = malloc(n);
@@ -193,7 +216,7 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 	r = unsetenv("LD_PRELOAD") ?: setenv("LD_PRELOAD", v, 1);
 	free(v);
 	if (r)
-		snprintf(err, errlen, "--preload: cannot set LD_PRELOAD: %s", strerror(errno));
+		snprintf(err, errlen, "cannot set LD_PRELOAD for peaktrace-preload.so: %s", strerror(errno));
 	return r ? -1 : 0;
 }
 

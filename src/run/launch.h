@@ -49,6 +49,9 @@ int launch__resolve(const char *cmd, char *out, size_t outlen);
  * comes first in LD_PRELOAD (AddressSanitizer's shared one), its name in
  * rt; else 0. */
 int launch__first_runtime(const char *path, char *rt, size_t len);
+/* peaktrace-preload.so's path, beside the peaktrace binary (make builds
+ * both), into path: 0, or -1 with a message in err. */
+int launch__preload_path(char *path, size_t len, char *err, size_t errlen);
 /* Puts the library at path last in the LD_PRELOAD the command cmd
  * inherits.  0; 1 with a notice in err if cmd links a runtime that must
  * come first there (AddressSanitizer's), LD_PRELOAD then left alone; or -1

@@ -17,6 +17,7 @@
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
 #include "run/bpfload.h"
+#include "run/launch.h"
 #include "run/run.h"
 #include "run/session.h"
 #include "stacks/symbolize.h"
@@ -102,29 +103,6 @@ static int kernel_has_percpu_rss(void)
 	if (uname(&u) || sscanf(u.release, "%d.%d", &major, &minor) != 2)
 		return 0;
 	return major > 6 || (major == 6 && minor >= 2);
-}
-
-/* --preload: peaktrace-preload.so beside the peaktrace binary (make
- * builds both), into path. */
-static int preload_path(char *path, size_t len, char *err, size_t errlen)
-{
-	char exe[4096];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
-
-	if (n <= 0) {
-		snprintf(err, errlen, "--preload: cannot read /proc/self/exe: %s", strerror(errno));
-		return -1;
-	}
-	exe[n] = 0;
-	slash = strrchr(exe, '/');
-	if (slash)
-		*slash = 0;
-	if ((size_t)snprintf(path, len, "%s/peaktrace-preload.so", exe) >= len) {
-		snprintf(err, errlen, "--preload: the path of peaktrace's directory is too long");
-		return -1;
-	}
-	return 0;
 }
 
 const char *session__preload(const struct session *s)
@@ -262,7 +240,7 @@ struct session *session__open(const struct options *o, const struct cgroup_scope
 		}
 		/* before the loader's thread starts: this forks the anchor;
 		 * probes are defined while pt_probe loads, attached after */
-		if (o->preload && preload_path(preload, sizeof(preload), err, errlen))
+		if (o->preload && launch__preload_path(preload, sizeof(preload), err, errlen))
 			goto fail;
 		if (!o->frame_pointers &&
 		    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, gate) == 0)

@@ -221,7 +221,7 @@ def test_html_report_renders_in_a_browser():
        "a view for the tree's peak and for each process's own")
     check(seen["matches"] >= 1, "the search box highlights the matching frame")
     # a report with losses says so at the top, exactly then
-    r, seen = render(["--max-allocs", "1024", "--", victim("many")], "html-incomplete.png")
+    r, seen = render(["--max-allocs", "1024", "--no-preload", "--", victim("many")], "html-incomplete.png")
     eq(r["complete"], False, "the JSON: incomplete")
     eq(seen["incomplete"], True, "the INCOMPLETE banner")
     eq(seen["errors"], [], "console errors")

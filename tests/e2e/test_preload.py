@@ -31,7 +31,7 @@ def test_preload_figures_equal_the_c_library_probes():
     memalign family still probed in glibc) and phases (stacks at the peak,
     file:line of the caller) give the same exact figures with and without."""
     for name in ("apis", "phases"):
-        plain = peaktrace(["-q", "--exact-stacks", "--", victim(name)])
+        plain = peaktrace(["--no-preload", "-q", "--exact-stacks", "--", victim(name)])
         pre = peaktrace(["-q", "--exact-stacks", "--preload", "--", victim(name)])
         eq(pre.returncode, plain.returncode, f"{name}: exit status")
         assert_complete(pre.report)
@@ -54,7 +54,7 @@ def test_preload_ledger_counts_small_blocks_exactly():
     number reused for a file (the file is not touched; the ledger finds
     the map by its id: the command runs as root)."""
     peak = 20000 * 1000 + 5000 * 1000 + 1000 * 300 + 4 * MiB + 100 + 8 * MiB
-    plain = peaktrace(["-q", "--", victim("ledger")])
+    plain = peaktrace(["--no-preload", "-q", "--", victim("ledger")])
     with scratch() as d:
         path = os.path.join(d, "mine")
         with open(path, "w") as f:
@@ -65,7 +65,7 @@ def test_preload_ledger_counts_small_blocks_exactly():
             eq(f.read(), "the victim's own file\n", "the file on a reused fd number")
     eq(pre.stdout.splitlines(), ["exec: 2 BPF map mappings", "closed: 2 BPF map mappings"],
        "the children's ledgers: the model's two maps mapped")
-    eq(plain.stdout.splitlines(), ["exec: 0 BPF map mappings"], "no ledger without --preload")
+    eq(plain.stdout.splitlines(), ["exec: 0 BPF map mappings"], "no ledger with --no-preload")
     for run, what in ((plain, "without --preload"), (pre, "with --preload")):
         r = run.report
         eq(run.returncode, 0, f"{what}: exit status")
@@ -94,7 +94,7 @@ def test_preload_ledger_counts_small_blocks_exactly():
     counted = pre.report["notes"]["in_process_blocks"]
     check(100000 < counted < max(p["allocations"] for p in pre.report["processes"]) + 3001 + 2 * 4001,
           f"blocks the ledger counted: {counted}")
-    eq(plain.report["notes"]["in_process_blocks"], 0, "no ledger without --preload")
+    eq(plain.report["notes"]["in_process_blocks"], 0, "no ledger with --no-preload")
     keep = ("peak_bytes", "allocations", "frees", "live_bytes_at_end")
     # (the images that allocated nothing: the forks before their exec)
     eq(sorted(tuple(p[k] for k in keep) for p in pre.report["processes"]
@@ -178,7 +178,7 @@ def test_preload_forked_children():
     for args in ([victim("forktree")], [victim("forkbranches")],
                  ["/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "mp_queue.py"), "1"]):
         env = dict(os.environ, PYTHONHASHSEED="0")
-        plain = peaktrace(["-q", "--"] + args, env=env)
+        plain = peaktrace(["--no-preload", "-q", "--"] + args, env=env)
         pre = peaktrace(["-q", "--preload", "--"] + args, env=env)
         eq(pre.returncode, 0, f"{args[-1]}: exit status")
         assert_complete(pre.report)
@@ -212,7 +212,7 @@ def test_preload_in_the_environment():
     pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", 'echo "$LD_PRELOAD"'], json=False)
     eq(pt.returncode, 0, "exit status")
     eq(pt.stdout.strip(), PRELOAD_ENTRY, "LD_PRELOAD of the command")
-    plain = peaktrace(["-q", "--exact-stacks", "--", victim("apis")])
+    plain = peaktrace(["--no-preload", "-q", "--exact-stacks", "--", victim("apis")])
     env = dict(os.environ, LD_PRELOAD=victim("musl_victim"))  # not a glibc library: skipped
     pt = peaktrace(["--exact-stacks", "--preload", "--", "/bin/sh", "-c",
                     'echo "$LD_PRELOAD"; exec ' + victim("apis")], env=env)
@@ -227,24 +227,31 @@ def test_preload_in_the_environment():
 
 def test_preload_leaves_an_asan_command_alone():
     """A command whose AddressSanitizer runtime is a shared library (GCC's
-    default) stops unless that runtime comes first in LD_PRELOAD: --preload
-    runs it without the library, says why, and counts it as without; for
-    such a child, which does stop, it says why."""
-    plain = peaktrace(["--", victim("asan_victim")])
-    pt = peaktrace(["--preload", "--", victim("asan_victim")])
-    eq((pt.returncode, pt.stdout), (0, "LD_PRELOAD=\n"), "exit status and LD_PRELOAD of the command")
-    check("--preload: " + victim("asan_victim") + " needs libasan.so" in pt.stderr,
-          f"said why: {pt.stderr[-600:]}")
+    default) stops unless that runtime comes first in LD_PRELOAD: peaktrace
+    runs it without the library, says why, and counts it as with
+    --no-preload; for such a child, which does stop, it says why."""
+    plain = peaktrace(["--no-preload", "--", victim("asan_victim")])
     figures = lambda run: [(p["peak_bytes"], p["allocations"], p["frees"]) for p in run.report["processes"]]
-    eq(figures(pt), figures(plain), "each process's figures, as without --preload")
-    check("needs libasan" not in peaktrace(["-q", "--preload", "--", victim("asan_victim")]).stderr,
+    for opts in ([], ["--preload"]):
+        pt = peaktrace(opts + ["--", victim("asan_victim")])
+        eq((pt.returncode, pt.stdout), (0, "LD_PRELOAD=\n"),
+           f"{opts}: exit status and LD_PRELOAD of the command")
+        check("peaktrace: " + victim("asan_victim") + " needs libasan.so" in pt.stderr and
+              "as with --no-preload" in pt.stderr, f"{opts}: said why: {pt.stderr[-600:]}")
+        eq(figures(pt), figures(plain), f"{opts}: each process's figures, as with --no-preload")
+    check("needs libasan" not in peaktrace(["-q", "--", victim("asan_victim")]).stderr,
           "-q: not said")
     # a child exec'd with the library first stops at its start (ASan's own
     # check): what peaktrace can do is say why
-    pt = peaktrace(["-q", "--preload", "--", "/bin/sh", "-c", victim("asan_victim")])
+    pt = peaktrace(["-q", "--", "/bin/sh", "-c", victim("asan_victim")])
     eq(pt.returncode, 1, "exit status: the ASan child stopped")
     check(any(w.startswith("pid ") and f"runs {victim('asan_victim')}, which needs libasan.so" in w
-              for w in pt.report["warnings"]), f"said why: {pt.report['warnings']}")
+              and w.endswith("trace it with --no-preload") for w in pt.report["warnings"]),
+          f"said why: {pt.report['warnings']}")
+    pt = peaktrace(["-q", "--no-preload", "--", "/bin/sh", "-c", victim("asan_victim")])
+    eq(pt.returncode, 0, "--no-preload: exit status, the ASan child ran")
+    check(not any("libasan" in w for w in pt.report["warnings"]),
+          f"--no-preload: nothing said: {pt.report['warnings']}")
 
 
 def without_the_library(*opts, pause_ms):
@@ -276,7 +283,7 @@ def test_both_probes_under_mmap_lock_contention():
     parent without it) tells its own calls from the sites' by the caller's
     mapping: with another thread taking the mmap lock for writing without
     pause (mmap_contend), 100000 small blocks are still counted once."""
-    plain = peaktrace(["-q", "--", victim("mmap_contend")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("mmap_contend")]).report["processes"][0]
     pt = peaktrace(["-q", "--preload", "--", "env", "-u", "LD_PRELOAD", victim("spawn_env"), "0",
                     "-", "/bin/true", ";", "LD_PRELOAD=" + PRELOAD, victim("mmap_contend")])
     eq(pt.returncode, 3, "exit status (spawn_env's)")
@@ -294,7 +301,7 @@ def test_preload_after_a_library_of_the_users():
     defines no malloc (libchain.so), glibc's own probes are attached
     before the program runs (-v says so), and the program is counted
     exactly; with the library first, none are."""
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     said = "glibc's own malloc, calloc, realloc and free probed"
     for first in (victim("libchain.so"), victim("libownalloc.so"), None):
         value = f"{first}:{PRELOAD_ENTRY}" if first else PRELOAD_ENTRY
@@ -315,7 +322,7 @@ def test_process_without_the_preload_library():
     the gate (--frame-pointers has none) they come when peaktrace finds its
     C library, which is said, and a process that waits for them (spawn_env
     makes no allocation and pauses) is counted whole all the same."""
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     # no pause: spawn_env runs phases at once, covered only by the gate
     pt = without_the_library(pause_ms=0)
     check("runs without peaktrace-preload.so first" not in pt.stderr, f"said: {pt.stderr[-600:]}")
@@ -336,7 +343,7 @@ def test_preload_keeps_the_programs_own_allocator():
     that allocator's, from the first call (the allocator's constructor
     allocates before the preload library's runs).  Its blocks are counted
     by nobody, with the library or without."""
-    plain = peaktrace(["--", victim("ownalloc_main")])
+    plain = peaktrace(["--no-preload", "--", victim("ownalloc_main")])
     pt = peaktrace(["--preload", "--", victim("ownalloc_main")])
     for run, what in ((plain, "without the library"), (pt, "with it")):
         eq(run.returncode, 0, f"exit status {what}")
@@ -420,7 +427,7 @@ def test_preload_entries_are_not_opened_for_the_program():
     opened, and glibc's own probes count the program exactly."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     with scratch() as d:
         os.chmod(os.path.dirname(d), 0o711)
         os.chmod(d, 0o711)
@@ -474,7 +481,7 @@ def test_preload_entries_read_in_the_programs_view():
     real and effective users apart (secure: the loader ignores our entry).
     glibc's own probes must count the program exactly.  Named by its own
     path, with no other entry, the library is first: no glibc probes."""
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     said = "glibc's own malloc, calloc, realloc and free probed"
     fwd = victim("libfwd.so")
     with scratch() as d:
@@ -508,7 +515,7 @@ def test_preload_library_the_program_cannot_read():
     entry names it and nobody can reach it: it gets glibc's own probes and
     is counted exactly."""
     import shutil
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     with scratch() as d:
         os.chmod(os.path.dirname(d), 0o711)
         os.chmod(d, 0o711)
@@ -536,7 +543,7 @@ def test_preload_entries_the_gate_cannot_judge():
     peaktrace's; an environment past the entries the gate reads (70 000)
     whose last LD_PRELOAD, the loader's, brings libfwd.so first, its first
     the library alone (a check of the first 256 KiB saw only that one)."""
-    plain = peaktrace(["-q", "--", victim("apis")]).report["processes"][0]
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
     fwd = victim("libfwd.so")
     pt = peaktrace(["-q", "--preload", "--", "env", f"LD_AUDIT={victim('libaudit.so')}",
                     f"AUDIT_SWAP={fwd}", victim("apis")])
@@ -551,20 +558,22 @@ def test_preload_entries_the_gate_cannot_judge():
 
 def test_many_trapped_calls_suggest_preload():
     """A command that made many allocator calls, each stopped at a
-    breakpoint (150000 bytearrays of 1000 B: malloc and free each), is told
-    that --preload counts them far cheaper; under --preload, or with -q,
-    nothing is said; the figures are the same either way."""
+    breakpoint (150000 bytearrays of 1000 B: malloc and free each: with
+    --no-preload), is told that the library counts them far cheaper; with
+    it (the default), or with -q, nothing is said; the figures are the
+    same either way."""
     code = "for i in range(150000): bytearray(1000)"
-    said = "allocator calls were each stopped at a breakpoint; --preload"
+    said = "allocator calls were each stopped at a breakpoint; peaktrace-preload.so"
     runs = {}
-    for extra in ([], ["--preload"], ["-q"]):
+    for extra in (["--no-preload"], [], ["--no-preload", "-q"]):
         pt = peaktrace(extra + ["--", "/usr/bin/python3", "-c", code])
         eq(pt.returncode, 0, f"{extra}: exit status")
         runs[tuple(extra)] = pt
-        check((said in pt.stderr) == (extra == []), f"{extra}: the hint: {pt.stderr[-500:]}")
-    calls = sum(p["allocations"] + p["frees"] for p in runs[()].report["processes"])
-    check(f"peaktrace: {calls} allocator calls" in runs[()].stderr,
-          f"the count said is the report's ({calls}): {runs[()].stderr[-500:]}")
+        check((said in pt.stderr) == (extra == ["--no-preload"]), f"{extra}: the hint: {pt.stderr[-500:]}")
+    no = runs[("--no-preload",)]
+    calls = sum(p["allocations"] + p["frees"] for p in no.report["processes"])
+    check(f"peaktrace: {calls} allocator calls" in no.stderr,
+          f"the count said is the report's ({calls}): {no.stderr[-500:]}")
     check(calls >= 300000, f"calls counted: {calls}")
 
 
