@@ -37,6 +37,7 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(OUT)/tests/ownalloc_main $(OUT)/tests/libfwd.so $(OUT)/tests/libfilter.so $(OUT)/tests/libaudit.so \
 	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc $(OUT)/tests/asan_victim \
+	$(OUT)/tests/wrap_lib $(OUT)/tests/wrap_exe \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -92,10 +93,10 @@ peaktrace: $(OUT)/obj/main.o $(OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
 
-# --preload's library, beside the binary (src/preload/sites.S): it needs no
+# peaktrace-preload.so, beside the binary (src/preload/sites.S): it needs no
 # library of its own, so that any C library's loader can map it
 peaktrace-preload.so: src/preload/sites.S src/preload/forward.c src/preload/next.c src/preload/ledger.c \
-		src/preload/next.h bpf/peaktrace.h bpf/model/peak_model.h
+		src/preload/uncover.c src/preload/next.h src/preload/sys.h bpf/peaktrace.h bpf/model/peak_model.h
 	$(call msg,LINK,$@)
 	$(Q)$(CC) -shared -fPIC -nostdlib -O2 -fno-stack-protector -fcf-protection=full \
 		-Wl,-z,cet-report=error -Wall -Wextra -Werror -Ibpf -Isrc $(filter %.c %.S,$^) -o $@
@@ -170,6 +171,20 @@ $(OUT)/tests/libaudit.so: tests/victims/fwd/audit.c | $(OUT)
 $(OUT)/tests/ownalloc_main: tests/victims/ownalloc/ownalloc_main.c $(OUT)/tests/libownalloc.so | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@ -L$(OUT)/tests -lownalloc -Wl,-rpath,'$$ORIGIN'
+
+# Programs whose malloc is a wrapper ending in glibc's: in a library they
+# link (which peaktrace-preload.so forwards to), and in the program itself
+$(OUT)/tests/libwrap.so: tests/victims/wrap/wrap.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -fPIC -shared $< -o $@
+
+$(OUT)/tests/wrap_lib: tests/victims/wrap/wrap_main.c $(OUT)/tests/libwrap.so | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@ -L$(OUT)/tests -lwrap -Wl,-rpath,'$$ORIGIN'
+
+$(OUT)/tests/wrap_exe: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -rdynamic $^ -o $@
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)

@@ -50,6 +50,9 @@ enum pt_func {
 	PT_FN_MUNMAP,
 	PT_FN_MREMAP,
 	PT_FN_COUNT,
+	/* not a call: peaktrace-preload.so asks for glibc's own probes
+	 * (src/preload/uncover.c), %rdi the word peaktrace sets when done */
+	PT_FN_UNCOVER = 0x40,
 };
 
 /*
@@ -172,6 +175,7 @@ enum pt_event_type {
 	PT_EV_ENTER = 5,	/* tgid entered the scope (--cgroup, --all): register it */
 	PT_EV_LEAVE = 6,	/* tgid (instance) left the --cgroup: it stops counting */
 	PT_EV_DRAIN = 7,	/* queued model updates wait for peaktrace (src/run/drain.c) */
+	PT_EV_UNCOVER = 8,	/* tgid wants glibc's own probes (PT_FN_UNCOVER), then ack set */
 };
 
 struct pt_event {
@@ -190,6 +194,7 @@ struct pt_event {
 	__u64 exe_dev;		/* kernel dev_t */
 	__u64 exe_ino;
 	char filename[PT_PATH_LEN]; /* as given to execve */
+	__u64 ack;		/* uncover: the address of the word peaktrace sets */
 };
 
 /*

@@ -217,6 +217,24 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 	return 0;
 }
 
+/* peaktrace-preload.so asks for glibc's own probes in its process
+ * (src/preload/uncover.c): peaktrace is told, and sets the word at ack. */
+static __always_inline int on_uncover(__u64 ack)
+{
+	__u32 inst = current_instance();
+	struct pt_event *e;
+
+	if (!inst)
+		return 0;
+	e = event_reserve(PT_EV_UNCOVER, bpf_get_current_task_btf());
+	if (!e)
+		return 0;	/* asked again */
+	e->instance = inst;
+	e->ack = ack;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
 /*
  * A site of peaktrace-preload.so (PT_COOKIE_DONE): after the call, the
  * arguments and the result at once, so no entry state to keep, the stack
@@ -229,8 +247,11 @@ static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 {
 	struct unwind_scratch *sc = unwind_scratch_get();
 	__u64 a[5] = { PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx) };
-	struct alloc_call *t = call_state();
+	struct alloc_call *t;
 
+	if (PT_COOKIE_FUNC(cookie) == PT_FN_UNCOVER)
+		return on_uncover(PT_REGS_PARM1(ctx));
+	t = call_state();
 	if (!t) {
 		if (current_instance())
 			lost_inc(PT_LOST_THREAD_STATE);

@@ -12,14 +12,7 @@
  */
 #include <stddef.h>
 #include "preload/next.h"
-
-static long sys3(long nr, long a, long b, long c)
-{
-	long r;
-
-	asm volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
-	return r;
-}
+#include "preload/sys.h"
 
 /* No C library behind this one to forward to: malloc returning NULL would
  * pass for out of memory, so the program stops here, saying why. */
@@ -27,7 +20,7 @@ static void __attribute__((noreturn)) no_next(const char *name)
 {
 	static const char a[] = "peaktrace-preload.so: no next definition of ";
 	static const char b[] = " (dlsym(RTLD_NEXT) found none); run this program without "
-				"peaktrace --preload\n";
+				"peaktrace-preload.so (peaktrace --no-preload)\n";
 	size_t n = 0;
 
 	while (name[n])

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <time.h>
 #include "peaktrace.h"
+#include "preload/sys.h"
 
 #define HIDDEN __attribute__((visibility("hidden")))
 
@@ -51,16 +52,6 @@ static __u64 ledger_clock(void)
 #include "model/peak_model.h"
 
 #define PAGE 4096UL
-
-static long sys6(long nr, long a, long b, long c, long d, long e, long f)
-{
-	register long r10 asm("r10") = d, r8 asm("r8") = e, r9 asm("r9") = f;
-	long r;
-
-	asm volatile("syscall" : "=a"(r) : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8),
-		     "r"(r9) : "rcx", "r11", "memory");
-	return r;
-}
 
 #define SYS_read 0
 #define SYS_open 2

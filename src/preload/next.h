@@ -24,6 +24,9 @@ extern HIDDEN int pt_mode;
  * library's in the loader's search order.  Any thread, any time: the
  * answer is the same. */
 HIDDEN void pt_decide(void);
+/* The process's calls may reach glibc's malloc past this library's sites:
+ * waits until peaktrace has probed glibc's own (uncover.c). */
+HIDDEN void pt_ask_glibc_probes(void);
 #endif
 
 #endif

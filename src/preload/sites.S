@@ -11,6 +11,7 @@
  *                    %rsi the size
  *   pt_site_free     before the call, past the NULL test: %rdi the block
  *   pt_site_drain    in pt_drain, %rdi 0 (see there)
+ *   pt_site_uncover  in pt_uncover, %rdi the word peaktrace sets (uncover.c)
  *
  * At every site %rsp points at the return address, as at the entry: the
  * stack is unwound from the caller, as a return probe's is.  One event per
@@ -299,6 +300,22 @@ pt_drain:
 	ret
 	.cfi_endproc
 	.size pt_drain, . - pt_drain
+
+/*
+ * pt_uncover(int *done): asks peaktrace for glibc's own malloc, calloc,
+ * realloc and free probes in this process (uncover.c); peaktrace sets
+ * *done once they are on.
+ */
+	.globl pt_uncover
+	.hidden pt_uncover
+	.type pt_uncover, @function
+pt_uncover:
+	.cfi_startproc
+	endbr64
+	site uncover
+	ret
+	.cfi_endproc
+	.size pt_uncover, . - pt_uncover
 
 /*
  * Marked for Intel CET like glibc's own code: every exported function

@@ -92,6 +92,8 @@ static const struct probe_fn preload_fns[] = {
 	{ "pt_site_free", PT_FN_FREE, ARG1, 0, 0, 0, 1 },
 	/* the ledger's call to have the model's queue applied: a free of NULL */
 	{ "pt_site_drain", PT_FN_FREE, ARG1, 0, 0, 0, 1 },
+	/* not a call: the library asks for glibc's own probes */
+	{ "pt_site_uncover", PT_FN_UNCOVER, ARG1, 0, 0, 0, 1 },
 };
 
 /*
@@ -826,7 +828,6 @@ static int preload_first(const struct probes *pr, pid_t pid)
 
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen)
 {
-	struct probe_set *s;
 	int r;
 
 	/* (a set of that kind exists only with --preload) */
@@ -844,6 +845,16 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 	/* not told: it has ended (its status or root gone) */
 	if (r < 0)
 		return -PROBES_GONE;
+	return probes__covered_of(pr, set, err, errlen);
+}
+
+int probes__covered_of(struct probes *pr, int set, char *err, size_t errlen)
+{
+	struct probe_set *s;
+	int r;
+
+	if (set < 0 || (size_t)set >= pr->nsets || pr->sets[set]->kind != SET_UNCOVERED)
+		return -PROBES_NOT_NEEDED;
 	s = pr->sets[set];
 	r = set_find(pr, s->dev, s->ino, SET_COVERED);
 	if (r >= 0)

@@ -90,6 +90,9 @@ const char *probes__preload_path(const struct probes *pr);
  * or PROBES_ERROR with a message.
  */
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen);
+/* The same, whatever the process's LD_PRELOAD: for one whose library
+ * asked (src/preload/uncover.c). */
+int probes__covered_of(struct probes *pr, int set, char *err, size_t errlen);
 
 /*
  * For a process that has not run yet (held at the gate of `peaktrace --

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "peaktrace.skel.h"
@@ -99,6 +100,8 @@ static void add_program_of(struct session *s, pid_t pid, const char *filename)
 		unwind__add_program(s->unwind, filename);
 }
 
+static void cover_on_request(struct session *s, const struct pt_event *e);
+
 int on_py_code(void *ctx, void *data, size_t len)
 {
 	struct session *s = ctx;
@@ -119,6 +122,9 @@ int on_event(void *ctx, void *data, size_t len)
 	switch (((const struct pt_event *)data)->type) {
 	case PT_EV_DRAIN:
 		session__drain(s);
+		return 0;
+	case PT_EV_UNCOVER:
+		cover_on_request(s, data);
 		return 0;
 	case PT_EV_EXIT:
 	case PT_EV_LEAVE:	/* moved out of the --cgroup: ended for us */
@@ -184,6 +190,7 @@ int on_event(void *ctx, void *data, size_t len)
 
 static int attach_missing(struct session *s, struct proc_info *pi, int set, char *err,
 			  size_t errlen);
+static int probes_failed(struct session *s, struct proc_info *pi, const char *err);
 
 /* --preload: pid is exec'ing a program that will run without the preload
  * library first in its LD_PRELOAD.  Its threads get the C library's own
@@ -207,6 +214,45 @@ static void cover_before_exec(struct session *s, pid_t pid)
 	for (set = 0; pi && set < 64; set++)
 		if ((sets >> set) & 1)
 			attach_missing(s, pi, set, err, sizeof(err));
+}
+
+/*
+ * A process's preload library found that its calls may reach glibc's
+ * malloc past the library's sites (src/preload/uncover.c: a wrapper of
+ * the program's ends in it): glibc's own malloc, calloc, realloc and free
+ * probes for it, as for a process without the library; then the word it
+ * waits on is set (asked again while it waits: done once).
+ */
+static void cover_on_request(struct session *s, const struct pt_event *e)
+{
+	struct proc_info *pi = proctable__find(&s->procs, e->instance);
+	int one = 1, set, cov = -1;
+	struct iovec local = { &one, sizeof(one) }, remote = { (void *)(uintptr_t)e->ack, sizeof(one) };
+	char err[512] = "";
+
+	if (!pi || !s->probes)
+		return;
+	set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
+	if (set >= 0)
+		cov = probes__covered_of(s->probes, set, err, sizeof(err));
+	if (set == -PROBES_GONE || cov == -PROBES_GONE)
+		return;
+	if ((set == PROBES_ERROR || cov == PROBES_ERROR) && probes_failed(s, pi, err))
+		return;
+	if (cov >= 0 && !(pi->sets_mask & (1ULL << cov))) {
+		if (attach_missing(s, pi, cov, err, sizeof(err)))
+			return;
+		if (s->o->verbose)
+			fprintf(stderr, "peaktrace: pid %u (%s): its malloc passes peaktrace-preload.so's "
+				"sites by (a malloc of its own, or one the library forwards to)\n",
+				pi->tgid, pi->comm);
+	}
+	/* the process waits on it (2 s at most): a process that cannot be
+	 * written to goes on then, its calls counted from when the probes are on */
+	if (process_vm_writev((pid_t)e->tgid, &local, 1, &remote, 1, 0) != sizeof(one) &&
+	    errno != ESRCH)
+		warn(s, "pid %u (%s): cannot let it go on at once (process_vm_writev: %s): it waited "
+		     "2 s for glibc's own malloc probes", pi->tgid, pi->comm, strerror(errno));
 }
 
 /* pid exec's the file at path with the preload library first in its

@@ -181,6 +181,7 @@ def test_preload_forked_children():
         plain = peaktrace(["--no-preload", "-q", "--"] + args, env=env)
         pre = peaktrace(["-q", "--preload", "--"] + args, env=env)
         eq(pre.returncode, 0, f"{args[-1]}: exit status")
+        assert_complete(plain.report)
         assert_complete(pre.report)
         died = [p["pid"] for p in pre.report["processes"] if p["exit_signal"]]
         eq(died, [], f"{args[-1]}: processes killed by a signal")
@@ -353,6 +354,40 @@ def test_preload_keeps_the_programs_own_allocator():
     eq((got["peak_bytes"], got["allocations"]), (want["peak_bytes"], want["allocations"]),
        "the same figures")
     eq(pt.report["notes"]["in_process_blocks"], 0, "blocks the ledger counted")
+
+
+def wrapped(stacks, wrapper, caller):
+    """Bytes and blocks of the stack whose two innermost frames are these."""
+    for s in stacks:
+        if [f["function"] for f in s["frames"][:2]] == [wrapper, caller]:
+            return (s["bytes"], s["allocations"])
+    return (0, 0)
+
+
+def test_preload_counts_a_malloc_wrapper_ending_in_glibc():
+    """A program whose malloc is a wrapper ending in glibc's __libc_malloc,
+    in a library it links (peaktrace-preload.so forwards to it, past its
+    sites) or in the program itself (the library's malloc is never
+    called): the library asks for glibc's own probes in its process and
+    waits for them, so every call is counted, as with --no-preload (before:
+    nothing counted)."""
+    for name in ("wrap_lib", "wrap_exe"):
+        for cmd in ([victim(name)], ["/bin/sh", "-c", victim(name) + "; exit $?"]):
+            # (--exact-stacks: the 10 000-byte blocks' stack exact, not sampled)
+            plain = peaktrace(["--no-preload", "-q", "--exact-stacks", "--"] + cmd)
+            pt = peaktrace(["-v", "--exact-stacks", "--"] + cmd)
+            for run, what in ((plain, f"{cmd}, --no-preload"), (pt, f"{cmd}, with the library")):
+                eq((run.returncode, run.stdout), (0, "wrapped 1\n"), f"{what}: exit status, the wrapper's calls")
+                (p,) = [p for p in run.report["processes"] if p["argv"] == [victim(name)]]
+                eq((p["peak_bytes"], p["allocations"], p["frees"]), (5194304, 102, 101),
+                   f"{what}: peak, allocations, frees (stdout's buffer left)")
+                # the wrapper's own frame innermost, then its caller
+                eq(wrapped(p["stacks"], "malloc", "wrap_big"), (4 * MiB, 1), f"{what}: the 4 MiB block's stack")
+                eq(wrapped(p["stacks"], "calloc", "wrap_small"), (1000000, 100),
+                   f"{what}: the small blocks' stack")
+                assert_complete(run.report)
+            check("its malloc passes peaktrace-preload.so's sites by" in pt.stderr,
+                  f"{cmd}: -v says glibc's own probes were attached: {pt.stderr[-800:]}")
 
 
 def test_preload_and_a_32_bit_program():
