@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Real workloads, whole-run wall time (start and report included): each
-untraced, under peaktrace, peaktrace --preload, peaktrace --rss-only, heaptrack and memray (if
+untraced, under peaktrace (peaktrace-preload.so, the default), peaktrace
+--no-preload, peaktrace --rss-only, heaptrack and memray (if
 found: MEMRAY=path, or /opt/memray-venv/bin/memray), interleaved round by
 round, medians of RUNS; printed with the ratio to untraced.  Beside it the
 CPU time (user + system) of the tool and everything it ran, which time the
@@ -46,7 +47,7 @@ def memray_path():
 def tools(python, tmp):
     t = [("untraced", lambda cmd: cmd),
          ("peaktrace", lambda cmd: [PEAKTRACE, "-q", "--"] + cmd),
-         ("--preload", lambda cmd: [PEAKTRACE, "-q", "--preload", "--"] + cmd),
+         ("--no-preload", lambda cmd: [PEAKTRACE, "-q", "--no-preload", "--"] + cmd),
          ("--rss-only", lambda cmd: [PEAKTRACE, "-q", "--rss-only", "--"] + cmd)]
     if shutil.which("heaptrack"):
         t.append(("heaptrack", lambda cmd: ["heaptrack", "-o", f"{tmp}/ht"] + cmd))
