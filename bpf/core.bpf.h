@@ -22,7 +22,7 @@ const volatile __u32 max_depth = PT_MAX_STACK_DEPTH;
  * probability size / sample_bytes (--sample-bytes; 0: every stack,
  * --exact-stacks).  See heap_alloc(). */
 const volatile __u64 sample_bytes = 0;
-/* --preload's ledger counts small blocks in the process (src/preload/ledger.c):
+/* the preload library's ledger counts small blocks in the process (src/preload/ledger.c):
  * the sites say which small blocks it drew */
 const volatile __u32 ledger = 0;
 /* --all, --cgroup: keep each process tree's RSS peak (map trees). */

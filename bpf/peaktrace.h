@@ -73,7 +73,7 @@ enum pt_func {
  * arguments and result in registers at once (free's: before the call), the
  * return address at (%rsp); the stack is unwound from the caller. */
 #define PT_COOKIE_DONE 0x1000
-/* With --preload, a C library's malloc, calloc, realloc or free probed in a
+/* With the preload library, a C library's malloc, calloc, realloc or free probed in a
  * process that may also run the preload library (src/probes/probes.c,
  * SET_COVERED): a call from that library is its sites' to count. */
 #define PT_COOKIE_COVERED 0x2000
@@ -138,7 +138,7 @@ enum pt_rss_member {
 	X(TREES_FULL, "trees_map_full", LOSS,                                                 \
 	  "%llu process trees not kept (tree map full, --max-procs): their RSS peaks missing") \
 	X(LEDGER, "in_process_blocks", NOTE,                                                  \
-	  "%llu small blocks counted in their process by peaktrace-preload.so (--preload), "  \
+	  "%llu small blocks counted in their process by peaktrace-preload.so, "  \
 	  "their stacks sampled as at the probes")                                            \
 	X(DEFERRED, "deferred_updates", NOTE,                                                 \
 	  "%llu updates that found the model lock held by a holder not running, queued to "  \
@@ -272,7 +272,7 @@ struct pt_proc {
 	 * hot path a map lookup per event */
 	struct pt_stack_rec unsampled;
 	__u64 blocks;		/* its records in the allocation tables */
-	/* --preload's ledger's own memory in this image, in pages, resident
+	/* the preload library's ledger's own memory in this image, in pages, resident
 	 * from its mapping on (src/preload/ledger.c): not the program's, so
 	 * the RSS model takes it out of the anonymous pages; and the pages
 	 * of the BPF maps it maps, out of the file pages */
@@ -506,7 +506,7 @@ struct pt_global {
 };
 
 /*
- * PEAKTRACE_LEDGER, which peaktrace --preload gives the command: the two
+ * PEAKTRACE_LEDGER, which peaktrace gives the command: the two
  * maps the ledger maps (their fds, inherited, and ids, checked) and the
  * figures it needs.
  */

@@ -305,7 +305,7 @@ static __always_inline void heap_free(struct pt_regs *regs, int ra_at_rsp, __u32
  * walk.  Every block still counts its exact bytes in the model, so every
  * total and peak stays exact; only how a process's small-block bytes split
  * between stacks is estimated, at report time (src/model/sampling.c).
- * Under --preload the ledger (src/preload/ledger.c) may have made the
+ * Under the preload library the ledger (src/preload/ledger.c) may have made the
  * draw already: a block it drew arrives picked; one it passed by never
  * arrives.
  *

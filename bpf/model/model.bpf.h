@@ -52,7 +52,7 @@ struct {
  * word, and on this kernel (preemption off in the kernel) a program that
  * spins for it on the CPU where the holder waits keeps it from running:
  * spinning 8 Mi times (about 0.1 s) still gave up 5 to 50 times in a fork
- * storm under --preload, dropping the updates.  So a program waits a
+ * storm under the preload library, dropping the updates.  So a program waits a
  * short while, long enough for any running holder, and then queues its
  * update (deferred_ops) instead; the queue is applied in order by the next
  * allocator probe, the RSS program or peaktrace (bpf/model/deferred.bpf.h

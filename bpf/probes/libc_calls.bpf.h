@@ -13,7 +13,7 @@
 #include "core.bpf.h"
 #include "unwind/mappings.bpf.h"
 
-/* The C libraries probed (src/probes/probes.c) and --preload's library,
+/* The C libraries probed (src/probes/probes.c) and the preload library,
  * by file: PT_FILE_LIBC or PT_FILE_PRELOAD. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -24,7 +24,7 @@ struct {
 
 /*
  * What the file of the code that called the function probed at regs is to
- * us: PT_FILE_LIBC (a C library we probe), PT_FILE_PRELOAD (--preload's
+ * us: PT_FILE_LIBC (a C library we probe), PT_FILE_PRELOAD (the preload
  * library), 0 otherwise.  Only for probes where the return address is
  * still at (%rsp) (PT_COOKIE_RA_AT_RSP).
  */

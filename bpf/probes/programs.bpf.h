@@ -94,7 +94,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 cookie)
 			on_munmap(inst, PT_REGS_PARM1(ctx), PT_REGS_PARM2(ctx));
 		return 0;
 	}
-	/* --preload: the C library's malloc, calloc, realloc or free called by
+	/* With the preload library: the C library's malloc, calloc, realloc or free called by
 	 * the preload library, whose site counts the call (both are probed
 	 * only in a process that runs with the library but inherited the C
 	 * library's probes from one that ran without; only those probes carry
@@ -277,7 +277,7 @@ static __always_inline int on_done(struct pt_regs *ctx, __u64 cookie)
 }
 
 /*
- * One program for every allocator probe, entry, return and --preload's
+ * One program for every allocator probe, entry, return and the preload library's
  * sites (the cookie says which): they share nearly all their code (the
  * heap, regions and the unwinder), and as two programs the verifier went
  * through it twice, 70 of the 190 ms of loading at every start.

@@ -155,7 +155,7 @@ __noinline int rss_update(__u64 mm, __u32 inst, int member)
 	for (m = 0; m < PT_RSS_COUNT; m++)
 		if ((member < 0 || m == member) && rss_read(mm, m, co, &exact[m], &count[m]))
 			return 0;
-	/* not the ledger's own pages (--preload) */
+	/* not the ledger's own pages (the preload library) */
 	exact[PT_RSS_ANON] -= p->ledger_pages;
 	count[PT_RSS_ANON] -= p->ledger_pages;
 	exact[PT_RSS_FILE] -= p->ledger_file_pages;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * peaktrace-preload.so, which `peaktrace --preload -- CMD` puts in the
+ * peaktrace-preload.so, which `peaktrace -- CMD` puts (unless --no-preload) in the
  * command's LD_PRELOAD: malloc, calloc, realloc and free that call glibc's
  * and, around the call, pass a one-byte nop where a probe sees everything
  * it needs at once:

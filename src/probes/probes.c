@@ -62,7 +62,7 @@ struct probe_fn {
 	int needs_return;
 	int after_syscall;	/* try the one-probe syscall-wrapper placement */
 	int null_noop;		/* a NULL first argument does nothing: probe past that test */
-	int covered;		/* --preload's sites count it where the library is loaded */
+	int covered;		/* the preload library's sites count it where it is loaded */
 };
 
 static const struct probe_fn probe_fns[] = {
@@ -97,7 +97,7 @@ static const struct probe_fn preload_fns[] = {
 };
 
 /*
- * What a set probes.  Without --preload, a C library's set is all of
+ * What a set probes.  With --no-preload, a C library's set is all of
  * probe_fns.  With it, glibc's (a library exporting __libc_malloc, which
  * the preload library calls) is split: the functions the preload sites
  * do not cover, on every traced process, and the covered ones, only on
@@ -137,7 +137,7 @@ struct probes {
 	pid_t anchor;
 	struct probe_set **sets;
 	size_t nsets;
-	/* --preload: its library (path empty without), whose set is defined */
+	/* With the preload library: its library (path empty without), whose set is defined */
 	uint64_t preload_dev, preload_ino;
 	char preload_path[4096];
 	int *fds;
@@ -576,7 +576,7 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 		return pr->sets[found];
 	if (pr->nsets >= 64) {
 		snprintf(err, errlen, "more than 64 probe sets (distinct C libraries, glibc's "
-			 "counted three times with --preload) in the traced tree");
+			 "counted three times with the preload library) in the traced tree");
 		return NULL;
 	}
 	s = set_create(pr, path, dev, ino, kind, err, errlen);
@@ -596,7 +596,7 @@ static struct probe_set *set_add(struct probes *pr, const char *path, uint64_t d
 	return s;
 }
 
-/* A C library's set (with --preload, glibc's uncovered part, its covered
+/* A C library's set (with the preload library, glibc's uncovered part, its covered
  * part defined too, ready for a process without the preload library). */
 static struct probe_set *lib_add(struct probes *pr, const char *path, uint64_t dev,
 				 uint64_t ino, char *err, size_t errlen)
@@ -830,7 +830,7 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 {
 	int r;
 
-	/* (a set of that kind exists only with --preload) */
+	/* (a set of that kind exists only with the preload library) */
 	if (set < 0 || (size_t)set >= pr->nsets || pr->sets[set]->kind != SET_UNCOVERED)
 		return -PROBES_NOT_NEEDED;
 	r = procmap__each(pid, is_preload, pr);
@@ -895,7 +895,7 @@ int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen)
 		return PROBES_ERROR;
 	}
 	for (i = 0; i < pr->nsets; i++) {
-		/* with --preload: glibc's covered functions only for processes
+		/* with the preload library: glibc's covered functions only for processes
 		 * found running without the preload library */
 		if (pr->sets[i]->kind == SET_COVERED)
 			continue;

@@ -73,7 +73,7 @@ enum probes_result probes__attach_set(struct probes *pr, int set, pid_t pid,
 int probes__add_library(struct probes *pr, const char *path, char *err, size_t errlen);
 
 /*
- * --preload: defines the sites of peaktrace-preload.so at path.  Before
+ * With the preload library: defines the sites of peaktrace-preload.so at path.  Before
  * any C library is defined: glibc's sets are then split, its malloc,
  * calloc, realloc and free probed only on processes that run without the
  * preload library.  0 or PROBES_ERROR with a message.
@@ -83,7 +83,7 @@ int probes__preload(struct probes *pr, const char *path, char *err, size_t errle
  * before or without. */
 const char *probes__preload_path(const struct probes *pr);
 /*
- * With --preload, for a process whose C library's set is set: the set of
+ * With the preload library, for a process whose C library's set is set: the set of
  * that library's covered functions (its index) unless the process has
  * mapped the preload library and has it first in its LD_PRELOAD (its
  * malloc is then the library's), else -PROBES_NOT_NEEDED; -PROBES_GONE,
@@ -96,13 +96,13 @@ int probes__covered_of(struct probes *pr, int set, char *err, size_t errlen);
 
 /*
  * For a process that has not run yet (held at the gate of `peaktrace --
- * CMD`): opens every defined set's events on it (with --preload, not
+ * CMD`): opens every defined set's events on it (with the preload library, not
  * glibc's covered functions).  Returns 0 or a negative probes_result.
  */
 int probes__attach_gated(struct probes *pr, pid_t pid, char *err, size_t errlen);
 /* The sets probes__attach_gated attaches, as a mask of set indexes. */
 uint64_t probes__gated_sets(const struct probes *pr);
-/* With --preload, glibc's covered functions' sets (a mask): what a process
+/* With the preload library, glibc's covered functions' sets (a mask): what a process
  * running without the preload library needs besides. */
 uint64_t probes__covered_sets(const struct probes *pr);
 

@@ -192,7 +192,7 @@ static int attach_missing(struct session *s, struct proc_info *pi, int set, char
 			  size_t errlen);
 static int probes_failed(struct session *s, struct proc_info *pi, const char *err);
 
-/* --preload: pid is exec'ing a program that will run without the preload
+/* With the preload library: pid is exec'ing a program that will run without the preload
  * library first in its LD_PRELOAD.  Its threads get the C library's own
  * malloc, calloc, realloc and free probes now, before that program runs
  * (after its exec, blocks made before peaktrace found its C library went
@@ -355,7 +355,7 @@ static void resolve_pending(struct session *s, struct proc_info *pi, uint64_t no
 	}
 	if (attach_missing(s, pi, set, err, sizeof(err)))
 		return;
-	/* --preload: a process whose malloc is not the preload library's
+	/* With the preload library: a process whose malloc is not the preload library's
 	 * needs the C library's own malloc, calloc, realloc and free probes */
 	cov = probes__covered_set(s->probes, pi->tgid, set, err, sizeof(err));
 	if (cov == -PROBES_GONE)

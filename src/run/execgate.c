@@ -71,7 +71,7 @@ static void allow(int fan, int fd)
 struct traced_exec {
 	int fan, sock, fd;
 	int32_t pid;
-	const char *preload;	/* --preload's library, or NULL */
+	const char *preload;	/* the preload library, or NULL */
 };
 
 static pthread_mutex_t one_at_a_time = PTHREAD_MUTEX_INITIALIZER;
@@ -146,7 +146,7 @@ static void *ask(void *arg)
 	struct pollfd p = { .fd = x->sock, .events = POLLIN };
 	char c;
 
-	/* --preload: whether the program gets the library first, read here
+	/* With the preload library: whether the program gets the library first, read here
 	 * (up to 20 ms if the exec'ing thread is not asleep yet) while other
 	 * execs are answered.  One that cannot be told gets glibc's probes
 	 * before it runs, as one without the library: left to the check

@@ -24,7 +24,7 @@ struct execgate_request {
 	uint32_t flags;
 };
 
-/* --preload: the program will run without the preload library first in its
+/* With the preload library: the program will run without the preload library first in its
  * LD_PRELOAD (its environment lost it, another library comes first, a
  * set-user-ID program): it needs the C library's own malloc, calloc,
  * realloc and free probes before it runs. */
@@ -36,7 +36,7 @@ struct execgate_request {
  * sock: peaktrace's end receives requests and answers each with one byte;
  * a file it answered about once goes on at once after that, unless the
  * exec is EXECGATE_UNCOVERED (preload: the preload library's path, or
- * NULL without --preload).  Without fanotify, it just waits.
+ * NULL with --no-preload).  Without fanotify, it just waits.
  */
 void execgate__serve(int tgids_fd, const struct procrecs *procs, int sock, const char *preload)
 	__attribute__((noreturn));

@@ -105,7 +105,7 @@ static long python_frames(void *ctx, uint32_t instance, uint64_t stack_id,
 }
 
 /*
- * --preload: an image that ended before peaktrace saw whether it runs with
+ * With the preload library: an image that ended before peaktrace saw whether it runs with
  * the preload library (its C library not found yet) and made no call that
  * was counted may have run without it, its heap not traced: said, since
  * nothing in the report would show it otherwise.

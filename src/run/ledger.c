@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * --preload: what peaktrace-preload.so's ledger needs (src/preload/ledger.c)
+ * With the preload library: what peaktrace-preload.so's ledger needs (src/preload/ledger.c)
  * handed to the command: maps `global` and `procs` as two inherited fds,
  * named with their ids and the figures it needs in PEAKTRACE_LEDGER.
  */
@@ -40,7 +40,8 @@ int session__share_ledger(struct session *s, int fds[2], char *err, size_t errle
 	/* inherited by the command: no FD_CLOEXEC on these copies */
 	if (map_id(g, &gid) || map_id(p, &pid) || (fds[0] = fcntl(g, F_DUPFD, 3)) < 0 ||
 	    (fds[1] = fcntl(p, F_DUPFD, 3)) < 0) {
-		snprintf(err, errlen, "--preload: cannot hand the model's maps to the command: %s",
+		snprintf(err, errlen,
+			 "peaktrace-preload.so: cannot hand the model's maps to the command: %s",
 			 strerror(errno));
 		session__unshare_ledger(fds);
 		return -1;
@@ -48,7 +49,8 @@ int session__share_ledger(struct session *s, int fds[2], char *err, size_t errle
 	snprintf(v, sizeof(v), PT_LEDGER_FORMAT, fds[0], gid, fds[1], pid,
 		 (unsigned)(s->records.mask + 1), (unsigned)s->skel->rodata->sample_bytes);
 	if (setenv(PT_LEDGER_ENV, v, 1)) {
-		snprintf(err, errlen, "--preload: cannot set %s: %s", PT_LEDGER_ENV, strerror(errno));
+		snprintf(err, errlen, "peaktrace-preload.so: cannot set %s: %s", PT_LEDGER_ENV,
+			 strerror(errno));
 		session__unshare_ledger(fds);
 		return -1;
 	}

@@ -19,10 +19,10 @@ struct session;
 struct session *session__open(const struct options *o, const struct cgroup_scope *cg, char *err,
 			      size_t errlen);
 void session__free(struct session *s);
-/* --preload: the library CMD runs with in LD_PRELOAD; NULL otherwise. */
+/* With the preload library: the library CMD runs with in LD_PRELOAD; NULL otherwise. */
 const char *session__preload(const struct session *s);
 /*
- * --preload with sampled stacks: the library's ledger counts the small
+ * The preload library with sampled stacks: the library's ledger counts the small
  * blocks the sampling passes by in the process (src/preload/ledger.c).
  * Sets PEAKTRACE_LEDGER and makes fds[2], copies of two map fds that the
  * command started next inherits; peaktrace closes them once it has

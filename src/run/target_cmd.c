@@ -33,7 +33,7 @@ int session__add_gated(struct session *s, pid_t pid, char *err, size_t errlen)
 	int r;
 
 	const char *preload = session__preload(s), *list = ldpreload__getenv();
-	/* --preload after a library of the user's (launch__preload): the
+	/* the preload library after a library of the user's (launch__preload): the
 	 * command's malloc may be that library's, or glibc's, probed from
 	 * its first instruction like any process without the preload
 	 * library */
