@@ -1,15 +1,18 @@
-"""--preload: the command runs with peaktrace-preload.so, whose malloc,
+"""The preload library, -- CMD's default: the command runs with
+peaktrace-preload.so, whose malloc,
 calloc, realloc and free are counted at one site each (src/preload/sites.S).
 Every figure must be what the C library's probes give without it: the same
 victims, the same exact bytes, counts and frames; a process that runs
 without the library is probed in the C library instead, and one that runs
 with it after inheriting those probes is counted once.
 """
+import json
 import os
+import shutil
 import subprocess
 
-from .lib import (KiB, MiB, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv, scratch,
-                  site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
+from .lib import (KiB, MiB, PEAKTRACE, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv,
+                  scratch, site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
 
 PRELOAD = os.path.join(ROOT, "peaktrace-preload.so")
 # what the command's LD_PRELOAD names (make builds build/platform/)
@@ -610,6 +613,31 @@ def test_many_trapped_calls_suggest_preload():
     check(f"peaktrace: {calls} allocator calls" in no.stderr,
           f"the count said is the report's ({calls}): {no.stderr[-500:]}")
     check(calls >= 300000, f"calls counted: {calls}")
+
+
+def test_preload_library_missing_runs_as_without():
+    """A peaktrace binary without peaktrace-preload.so beside it runs the
+    command as with --no-preload, saying so (not with -q), with the same
+    figures; --preload asked for explicitly fails instead."""
+    plain = peaktrace(["--no-preload", "-q", "--", victim("apis")]).report["processes"][0]
+    with scratch() as d:
+        lone = os.path.join(d, "peaktrace")
+        shutil.copy(PEAKTRACE, lone)
+        for quiet in ([], ["-q"]):
+            out = os.path.join(d, "r.json")
+            run = subprocess.run([lone] + quiet + ["--json", out, "--", victim("apis")],
+                                 capture_output=True, text=True, timeout=60)
+            eq(run.returncode, 0, f"{quiet}: exit status")
+            said = f"{d}/peaktrace-preload.so: No such file or directory: the command runs without"
+            eq(said in run.stderr, not quiet, f"{quiet}: said: {run.stderr[:300]}")
+            with open(out) as f:
+                (p,) = json.load(f)["processes"]
+            eq((p["peak_bytes"], p["allocations"], p["frees"]),
+               (plain["peak_bytes"], plain["allocations"], plain["frees"]), f"{quiet}: figures")
+        run = subprocess.run([lone, "-q", "--preload", "--", victim("apis")], capture_output=True,
+                             text=True, timeout=60)
+        check(run.returncode != 0 and "peaktrace-preload.so: No such file" in run.stderr,
+              f"--preload without the library: exit status {run.returncode}, {run.stderr[:300]}")
 
 
 def test_preload_needs_a_command():
