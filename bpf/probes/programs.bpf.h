@@ -219,7 +219,7 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 
 /* peaktrace-preload.so asks for glibc's own probes in its process
  * (src/preload/uncover.c): peaktrace is told, and sets the word at ack. */
-static __always_inline int on_uncover(__u64 ack)
+static __noinline int on_uncover(__u64 ack)
 {
 	__u32 inst = current_instance();
 	struct pt_event *e;

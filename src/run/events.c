@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "peaktrace.skel.h"
 #include "probes/probes.h"
+#include "run/execenv.h"
 #include "run/execgate.h"
 #include "run/launch.h"
 #include "run/run.h"
@@ -257,20 +258,26 @@ static void cover_on_request(struct session *s, const struct pt_event *e)
 
 /* pid exec's the file at path with the preload library first in its
  * LD_PRELOAD; a program that needs AddressSanitizer's runtime first stops
- * at start then, with ASan's message: said why (the command itself runs
- * without the library, see launch__preload). */
+ * at start then, with ASan's message, unless its ASAN_OPTIONS turn that
+ * check off, as peaktrace sets them for the command (launch__preload):
+ * said why, where they do not (its environment lost them, or set the
+ * check back on). */
 static void say_first_runtime(struct session *s, pid_t pid, const char *path)
 {
-	char rt[256], file[4096];
+	char rt[256], file[4096], opts[4096];
 	ssize_t n;
 
 	if (!launch__first_runtime(path, rt, sizeof(rt)))
 		return;
+	if (execenv__value(pid, "ASAN_OPTIONS", opts, sizeof(opts)) == 1 &&
+	    launch__asan_order_unchecked(opts))
+		return;
 	n = readlink(path, file, sizeof(file) - 1);
 	file[n > 0 ? n : 0] = 0;
 	warn(s, "pid %d runs %s, which needs %s first in LD_PRELOAD: after "
-	     "peaktrace-preload.so there it stops at start (AddressSanitizer's own message); "
-	     "trace it with --no-preload", (int)pid, file, rt);
+	     "peaktrace-preload.so there it stops at start (AddressSanitizer's own message), "
+	     "its ASAN_OPTIONS not holding verify_asan_link_order=0; trace it with --no-preload",
+	     (int)pid, file, rt);
 }
 
 /*

@@ -127,51 +127,94 @@ static int secure_exec(pid_t tid, int fd, const struct stat *st)
 	       ((st->st_mode & S_ISGID) && (st->st_mode & S_IXGRP) && st->st_gid != rgid);
 }
 
+/* The address of the last entry of the environment array at envp (in
+ * pid's memory, mem) that starts with key, or 0; *audited: an LD_AUDIT
+ * entry seen.  -1 if the array could not be read to its end. */
+static int last_entry(int mem, uint64_t envp, const char *key, uint64_t *last, int *audited)
+{
+	char name[64];
+	uint64_t ptrs[64];
+	size_t klen = strlen(key);
+	int i, k;
+
+	*last = 0;
+	for (i = 0; i < MAX_ENTRIES; i += 64) {
+		ssize_t n = pread(mem, ptrs, sizeof(ptrs), (off_t)(envp + (uint64_t)i * 8));
+
+		if (n < 8)
+			return -1;	/* unreadable: cannot be told */
+		for (k = 0; k < n / 8; k++) {
+			if (!ptrs[k])
+				return 0;
+			/* names only, to the key's length */
+			if (read_str(mem, ptrs[k], name, klen + 1 > sizeof(name) ? sizeof(name) : klen + 1))
+				continue;
+			if (!strncmp(name, key, klen))
+				*last = ptrs[k];
+			*audited |= ldpreload__audited(name, strlen(name));
+		}
+	}
+	return -1;
+}
+
+/* pid's memory, and the environment array of the exec it is in: 0, or -1
+ * if it cannot be read (no thread of it seen in execve within 20 ms). */
+static int exec_env_open(pid_t pid, pid_t *tid, int *mem, uint64_t *envp)
+{
+	char mempath[64];
+
+	*envp = exec_envp(pid, tid);
+	if (!*envp)
+		return -1;
+	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
+	*mem = open(mempath, O_RDONLY | O_CLOEXEC);
+	return *mem < 0 ? -1 : 0;
+}
+
 enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path)
 {
-	char mempath[64], value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
-	uint64_t envp, ptrs[64], last = 0;
+	char value[MAX_VALUE + sizeof(LDPRELOAD_KEY)];
+	uint64_t envp, last;
 	struct stat st;
-	int mem, first, i, done = 0, audited = 0;
+	int mem, first, audited = 0, r;
 	/* the exec'ing thread: its root and credentials are its loader's
 	 * (unshare(CLONE_FS) gives a thread a root of its own) */
 	pid_t tid = pid;
 
-	if (fstat(fd, &st))
+	if (fstat(fd, &st) || exec_env_open(pid, &tid, &mem, &envp))
 		return EXECENV_UNKNOWN;
-	envp = exec_envp(pid, &tid);
-	if (!envp)
-		return EXECENV_UNKNOWN;
-	if (secure_exec(tid, fd, &st))
+	if (secure_exec(tid, fd, &st)) {
+		close(mem);
 		return EXECENV_NOT_FIRST;
-	snprintf(mempath, sizeof(mempath), "/proc/%d/mem", (int)pid);
-	mem = open(mempath, O_RDONLY | O_CLOEXEC);
-	if (mem < 0)
-		return EXECENV_UNKNOWN;
-	for (i = 0; i < MAX_ENTRIES && !done; i += 64) {
-		ssize_t n = pread(mem, ptrs, sizeof(ptrs), (off_t)(envp + (uint64_t)i * 8));
-		int k;
-
-		if (n < 8)
-			break;	/* unreadable: cannot be told */
-		for (k = 0; k < n / 8; k++) {
-			if (!ptrs[k]) {
-				done = 1;
-				break;
-			}
-			/* names only: the last LD_PRELOAD is the loader's */
-			if (read_str(mem, ptrs[k], value, sizeof(LDPRELOAD_KEY)))
-				continue;
-			if (ldpreload__entry(value, strlen(value)))
-				last = ptrs[k];
-			audited |= ldpreload__audited(value, strlen(value));
-		}
 	}
-	/* its whole value, read once */
-	first = done && last && !audited && !read_str(mem, last, value, sizeof(value)) ?
+	/* the last LD_PRELOAD is the loader's; its whole value, read once */
+	r = last_entry(mem, envp, LDPRELOAD_KEY, &last, &audited);
+	first = !r && last && !audited && !read_str(mem, last, value, sizeof(value)) ?
 			ldpreload__first_is(tid, value + sizeof(LDPRELOAD_KEY) - 1, path) : 0;
 	close(mem);
-	if (!done || first < 0)
+	if (r || first < 0)
 		return EXECENV_UNKNOWN;
 	return first ? EXECENV_FIRST : EXECENV_NOT_FIRST;
+}
+
+int execenv__value(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char key[64], value[MAX_VALUE + sizeof(key)];
+	uint64_t envp, last;
+	pid_t tid = pid;
+	int mem, audited = 0, r;
+
+	if ((size_t)snprintf(key, sizeof(key), "%s=", name) >= sizeof(key) ||
+	    exec_env_open(pid, &tid, &mem, &envp))
+		return -1;
+	r = last_entry(mem, envp, key, &last, &audited);
+	if (!r && last && read_str(mem, last, value, sizeof(value)))
+		r = -1;
+	close(mem);
+	if (r)
+		return -1;
+	if (!last)
+		return 0;
+	snprintf(buf, len, "%s", value + strlen(key));
+	return 1;
 }

@@ -25,4 +25,9 @@ enum execenv_preload {
 
 enum execenv_preload execenv__preload_first(pid_t pid, int fd, const char *path);
 
+/* The value of the environment variable name (its last entry) in the
+ * environment pid is exec'ing with, into buf (cut at len - 1 bytes): 1;
+ * 0 if it has none; -1 if it cannot be told. */
+int execenv__value(pid_t pid, const char *name, char *buf, size_t len);
+
 #endif

@@ -148,6 +148,59 @@ int launch__first_runtime(const char *path, char *rt, size_t len)
 	return first;
 }
 
+/* AddressSanitizer's flag that makes its runtime stop a program whose
+ * first library is not itself, and the setting that turns it off. */
+#define ASAN_ORDER_FLAG "verify_asan_link_order="
+#define ASAN_ORDER_OFF ASAN_ORDER_FLAG "0"
+
+int launch__asan_order_unchecked(const char *opts)
+{
+	const char *p = opts, *v;
+	size_t n;
+	int off = 0;
+
+	/* its parser's separators; the last setting wins */
+	while (p && *p) {
+		n = strcspn(p, " \t\n\r,:");
+		if (n > strlen(ASAN_ORDER_FLAG) && !strncmp(p, ASAN_ORDER_FLAG, strlen(ASAN_ORDER_FLAG))) {
+			v = p + strlen(ASAN_ORDER_FLAG);
+			off = (size_t)(p + n - v) <= 5 && (!strncmp(v, "0", p + n - v) ||
+							   !strncmp(v, "false", p + n - v) ||
+							   !strncmp(v, "no", p + n - v));
+		}
+		p += n + (p[n] != 0);
+	}
+	return off;
+}
+
+/* The user's ASAN_OPTIONS and then ASAN_ORDER_OFF, for the command: with
+ * peaktrace-preload.so first in LD_PRELOAD, an AddressSanitizer program
+ * it exec's would stop at its start otherwise.  The library forwards that
+ * program's calls to ASan's allocator (src/preload/next.c), whose checks
+ * stay whole.  0, or -1 with a message. */
+static int asan_order_off(char *err, size_t errlen)
+{
+	const char *old = getenv("ASAN_OPTIONS");
+	size_t n = (old ? strlen(old) : 0) + sizeof(ASAN_ORDER_OFF) + 1;
+	char *v;
+	int r;
+
+	if (launch__asan_order_unchecked(old))
+		return 0;
+	v = malloc(n);
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(v, n, "%s%s" ASAN_ORDER_OFF, old && *old ? old : "", old && *old ? ":" : "");
+	r = setenv("ASAN_OPTIONS", v, 1);
+	free(v);
+	if (r)
+		snprintf(err, errlen, "cannot set ASAN_OPTIONS for peaktrace-preload.so: %s",
+			 strerror(errno));
+	return r ? -1 : 0;
+}
+
 int launch__preload_path(char *path, size_t len, char *err, size_t errlen)
 {
 	char exe[4096];
@@ -215,9 +268,11 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 	snprintf(v, n, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", path);
 	r = unsetenv("LD_PRELOAD") ?: setenv("LD_PRELOAD", v, 1);
 	free(v);
-	if (r)
+	if (r) {
 		snprintf(err, errlen, "cannot set LD_PRELOAD for peaktrace-preload.so: %s", strerror(errno));
-	return r ? -1 : 0;
+		return -1;
+	}
+	return asan_order_off(err, errlen);
 }
 
 /* execvp's search, to look at the file before it runs. */

@@ -49,11 +49,15 @@ int launch__resolve(const char *cmd, char *out, size_t outlen);
  * comes first in LD_PRELOAD (AddressSanitizer's shared one), its name in
  * rt; else 0. */
 int launch__first_runtime(const char *path, char *rt, size_t len);
+/* Whether AddressSanitizer options opts (ASAN_OPTIONS's value; NULL: none)
+ * turn off its runtime's check that it comes first in LD_PRELOAD. */
+int launch__asan_order_unchecked(const char *opts);
 /* peaktrace-preload.so's path, beside the peaktrace binary (make builds
  * both), into path: 0, or -1 with a message in err. */
 int launch__preload_path(char *path, size_t len, char *err, size_t errlen);
 /* Puts the library at path last in the LD_PRELOAD the command cmd
- * inherits.  0; 1 with a notice in err if cmd links a runtime that must
+ * inherits, and turns AddressSanitizer's link-order check off in its
+ * ASAN_OPTIONS (for the ASan programs it may exec).  0; 1 with a notice in err if cmd links a runtime that must
  * come first there (AddressSanitizer's), LD_PRELOAD then left alone; or -1
  * with a message. */
 int launch__preload(const char *path, const char *cmd, char *err, size_t errlen);

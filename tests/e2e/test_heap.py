@@ -57,22 +57,25 @@ def test_threads_at_barrier():
 
 
 def test_allocation_apis():
-    pt = peaktrace(["-q", "--", victim("apis")])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status")
-    assert_complete(r)
-    eq(r["tree"]["peak_bytes"], 1000000 + 1024000 + 29 * MiB, "tree peak")
-    st = r["tree"]["stacks"]
-    eq(site_bytes(st, "use_calloc"), (1000000, 1), "calloc")
-    eq(site_bytes(st, "grow_chain"), (3 * MiB, 1), "realloc chain")
-    eq(site_bytes(st, "use_posix_memalign"), (5 * MiB, 1), "posix_memalign")
-    eq(site_bytes(st, "use_aligned_alloc"), (6 * MiB, 1), "aligned_alloc")
-    eq(site_bytes(st, "use_memalign"), (7 * MiB, 1), "memalign")
-    eq(site_bytes(st, "use_valloc"), (8 * MiB, 1), "valloc")
-    eq(site_bytes(st, "use_reallocarray"), (1024000, 1), "reallocarray")
-    eq(site_bytes(st, "small_chain"), (0, 0), "realloc(p, 0) freed")
-    (p,) = r["processes"]
-    eq(p["live_bytes_at_end"], 0, "all freed")
+    """Each allocator entry point, at the preload library's sites (the
+    default) and in glibc's own probes (--no-preload)."""
+    for opts in ([], ["--no-preload"]):
+        pt = peaktrace(["-q"] + opts + ["--", victim("apis")])
+        r = pt.report
+        eq(pt.returncode, 0, f"{opts}: exit status")
+        assert_complete(r)
+        eq(r["tree"]["peak_bytes"], 1000000 + 1024000 + 29 * MiB, f"{opts}: tree peak")
+        st = r["tree"]["stacks"]
+        eq(site_bytes(st, "use_calloc"), (1000000, 1), f"{opts}: calloc")
+        eq(site_bytes(st, "grow_chain"), (3 * MiB, 1), f"{opts}: realloc chain")
+        eq(site_bytes(st, "use_posix_memalign"), (5 * MiB, 1), f"{opts}: posix_memalign")
+        eq(site_bytes(st, "use_aligned_alloc"), (6 * MiB, 1), f"{opts}: aligned_alloc")
+        eq(site_bytes(st, "use_memalign"), (7 * MiB, 1), f"{opts}: memalign")
+        eq(site_bytes(st, "use_valloc"), (8 * MiB, 1), f"{opts}: valloc")
+        eq(site_bytes(st, "use_reallocarray"), (1024000, 1), f"{opts}: reallocarray")
+        eq(site_bytes(st, "small_chain"), (0, 0), f"{opts}: realloc(p, 0) freed")
+        (p,) = r["processes"]
+        eq(p["live_bytes_at_end"], 0, f"{opts}: all freed")
 
 
 def test_allocator_arenas_and_thread_stacks_are_not_heap():
@@ -117,14 +120,20 @@ def test_python_queue_pipeline_peak_is_what_it_holds():
 
 
 def test_many_live_blocks_grow_the_tables():
-    """2 M hash-map nodes and a doubling vector: more blocks than the first table holds."""
-    pt = peaktrace(["-q", "--", victim("cxx_nodes")])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status")
-    assert_complete(r)
-    own = printed(pt.stdout, "own_peak_bytes")
-    # libstdc++'s emergency exception pool (~72 KiB) is allocated by malloc, not new
-    within(r["tree"]["peak_bytes"], own, 128 * KiB, "tree peak vs the program's own count")
+    """2 M hash-map nodes and a doubling vector: more blocks than the first
+    table holds (--exact-stacks: every block to the tables, none counted by
+    the preload library's ledger, which the default run checks at scale)."""
+    for opts in (["--exact-stacks"], []):
+        pt = peaktrace(["-q", "-v"] + opts + ["--", victim("cxx_nodes")])
+        r = pt.report
+        eq(pt.returncode, 0, f"{opts}: exit status")
+        assert_complete(r)
+        own = printed(pt.stdout, "own_peak_bytes")
+        # libstdc++'s emergency exception pool (~72 KiB) is allocated by malloc, not new
+        within(r["tree"]["peak_bytes"], own, 128 * KiB, f"{opts}: tree peak vs the program's own count")
+        if opts:
+            check("peaktrace: allocation table 1 added" in pt.stderr,
+                  f"the tables grew: {pt.stderr[-600:]}")
 
 
 def test_reserved_address_space_is_not_heap():
@@ -212,37 +221,39 @@ def test_small_block_stacks_sampled():
     exact, large blocks keep exact stacks, and each stack's small bytes are
     an estimate within 5 standard errors (sqrt(rate x bytes)) whose parts
     sum exactly to the small-block bytes at the peak; --exact-stacks gives
-    every stack exactly."""
+    every stack exactly.  The draw made by the preload library's ledger (the
+    default) and by the BPF programs (--no-preload)."""
     rate = 16 * KiB
-    pt = peaktrace(["--", victim("smallblocks")])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status")
-    assert_complete(r)
-    within(r["tree"]["peak_bytes"], 60 * MiB, LIBC_ALLOWANCE, "tree peak (exact)")
-    sm = r["stack_sampling"]
-    eq(sm["sample_bytes"], rate, "the default sampling rate")
-    within(sm["small_bytes_at_peak"], 40 * MiB, LIBC_ALLOWANCE, "small-block bytes at the peak")
-    # 40 MiB at one sample per 16 KiB: 2560 expected, Poisson
-    check(abs(sm["sampled_blocks_at_peak"] - 2560) < 5 * 2560 ** 0.5,
-          f"sampled blocks at the peak: {sm}")
-    st = r["tree"]["stacks"]
-    big = stack_of(st, "big")
-    eq((big["bytes"], big["allocations"], big["estimated_bytes"]), (20 * MiB, 1, 0),
-       "the 20 MiB block: exact")
-    eq(sum(s["estimated_bytes"] for s in st), sm["small_bytes_at_peak"],
-       "the estimates sum to the exact small-block bytes")
-    eq(sum(s["bytes"] for s in st), r["tree"]["peak_bytes"], "the stacks sum to the peak")
-    for fn, true_bytes in (("fill_a", 32 * MiB), ("fill_b", 8 * MiB)):
-        s = stack_of(st, fn)
-        check(s is not None, f"{fn} sampled at all: {[x['frames'][:1] for x in st]}")
-        eq(s["estimated_bytes"], s["bytes"], f"{fn}: all its bytes are estimated")
-        err = 5 * (rate * true_bytes) ** 0.5
-        check(abs(s["bytes"] - true_bytes) <= err,
-              f"{fn}: {s['bytes']} estimated, {true_bytes} true, allowed +-{err:.0f}")
-        check(abs(s["allocations"] - true_bytes // KiB) <= err / KiB,
-              f"{fn}: {s['allocations']} blocks estimated, {true_bytes // KiB} true")
-    check("~ estimated: " in pt.stderr and "  #1  ~" in pt.stderr,
-          f"the text report marks the estimates: {pt.stderr}")
+    for opts in ([], ["--no-preload"]):
+        pt = peaktrace(opts + ["--", victim("smallblocks")])
+        r = pt.report
+        eq(pt.returncode, 0, f"{opts}: exit status")
+        assert_complete(r)
+        within(r["tree"]["peak_bytes"], 60 * MiB, LIBC_ALLOWANCE, f"{opts}: tree peak (exact)")
+        sm = r["stack_sampling"]
+        eq(sm["sample_bytes"], rate, f"{opts}: the default sampling rate")
+        within(sm["small_bytes_at_peak"], 40 * MiB, LIBC_ALLOWANCE, f"{opts}: small-block bytes at the peak")
+        # 40 MiB at one sample per 16 KiB: 2560 expected, Poisson
+        check(abs(sm["sampled_blocks_at_peak"] - 2560) < 5 * 2560 ** 0.5,
+              f"{opts}: sampled blocks at the peak: {sm}")
+        st = r["tree"]["stacks"]
+        big = stack_of(st, "big")
+        eq((big["bytes"], big["allocations"], big["estimated_bytes"]), (20 * MiB, 1, 0),
+           f"{opts}: the 20 MiB block: exact")
+        eq(sum(s["estimated_bytes"] for s in st), sm["small_bytes_at_peak"],
+           f"{opts}: the estimates sum to the exact small-block bytes")
+        eq(sum(s["bytes"] for s in st), r["tree"]["peak_bytes"], f"{opts}: the stacks sum to the peak")
+        for fn, true_bytes in (("fill_a", 32 * MiB), ("fill_b", 8 * MiB)):
+            s = stack_of(st, fn)
+            check(s is not None, f"{opts}: {fn} sampled at all: {[x['frames'][:1] for x in st]}")
+            eq(s["estimated_bytes"], s["bytes"], f"{opts}: {fn}: all its bytes are estimated")
+            err = 5 * (rate * true_bytes) ** 0.5
+            check(abs(s["bytes"] - true_bytes) <= err,
+                  f"{opts}: {fn}: {s['bytes']} estimated, {true_bytes} true, allowed +-{err:.0f}")
+            check(abs(s["allocations"] - true_bytes // KiB) <= err / KiB,
+                  f"{opts}: {fn}: {s['allocations']} blocks estimated, {true_bytes // KiB} true")
+        check("~ estimated: " in pt.stderr and "  #1  ~" in pt.stderr,
+              f"{opts}: the text report marks the estimates: {pt.stderr}")
 
     pt = peaktrace(["-q", "--exact-stacks", "--", victim("smallblocks")])
     r = pt.report

@@ -233,7 +233,9 @@ def test_preload_leaves_an_asan_command_alone():
     """A command whose AddressSanitizer runtime is a shared library (GCC's
     default) stops unless that runtime comes first in LD_PRELOAD: peaktrace
     runs it without the library, says why, and counts it as with
-    --no-preload; for such a child, which does stop, it says why."""
+    --no-preload; such a child runs, as peaktrace turns that check off in
+    the command's ASAN_OPTIONS; one whose options turn it back on stops,
+    and peaktrace says why."""
     plain = peaktrace(["--no-preload", "--", victim("asan_victim")])
     figures = lambda run: [(p["peak_bytes"], p["allocations"], p["frees"]) for p in run.report["processes"]]
     for opts in ([], ["--preload"]):
@@ -245,17 +247,26 @@ def test_preload_leaves_an_asan_command_alone():
         eq(figures(pt), figures(plain), f"{opts}: each process's figures, as with --no-preload")
     check("needs libasan" not in peaktrace(["-q", "--", victim("asan_victim")]).stderr,
           "-q: not said")
-    # a child exec'd with the library first stops at its start (ASan's own
-    # check): what peaktrace can do is say why
-    pt = peaktrace(["-q", "--", "/bin/sh", "-c", victim("asan_victim")])
+    # a child exec'd with the library first would stop at its start (ASan's
+    # own check), which the command's ASAN_OPTIONS turn off: it runs, its
+    # allocator ASan's, counted by no probe as with --no-preload
+    for opts in ([], ["--no-preload"]):
+        pt = peaktrace(["-q"] + opts + ["--", "/bin/sh", "-c", victim("asan_victim")])
+        eq(pt.returncode, 0, f"{opts}: exit status: the ASan child ran")
+        eq(pt.stdout, f"LD_PRELOAD={'' if opts else PRELOAD_ENTRY}\n", f"{opts}: the child's LD_PRELOAD")
+        check(not any("libasan" in w for w in pt.report["warnings"]),
+              f"{opts}: nothing said: {pt.report['warnings']}")
+        # (with LeakSanitizer's tracer, a clone of it that makes nothing)
+        eq(sorted(f for p, f in zip(pt.report["processes"], figures(pt))
+                  if p["argv"] == [victim("asan_victim")]), sorted(figures(plain)),
+           f"{opts}: the child's figures, as the command's own with --no-preload")
+    # the user's own options setting the check back on: it stops, said why
+    pt = peaktrace(["-q", "--", "/bin/sh", "-c",
+                    f"ASAN_OPTIONS=verify_asan_link_order=1 {victim('asan_victim')}"])
     eq(pt.returncode, 1, "exit status: the ASan child stopped")
     check(any(w.startswith("pid ") and f"runs {victim('asan_victim')}, which needs libasan.so" in w
               and w.endswith("trace it with --no-preload") for w in pt.report["warnings"]),
           f"said why: {pt.report['warnings']}")
-    pt = peaktrace(["-q", "--no-preload", "--", "/bin/sh", "-c", victim("asan_victim")])
-    eq(pt.returncode, 0, "--no-preload: exit status, the ASan child ran")
-    check(not any("libasan" in w for w in pt.report["warnings"]),
-          f"--no-preload: nothing said: {pt.report['warnings']}")
 
 
 def without_the_library(*opts, pause_ms):

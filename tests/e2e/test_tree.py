@@ -54,11 +54,11 @@ def test_fork_branches_every_leaf_counted():
 
 def test_parallel_fork_exec_storm_misses_nothing():
     """4 shell loops at once, each fork+exec'ing 100 programs of 3000 allocations;
-    without --preload, then with it (its ledger counts most blocks in the
-    processes; the exec gate must see that each program gets the library
-    first, though the gate's event comes before the exec'ing thread waits),
-    then --rss-only."""
-    for opts in ([], ["--preload"], ["--rss-only"]):
+    with glibc's probes (--no-preload), then with the preload library, the
+    default (its ledger counts most blocks in the processes; the exec gate
+    must see that each program gets the library first, though the gate's
+    event comes before the exec'ing thread waits), then --rss-only."""
+    for opts in (["--no-preload"], [], ["--rss-only"]):
         fork_exec_storm(opts)
 
 
@@ -70,7 +70,7 @@ def fork_exec_storm(opts):
     eq(pt.returncode, 0, "exit status")
     runs = [p for p in r["processes"] if p["argv"] == [victim("many")]]
     eq(len(runs), 400, "every exec'd program")
-    # A model-lock holder preempted in userspace (a ledger, with --preload)
+    # A model-lock holder preempted in userspace (a ledger, the default)
     # makes the BPF programs queue their updates, applied in order after it
     # lets go (test_updates_queue_while_the_lock_holder_waits): none lost.
     # (--rss-only: only RSS updates, which the programs that take them
@@ -122,14 +122,14 @@ def test_records_of_ended_processes_are_swept():
     for opts in (["--exact-stacks"], ["--no-preload"]):
         pt = peaktrace(["-q", "--max-allocs", "1024"] + opts + ["--", victim("churn")])
         r = pt.report
-        eq(pt.returncode, 0, "exit status")
+        eq(pt.returncode, 0, f"{opts}: exit status")
         assert_complete(r)
-        eq(r["tree"]["peak_bytes"], 315 * KiB, "tree peak: the parent's 295 blocks and the last child")
+        eq(r["tree"]["peak_bytes"], 315 * KiB, f"{opts}: tree peak: the parent's 295 blocks and the last child")
         (parent,) = [p for p in r["processes"] if p["peak_bytes"] == 300 * KiB]
-        eq(parent["live_bytes_at_end"], 0, "the parent freed each of its blocks")
+        eq(parent["live_bytes_at_end"], 0, f"{opts}: the parent freed each of its blocks")
         children = [p for p in r["processes"] if p["peak_bytes"] == 20 * KiB]
-        eq(len(children), 60, "children, each 20 KiB")
-        eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, "leaked at their exits")
+        eq(len(children), 60, f"{opts}: children, each 20 KiB")
+        eq(sum(p["live_bytes_at_end"] for p in children), 60 * 20 * KiB, f"{opts}: leaked at their exits")
 
 
 def test_full_process_map_counts_what_it_misses():

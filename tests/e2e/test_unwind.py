@@ -26,10 +26,13 @@ def test_cxx_new_delete():
        "fill_buffer inlined into make_inlined")
     eq(f[1]["address"], f[2]["address"], "one address, two frames")
     check(f[2]["file"].endswith("cxx.cc") and f[2]["line"] > 0, f"the call site of the inlined call: {f[2]}")
-    # unwound through libstdc++ (no frame pointers) by its .eh_frame table
-    for fn, size in [("make_buffer()", 12 * MiB), ("make_object()", 2 * MiB)]:
-        s = [x for x in st if [f["function"] for f in x["frames"]][:2] == ["operator new(unsigned long)", fn]]
-        eq([(x["bytes"], x["allocations"]) for x in s], [(size, 1)], f"operator new called from {fn}")
+    # unwound through libstdc++ (no frame pointers) by its .eh_frame table,
+    # from the preload library's site and from glibc's return probe
+    for run in (st, peaktrace(["-q", "--exact-stacks", "--no-preload", "--", victim("cxx")]).report["tree"]["stacks"]):
+        for fn, size in [("make_buffer()", 12 * MiB), ("make_object()", 2 * MiB)]:
+            s = [x for x in run if [f["function"] for f in x["frames"]][:2] == ["operator new(unsigned long)", fn]]
+            eq([(x["bytes"], x["allocations"]) for x in s], [(size, 1)],
+               f"operator new called from {fn}{'' if run is st else ', --no-preload'}")
     vec = sorted((x["bytes"], x["allocations"]) for x in st
                  if "make_vector()" in [f["function"] for f in x["frames"]])
     eq(vec, [(24, 1), (4 * MiB, 1)], "the vector object and its storage, two call paths")
@@ -51,18 +54,21 @@ def test_cxx_new_delete():
 
 
 def test_unwind_without_frame_pointers():
-    """-O2 -fomit-frame-pointer library and program: every frame, by .eh_frame."""
-    pt = peaktrace(["-q", "--", victim("nofp_main")])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status")
-    assert_complete(r)
-    s = stack_of(r["tree"]["stacks"], "chain_d")
-    check(s, f"the chain's stack: {[[f['function'] for f in x['frames']] for x in r['tree']['stacks']]}")
-    eq((s["bytes"], s["allocations"]), (7 * MiB, 1), "chain_d's block")
-    eq([f["function"] for f in s["frames"]],
-       ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"] + LIBC_START,
-       "every function of the chain in order, then the caller, main and libc's start-up")
-    check(s["frames"][0]["module"].endswith("/libchain.so"), "the library frames' module")
+    """-O2 -fomit-frame-pointer library and program: every frame, by
+    .eh_frame, from the preload library's site (the default) and from
+    glibc's return probe (--no-preload)."""
+    for opts in ([], ["--no-preload"]):
+        pt = peaktrace(["-q"] + opts + ["--", victim("nofp_main")])
+        r = pt.report
+        eq(pt.returncode, 0, f"{opts}: exit status")
+        assert_complete(r)
+        s = stack_of(r["tree"]["stacks"], "chain_d")
+        check(s, f"{opts}: the chain's stack: {[[f['function'] for f in x['frames']] for x in r['tree']['stacks']]}")
+        eq((s["bytes"], s["allocations"]), (7 * MiB, 1), f"{opts}: chain_d's block")
+        eq([f["function"] for f in s["frames"]],
+           ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"] + LIBC_START,
+           f"{opts}: every function of the chain in order, then the caller, main and libc's start-up")
+        check(s["frames"][0]["module"].endswith("/libchain.so"), f"{opts}: the library frames' module")
 
 
 def test_unwind_rows_over_several_tables():
@@ -96,25 +102,27 @@ def test_unwind_rows_over_several_tables():
 
 def test_unwind_python_interpreter():
     """Debian's python3 (no frame pointers): a bytearray's native stack (Python
-    frames off: tests/e2e/test_python.py has them)."""
-    pt = peaktrace(["-q", "--python", "native", "--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
-    r = pt.report
-    eq(pt.returncode, 0, "exit status")
-    big = [s for s in r["tree"]["stacks"] if s["bytes"] >= 64 * MiB]
-    eq(len(big), 1, "the bytearray's stack")
-    names = [f["function"] for f in big[0]["frames"]]
-    check("PyByteArray_Resize" in names[:4], f"the allocation in bytearray code: {names[:4]}")
-    i = names.index("_PyEval_EvalFrameDefault") if "_PyEval_EvalFrameDefault" in names else -1
-    check(i > 0, f"through the interpreter loop: {names}")
-    # Debian's python3.11 main is "jmp Py_BytesMain": a tail call, so no
-    # main frame exists between Py_BytesMain and libc's start-up code.
-    # (with debug symbols installed, inlined frames may stand between them)
-    outer = [n for n in names if n in ["Py_BytesMain"] + LIBC_START]
-    eq(outer, ["Py_BytesMain"] + LIBC_START, "down to Py_BytesMain and _start")
-    eq(names[-1], "_start", "the outermost frame")
-    check(all(f["module"] for f in big[0]["frames"]), "every frame has its module")
-    check(all(f["function"] or f["module_offset"] for f in big[0]["frames"]),
-          "each frame named, or shown as module+offset (without debug symbols)")
+    frames off: tests/e2e/test_python.py has them), from the preload
+    library's site and from glibc's return probe."""
+    for opts in ([], ["--no-preload"]):
+        pt = peaktrace(["-q", "--python", "native"] + opts + ["--", "/usr/bin/python3", os.path.join(ROOT, "tests", "victims", "bytearray.py")])
+        r = pt.report
+        eq(pt.returncode, 0, f"{opts}: exit status")
+        big = [s for s in r["tree"]["stacks"] if s["bytes"] >= 64 * MiB]
+        eq(len(big), 1, f"{opts}: the bytearray's stack")
+        names = [f["function"] for f in big[0]["frames"]]
+        check("PyByteArray_Resize" in names[:4], f"{opts}: the allocation in bytearray code: {names[:4]}")
+        i = names.index("_PyEval_EvalFrameDefault") if "_PyEval_EvalFrameDefault" in names else -1
+        check(i > 0, f"{opts}: through the interpreter loop: {names}")
+        # Debian's python3.11 main is "jmp Py_BytesMain": a tail call, so no
+        # main frame exists between Py_BytesMain and libc's start-up code.
+        # (with debug symbols installed, inlined frames may stand between them)
+        outer = [n for n in names if n in ["Py_BytesMain"] + LIBC_START]
+        eq(outer, ["Py_BytesMain"] + LIBC_START, f"{opts}: down to Py_BytesMain and _start")
+        eq(names[-1], "_start", f"{opts}: the outermost frame")
+        check(all(f["module"] for f in big[0]["frames"]), f"{opts}: every frame has its module")
+        check(all(f["function"] or f["module_offset"] for f in big[0]["frames"]),
+              f"{opts}: each frame named, or shown as module+offset (without debug symbols)")
 
 
 def test_stack_depth_limit_is_counted():
@@ -188,12 +196,16 @@ def test_unwind_after_exec_hop():
                      # twice: the second exec goes on without asking (the gate
                      # remembers the file it was answered about)
                      ["/bin/sh", "-c", f"P={hidden}; ${{P}}main; ${{P}}main; true"]):
-        pt = peaktrace(["-q", "--"] + launcher)
-        r = pt.report
-        eq(pt.returncode, 0, f"exit status ({launcher[0]})")
-        assert_complete(r)
-        s = stack_of(r["tree"]["stacks"], "chain_d")
-        eq([f["function"] for f in s["frames"]][:6],
-           ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"], f"whole chain ({launcher[0]})")
-        eq(s["partial"], False, f"unwound to the end ({launcher[0]})")
-        eq(r["notes"]["partial_stacks"], 0, f"no stack cut short ({launcher[0]})")
+        # the gate asks about every exec with the preload library (the
+        # default), only about files it was not answered about without
+        for opts in ([], ["--no-preload"]):
+            pt = peaktrace(["-q"] + opts + ["--"] + launcher)
+            r = pt.report
+            eq(pt.returncode, 0, f"exit status ({launcher[0]} {opts})")
+            assert_complete(r)
+            s = stack_of(r["tree"]["stacks"], "chain_d")
+            eq([f["function"] for f in s["frames"]][:6],
+               ["chain_d", "chain_c", "chain_b", "chain_a", "run_chain", "main"],
+               f"whole chain ({launcher[0]} {opts})")
+            eq(s["partial"], False, f"unwound to the end ({launcher[0]} {opts})")
+            eq(r["notes"]["partial_stacks"], 0, f"no stack cut short ({launcher[0]} {opts})")
