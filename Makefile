@@ -32,12 +32,13 @@ UNIT_OBJS := $(addprefix $(OUT)/obj/,util/paths.o util/utf8.o util/vec.o util/hi
 	report/report_json.o report/report_text.o report/report_pprof.o report/report_folded.o \
 	report/report_html.o \
 	report/pb.o report/writers.o probes/placement.o probes/turns.o collect/procrecs.o util/mapmem.o \
+	run/launch.o util/ldpreload.o \
 	files/procmaps.o files/elffile.o files/elfsym.o stacks/cfi.o stacks/ehframe.o stacks/symbolize.o stacks/symtab.o)
 
 VICTIMS := $(OUT)/tests/musl_victim $(OUT)/tests/nofp_main $(OUT)/tests/m32_victim \
 	$(OUT)/tests/ownalloc_main $(OUT)/tests/libfwd.so $(OUT)/tests/libfilter.so $(OUT)/tests/libaudit.so \
 	$(OUT)/tests/memo_walks_nofp $(OUT)/tests/late_libc $(OUT)/tests/asan_victim \
-	$(OUT)/tests/wrap_lib $(OUT)/tests/wrap_exe \
+	$(OUT)/tests/wrap_lib $(OUT)/tests/wrap_exe $(OUT)/tests/wrap_free $(OUT)/tests/wrap_mixed \
 	$(patsubst tests/victims/%.c,$(OUT)/tests/%,$(wildcard tests/victims/*.c)) \
 	$(patsubst tests/victims/%.cc,$(OUT)/tests/%,$(wildcard tests/victims/*.cc))
 UNITS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(wildcard tests/unit/*.c))
@@ -185,6 +186,14 @@ $(OUT)/tests/wrap_lib: tests/victims/wrap/wrap_main.c $(OUT)/tests/libwrap.so | 
 $(OUT)/tests/wrap_exe: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) -rdynamic $^ -o $@
+
+$(OUT)/tests/wrap_free: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -DNO_WRAP_MALLOC -rdynamic $^ -o $@
+
+$(OUT)/tests/wrap_mixed: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
+	$(call msg,VICTIM,$@)
+	$(Q)$(CC) $(VICTIM_CFLAGS) -DNO_WRAP_CALLOC -rdynamic $^ -o $@
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)

@@ -77,6 +77,7 @@ static void default_preload(struct options *o)
 	else
 		return;
 	o->preload = 0;
+	o->preload_missing = 1;
 	if (!o->quiet)
 		fprintf(stderr, "peaktrace: %s: the command runs without peaktrace-preload.so (as "
 			"with --no-preload), each allocator call a breakpoint\n", err);

@@ -218,18 +218,16 @@ static __always_inline int on_return(struct pt_regs *ctx, __u64 cookie)
 }
 
 /* peaktrace-preload.so asks for glibc's own probes in its process
- * (src/preload/uncover.c): peaktrace is told, and sets the word at ack. */
+ * (src/preload/uncover.c): peaktrace is told, and sets the word at ack
+ * (0: it waited in vain and went on).  Also from a process of the tree
+ * peaktrace keeps no record of (instance 0), which it lets go. */
 static __noinline int on_uncover(__u64 ack)
 {
-	__u32 inst = current_instance();
-	struct pt_event *e;
+	struct pt_event *e = event_reserve(PT_EV_UNCOVER, bpf_get_current_task_btf());
 
-	if (!inst)
-		return 0;
-	e = event_reserve(PT_EV_UNCOVER, bpf_get_current_task_btf());
 	if (!e)
 		return 0;	/* asked again */
-	e->instance = inst;
+	e->instance = current_instance();
 	e->ack = ack;
 	bpf_ringbuf_submit(e, 0);
 	return 0;

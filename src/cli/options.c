@@ -109,8 +109,7 @@ static const struct argp_option opts[] = {
 	  "default, whose malloc, calloc, realloc and free call glibc's past a probe site that "
 	  "sees the arguments and the result at once, and count most small blocks in the "
 	  "process.  Same figures; the command and its children do not see LD_PRELOAD, "
-	  "PEAKTRACE_LEDGER and the ledger's fds.  Needed for a tree that exec's an "
-	  "AddressSanitizer program", 2 },
+	  "PEAKTRACE_LEDGER, the ledger's fds and ASAN_OPTIONS's verify_asan_link_order=0", 2 },
 	{ "preload", OPT_PRELOAD, NULL, OPTION_HIDDEN,
 	  "With -- CMD: peaktrace-preload.so (the default; an error if it cannot be used)", 2 },
 	{ "interval", OPT_INTERVAL, "MS", 0,

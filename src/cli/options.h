@@ -50,7 +50,8 @@ struct options {
 	int python;		/* --python: enum py_mode (python/merge.h) */
 	int python_malloc;	/* --python-malloc: CMD runs with PYTHONMALLOC=malloc */
 	int preload;		/* CMD runs with peaktrace-preload.so: 0 (--no-preload),
-				 * 1 (the preload library) or PRELOAD_DEFAULT */
+				 * 1 (--preload) or PRELOAD_DEFAULT */
+	int preload_missing;	/* the default's library could not be used (said) */
 };
 
 /* o->preload by default: with -- CMD, on, unless the library is missing */

@@ -37,6 +37,8 @@ struct proc_info {
 	int left_scope;		/* moved out of the --cgroup: counted until then */
 	int announce;		/* -v: its entry into the scope is said once its
 				 * C library's state is known (scope_announce) */
+	int uncover;		/* its preload library asked for glibc's own
+				 * probes: UNCOVER_* (run/events.c) */
 };
 
 struct proctable {

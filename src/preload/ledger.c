@@ -140,6 +140,17 @@ static struct {
 
 /* Read by sites.S: 1 while the ledger counts this process's small blocks. */
 HIDDEN int pt_ledger_on;
+/* Set once glibc's own probes count this process's calls (uncover.c):
+ * every block then goes to the BPF side, none counted here (a free the
+ * program makes past the library would leave a counted block's slot
+ * set).  Inherited by a fork's child, as the probes are. */
+static int ledger_barred;
+
+HIDDEN void pt_ledger_off(void)
+{
+	__atomic_store_n(&ledger_barred, 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt_ledger_on, 0, __ATOMIC_RELEASE);
+}
 
 /* --- locks ------------------------------------------------------------------ */
 
@@ -463,7 +474,8 @@ static void find_self(void)
 		own_pages_publish();
 		if (L.forked)
 			*L.forked = 1;
-		__atomic_store_n(&pt_ledger_on, 1, __ATOMIC_RELEASE);
+		if (!__atomic_load_n(&ledger_barred, __ATOMIC_ACQUIRE))
+			__atomic_store_n(&pt_ledger_on, 1, __ATOMIC_RELEASE);
 		return;
 	}
 }

@@ -122,17 +122,21 @@ static void *lookup_in(const struct link_map *l, const char *name)
 	return NULL;
 }
 
-/* Whether the loader binds malloc to this library's: no object searched
- * before it (the program, a library preloaded before it) defines one. */
-static int first_malloc_mine(void)
+/* Whether the loader binds malloc, calloc, realloc and free to this
+ * library's: no object searched before it (the program, a library
+ * preloaded before it) defines any of them (a program's own free that
+ * calls __libc_free would free blocks past the sites). */
+static int first_definitions_mine(void)
 {
 	const struct link_map *l;
+	int k;
 
 	for (l = &_r_debug ? _r_debug.r_map : NULL; l; l = l->l_next) {
 		if (l->l_ld == _DYNAMIC)
 			return 1;
-		if (lookup_in(l, "malloc"))
-			return 0;
+		for (k = 0; k < PT_NEXT_ALIGNED_ALLOC; k++)
+			if (lookup_in(l, names[k]))
+				return 0;
 	}
 	return 1;	/* not in the main namespace's list: not told */
 }
@@ -164,9 +168,12 @@ HIDDEN void pt_decide(void)
 		 * (aligned_alloc is memalign there) */
 		if (!next[PT_NEXT_ALIGNED_ALLOC])
 			next[PT_NEXT_ALIGNED_ALLOC] = (void *)__libc_memalign;
-		/* before any call goes on: its blocks are then all counted */
-		if (mode == PT_MODE_FORWARD || !first_malloc_mine())
+		/* before any call goes on: its blocks are then all counted, by
+		 * the BPF side alone */
+		if (mode == PT_MODE_FORWARD || !first_definitions_mine()) {
+			pt_ledger_off();
 			pt_ask_glibc_probes();
+		}
 	}
 	for (k = 0; k < PT_NEXT_N; k++)
 		__atomic_store_n(&pt_next[k], next[k], __ATOMIC_RELAXED);

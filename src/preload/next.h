@@ -27,6 +27,9 @@ HIDDEN void pt_decide(void);
 /* The process's calls may reach glibc's malloc past this library's sites:
  * waits until peaktrace has probed glibc's own (uncover.c). */
 HIDDEN void pt_ask_glibc_probes(void);
+/* No block counted by the ledger in this process from now on (ledger.c):
+ * before any is, as pt_decide runs before the first. */
+HIDDEN void pt_ledger_off(void);
 #endif
 
 #endif

@@ -17,32 +17,57 @@
 #include "preload/sys.h"
 
 #define SYS_nanosleep 35
+#define SYS_clock_gettime 228
+#define CLOCK_MONOTONIC 1
 
-/* Asked again every ASK_EVERY naps (its event may not have found room in
- * peaktrace's ring buffer); waited for at most NAPS naps of NAP_NS: 2 s,
- * far over the millisecond it takes, but peaktrace may be busy (reading a
- * large program's unwind table). */
+/* Naps of NAP_NS while waiting, asking again every ASK_EVERY_NS (its event
+ * may not have found room in peaktrace's ring buffer), for WAIT_NS at
+ * most: far over the few milliseconds it takes, but peaktrace may be busy
+ * (reading a large program's unwind table). */
 #define NAP_NS 200000L
-#define NAPS 10000
-#define ASK_EVERY 500
+#define ASK_EVERY_NS 100000000L
+#define WAIT_NS 2000000000L
 
-/* (not declared hidden here: the symbol must stay exported, for the probe) */
-extern const unsigned char pt_site_uncover[];
+extern const unsigned char pt_site_uncover[];	/* (exported: the probe's) */
 HIDDEN void pt_uncover(int *done);
 
-/* peaktrace writes it (process_vm_writev) once the probes are on */
-static int done;
+/* peaktrace writes it (process_vm_writev) once the probes are on, or when
+ * it will not put them on (this process is not traced): in .data, where
+ * peaktrace checks the word is the library's before it writes */
+static int done __attribute__((section(".data")));
+
+static long now_ns(void)
+{
+	struct { long sec, nsec; } ts = { 0, 0 };
+
+	sys3(SYS_clock_gettime, CLOCK_MONOTONIC, (long)&ts, 0);
+	return ts.sec * 1000000000L + ts.nsec;
+}
+
+/* an int3 over the nop: probed (and no longer, once peaktrace is gone) */
+static int probed(void)
+{
+	return *(volatile const unsigned char *)pt_site_uncover == 0xcc;
+}
 
 HIDDEN void pt_ask_glibc_probes(void)
 {
 	const struct { long sec, nsec; } nap = { 0, NAP_NS };
-	int i;
+	long start = now_ns(), asked = 0, t;
 
-	/* an int3 over the nop: probed (and no longer, once peaktrace is gone) */
-	for (i = 0; i < NAPS && *(volatile const unsigned char *)pt_site_uncover == 0xcc &&
-		    !__atomic_load_n(&done, __ATOMIC_ACQUIRE); i++) {
-		if (i % ASK_EVERY == 0)
+	if (!probed())
+		return;
+	for (t = start; !__atomic_load_n(&done, __ATOMIC_ACQUIRE); t = now_ns()) {
+		if (!probed())
+			return;
+		if (t - start >= WAIT_NS) {
+			pt_uncover(0);	/* went on without them: said */
+			return;
+		}
+		if (!asked || t - asked >= ASK_EVERY_NS) {
 			pt_uncover(&done);
+			asked = t;
+		}
 		sys3(SYS_nanosleep, (long)&nap, 0, 0);
 	}
 }

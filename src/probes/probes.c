@@ -797,6 +797,41 @@ static int is_preload(const struct procmap *m, void *arg)
 	return m->dev == pr->preload_dev && m->ino == pr->preload_ino;
 }
 
+struct preload_word {
+	const struct probes *pr;
+	uint64_t addr;
+};
+
+static int is_preload_data(const struct procmap *m, void *arg)
+{
+	const struct preload_word *w = arg;
+
+	return is_preload(m, (void *)w->pr) && m->perms[1] == 'w' && w->addr >= m->start &&
+	       w->addr + sizeof(int) <= m->end;
+}
+
+int probes__preload_word(struct probes *pr, pid_t pid, uint64_t addr)
+{
+	struct preload_word w = { pr, addr };
+
+	return pr->preload_path[0] && procmap__each(pid, is_preload_data, &w) > 0;
+}
+
+/* Whether pid is gone or a zombie (its memory gone with it). */
+static int ended(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	n = read_file(path, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 1;
+	buf[n] = 0;
+	p = strrchr(buf, ')');	/* after the command name, which may hold anything */
+	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+}
+
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at
  * exec: the initial environment, the last of the variable's entries) is
  * the preload library: its malloc is then the process's.  Unreadable,
@@ -823,6 +858,10 @@ static int preload_first(const struct probes *pr, pid_t pid)
 	 * later one may follow) is not told */
 	first = last && n < MAX && !audited ? ldpreload__first_is(pid, last, pr->preload_path) : 0;
 	free(buf);
+	/* nothing read: a process that has ended (a zombie's environment
+	 * reads empty) is not told, rather than taken for one without */
+	if (n <= 0 && ended(pid))
+		return -1;
 	return first;
 }
 

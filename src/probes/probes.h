@@ -93,6 +93,9 @@ int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t
 /* The same, whatever the process's LD_PRELOAD: for one whose library
  * asked (src/preload/uncover.c). */
 int probes__covered_of(struct probes *pr, int set, char *err, size_t errlen);
+/* Whether addr is a word of the preload library's own writable data in
+ * pid (mapped from its file now): what it may ask peaktrace to set. */
+int probes__preload_word(struct probes *pr, pid_t pid, uint64_t addr);
 
 /*
  * For a process that has not run yet (held at the gate of `peaktrace --

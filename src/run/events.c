@@ -217,43 +217,65 @@ static void cover_before_exec(struct session *s, pid_t pid)
 			attach_missing(s, pi, set, err, sizeof(err));
 }
 
+/* proc_info.uncover */
+enum { UNCOVER_ANSWERED = 1, UNCOVER_LATE = 2 };
+
 /*
  * A process's preload library found that its calls may reach glibc's
  * malloc past the library's sites (src/preload/uncover.c: a wrapper of
- * the program's ends in it): glibc's own malloc, calloc, realloc and free
- * probes for it, as for a process without the library; then the word it
- * waits on is set (asked again while it waits: done once).
+ * the program's ends in it) and waits: glibc's own malloc, calloc,
+ * realloc and free probes for it, as for a process without the library,
+ * then the word it named set (process_vm_writev).  Once per image (it
+ * asks again while it waits); only for the image that asked, still
+ * running (not a later one with its pid), and only a word of the
+ * library's own data in it.  One peaktrace does not trace (its record
+ * could not be made: the process table full) is let go, unprobed.
  */
 static void cover_on_request(struct session *s, const struct pt_event *e)
 {
-	struct proc_info *pi = proctable__find(&s->procs, e->instance);
+	struct proc_info *pi = e->instance ? proctable__find(&s->procs, e->instance) : NULL;
 	int one = 1, set, cov = -1;
 	struct iovec local = { &one, sizeof(one) }, remote = { (void *)(uintptr_t)e->ack, sizeof(one) };
+	uint32_t key = e->tgid;
 	char err[512] = "";
+	struct pt_tgid t;
 
-	if (!pi || !s->probes)
+	if (!s->probes || (pi && pi->uncover))
 		return;
-	set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
-	if (set >= 0)
-		cov = probes__covered_of(s->probes, set, err, sizeof(err));
-	if (set == -PROBES_GONE || cov == -PROBES_GONE)
+	if (!e->ack) {	/* it waited 2 s and went on */
+		if (pi)
+			pi->uncover = UNCOVER_LATE;
+		warn(s, "pid %u (%s) went on after waiting 2 s for glibc's own malloc probes, which "
+		     "its malloc needs (it passes peaktrace-preload.so's sites by): its calls until "
+		     "they came are not counted", e->tgid, pi ? pi->comm : e->comm);
 		return;
-	if ((set == PROBES_ERROR || cov == PROBES_ERROR) && probes_failed(s, pi, err))
+	}
+	if (e->instance && (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.tgids), &key, &t) ||
+			    t.instance != e->instance))
+		return;	/* that image is gone */
+	if (!probes__preload_word(s->probes, (pid_t)e->tgid, e->ack))
 		return;
-	if (cov >= 0 && !(pi->sets_mask & (1ULL << cov))) {
-		if (attach_missing(s, pi, cov, err, sizeof(err)))
+	if (pi) {
+		pi->uncover = UNCOVER_ANSWERED;
+		set = probes__libc_set(s->probes, pi->tgid, err, sizeof(err));
+		if (set >= 0)
+			cov = probes__covered_of(s->probes, set, err, sizeof(err));
+		if (set == -PROBES_GONE || cov == -PROBES_GONE)
 			return;
-		if (s->o->verbose)
+		if (set == PROBES_ERROR || cov == PROBES_ERROR)
+			probes_failed(s, pi, err);
+		else if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)) &&
+			 !attach_missing(s, pi, cov, err, sizeof(err)) && s->o->verbose)
 			fprintf(stderr, "peaktrace: pid %u (%s): its malloc passes peaktrace-preload.so's "
 				"sites by (a malloc of its own, or one the library forwards to)\n",
 				pi->tgid, pi->comm);
 	}
-	/* the process waits on it (2 s at most): a process that cannot be
-	 * written to goes on then, its calls counted from when the probes are on */
+	/* it waits on it: let go, probed or not */
 	if (process_vm_writev((pid_t)e->tgid, &local, 1, &remote, 1, 0) != sizeof(one) &&
 	    errno != ESRCH)
-		warn(s, "pid %u (%s): cannot let it go on at once (process_vm_writev: %s): it waited "
-		     "2 s for glibc's own malloc probes", pi->tgid, pi->comm, strerror(errno));
+		warn(s, "pid %u (%s): cannot let it go on at once (process_vm_writev: %s): it waits "
+		     "2 s for glibc's own malloc probes", e->tgid, pi ? pi->comm : e->comm,
+		     strerror(errno));
 }
 
 /* pid exec's the file at path with the preload library first in its

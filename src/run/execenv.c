@@ -215,6 +215,8 @@ int execenv__value(pid_t pid, const char *name, char *buf, size_t len)
 		return -1;
 	if (!last)
 		return 0;
+	if (strlen(value) >= sizeof(value) - 1 || strlen(value + strlen(key)) >= len)
+		return -1;	/* longer than read: not told */
 	snprintf(buf, len, "%s", value + strlen(key));
 	return 1;
 }

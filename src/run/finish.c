@@ -146,7 +146,8 @@ static void hint_preload(const struct session *s, const struct report *r)
 	uint64_t calls = 0;
 	size_t i;
 
-	if (s->o->quiet || !s->o->argv || s->o->rss_only || session__preload(s))
+	if (s->o->quiet || !s->o->argv || s->o->rss_only || session__preload(s) ||
+	    s->o->preload_missing)
 		return;
 	for (i = 0; i < r->nprocs; i++)
 		calls += r->procs[i].allocs + r->procs[i].frees;

@@ -155,20 +155,35 @@ int launch__first_runtime(const char *path, char *rt, size_t len)
 
 int launch__asan_order_unchecked(const char *opts)
 {
-	const char *p = opts, *v;
-	size_t n;
+	static const char seps[] = " \t\n\r,:";
+	const char *p = opts, *name, *v;
+	size_t n, vlen;
 	int off = 0;
 
-	/* its parser's separators; the last setting wins */
+	/* name=value pairs, as its flag parser reads them (a value may be
+	 * quoted); the last setting of the flag wins */
 	while (p && *p) {
-		n = strcspn(p, " \t\n\r,:");
-		if (n > strlen(ASAN_ORDER_FLAG) && !strncmp(p, ASAN_ORDER_FLAG, strlen(ASAN_ORDER_FLAG))) {
-			v = p + strlen(ASAN_ORDER_FLAG);
-			off = (size_t)(p + n - v) <= 5 && (!strncmp(v, "0", p + n - v) ||
-							   !strncmp(v, "false", p + n - v) ||
-							   !strncmp(v, "no", p + n - v));
+		p += strspn(p, seps);
+		name = p;
+		p += strcspn(p, "=");
+		if (!*p)
+			break;
+		n = (size_t)(p - name);
+		v = ++p;
+		if (*v == '"' || *v == '\'') {
+			p = strchr(v + 1, *v);
+			if (!p)
+				break;
+			vlen = (size_t)(p - v - 1);
+			v++;
+			p++;
+		} else {
+			vlen = strcspn(v, seps);
+			p = v + vlen;
 		}
-		p += n + (p[n] != 0);
+		if (n == strlen(ASAN_ORDER_FLAG) - 1 && !strncmp(name, ASAN_ORDER_FLAG, n))
+			off = (vlen == 1 && !strncmp(v, "0", 1)) || (vlen == 2 && !strncmp(v, "no", 2)) ||
+			      (vlen == 5 && !strncmp(v, "false", 5));
 	}
 	return off;
 }

@@ -9,7 +9,9 @@ with it after inheriting those probes is counted once.
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 from .lib import (KiB, MiB, PEAKTRACE, ROOT, assert_complete, check, eq, peaktrace, proc_by_argv,
                   scratch, site_bytes, stack_of, victim, within, LIBC_ALLOWANCE)
@@ -382,26 +384,37 @@ def test_preload_counts_a_malloc_wrapper_ending_in_glibc():
     """A program whose malloc is a wrapper ending in glibc's __libc_malloc,
     in a library it links (peaktrace-preload.so forwards to it, past its
     sites) or in the program itself (the library's malloc is never
-    called): the library asks for glibc's own probes in its process and
-    waits for them, so every call is counted, as with --no-preload (before:
-    nothing counted)."""
-    for name in ("wrap_lib", "wrap_exe"):
-        for cmd in ([victim(name)], ["/bin/sh", "-c", victim(name) + "; exit $?"]):
-            # (--exact-stacks: the 10 000-byte blocks' stack exact, not sampled)
-            plain = peaktrace(["--no-preload", "-q", "--exact-stacks", "--"] + cmd)
-            pt = peaktrace(["-v", "--exact-stacks", "--"] + cmd)
-            for run, what in ((plain, f"{cmd}, --no-preload"), (pt, f"{cmd}, with the library")):
-                eq((run.returncode, run.stdout), (0, "wrapped 1\n"), f"{what}: exit status, the wrapper's calls")
-                (p,) = [p for p in run.report["processes"] if p["argv"] == [victim(name)]]
-                eq((p["peak_bytes"], p["allocations"], p["frees"]), (5194304, 102, 101),
-                   f"{what}: peak, allocations, frees (stdout's buffer left)")
-                # the wrapper's own frame innermost, then its caller
-                eq(wrapped(p["stacks"], "malloc", "wrap_big"), (4 * MiB, 1), f"{what}: the 4 MiB block's stack")
-                eq(wrapped(p["stacks"], "calloc", "wrap_small"), (1000000, 100),
-                   f"{what}: the small blocks' stack")
-                assert_complete(run.report)
-            check("its malloc passes peaktrace-preload.so's sites by" in pt.stderr,
-                  f"{cmd}: -v says glibc's own probes were attached: {pt.stderr[-800:]}")
+    called), or that defines free alone, or malloc and free but not calloc
+    (blocks from the library's sites freed past them): the library asks for
+    glibc's own probes in its process, waits for them and leaves every
+    block to the BPF side (no ledger), so every call is counted once, as
+    with --no-preload (before: nothing counted; then, for the last two,
+    the ledger's blocks never freed)."""
+    runs = [(name, [victim(name)]) for name in ("wrap_lib", "wrap_exe", "wrap_free", "wrap_mixed")]
+    runs += [(name, ["/bin/sh", "-c", victim(name) + "; exit $?"]) for name in ("wrap_lib", "wrap_exe")]
+    for name, cmd in runs:
+        # (--exact-stacks: the 10 000-byte blocks' stack exact, not sampled)
+        plain = peaktrace(["--no-preload", "-q", "--exact-stacks", "--"] + cmd)
+        pt = peaktrace(["-v", "--exact-stacks", "--"] + cmd)
+        ledger = peaktrace(["-q", "--"] + cmd)
+        for run, what in ((plain, f"{cmd}, --no-preload"), (pt, f"{cmd}, with the library"),
+                          (ledger, f"{cmd}, with the library and its ledger")):
+            eq((run.returncode, run.stdout), (0, "wrapped 1\n"), f"{what}: exit status, the wrapper's calls")
+            (p,) = [p for p in run.report["processes"] if p["argv"] == [victim(name)]]
+            eq((p["peak_bytes"], p["allocations"], p["frees"], p["live_bytes_at_end"]),
+               (5194304, 102, 101, 4096), f"{what}: peak, allocations, frees, live at the end "
+               "(stdout's buffer)")
+            assert_complete(run.report)
+            if run is ledger or name not in ("wrap_lib", "wrap_exe"):
+                continue
+            # the wrapper's own frame innermost, then its caller
+            eq(wrapped(p["stacks"], "malloc", "wrap_big"), (4 * MiB, 1), f"{what}: the 4 MiB block's stack")
+            eq(wrapped(p["stacks"], "calloc", "wrap_small"), (1000000, 100),
+               f"{what}: the small blocks' stack")
+        if len(cmd) == 1:   # (a shell's own blocks are its ledger's)
+            eq(ledger.report["notes"]["in_process_blocks"], 0, f"{cmd}: no block counted by the ledger")
+        check("its malloc passes peaktrace-preload.so's sites by" in pt.stderr,
+              f"{cmd}: -v says glibc's own probes were attached: {pt.stderr[-800:]}")
 
 
 def test_preload_and_a_32_bit_program():
@@ -624,6 +637,32 @@ def test_many_trapped_calls_suggest_preload():
     check(f"peaktrace: {calls} allocator calls" in no.stderr,
           f"the count said is the report's ({calls}): {no.stderr[-500:]}")
     check(calls >= 300000, f"calls counted: {calls}")
+
+
+def test_preload_wrapper_is_answered_or_said():
+    """A process asking for glibc's own probes that peaktrace keeps no
+    record of (the process table full: --max-procs) is let go at once,
+    unprobed, not left to wait for nothing; one that waited in vain (the
+    peaktrace process stopped meanwhile) goes on after 2 s, and that is
+    said."""
+    loop = "; ".join([victim("wrap_exe") + " >/dev/null"] * 14)
+    pt = peaktrace(["-q", "--max-procs", "16", "--", "/bin/sh", "-c", loop])
+    eq(pt.returncode, 0, "--max-procs 16: exit status")
+    check(pt.report["lost"]["procs_map_full"] > 0, f"processes not recorded: {pt.report['lost']}")
+    check(not any("went on after waiting" in w for w in pt.report["warnings"]),
+          f"no process waited in vain: {pt.report['warnings']}")
+    # (--frame-pointers: no exec gate, which would hold the exec until
+    # peaktrace answers)
+    pt = peaktrace(["--frame-pointers", "--", "/bin/sh", "-c", f"sleep 0.5; {victim('wrap_exe')}"],
+                   wait=False)
+    time.sleep(0.3)
+    pt.proc.send_signal(signal.SIGSTOP)
+    time.sleep(3)
+    pt.proc.send_signal(signal.SIGCONT)
+    pt.finish()
+    eq(pt.returncode, 0, "stopped peaktrace: exit status")
+    check(any(w.startswith("pid ") and "went on after waiting 2 s for glibc's own malloc probes" in w
+              for w in pt.report["warnings"]), f"said: {pt.report['warnings']}")
 
 
 def test_preload_library_missing_runs_as_without():

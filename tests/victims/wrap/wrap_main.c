@@ -2,7 +2,8 @@
 /*
  * A program whose malloc is a wrapper ending in glibc's (wrap.c): holds
  * 4 MiB and 100 blocks of 10 000 bytes at once (its peak: 5 194 304
- * bytes), frees them all, then says how many calls the wrapper took.
+ * bytes), frees them all, then says whether the wrapper took the frees
+ * at least.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,6 @@ int main(void)
 	for (i = 0; i < 100; i++)
 		free(small[i]);
 	free(big);
-	printf("wrapped %d\n", wrap_calls >= 202);
+	printf("wrapped %d\n", wrap_calls >= 101);
 	return 0;
 }
