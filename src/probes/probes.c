@@ -820,16 +820,10 @@ int probes__preload_word(struct probes *pr, pid_t pid, uint64_t addr)
 /* Whether pid is gone or a zombie (its memory gone with it). */
 static int ended(pid_t pid)
 {
-	char path[64], buf[512], *p;
-	int n;
+	char buf[512];
+	const char *p = read_proc_stat(pid, buf, sizeof(buf));
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_file(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');	/* after the command name, which may hold anything */
-	return !p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X';
+	return !p || p[0] != ' ' || p[1] == 'Z' || p[1] == 'X';
 }
 
 /* Whether the first library in pid's LD_PRELOAD (as its loader read it at

@@ -162,17 +162,11 @@ int register_bpf(struct session *s, pid_t tgid, pid_t ppid, int launcher,
 
 pid_t stat_state(pid_t pid, char *state, unsigned long *flags)
 {
-	char path[64], buf[1024], *p;
-	int ppid = -1, n;
+	char buf[1024];
+	const char *p = read_proc_stat(pid, buf, sizeof(buf));
+	int ppid = -1;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_file(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	/* comm may hold spaces and parentheses: parse after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %c %d %*d %*d %*d %*d %lu", state, &ppid, flags) != 3)
+	if (!p || sscanf(p, " %c %d %*d %*d %*d %*d %lu", state, &ppid, flags) != 3)
 		return -1;
 	return ppid;
 }

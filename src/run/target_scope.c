@@ -31,18 +31,12 @@ struct members {
 
 static unsigned long long start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024];
+	const char *p = read_proc_stat(pid, buf, sizeof(buf));
 	unsigned long long t = 0;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	n = read_file(path, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	p = strrchr(buf, ')');	/* comm may hold spaces and parentheses */
 	/* after ")": state, then fields 4..21; starttime is field 22 */
-	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+	if (p && sscanf(p, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
 			"%*d %*d %*d %llu", &t) == 1)
 		return t;
 	return 0;
