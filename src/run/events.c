@@ -189,8 +189,14 @@ int on_event(void *ctx, void *data, size_t len)
 	}
 }
 
-static int attach_missing(struct session *s, struct proc_info *pi, int set, char *err,
-			  size_t errlen);
+/* Why a process gets glibc's own malloc, calloc, realloc and free probes
+ * (-v): it runs without the preload library first, or its library asked. */
+#define COVER_NOT_FIRST "its malloc is not peaktrace-preload.so's"
+#define COVER_ASKED "its malloc passes peaktrace-preload.so's sites by: a malloc of its own, " \
+	"or one the library forwards to"
+
+static int attach_missing(struct session *s, struct proc_info *pi, int set, const char *why,
+			  char *err, size_t errlen);
 static int probes_failed(struct session *s, struct proc_info *pi, const char *err);
 
 /* With the preload library: pid is exec'ing a program that will run without the preload
@@ -214,7 +220,7 @@ static void cover_before_exec(struct session *s, pid_t pid)
 	pi = proctable__find(&s->procs, t.instance);
 	for (set = 0; pi && set < 64; set++)
 		if ((sets >> set) & 1)
-			attach_missing(s, pi, set, err, sizeof(err));
+			attach_missing(s, pi, set, COVER_NOT_FIRST, err, sizeof(err));
 }
 
 /* proc_info.uncover */
@@ -264,11 +270,8 @@ static void cover_on_request(struct session *s, const struct pt_event *e)
 			return;
 		if (set == PROBES_ERROR || cov == PROBES_ERROR)
 			probes_failed(s, pi, err);
-		else if (cov >= 0 && !(pi->sets_mask & (1ULL << cov)) &&
-			 !attach_missing(s, pi, cov, err, sizeof(err)) && s->o->verbose)
-			fprintf(stderr, "peaktrace: pid %u (%s): its malloc passes peaktrace-preload.so's "
-				"sites by (a malloc of its own, or one the library forwards to)\n",
-				pi->tgid, pi->comm);
+		else if (cov >= 0)
+			attach_missing(s, pi, cov, COVER_ASKED, err, sizeof(err));
 	}
 	/* it waits on it: let go, probed or not */
 	if (process_vm_writev((pid_t)e->tgid, &local, 1, &remote, 1, 0) != sizeof(one) &&
@@ -342,9 +345,10 @@ static int probes_failed(struct session *s, struct proc_info *pi, const char *er
 }
 
 /* Opens set's events on pi's threads unless it carries them (inherited):
- * 0, or 1 if they failed (said). */
-static int attach_missing(struct session *s, struct proc_info *pi, int set, char *err,
-			  size_t errlen)
+ * 0, or 1 if they failed (said).  why: what -v says for glibc's covered
+ * functions. */
+static int attach_missing(struct session *s, struct proc_info *pi, int set, const char *why,
+			  char *err, size_t errlen)
 {
 	if (pi->sets_mask & (1ULL << set))
 		return 0;
@@ -353,7 +357,7 @@ static int attach_missing(struct session *s, struct proc_info *pi, int set, char
 	pi->sets_mask |= 1ULL << set;
 	if (s->o->verbose && (probes__covered_sets(s->probes) >> set & 1))
 		fprintf(stderr, "peaktrace: pid %u (%s): glibc's own malloc, calloc, realloc and free "
-			"probed (its malloc is not peaktrace-preload.so's)\n", pi->tgid, pi->comm);
+			"probed (%s)\n", pi->tgid, pi->comm, why);
 	return 0;
 }
 
@@ -382,7 +386,7 @@ static void resolve_pending(struct session *s, struct proc_info *pi, uint64_t no
 			set_no_libc_note(s, pi, LAUNCH_EXE_DYNAMIC);
 		return;
 	}
-	if (attach_missing(s, pi, set, err, sizeof(err)))
+	if (attach_missing(s, pi, set, COVER_NOT_FIRST, err, sizeof(err)))
 		return;
 	/* With the preload library: a process whose malloc is not the preload library's
 	 * needs the C library's own malloc, calloc, realloc and free probes */
@@ -396,7 +400,7 @@ static void resolve_pending(struct session *s, struct proc_info *pi, uint64_t no
 		     "free are probed from now; blocks it made before are not counted",
 		     pi->tgid, pi->comm);
 	if ((cov == PROBES_ERROR && probes_failed(s, pi, err)) ||
-	    (cov >= 0 && attach_missing(s, pi, cov, err, sizeof(err))))
+	    (cov >= 0 && attach_missing(s, pi, cov, COVER_NOT_FIRST, err, sizeof(err))))
 		return;
 	pi->libc_state = LIBC_PROBED;
 	scan_process(s, pi->tgid);
