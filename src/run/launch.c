@@ -188,6 +188,28 @@ int launch__asan_order_unchecked(const char *opts)
 	return off;
 }
 
+/* Sets name to old (if any) and then item, colon-separated: the one entry
+ * of name the command gets.  0, or -1 with a message. */
+static int env_append(const char *name, const char *old, const char *item, char *err,
+		      size_t errlen)
+{
+	size_t n = (old ? strlen(old) : 0) + strlen(item) + 2;
+	char *v = malloc(n);
+	int r;
+
+	if (!v) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(v, n, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", item);
+	r = unsetenv(name) ?: setenv(name, v, 1);
+	free(v);
+	if (r)
+		snprintf(err, errlen, "cannot set %s for peaktrace-preload.so: %s", name,
+			 strerror(errno));
+	return r ? -1 : 0;
+}
+
 /* The user's ASAN_OPTIONS and then ASAN_ORDER_OFF, for the command: with
  * peaktrace-preload.so first in LD_PRELOAD, an AddressSanitizer program
  * it exec's would stop at its start otherwise.  The library forwards that
@@ -196,24 +218,10 @@ int launch__asan_order_unchecked(const char *opts)
 static int asan_order_off(char *err, size_t errlen)
 {
 	const char *old = getenv("ASAN_OPTIONS");
-	size_t n = (old ? strlen(old) : 0) + sizeof(ASAN_ORDER_OFF) + 1;
-	char *v;
-	int r;
 
 	if (launch__asan_order_unchecked(old))
 		return 0;
-	v = malloc(n);
-	if (!v) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	snprintf(v, n, "%s%s" ASAN_ORDER_OFF, old && *old ? old : "", old && *old ? ":" : "");
-	r = setenv("ASAN_OPTIONS", v, 1);
-	free(v);
-	if (r)
-		snprintf(err, errlen, "cannot set ASAN_OPTIONS for peaktrace-preload.so: %s",
-			 strerror(errno));
-	return r ? -1 : 0;
+	return env_append("ASAN_OPTIONS", old, ASAN_ORDER_OFF, err, errlen);
 }
 
 int launch__preload_path(char *path, size_t len, char *err, size_t errlen)
@@ -245,9 +253,6 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 	 * the first: the last is kept, and is the only one the command gets */
 	const char *old = ldpreload__getenv();
 	char path[4096];
-	size_t n;
-	char *v;
-	int r;
 
 	if (launch__resolve(cmd, path, sizeof(path)) == 0) {
 		char rt[256];
@@ -264,8 +269,6 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 		snprintf(err, errlen, "the path of %s is too long for LD_PRELOAD", lib);
 		return -1;
 	}
-	n = strlen(path) + (old ? strlen(old) : 0) + 2;
-
 	/* the loader splits the list at spaces and colons: a path holding one
 	 * would be read as two */
 	if (strpbrk(path, " :")) {
@@ -273,20 +276,10 @@ int launch__preload(const char *lib, const char *cmd, char *err, size_t errlen)
 			 "LD_PRELOAD cannot hold; move peaktrace elsewhere, or use --no-preload", path);
 		return -1;
 	}
-	v = malloc(n);
-	if (!v) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	/* after what the user preloads: an allocator of theirs stays theirs
 	 * (peaktrace-preload.so is then not first, and glibc is probed) */
-	snprintf(v, n, "%s%s%s", old && *old ? old : "", old && *old ? ":" : "", path);
-	r = unsetenv("LD_PRELOAD") ?: setenv("LD_PRELOAD", v, 1);
-	free(v);
-	if (r) {
-		snprintf(err, errlen, "cannot set LD_PRELOAD for peaktrace-preload.so: %s", strerror(errno));
+	if (env_append("LD_PRELOAD", old, path, err, errlen))
 		return -1;
-	}
 	return asan_order_off(err, errlen);
 }
 
