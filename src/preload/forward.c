@@ -25,12 +25,12 @@ static void __attribute__((noreturn)) no_next(const char *name)
 
 	while (name[n])
 		n++;
-	sys3(1 /* write */, 2, (long)a, sizeof(a) - 1);
-	sys3(1, 2, (long)name, (long)n);
-	sys3(1, 2, (long)b, sizeof(b) - 1);
-	sys3(62 /* kill */, sys3(39 /* getpid */, 0, 0, 0), 6 /* SIGABRT */, 0);
+	sys3(SYS_write, 2, (long)a, sizeof(a) - 1);
+	sys3(SYS_write, 2, (long)name, (long)n);
+	sys3(SYS_write, 2, (long)b, sizeof(b) - 1);
+	sys3(SYS_kill, sys3(SYS_getpid, 0, 0, 0), 6 /* SIGABRT */, 0);
 	for (;;)
-		sys3(231 /* exit_group */, 127, 0, 0);
+		sys3(SYS_exit_group, 127, 0, 0);
 }
 
 /* The next definition (next.c), needed now: the program stops without

@@ -53,18 +53,6 @@ static __u64 ledger_clock(void)
 
 #define PAGE 4096UL
 
-#define SYS_read 0
-#define SYS_open 2
-#define SYS_close 3
-#define SYS_mmap 9
-#define SYS_munmap 11
-#define SYS_sched_yield 24
-#define SYS_madvise 28
-#define SYS_getpid 39
-#define SYS_fcntl 72
-#define SYS_readlink 89
-#define SYS_bpf 321
-
 static void *map_flags(size_t len, int fd, long flags, __u64 offset)
 {
 	long r = sys6(SYS_mmap, 0, (long)len, 3 /* PROT_READ | PROT_WRITE */, flags, fd,

@@ -5,6 +5,24 @@
 #ifndef PT_PRELOAD_SYS_H
 #define PT_PRELOAD_SYS_H
 
+/* x86-64 system call numbers */
+#define SYS_read 0
+#define SYS_write 1
+#define SYS_open 2
+#define SYS_close 3
+#define SYS_mmap 9
+#define SYS_munmap 11
+#define SYS_sched_yield 24
+#define SYS_madvise 28
+#define SYS_nanosleep 35
+#define SYS_getpid 39
+#define SYS_kill 62
+#define SYS_fcntl 72
+#define SYS_readlink 89
+#define SYS_clock_gettime 228
+#define SYS_exit_group 231
+#define SYS_bpf 321
+
 static inline long sys6(long nr, long a, long b, long c, long d, long e, long f)
 {
 	register long r10 asm("r10") = d, r8 asm("r8") = e, r9 asm("r9") = f;

@@ -16,8 +16,6 @@
 #include "preload/next.h"
 #include "preload/sys.h"
 
-#define SYS_nanosleep 35
-#define SYS_clock_gettime 228
 #define CLOCK_MONOTONIC 1
 
 /* Naps of NAP_NS while waiting, asking again every ASK_EVERY_NS (its event
@@ -55,8 +53,6 @@ HIDDEN void pt_ask_glibc_probes(void)
 	const struct { long sec, nsec; } nap = { 0, NAP_NS };
 	long start = now_ns(), asked = 0, t;
 
-	if (!probed())
-		return;
 	for (t = start; !__atomic_load_n(&done, __ATOMIC_ACQUIRE); t = now_ns()) {
 		if (!probed())
 			return;
