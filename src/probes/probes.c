@@ -859,12 +859,18 @@ static int preload_first(const struct probes *pr, pid_t pid)
 	return first;
 }
 
+/* Whether set is a C library's part the preload library's sites do not
+ * cover (a set of that kind exists only with the preload library). */
+static int uncovered_part(const struct probes *pr, int set)
+{
+	return set >= 0 && (size_t)set < pr->nsets && pr->sets[set]->kind == SET_UNCOVERED;
+}
+
 int probes__covered_set(struct probes *pr, pid_t pid, int set, char *err, size_t errlen)
 {
 	int r;
 
-	/* (a set of that kind exists only with the preload library) */
-	if (set < 0 || (size_t)set >= pr->nsets || pr->sets[set]->kind != SET_UNCOVERED)
+	if (!uncovered_part(pr, set))
 		return -PROBES_NOT_NEEDED;
 	r = procmap__each(pid, is_preload, pr);
 	if (r < 0) {
@@ -886,7 +892,7 @@ int probes__covered_of(struct probes *pr, int set, char *err, size_t errlen)
 	struct probe_set *s;
 	int r;
 
-	if (set < 0 || (size_t)set >= pr->nsets || pr->sets[set]->kind != SET_UNCOVERED)
+	if (!uncovered_part(pr, set))
 		return -PROBES_NOT_NEEDED;
 	s = pr->sets[set];
 	r = set_find(pr, s->dev, s->ino, SET_COVERED);
