@@ -183,17 +183,13 @@ $(OUT)/tests/wrap_lib: tests/victims/wrap/wrap_main.c $(OUT)/tests/libwrap.so | 
 	$(call msg,VICTIM,$@)
 	$(Q)$(CC) $(VICTIM_CFLAGS) $< -o $@ -L$(OUT)/tests -lwrap -Wl,-rpath,'$$ORIGIN'
 
-$(OUT)/tests/wrap_exe: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
+# (wrap_free: free alone; wrap_mixed: no calloc)
+$(OUT)/tests/wrap_free: WRAP_FLAGS := -DNO_WRAP_MALLOC
+$(OUT)/tests/wrap_mixed: WRAP_FLAGS := -DNO_WRAP_CALLOC
+$(OUT)/tests/wrap_exe $(OUT)/tests/wrap_free $(OUT)/tests/wrap_mixed: tests/victims/wrap/wrap_main.c \
+		tests/victims/wrap/wrap.c | $(OUT)
 	$(call msg,VICTIM,$@)
-	$(Q)$(CC) $(VICTIM_CFLAGS) -rdynamic $^ -o $@
-
-$(OUT)/tests/wrap_free: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
-	$(call msg,VICTIM,$@)
-	$(Q)$(CC) $(VICTIM_CFLAGS) -DNO_WRAP_MALLOC -rdynamic $^ -o $@
-
-$(OUT)/tests/wrap_mixed: tests/victims/wrap/wrap_main.c tests/victims/wrap/wrap.c | $(OUT)
-	$(call msg,VICTIM,$@)
-	$(Q)$(CC) $(VICTIM_CFLAGS) -DNO_WRAP_CALLOC -rdynamic $^ -o $@
+	$(Q)$(CC) $(VICTIM_CFLAGS) $(WRAP_FLAGS) -rdynamic $^ -o $@
 
 # musl's own dynamic loader, so the program runs against musl's libc.so
 $(OUT)/tests/musl_victim: tests/victims/musl/musl_victim.c tests/victims/victim.h | $(OUT)
